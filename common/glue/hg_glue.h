@@ -1,0 +1,92 @@
+/* hg_glue: what a business module's Apache glue (mod_X.c) uses to plug into mod_hisgate.
+ * mod_hisgate owns the request pipeline — request id, body limits, JSON parsing, HIS signature
+ * and replay checks, staff sessions, roles and CSRF, the bounded wait for a database connection,
+ * the audit row and the JSON error envelope — and calls a module's route functions with an
+ * hg_call_t.  Modules register their routing table and outbox topics in post_config through the
+ * optional functions below (mod_hisgate must be loaded first). */
+#ifndef HG_GLUE_H
+#define HG_GLUE_H
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "apr_optional.h"
+#include <jansson.h>
+#include "hg_db.h"
+#include "hg_err.h"
+#include "hg_json.h"
+#include "hg_outbox.h"
+
+typedef struct hg_call_t {
+    request_rec  *r;
+    apr_pool_t   *pool;          /* the request pool */
+    const char   *request_id;
+    const char   *institution;   /* of the HIS app, the staff user, or the server default */
+    const char   *app_id;        /* signed HIS caller, else NULL */
+    const char   *staff_user;    /* logged-in staff, else NULL */
+    const char   *staff_department;
+    apr_array_header_t *staff_roles;  /* of const char * */
+    const char   *path_rest;     /* for prefix routes: the path after the prefix */
+    const char   *body;          /* raw request body (NUL-terminated) */
+    apr_size_t    body_len;
+    json_t       *json;          /* parsed body for HG_R_JSON routes (pool-owned) */
+    hg_db_t      *db;            /* for HG_R_DB routes (and every signed or staff route) */
+    const unsigned char *master_key;  /* 16 bytes: sealing secrets and personal data */
+    void         *baton;         /* the module's pointer given at registration */
+    /* the answer, set by the route function */
+    int           status;        /* default 200 */
+    json_t       *out;           /* JSON answer, or … */
+    const char   *out_body;      /* … raw bytes with out_type */
+    apr_size_t    out_len;
+    const char   *out_type;
+    hg_error_t   *err;           /* set through hg_call_fail */
+} hg_call_t;
+
+typedef apr_status_t hg_route_fn(hg_call_t *c);
+
+#define HG_R_PUBLIC  0x00   /* no authentication (patient pages, health) */
+#define HG_R_SIGNED  0x01   /* HG1-HMAC-SM3 / HG1-HMAC-SHA256 signed HIS request; audited */
+#define HG_R_STAFF   0x02   /* staff session or trusted REMOTE_USER; CSRF on non-GET */
+#define HG_R_JSON    0x04   /* body must be a JSON object: c->json */
+#define HG_R_DB      0x08   /* needs a database connection: c->db */
+#define HG_R_PREFIX  0x10   /* path is a prefix; the rest goes to c->path_rest */
+#define HG_R_AUDIT   0x20   /* write an audit row even when not signed */
+
+typedef struct hg_route_t {
+    const char  *method;     /* "GET", "POST", … */
+    const char  *path;
+    unsigned     flags;
+    const char  *role;       /* staff role required, or NULL */
+    hg_route_fn *fn;
+} hg_route_t;               /* a table ends with an entry whose method is NULL */
+
+APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_register_routes,
+                        (const char *module, const hg_route_t *routes, void *baton));
+/* the delivery function receives items of this topic; the http observer in each item journals
+ * every outbound exchange: pass it on in hg_http_req_t */
+APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_register_topic,
+                        (const char *topic, hg_outbox_deliver_fn *fn, void *baton));
+
+/* a route function's error: the envelope is rendered by mod_hisgate */
+static inline apr_status_t hg_call_fail(hg_call_t *c, const char *code, const char *field,
+                                        const char *msg)
+{
+    c->err = hg_error_make(c->pool, code, field, msg ? "%s" : NULL, msg);
+    return HG_EINVALID;
+}
+
+static inline apr_status_t hg_call_answer(hg_call_t *c, int status, json_t *out)
+{
+    c->status = status;
+    c->out = hg_json_own(c->pool, out);
+    return APR_SUCCESS;
+}
+
+static inline int hg_call_has_role(const hg_call_t *c, const char *role)
+{
+    int i;
+    for (i = 0; c->staff_roles && i < c->staff_roles->nelts; i++)
+        if (strcmp(APR_ARRAY_IDX(c->staff_roles, i, const char *), role) == 0)
+            return 1;
+    return 0;
+}
+#endif

@@ -1,0 +1,814 @@
+/* mod_hisgate: the core module of hisgate.
+ * Directives, the request pipeline shared by every business module (see hg_glue.h), the HIS
+ * signature and replay checks, staff sessions, the bounded database wait, and the hooks that
+ * start the outbox drain.  Domain logic lives in common/hg_*.c (no httpd headers there). */
+#include <string.h>
+#include <stdio.h>
+#include "httpd.h"
+#include "http_config.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "util_mutex.h"
+#include "ap_provider.h"
+#include "ap_mpm.h"
+#include "apr_strings.h"
+#include "apr_thread_mutex.h"
+#include "apr_thread_cond.h"
+#include "apr_global_mutex.h"
+#include "apr_hash.h"
+#include "apr_lib.h"
+#include "mod_hisgate_private.h"
+#include "hg_crypto.h"
+#include "hg_auth.h"
+#include "hg_pdf.h"
+
+
+hg_conf_t *hg_conf_global;
+apr_array_header_t *hg_routes, *hg_topics, *hg_module_names;
+
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+
+/* ---------------------------------------------------------------- configuration */
+
+static void *create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    hg_conf_t *c = apr_pcalloc(p, sizeof(*c));
+    c->institution = "";
+    c->db_slots = 4;
+    c->db_wait_ms = 2000;
+    c->auth_window = 300;
+    c->replay_cache = "shmcb";
+    c->outbox_interval_ms = 1000;
+    c->outbox_batch = 20;
+    c->retry_base_s = 30;
+    c->lease_s = 120;
+    c->max_body = 4 * 1024 * 1024;
+    c->fiscal_timeout_ms = 10000;
+    c->session_ttl = 8 * 3600;
+    c->lockout_threshold = 5;
+    c->lockout_seconds = 900;
+    c->cookie_secure = -1;
+    return c;
+}
+
+static hg_conf_t *conf_of(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config, &hisgate_module);
+}
+
+static const char *set_int(cmd_parms *cmd, void *dc, const char *arg)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+    if (*end || v < 0 || v > 100000000)
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a non-negative whole number",
+                            cmd->cmd->name, arg);
+    *(int *)((char *)conf_of(cmd) + (apr_size_t)cmd->info) = (int)v;
+    return NULL;
+}
+
+static const char *set_str(cmd_parms *cmd, void *dc, const char *arg)
+{
+    *(const char **)((char *)conf_of(cmd) + (apr_size_t)cmd->info) = arg;
+    return NULL;
+}
+
+static const char *set_flag(cmd_parms *cmd, void *dc, int on)
+{
+    *(int *)((char *)conf_of(cmd) + (apr_size_t)cmd->info) = on;
+    return NULL;
+}
+
+static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
+{
+    apr_off_t v;
+    if (apr_strtoff(&v, arg, NULL, 10) != APR_SUCCESS || v < 1024)
+        return "HisgateMaxBody: give a size in bytes (at least 1024)";
+    conf_of(cmd)->max_body = (apr_size_t)v;
+    return NULL;
+}
+
+static const char *set_cookie_secure(cmd_parms *cmd, void *dc, const char *arg)
+{
+    hg_conf_t *c = conf_of(cmd);
+    if (!strcasecmp(arg, "auto"))
+        c->cookie_secure = -1;
+    else if (!strcasecmp(arg, "on"))
+        c->cookie_secure = 1;
+    else if (!strcasecmp(arg, "off"))
+        c->cookie_secure = 0;
+    else
+        return "HisgateCookieSecure: Auto, On or Off";
+    return NULL;
+}
+
+static const char *set_lockout(cmd_parms *cmd, void *dc, const char *n, const char *secs)
+{
+    hg_conf_t *c = conf_of(cmd);
+    c->lockout_threshold = atoi(n);
+    c->lockout_seconds = atoi(secs);
+    if (c->lockout_threshold < 1 || c->lockout_seconds < 1)
+        return "HisgateLockout: failures (>= 1) and seconds (>= 1)";
+    return NULL;
+}
+
+static const char *set_fiscal(cmd_parms *cmd, void *dc, const char *url, const char *appid,
+                              const char *key)
+{
+    hg_conf_t *c = conf_of(cmd);
+    if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
+        return "HisgateFiscal: the platform URL must start with http:// or https://";
+    c->fiscal_url = url;
+    c->fiscal_appid = appid;
+    c->fiscal_key = key;
+    return NULL;
+}
+
+#define OFF(f) (void *)APR_OFFSETOF(hg_conf_t, f)
+static const command_rec hg_cmds[] = {
+    AP_INIT_TAKE1("HisgateInstitution", set_str, OFF(institution), RSRC_CONF,
+                  "institution code used when a caller does not carry one"),
+    AP_INIT_TAKE1("HisgateKeyFile", set_str, OFF(key_file), RSRC_CONF,
+                  "file with master_key= and audit_key= (32 hex digits each)"),
+    AP_INIT_TAKE1("HisgateDBSlots", set_int, OFF(db_slots), RSRC_CONF,
+                  "database connections one process may use at once (set it to DBDMax)"),
+    AP_INIT_TAKE1("HisgateDBWait", set_int, OFF(db_wait_ms), RSRC_CONF,
+                  "milliseconds a request waits for a database connection before 503"),
+    AP_INIT_TAKE1("HisgateAuthWindow", set_int, OFF(auth_window), RSRC_CONF,
+                  "seconds a signed request's timestamp may differ from the server clock"),
+    AP_INIT_TAKE1("HisgateReplayCache", set_str, OFF(replay_cache), RSRC_CONF,
+                  "mod_socache provider for seen nonces, e.g. shmcb or memcache:host:port"),
+    AP_INIT_TAKE1("HisgateOutboxInterval", set_int, OFF(outbox_interval_ms), RSRC_CONF,
+                  "milliseconds between outbox drain ticks"),
+    AP_INIT_TAKE1("HisgateOutboxBatch", set_int, OFF(outbox_batch), RSRC_CONF,
+                  "outbox rows claimed per tick"),
+    AP_INIT_TAKE1("HisgateOutboxRetryBase", set_int, OFF(retry_base_s), RSRC_CONF,
+                  "first retry delay in seconds (doubles per attempt, capped at one hour)"),
+    AP_INIT_TAKE1("HisgateOutboxLease", set_int, OFF(lease_s), RSRC_CONF,
+                  "seconds a claimed row stays with its drainer before another may take it"),
+    AP_INIT_TAKE1("HisgateMaxBody", set_max_body, NULL, RSRC_CONF,
+                  "largest request body accepted, in bytes"),
+    AP_INIT_TAKE3("HisgateFiscal", set_fiscal, NULL, RSRC_CONF,
+                  "fiscal e-bill platform: base URL, appid, signing key"),
+    AP_INIT_TAKE1("HisgateFiscalTimeout", set_int, OFF(fiscal_timeout_ms), RSRC_CONF,
+                  "milliseconds for a call to the fiscal platform"),
+    AP_INIT_TAKE1("HisgateCAFile", set_str, OFF(ca_file), RSRC_CONF,
+                  "CA bundle for outbound TLS (default: the system's)"),
+    AP_INIT_FLAG("HisgateTrustRemoteUser", set_flag, OFF(trust_remote_user), RSRC_CONF,
+                 "On: staff identity comes from REMOTE_USER set by an SSO module"),
+    AP_INIT_TAKE1("HisgateSessionTTL", set_int, OFF(session_ttl), RSRC_CONF,
+                  "seconds a staff login session lasts"),
+    AP_INIT_TAKE2("HisgateLockout", set_lockout, NULL, RSRC_CONF,
+                  "failed logins before lockout, and lockout seconds"),
+    AP_INIT_TAKE1("HisgateCookieSecure", set_cookie_secure, NULL, RSRC_CONF,
+                  "Auto (Secure when the request came over TLS), On or Off"),
+    AP_INIT_TAKE1("HisgatePublicURL", set_str, OFF(public_base_url), RSRC_CONF,
+                  "base URL patients reach this server at, for links and QR codes"),
+    { NULL }
+};
+
+static apr_status_t load_keys(hg_conf_t *c, apr_pool_t *p, server_rec *s)
+{
+    apr_file_t *f;
+    char line[256];
+    int have = 0;
+    apr_status_t rv = apr_file_open(&f, c->key_file, APR_READ, 0, p);
+    if (rv != APR_SUCCESS)
+        return rv;
+    while (apr_file_gets(line, sizeof(line), f) == APR_SUCCESS) {
+        char *eq = strchr(line, '='), *v;
+        unsigned char *raw;
+        apr_size_t len;
+        if (!eq || line[0] == '#')
+            continue;
+        *eq = '\0';
+        v = apr_collapse_spaces(eq + 1, eq + 1);
+        if (hg_hex_decode(&raw, &len, p, v) != APR_SUCCESS || len != 16)
+            continue;
+        if (!strcmp(line, "master_key")) {
+            memcpy(c->master_key, raw, 16);
+            have |= 1;
+        }
+        else if (!strcmp(line, "audit_key")) {
+            memcpy(c->audit_key, raw, 16);
+            have |= 2;
+        }
+    }
+    apr_file_close(f);
+    c->keys_loaded = (have == 3);
+    return c->keys_loaded ? APR_SUCCESS : APR_EINVAL;
+}
+
+/* ---------------------------------------------------------------- registries */
+
+apr_status_t hg_register_routes(const char *module, const hg_route_t *routes, void *baton)
+{
+    const hg_route_t *r;
+    for (r = routes; r->method; r++) {
+        hg_route_entry_t *e = apr_array_push(hg_routes);
+        e->module = module;
+        e->route = r;
+        e->baton = baton;
+    }
+    APR_ARRAY_PUSH(hg_module_names, const char *) = module;
+    return APR_SUCCESS;
+}
+
+apr_status_t hg_register_topic(const char *topic, hg_outbox_deliver_fn *fn, void *baton)
+{
+    hg_topic_entry_t *e = apr_array_push(hg_topics);
+    e->topic = topic;
+    e->fn = fn;
+    e->baton = baton;
+    return APR_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- bounded DB wait */
+
+/* mod_dbd's pool waits forever once DBDMax connections are out; count them ourselves and give
+ * up with a 503 after HisgateDBWait instead of piling up worker threads */
+static apr_thread_mutex_t *slot_mutex;
+static apr_thread_cond_t *slot_cond;
+static int slots_in_use;
+
+static apr_status_t release_slot(void *data)
+{
+    apr_thread_mutex_lock(slot_mutex);
+    slots_in_use--;
+    apr_thread_cond_signal(slot_cond);
+    apr_thread_mutex_unlock(slot_mutex);
+    return APR_SUCCESS;
+}
+
+apr_status_t hg_acquire_db(request_rec *r, hg_db_t **db, hg_error_t **err)
+{
+    hg_conf_t *c = hg_conf_global;
+    apr_time_t deadline = apr_time_now() + apr_time_from_msec(c->db_wait_ms);
+    ap_dbd_t *dbd;
+    PGconn *conn;
+    void *slot_taken = NULL;
+
+    apr_pool_userdata_get(&slot_taken, "hg-db-slot", r->pool);
+    if (!slot_taken) {
+        apr_thread_mutex_lock(slot_mutex);
+        while (slots_in_use >= c->db_slots) {
+            apr_time_t left = deadline - apr_time_now();
+            if (left <= 0) {
+                apr_thread_mutex_unlock(slot_mutex);
+                ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                              "HG00010: no database connection free within %d ms", c->db_wait_ms);
+                *err = hg_error_make(r->pool, "HG_DB_BUSY", NULL, NULL);
+                return HG_EDBBUSY;
+            }
+            apr_thread_cond_timedwait(slot_cond, slot_mutex, left);
+        }
+        slots_in_use++;
+        apr_thread_mutex_unlock(slot_mutex);
+        apr_pool_userdata_setn((void *)1, "hg-db-slot", NULL, r->pool);
+        apr_pool_cleanup_register(r->pool, NULL, release_slot, apr_pool_cleanup_null);
+    }
+    if (!dbd_acquire || !(dbd = dbd_acquire(r))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "HG00011: database unavailable");
+        *err = hg_error_make(r->pool, "HG_DB_UNAVAILABLE", NULL, NULL);
+        return HG_EDBDOWN;
+    }
+    conn = apr_dbd_native_handle(dbd->driver, dbd->handle);
+    if (hg_db_wrap(db, r->pool, conn) != APR_SUCCESS) {
+        *err = hg_error_make(r->pool, "HG_DB_UNAVAILABLE", NULL, NULL);
+        return HG_EDBDOWN;
+    }
+    return APR_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- replay cache */
+
+static ap_socache_provider_t *replay_provider;
+static ap_socache_instance_t *replay_inst;
+static apr_global_mutex_t *replay_mutex;
+static const char *const replay_mutex_type = "hisgate-replay";
+
+/* APR_SUCCESS when the nonce is new (and now remembered), HG_EAUTH when seen before */
+static apr_status_t nonce_check_and_store(request_rec *r, const char *app_id, const char *nonce)
+{
+    const char *key = apr_pstrcat(r->pool, app_id, ":", nonce, NULL);
+    unsigned char buf[8];
+    unsigned int buflen = sizeof(buf);
+    apr_status_t rv;
+    /* check-and-store under one mutex so two requests with the same nonce cannot both pass */
+    apr_global_mutex_lock(replay_mutex);
+    rv = replay_provider->retrieve(replay_inst, r->server, (const unsigned char *)key,
+                                   strlen(key), buf, &buflen, r->pool);
+    if (rv == APR_SUCCESS) {
+        apr_global_mutex_unlock(replay_mutex);
+        return HG_EAUTH;
+    }
+    rv = replay_provider->store(replay_inst, r->server, (const unsigned char *)key, strlen(key),
+                                apr_time_now() + apr_time_from_sec(2 * hg_conf_global->auth_window + 5),
+                                (unsigned char *)"1", 1, r->pool);
+    apr_global_mutex_unlock(replay_mutex);
+    if (rv != APR_SUCCESS)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, "HG00012: replay cache store failed");
+    return APR_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- app secrets (cached) */
+
+typedef struct app_entry_t {
+    char *institution;
+    unsigned char *secret;
+    apr_size_t secret_len;
+    int enabled;
+    apr_time_t loaded;
+} app_entry_t;
+static apr_hash_t *app_cache;
+static apr_pool_t *app_cache_pool;
+static apr_thread_mutex_t *app_mutex;
+#define APP_CACHE_TTL apr_time_from_sec(30)
+
+static apr_status_t app_lookup(hg_call_t *c, const char *app_id, app_entry_t *out, int *found)
+{
+    app_entry_t *e;
+    hg_db_result_t *res;
+    apr_status_t rv;
+    unsigned char *secret;
+    apr_size_t len;
+
+    apr_thread_mutex_lock(app_mutex);
+    e = apr_hash_get(app_cache, app_id, APR_HASH_KEY_STRING);
+    if (e && apr_time_now() - e->loaded < APP_CACHE_TTL) {
+        out->institution = apr_pstrdup(c->pool, e->institution);
+        out->secret = apr_pmemdup(c->pool, e->secret, e->secret_len);
+        out->secret_len = e->secret_len;
+        out->enabled = e->enabled;
+        apr_thread_mutex_unlock(app_mutex);
+        *found = 1;
+        return APR_SUCCESS;
+    }
+    apr_thread_mutex_unlock(app_mutex);
+
+    rv = hg_db_q(c->db, &res, "SELECT institution, secret_sealed, enabled FROM hg.apps "
+                 "WHERE app_id = $1", 1, app_id);
+    if (rv != APR_SUCCESS)
+        return rv;
+    *found = res->nrows == 1;
+    if (!*found)
+        return APR_SUCCESS;
+    if ((rv = hg_secret_open(&secret, &len, c->pool, c->master_key, hg_db_val(res, 0, 1))) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, c->r,
+                      "HG00013: secret of app %s does not open with this master key", app_id);
+        return rv;
+    }
+    out->institution = apr_pstrdup(c->pool, hg_db_val(res, 0, 0));
+    out->secret = secret;
+    out->secret_len = len;
+    out->enabled = hg_db_val(res, 0, 2)[0] == 't';
+
+    apr_thread_mutex_lock(app_mutex);
+    if (apr_hash_count(app_cache) > 1000) {      /* bounded: start over rather than grow */
+        apr_pool_clear(app_cache_pool);
+        app_cache = apr_hash_make(app_cache_pool);
+    }
+    e = apr_pcalloc(app_cache_pool, sizeof(*e));
+    e->institution = apr_pstrdup(app_cache_pool, out->institution);
+    e->secret = apr_pmemdup(app_cache_pool, secret, len);
+    e->secret_len = len;
+    e->enabled = out->enabled;
+    e->loaded = apr_time_now();
+    apr_hash_set(app_cache, apr_pstrdup(app_cache_pool, app_id), APR_HASH_KEY_STRING, e);
+    apr_thread_mutex_unlock(app_mutex);
+    return APR_SUCCESS;
+}
+
+static apr_status_t authenticate_his(hg_call_t *c)
+{
+    request_rec *r = c->r;
+    const char *h = apr_table_get(r->headers_in, "Authorization");
+    hg_sig_header_t *sh;
+    const char *code = NULL, *reason = NULL, *target;
+    app_entry_t app;
+    int found;
+    apr_status_t rv;
+
+    if (!h)
+        return hg_call_fail(c, "HG_AUTH_MISSING", "Authorization", NULL), HG_EAUTH;
+    if (hg_auth_parse_header_ex(&sh, c->pool, h, &code, &reason) != APR_SUCCESS)
+        return hg_call_fail(c, code ? code : "HG_AUTH_MALFORMED", "Authorization", reason), HG_EAUTH;
+    c->app_id = sh->app_id;
+    if ((rv = app_lookup(c, sh->app_id, &app, &found)) != APR_SUCCESS) {
+        c->err = hg_error_make(c->pool, rv == HG_EDBDOWN ? "HG_DB_UNAVAILABLE" : "HG_INTERNAL", NULL, NULL);
+        return rv;
+    }
+    if (!found) {
+        c->app_id = NULL;
+        return hg_call_fail(c, "HG_AUTH_UNKNOWN_APP", "app_id", NULL), HG_EAUTH;
+    }
+    /* the raw target as the client sent and signed it, not httpd's percent-decoded r->uri */
+    target = r->parsed_uri.query ? apr_pstrcat(c->pool, r->parsed_uri.path, "?", r->parsed_uri.query, NULL)
+                                 : r->parsed_uri.path;
+    if (hg_auth_check_ex(sh, app.secret, app.secret_len, r->method, target, c->body, c->body_len,
+                         apr_time_sec(r->request_time), hg_conf_global->auth_window, &code, &reason)
+        != APR_SUCCESS)
+        return hg_call_fail(c, code ? code : "HG_AUTH_BAD_SIGNATURE",
+                            code && !strcmp(code, "HG_AUTH_STALE_TIMESTAMP") ? "timestamp" : "signature",
+                            reason), HG_EAUTH;
+    if (!app.enabled)
+        return hg_call_fail(c, "HG_AUTH_APP_DISABLED", "app_id", NULL), HG_EAUTH;
+    if (nonce_check_and_store(r, sh->app_id, sh->nonce) != APR_SUCCESS)
+        return hg_call_fail(c, "HG_AUTH_REPLAY", "nonce", NULL), HG_EAUTH;
+    c->institution = app.institution;
+    return APR_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- staff */
+
+static const char *cookie_value(request_rec *r, const char *name)
+{
+    const char *cookies = apr_table_get(r->headers_in, "Cookie");
+    apr_size_t n = strlen(name);
+    while (cookies && *cookies) {
+        while (*cookies == ' ' || *cookies == ';')
+            cookies++;
+        if (!strncmp(cookies, name, n) && cookies[n] == '=') {
+            const char *v = cookies + n + 1, *end = strchr(v, ';');
+            return end ? apr_pstrndup(r->pool, v, end - v) : apr_pstrdup(r->pool, v);
+        }
+        cookies = strchr(cookies, ';');
+    }
+    return NULL;
+}
+
+static void roles_from_pg(hg_call_t *c, const char *arr)
+{
+    /* text[] comes back as {a,b,"c d"}; role names are identifiers, so a split is enough */
+    char *s = apr_pstrdup(c->pool, arr ? arr : "{}"), *tok, *last;
+    c->staff_roles = apr_array_make(c->pool, 4, sizeof(const char *));
+    s[strlen(s) - 1] = '\0';
+    for (tok = apr_strtok(s + 1, ",", &last); tok; tok = apr_strtok(NULL, ",", &last))
+        APR_ARRAY_PUSH(c->staff_roles, const char *) = tok;
+}
+
+static apr_status_t authenticate_staff(hg_call_t *c, const hg_route_t *route)
+{
+    request_rec *r = c->r;
+    const char *token = cookie_value(r, "hg_session"), *csrf_subject = NULL;
+    hg_db_result_t *res = NULL;
+    apr_status_t rv;
+
+    if (token && strlen(token) < 200) {
+        char *idx;
+        hg_keyed_index(&idx, c->pool, c->master_key, token);
+        rv = hg_db_q(c->db, &res,
+                     "SELECT st.username, st.roles::text, st.institution, st.department "
+                     "FROM hg.sessions s JOIN hg.staff st USING (username) "
+                     "WHERE s.token_hash = $1 AND s.expires_at > now() AND st.enabled", 1, idx);
+        if (rv != APR_SUCCESS)
+            return hg_call_fail(c, rv == HG_EDBDOWN ? "HG_DB_UNAVAILABLE" : "HG_INTERNAL", NULL, NULL), rv;
+        if (res->nrows == 1)
+            csrf_subject = token;
+        else
+            res = NULL;
+    }
+    if (!res && hg_conf_global->trust_remote_user && r->user) {
+        rv = hg_db_q(c->db, &res, "SELECT username, roles::text, institution, department "
+                     "FROM hg.staff WHERE username = $1 AND enabled", 1, r->user);
+        if (rv != APR_SUCCESS)
+            return hg_call_fail(c, "HG_INTERNAL", NULL, NULL), rv;
+        if (res->nrows == 1)
+            csrf_subject = apr_pstrcat(c->pool, "sso:", r->user, NULL);
+        else
+            res = NULL;
+    }
+    if (!res)
+        return hg_call_fail(c, "HG_LOGIN_REQUIRED", NULL, NULL), HG_EAUTH;
+    c->staff_user = hg_db_val(res, 0, 0);
+    roles_from_pg(c, hg_db_val(res, 0, 1));
+    c->institution = hg_db_val(res, 0, 2);
+    c->staff_department = hg_db_val(res, 0, 3);
+    apr_table_setn(r->notes, "hg-csrf-subject", csrf_subject);
+    if (route->role && !hg_call_has_role(c, route->role) && !hg_call_has_role(c, "admin"))
+        return hg_call_fail(c, "HG_FORBIDDEN", NULL,
+                            apr_psprintf(c->pool, "this needs the role '%s'", route->role)), HG_EAUTH;
+    if (r->method_number != M_GET) {
+        const char *sent = apr_table_get(r->headers_in, "X-CSRF-Token");
+        if (!sent || hg_csrf_check(c->master_key, 16, csrf_subject, sent) != APR_SUCCESS)
+            return hg_call_fail(c, "HG_CSRF", "X-CSRF-Token", NULL), HG_EAUTH;
+    }
+    return APR_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- the pipeline */
+
+static const hg_route_entry_t *find_route(request_rec *r, const char **rest, int *other_method)
+{
+    int i;
+    *other_method = 0;
+    for (i = 0; i < hg_routes->nelts; i++) {
+        const hg_route_entry_t *e = &APR_ARRAY_IDX(hg_routes, i, hg_route_entry_t);
+        const hg_route_t *rt = e->route;
+        apr_size_t n = strlen(rt->path);
+        int match = (rt->flags & HG_R_PREFIX) ? strncmp(r->uri, rt->path, n) == 0 && r->uri[n]
+                                              : strcmp(r->uri, rt->path) == 0;
+        if (!match)
+            continue;
+        if (strcmp(r->method, rt->method) != 0) {
+            *other_method = 1;
+            continue;
+        }
+        *rest = (rt->flags & HG_R_PREFIX) ? r->uri + n : "";
+        return e;
+    }
+    return NULL;
+}
+
+static apr_status_t read_body(hg_call_t *c)
+{
+    request_rec *r = c->r;
+    apr_size_t cap = 8192, len = 0;
+    char *buf;
+    long n;
+    if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) != OK)
+        return hg_call_fail(c, "HG_JSON_MALFORMED", NULL, "the request body could not be read");
+    if (r->remaining > (apr_off_t)hg_conf_global->max_body)
+        return hg_call_fail(c, "HG_BODY_TOO_LARGE", NULL, NULL);
+    if (r->remaining > 0)
+        cap = (apr_size_t)r->remaining + 1;
+    buf = apr_palloc(r->pool, cap);
+    if (ap_should_client_block(r)) {
+        for (;;) {
+            if (len + 1 >= cap) {
+                char *nb;
+                if (cap > hg_conf_global->max_body)
+                    return hg_call_fail(c, "HG_BODY_TOO_LARGE", NULL, NULL);
+                nb = apr_palloc(r->pool, cap * 2);
+                memcpy(nb, buf, len);
+                buf = nb;
+                cap *= 2;
+            }
+            n = ap_get_client_block(r, buf + len, cap - len - 1);
+            if (n < 0)
+                return hg_call_fail(c, "HG_JSON_MALFORMED", NULL, "the request body could not be read");
+            if (n == 0)
+                break;
+            len += (apr_size_t)n;
+            if (len > hg_conf_global->max_body)
+                return hg_call_fail(c, "HG_BODY_TOO_LARGE", NULL, NULL);
+        }
+    }
+    buf[len] = '\0';
+    c->body = buf;
+    c->body_len = len;
+    return APR_SUCCESS;
+}
+
+static const char *new_request_id(request_rec *r)
+{
+    const char *u = apr_table_get(r->subprocess_env, "UNIQUE_ID");
+    unsigned char raw[12];
+    if (u)
+        return u;
+    if (hg_random_bytes(raw, sizeof(raw)) != APR_SUCCESS)
+        return apr_psprintf(r->pool, "%" APR_TIME_T_FMT, r->request_time);
+    return hg_hex_encode(r->pool, raw, sizeof(raw), 0);
+}
+
+static void audit_call(hg_call_t *c, const char *resp, apr_size_t resp_len, int status)
+{
+    hg_audit_rec_t rec;
+    apr_status_t rv;
+    if (!c->db || !hg_conf_global->keys_loaded)
+        return;
+    memset(&rec, 0, sizeof(rec));
+    rec.institution = c->institution;
+    rec.caller = c->app_id ? c->app_id : c->staff_user ? c->staff_user : "anonymous";
+    rec.direction = "in";
+    rec.endpoint = apr_pstrcat(c->pool, c->r->method, " ", c->r->uri, NULL);
+    rec.request_id = c->request_id;
+    rec.status = status;
+    rec.elapsed_ms = (int)apr_time_as_msec(apr_time_now() - c->r->request_time);
+    rec.req_body = c->body;
+    rec.req_len = c->body_len;
+    rec.resp_body = resp;
+    rec.resp_len = resp_len;
+    hg_db_rollback(c->db);    /* a route that failed mid-transaction must not take the audit row down with it */
+    if ((rv = hg_audit_insert(c->db, hg_conf_global->audit_key, &rec)) != APR_SUCCESS)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, c->r, "HG00014: audit row not written: %s",
+                      c->db->errmsg ? c->db->errmsg : "");
+}
+
+static int send_answer(hg_call_t *c, int audit)
+{
+    request_rec *r = c->r;
+    const char *body;
+    apr_size_t len;
+    int status;
+
+    if (c->err) {
+        status = c->err->status;
+        body = hg_error_json(c->pool, c->err, c->request_id);
+        len = strlen(body);
+        ap_set_content_type(r, "application/json; charset=utf-8");
+        if (status == 401)
+            apr_table_setn(r->err_headers_out, "WWW-Authenticate", "HG1-HMAC-SM3");
+        if (status == 503)
+            apr_table_setn(r->err_headers_out, "Retry-After", "5");
+    }
+    else if (c->out) {
+        status = c->status ? c->status : 200;
+        body = hg_json_dump(c->pool, c->out, 0);
+        len = strlen(body);
+        ap_set_content_type(r, "application/json; charset=utf-8");
+    }
+    else {
+        status = c->status ? c->status : 200;
+        body = c->out_body ? c->out_body : "";
+        len = c->out_body ? c->out_len : 0;
+        ap_set_content_type(r, c->out_type ? c->out_type : "application/octet-stream");
+    }
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    if (audit)
+        audit_call(c, body, len, status);
+    r->status = status;
+    ap_set_content_length(r, len);
+    if (r->header_only)
+        return OK;
+    ap_rwrite(body, (int)len, r);
+    return OK;
+}
+
+static int hg_handler(request_rec *r)
+{
+    hg_call_t *c;
+    const hg_route_entry_t *e;
+    const char *rest = "";
+    int other_method, audit = 0;
+    unsigned flags;
+    apr_status_t rv;
+
+    if (!r->handler || strcmp(r->handler, "hisgate"))
+        return DECLINED;
+    c = apr_pcalloc(r->pool, sizeof(*c));
+    c->r = r;
+    c->pool = r->pool;
+    c->request_id = new_request_id(r);
+    c->institution = hg_conf_global->institution;
+    c->master_key = hg_conf_global->master_key;
+    apr_table_setn(r->headers_out, "X-Request-Id", c->request_id);
+    apr_table_setn(r->err_headers_out, "X-Request-Id", c->request_id);
+
+    if (!(e = find_route(r, &rest, &other_method))) {
+        if (other_method) {
+            hg_call_fail(c, "HG_METHOD_NOT_ALLOWED", NULL, NULL);
+            r->allowed = (AP_METHOD_BIT << M_GET) | (AP_METHOD_BIT << M_POST);
+        }
+        else
+            hg_call_fail(c, "HG_NOT_FOUND", NULL, NULL);
+        return send_answer(c, 0);
+    }
+    flags = e->route->flags;
+    c->path_rest = rest;
+    c->baton = e->baton;
+    if (!hg_conf_global->keys_loaded && (flags & (HG_R_SIGNED | HG_R_STAFF))) {
+        hg_call_fail(c, "HG_INTERNAL", NULL, "HisgateKeyFile is not configured");
+        return send_answer(c, 0);
+    }
+    if (read_body(c) != APR_SUCCESS)
+        return send_answer(c, 0);
+    if ((flags & (HG_R_DB | HG_R_SIGNED | HG_R_STAFF))
+        && hg_acquire_db(r, &c->db, &c->err) != APR_SUCCESS)
+        return send_answer(c, 0);
+    audit = (flags & (HG_R_SIGNED | HG_R_AUDIT)) != 0;
+    if (flags & HG_R_SIGNED) {
+        if ((rv = authenticate_his(c)) != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "HG00015: HIS request refused: %s (app %s)",
+                          c->err ? c->err->code : "?", c->app_id ? c->app_id : "-");
+            return send_answer(c, audit);
+        }
+    }
+    else if (flags & HG_R_STAFF) {
+        if (authenticate_staff(c, e->route) != APR_SUCCESS)
+            return send_answer(c, 0);
+    }
+    if (flags & HG_R_JSON) {
+        const char *ct = apr_table_get(r->headers_in, "Content-Type");
+        if (ct && strncasecmp(ct, "application/json", 16) != 0) {
+            hg_call_fail(c, "HG_UNSUPPORTED_MEDIA_TYPE", "Content-Type", NULL);
+            return send_answer(c, audit);
+        }
+        if (hg_json_parse(&c->json, c->pool, c->body, c->body_len, 0, &c->err) != APR_SUCCESS)
+            return send_answer(c, audit);
+    }
+    rv = e->route->fn(c);
+    if (c->db)
+        hg_db_rollback(c->db);   /* never hand a connection back with a transaction open */
+    if (rv != APR_SUCCESS && !c->err) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "HG00016: %s %s failed without an error: %s",
+                      r->method, r->uri, c->db && c->db->errmsg ? c->db->errmsg : "");
+        c->err = hg_error_make(c->pool, rv == HG_EDBDOWN ? "HG_DB_UNAVAILABLE"
+                                        : (c->db && !strcmp(c->db->sqlstate, "57014")) ? "HG_DB_TIMEOUT"
+                                        : "HG_INTERNAL", NULL, NULL);
+    }
+    return send_answer(c, audit);
+}
+
+/* ---------------------------------------------------------------- hooks */
+
+static int hg_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    hg_routes = apr_array_make(pconf, 64, sizeof(hg_route_entry_t));
+    hg_topics = apr_array_make(pconf, 16, sizeof(hg_topic_entry_t));
+    hg_module_names = apr_array_make(pconf, 8, sizeof(const char *));
+    hg_register_routes("hisgate", hg_core_routes, NULL);
+    hg_register_topic("hg.probe.fiscal", hg_probe_fiscal_deliver, NULL);
+    return ap_mutex_register(pconf, replay_mutex_type, NULL, APR_LOCK_DEFAULT, 0);
+}
+
+static int hg_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    hg_conf_t *c = ap_get_module_config(s->module_config, &hisgate_module);
+    struct ap_socache_hints hints = { 64, 8, apr_time_from_sec(605) };
+    const char *name, *args = NULL, *err;
+    apr_status_t rv;
+
+    hg_conf_global = c;
+    /* the first of httpd's two config passes only checks; the real one sets things up */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return OK;
+    dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    if (!dbd_acquire) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG00001: mod_dbd is not loaded; load it before mod_hisgate");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (c->key_file) {
+        if ((rv = load_keys(c, ptemp, s)) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "HG00002: HisgateKeyFile %s must hold "
+                         "master_key= and audit_key= (32 hex digits each)", c->key_file);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    else
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00003: no HisgateKeyFile: signed and staff "
+                     "routes answer HG_INTERNAL until one is configured");
+
+    name = apr_pstrdup(pconf, c->replay_cache);
+    if ((args = strchr(name, ':')))
+        *(char *)args++ = '\0';
+    replay_provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
+    if (!replay_provider) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG00004: HisgateReplayCache: no socache provider "
+                     "'%s' (LoadModule socache_%s_module?)", name, name);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if ((err = replay_provider->create(&replay_inst, args, ptemp, pconf))) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG00005: HisgateReplayCache: %s", err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if ((rv = ap_global_mutex_create(&replay_mutex, NULL, replay_mutex_type, NULL, s, pconf, 0))
+        != APR_SUCCESS)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    if ((rv = replay_provider->init(replay_inst, "hisgate-replay", &hints, s, pconf)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "HG00006: replay cache init failed");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (hg_http_global_init() != APR_SUCCESS)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    if ((rv = hg_drain_start(s, pconf)) != APR_SUCCESS)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "HG00007: hisgate %s ready: %d routes, %d outbox topics",
+                 HG_VERSION, hg_routes->nelts, hg_topics->nelts);
+    return OK;
+}
+
+static void hg_child_init(apr_pool_t *p, server_rec *s)
+{
+    apr_thread_mutex_create(&slot_mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    apr_thread_cond_create(&slot_cond, p);
+    apr_thread_mutex_create(&app_mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    apr_pool_create(&app_cache_pool, p);
+    app_cache = apr_hash_make(app_cache_pool);
+    if (replay_mutex)
+        apr_global_mutex_child_init(&replay_mutex, apr_global_mutex_lockfile(replay_mutex), p);
+}
+
+static void hg_register_hooks(apr_pool_t *p)
+{
+    static const char *const succ[] = { "mod_watchdog.c", NULL };
+    APR_REGISTER_OPTIONAL_FN(hg_register_routes);
+    APR_REGISTER_OPTIONAL_FN(hg_register_topic);
+    ap_hook_pre_config(hg_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    /* before mod_watchdog's post_config, which decides which watchdog threads to start */
+    ap_hook_post_config(hg_post_config, NULL, succ, APR_HOOK_MIDDLE);
+    ap_hook_child_init(hg_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(hg_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(hisgate) = {
+    STANDARD20_MODULE_STUFF,
+    NULL, NULL,
+    create_server_conf, NULL,
+    hg_cmds,
+    hg_register_hooks,
+    0
+};

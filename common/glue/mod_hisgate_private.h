@@ -1,0 +1,74 @@
+/* mod_hisgate internals shared by its glue files (not for business modules: see hg_glue.h) */
+#ifndef MOD_HISGATE_PRIVATE_H
+#define MOD_HISGATE_PRIVATE_H
+#include "hg_glue.h"
+#include "ap_socache.h"
+#include "apr_dbd.h"
+#include "mod_dbd.h"
+#include "hg_audit.h"
+#include "hg_http.h"
+
+#define HG_VERSION "0.1.0"
+#define HG_LOG_MARK APLOG_MARK
+
+typedef struct hg_conf_t {
+    const char *institution;
+    const char *key_file;
+    unsigned char master_key[16], audit_key[16];
+    int keys_loaded;
+    int db_slots, db_wait_ms;
+    int auth_window;
+    const char *replay_cache;          /* socache provider[:args] */
+    int outbox_interval_ms, outbox_batch, retry_base_s, lease_s;
+    apr_size_t max_body;
+    const char *fiscal_url, *fiscal_appid, *fiscal_key;
+    int fiscal_timeout_ms;
+    const char *ca_file;
+    int trust_remote_user;
+    int session_ttl, lockout_threshold, lockout_seconds;
+    int cookie_secure;                 /* -1 auto (when the request came over TLS) */
+    const char *public_base_url;       /* e.g. https://his.example.org, for links sent to patients */
+} hg_conf_t;
+
+extern module AP_MODULE_DECLARE_DATA hisgate_module;
+extern hg_conf_t *hg_conf_global;
+
+/* routes and topics registered by modules (process-wide, set up in post_config) */
+typedef struct hg_route_entry_t {
+    const char *module;
+    const hg_route_t *route;
+    void *baton;
+} hg_route_entry_t;
+typedef struct hg_topic_entry_t {
+    const char *topic;
+    hg_outbox_deliver_fn *fn;
+    void *baton;
+} hg_topic_entry_t;
+extern apr_array_header_t *hg_routes;     /* of hg_route_entry_t */
+extern apr_array_header_t *hg_topics;     /* of hg_topic_entry_t */
+extern apr_array_header_t *hg_module_names;
+
+apr_status_t hg_register_routes(const char *module, const hg_route_t *routes, void *baton);
+apr_status_t hg_register_topic(const char *topic, hg_outbox_deliver_fn *fn, void *baton);
+
+/* core routes (mod_hisgate_routes.c) */
+extern const hg_route_t hg_core_routes[];
+/* the fiscal platform probe topic (mod_hisgate_routes.c) */
+apr_status_t hg_probe_fiscal_deliver(apr_pool_t *p, const hg_outbox_item_t *item, void *baton,
+                                     hg_outbox_outcome_t *out);
+apr_status_t hg_staff_session_json(hg_call_t *c, const char *token);
+
+/* the drain (mod_hisgate_drain.c) */
+apr_status_t hg_drain_start(server_rec *s, apr_pool_t *p);
+
+/* DB access with a bounded wait for a pool slot (mod_hisgate.c) */
+apr_status_t hg_acquire_db(request_rec *r, hg_db_t **db, hg_error_t **err);
+
+/* observer that collects outbound exchanges for the audit journal */
+typedef struct hg_exchange_log_t {
+    apr_pool_t *pool;
+    apr_array_header_t *recs;   /* of hg_audit_rec_t */
+} hg_exchange_log_t;
+void hg_exchange_observer(void *baton, apr_pool_t *p, const hg_http_req_t *req,
+                          const hg_http_resp_t *resp, apr_status_t rv);
+#endif

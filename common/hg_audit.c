@@ -1,0 +1,204 @@
+#include <string.h>
+#include <apr_strings.h>
+#include "hg_audit.h"
+#include "hg_crypto.h"
+
+apr_status_t hg_audit_encrypt(char **out, apr_pool_t *p, const unsigned char key[16],
+                              const char *body, apr_size_t len)
+{
+    unsigned char iv[16], *ct;
+    apr_size_t ctlen;
+    apr_status_t rv;
+    if ((rv = hg_random_bytes(iv, sizeof(iv))) != APR_SUCCESS)
+        return rv;
+    if ((rv = hg_sm4_cbc_encrypt(p, &ct, &ctlen, key, iv, body ? body : "", body ? len : 0)) != APR_SUCCESS)
+        return rv;
+    *out = apr_pstrcat(p, "sm4cbc:", hg_hex_encode(p, iv, sizeof(iv), 0), ":",
+                       hg_hex_encode(p, ct, ctlen, 0), NULL);
+    return APR_SUCCESS;
+}
+
+apr_status_t hg_audit_decrypt(char **out, apr_size_t *len, apr_pool_t *p,
+                              const unsigned char key[16], const char *enc)
+{
+    const char *c1, *c2;
+    unsigned char *iv, *ct, *pt;
+    apr_size_t ivlen, ctlen, ptlen;
+    apr_status_t rv;
+    if (strncmp(enc, "sm4cbc:", 7) != 0 || !(c2 = strchr(enc + 7, ':')))
+        return HG_ECRYPTO;
+    c1 = apr_pstrndup(p, enc + 7, c2 - (enc + 7));
+    if ((rv = hg_hex_decode(&iv, &ivlen, p, c1)) != APR_SUCCESS || ivlen != 16)
+        return HG_ECRYPTO;
+    if ((rv = hg_hex_decode(&ct, &ctlen, p, c2 + 1)) != APR_SUCCESS)
+        return HG_ECRYPTO;
+    if ((rv = hg_sm4_cbc_decrypt(p, &pt, &ptlen, key, iv, ct, ctlen)) != APR_SUCCESS)
+        return rv;
+    *out = apr_pstrmemdup(p, (const char *)pt, ptlen);
+    *len = ptlen;
+    return APR_SUCCESS;
+}
+
+apr_status_t hg_audit_insert(hg_db_t *db, const unsigned char key[16], const hg_audit_rec_t *rec)
+{
+    char *req, *resp;
+    apr_status_t rv;
+    if ((rv = hg_audit_encrypt(&req, db->pool, key, rec->req_body, rec->req_len)) != APR_SUCCESS)
+        return rv;
+    if ((rv = hg_audit_encrypt(&resp, db->pool, key, rec->resp_body, rec->resp_len)) != APR_SUCCESS)
+        return rv;
+    return hg_db_q(db, NULL,
+                   "INSERT INTO hg.audit (institution, caller, direction, endpoint, status, elapsed_ms, "
+                   "  request_id, req_enc, resp_enc) VALUES ($1,$2,$3,$4,$5::int,$6::int,$7,$8,$9)",
+                   9, rec->institution ? rec->institution : "", rec->caller ? rec->caller : "-",
+                   rec->direction, rec->endpoint, apr_itoa(db->pool, rec->status),
+                   apr_itoa(db->pool, rec->elapsed_ms), rec->request_id ? rec->request_id : "",
+                   req, resp);
+}
+
+apr_status_t hg_audit_row_hash(char out_hex[65], const char *prev_hex, apr_int64_t seq,
+                               const char *at_us, const char *institution, const char *caller,
+                               const char *direction, const char *endpoint, const char *status,
+                               const char *elapsed_ms, const char *request_id,
+                               const char *req_enc, const char *resp_enc)
+{
+    apr_pool_t *p;
+    unsigned char h[32];
+    char seqs[32];
+    const char *s;
+    apr_status_t rv;
+    if ((rv = apr_pool_create(&p, NULL)) != APR_SUCCESS)
+        return rv;
+    apr_snprintf(seqs, sizeof(seqs), "%" APR_INT64_T_FMT, seq);
+    /* fields separated by a byte that cannot occur in any of them (hex, digits, identifiers, paths) */
+    s = apr_pstrcat(p, prev_hex, "\x1f", seqs, "\x1f", at_us, "\x1f", institution, "\x1f", caller,
+                    "\x1f", direction, "\x1f", endpoint, "\x1f", status, "\x1f", elapsed_ms, "\x1f",
+                    request_id, "\x1f", req_enc, "\x1f", resp_enc, NULL);
+    rv = hg_sm3(h, s, strlen(s));
+    if (rv == APR_SUCCESS)
+        memcpy(out_hex, hg_hex_encode(p, h, 32, 0), 65);
+    apr_pool_destroy(p);
+    return rv;
+}
+
+#define AUDIT_COLS "id, (extract(epoch FROM at) * 1000000)::bigint::text, institution, caller, " \
+                   "direction, endpoint, status::text, elapsed_ms::text, request_id, req_enc, resp_enc"
+
+static apr_status_t seal_rows(hg_db_t *db, void *baton)
+{
+    int *sealed = ((int **)baton)[0], max_rows = *((int **)baton)[1];
+    hg_db_result_t *head, *rows;
+    apr_status_t rv;
+    apr_int64_t seq;
+    char hash[65];
+    char *ids = "{", *seqs = "{", *hashes = "{";
+    int i;
+
+    if ((rv = hg_db_q(db, &head, "SELECT seq, hash FROM hg.audit_head WHERE id = 1 FOR UPDATE", 0)))
+        return rv;
+    if (head->nrows != 1)
+        return HG_EDB;
+    seq = apr_atoi64(hg_db_val(head, 0, 0));
+    memcpy(hash, hg_db_val(head, 0, 1), 65);
+    if ((rv = hg_db_q(db, &rows, "SELECT " AUDIT_COLS " FROM hg.audit WHERE seq IS NULL "
+                      "ORDER BY id LIMIT $1::int", 1, apr_itoa(db->pool, max_rows))))
+        return rv;
+    for (i = 0; i < rows->nrows; i++) {
+        seq++;
+        if ((rv = hg_audit_row_hash(hash, hash, seq, hg_db_val(rows, i, 1), hg_db_val(rows, i, 2),
+                                    hg_db_val(rows, i, 3), hg_db_val(rows, i, 4), hg_db_val(rows, i, 5),
+                                    hg_db_val(rows, i, 6), hg_db_val(rows, i, 7), hg_db_val(rows, i, 8),
+                                    hg_db_val(rows, i, 9), hg_db_val(rows, i, 10))))
+            return rv;
+        ids = apr_pstrcat(db->pool, ids, i ? "," : "", hg_db_val(rows, i, 0), NULL);
+        seqs = apr_pstrcat(db->pool, seqs, i ? "," : "", apr_off_t_toa(db->pool, seq), NULL);
+        hashes = apr_pstrcat(db->pool, hashes, i ? "," : "", hash, NULL);
+    }
+    *sealed = rows->nrows;
+    if (rows->nrows == 0)
+        return APR_SUCCESS;
+    ids = apr_pstrcat(db->pool, ids, "}", NULL);
+    seqs = apr_pstrcat(db->pool, seqs, "}", NULL);
+    hashes = apr_pstrcat(db->pool, hashes, "}", NULL);
+    if ((rv = hg_db_q(db, NULL,
+                      "UPDATE hg.audit a SET seq = u.seq, hash = u.hash "
+                      "FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS u(id, seq, hash) "
+                      "WHERE a.id = u.id", 3, ids, seqs, hashes)))
+        return rv;
+    return hg_db_q(db, NULL, "UPDATE hg.audit_head SET seq = $1::bigint, hash = $2 WHERE id = 1",
+                   2, apr_off_t_toa(db->pool, seq), hash);
+}
+
+apr_status_t hg_audit_seal(hg_db_t *db, int max_rows, int *sealed)
+{
+    int *baton[2] = { sealed, &max_rows };
+    *sealed = 0;
+    /* the head row lock serialises sealers (several nodes may run one) */
+    return hg_db_tx(db, seal_rows, baton);
+}
+
+apr_status_t hg_audit_verify(hg_db_t *db, hg_audit_verdict_t *v)
+{
+    hg_db_result_t *head, *rows, *old;
+    apr_status_t rv;
+    apr_int64_t expect = 1, last = 0, head_seq;
+    char prev[65], h[65];
+    int i;
+
+    memset(v, 0, sizeof(*v));
+    memset(prev, '0', 64);
+    prev[64] = '\0';
+    if ((rv = hg_db_q(db, &head, "SELECT seq, hash FROM hg.audit_head WHERE id = 1", 0)))
+        return rv;
+    if (head->nrows != 1) {
+        v->reason = "audit head row is missing";
+        v->bad_seq = 1;
+        return APR_SUCCESS;
+    }
+    head_seq = apr_atoi64(hg_db_val(head, 0, 0));
+    for (;;) {
+        if ((rv = hg_db_q(db, &rows, "SELECT " AUDIT_COLS ", seq, hash FROM hg.audit "
+                          "WHERE seq > $1::bigint ORDER BY seq LIMIT 5000", 1,
+                          apr_off_t_toa(db->pool, last))))
+            return rv;
+        for (i = 0; i < rows->nrows; i++) {
+            apr_int64_t seq = apr_atoi64(hg_db_val(rows, i, 11));
+            if (seq != expect) {
+                v->bad_seq = expect;
+                v->reason = apr_psprintf(db->pool, "missing row: chain position %" APR_INT64_T_FMT
+                                         " is absent (next present is %" APR_INT64_T_FMT ")", expect, seq);
+                return APR_SUCCESS;
+            }
+            if ((rv = hg_audit_row_hash(h, prev, seq, hg_db_val(rows, i, 1), hg_db_val(rows, i, 2),
+                                        hg_db_val(rows, i, 3), hg_db_val(rows, i, 4), hg_db_val(rows, i, 5),
+                                        hg_db_val(rows, i, 6), hg_db_val(rows, i, 7), hg_db_val(rows, i, 8),
+                                        hg_db_val(rows, i, 9), hg_db_val(rows, i, 10))))
+                return rv;
+            v->checked++;
+            if (strcmp(h, hg_db_val(rows, i, 12) ? hg_db_val(rows, i, 12) : "") != 0) {
+                v->bad_seq = seq;
+                v->bad_id = apr_atoi64(hg_db_val(rows, i, 0));
+                v->reason = apr_psprintf(db->pool, "hash mismatch at chain position %" APR_INT64_T_FMT
+                                         " (row id %s): the row was changed", seq, hg_db_val(rows, i, 0));
+                return APR_SUCCESS;
+            }
+            memcpy(prev, h, 65);
+            last = seq;
+            expect++;
+        }
+        if (rows->nrows < 5000)
+            break;
+    }
+    if (last != head_seq || strcmp(prev, hg_db_val(head, 0, 1)) != 0) {
+        v->bad_seq = last + 1;
+        v->reason = apr_psprintf(db->pool, "head mismatch: the chain ends at %" APR_INT64_T_FMT
+                                 " but the head says %" APR_INT64_T_FMT " (rows removed from the end?)",
+                                 last, head_seq);
+        return APR_SUCCESS;
+    }
+    if ((rv = hg_db_q(db, &old, "SELECT count(*) FROM hg.audit WHERE seq IS NULL "
+                      "AND at < now() - interval '10 minutes'", 0)))
+        return rv;
+    v->unsealed_old = apr_atoi64(hg_db_val(old, 0, 0));
+    return APR_SUCCESS;
+}

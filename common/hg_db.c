@@ -1,0 +1,153 @@
+#include <string.h>
+#include <stdlib.h>
+#include <stdarg.h>
+#include <apr_strings.h>
+#include "hg_db.h"
+
+apr_status_t hg_db_wrap(hg_db_t **pdb, apr_pool_t *p, PGconn *conn)
+{
+    hg_db_t *db;
+    if (!conn)
+        return HG_EDBDOWN;
+    db = apr_pcalloc(p, sizeof(*db));
+    db->conn = conn;
+    db->pool = p;
+    *pdb = db;
+    return PQstatus(conn) == CONNECTION_OK ? APR_SUCCESS : HG_EDBDOWN;
+}
+
+static apr_status_t fail(hg_db_t *db, PGresult *r)
+{
+    const char *st = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    apr_cpystrn(db->sqlstate, st ? st : "", sizeof(db->sqlstate));
+    db->errmsg = apr_pstrdup(db->pool, r ? PQresultErrorMessage(r) : PQerrorMessage(db->conn));
+    if (r)
+        PQclear(r);
+    if (PQstatus(db->conn) != CONNECTION_OK)
+        return HG_EDBDOWN;
+    if (strcmp(db->sqlstate, "23505") == 0)
+        return HG_ECONFLICT;
+    return HG_EDB;
+}
+
+apr_status_t hg_db_exec(hg_db_t *db, hg_db_result_t **pres, const char *sql, int n,
+                        const char *const *params)
+{
+    PGresult *r;
+    ExecStatusType st;
+    hg_db_result_t *res;
+    int i, j;
+
+    db->sqlstate[0] = '\0';
+    db->errmsg = NULL;
+    r = PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
+    st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        return fail(db, r);
+    if (pres) {
+        res = apr_pcalloc(db->pool, sizeof(*res));
+        res->nrows = PQntuples(r);
+        res->ncols = PQnfields(r);
+        res->names = apr_pcalloc(db->pool, sizeof(char *) * (res->ncols + 1));
+        for (j = 0; j < res->ncols; j++)
+            res->names[j] = apr_pstrdup(db->pool, PQfname(r, j));
+        res->vals = apr_pcalloc(db->pool, sizeof(char *) * ((apr_size_t)res->nrows * res->ncols + 1));
+        for (i = 0; i < res->nrows; i++)
+            for (j = 0; j < res->ncols; j++)
+                if (!PQgetisnull(r, i, j))
+                    res->vals[i * res->ncols + j] =
+                        apr_pstrmemdup(db->pool, PQgetvalue(r, i, j), PQgetlength(r, i, j));
+        res->affected = atol(PQcmdTuples(r));
+        *pres = res;
+    }
+    PQclear(r);
+    return APR_SUCCESS;
+}
+
+apr_status_t hg_db_q(hg_db_t *db, hg_db_result_t **res, const char *sql, int n, ...)
+{
+    const char *params[32];
+    va_list ap;
+    int i;
+    if (n > 32)
+        return APR_EINVAL;
+    va_start(ap, n);
+    for (i = 0; i < n; i++)
+        params[i] = va_arg(ap, const char *);
+    va_end(ap);
+    return hg_db_exec(db, res, sql, n, params);
+}
+
+apr_status_t hg_db_begin(hg_db_t *db)
+{
+    apr_status_t rv = hg_db_exec(db, NULL, "BEGIN", 0, NULL);
+    if (rv == APR_SUCCESS)
+        db->in_tx = 1;
+    return rv;
+}
+
+apr_status_t hg_db_commit(hg_db_t *db)
+{
+    apr_status_t rv;
+    if (!db->in_tx)
+        return APR_EINVAL;
+    rv = hg_db_exec(db, NULL, "COMMIT", 0, NULL);
+    if (rv != APR_SUCCESS)
+        hg_db_rollback(db);
+    db->in_tx = 0;
+    return rv;
+}
+
+void hg_db_rollback(hg_db_t *db)
+{
+    PGresult *r;
+    /* plain ROLLBACK outside a transaction only warns; keep the pooled connection clean either way */
+    if (PQstatus(db->conn) == CONNECTION_OK && PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
+        r = PQexec(db->conn, "ROLLBACK");
+        if (r)
+            PQclear(r);
+    }
+    db->in_tx = 0;
+}
+
+apr_status_t hg_db_tx(hg_db_t *db, hg_db_tx_fn *fn, void *baton)
+{
+    apr_status_t rv;
+    if ((rv = hg_db_begin(db)) != APR_SUCCESS)
+        return rv;
+    rv = fn(db, baton);
+    if (rv != APR_SUCCESS) {
+        /* keep the first error's diagnostics, not the rollback's */
+        hg_db_rollback(db);
+        return rv;
+    }
+    return hg_db_commit(db);
+}
+
+const char *hg_db_val(const hg_db_result_t *res, int row, int col)
+{
+    if (!res || row < 0 || row >= res->nrows || col < 0 || col >= res->ncols)
+        return NULL;
+    return res->vals[row * res->ncols + col];
+}
+
+const char *hg_db_get(const hg_db_result_t *res, int row, const char *col)
+{
+    int j;
+    if (!res)
+        return NULL;
+    for (j = 0; j < res->ncols; j++)
+        if (strcmp(res->names[j], col) == 0)
+            return hg_db_val(res, row, j);
+    return NULL;
+}
+
+apr_status_t hg_db_exec_script(hg_db_t *db, const char *sql)
+{
+    PGresult *r = PQexec(db->conn, sql);   /* simple protocol: several statements in one string */
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY)
+        return fail(db, r);
+    PQclear(r);
+    return APR_SUCCESS;
+}

@@ -1,0 +1,50 @@
+/* hg_db: PostgreSQL through libpq on a connection that mod_dbd pooled (or the CLI opened).
+ * Text-format parameters (always bound, never pasted into SQL), whole results in pool memory,
+ * SQLSTATE kept, and transactions that always end (rollback on any error). */
+#ifndef HG_DB_H
+#define HG_DB_H
+#include <apr_pools.h>
+#include <libpq-fe.h>
+#include "hg_status.h"
+
+typedef struct hg_db_t {
+    PGconn     *conn;
+    apr_pool_t *pool;
+    int         in_tx;
+    char        sqlstate[6];      /* of the last failed statement, "" when none */
+    const char *errmsg;           /* of the last failed statement */
+} hg_db_t;
+
+typedef struct hg_db_result_t {
+    int          nrows, ncols;
+    const char **names;           /* ncols column names */
+    const char **vals;            /* nrows*ncols, row-major; NULL = SQL NULL */
+    long         affected;        /* rows affected by INSERT/UPDATE/DELETE */
+} hg_db_result_t;
+
+/* wrap a live connection (not owned: whoever opened it closes it) */
+apr_status_t hg_db_wrap(hg_db_t **db, apr_pool_t *p, PGconn *conn);
+
+/* run one statement with n text parameters (NULL = SQL NULL). res may be NULL.
+ * Errors: HG_ECONFLICT (23505 unique violation), HG_EDBDOWN (connection lost),
+ * HG_EDB otherwise (db->sqlstate / db->errmsg say what; 57014 = statement timeout). */
+apr_status_t hg_db_exec(hg_db_t *db, hg_db_result_t **res, const char *sql, int n,
+                        const char *const *params);
+/* the same with the parameters as varargs (exactly n const char *) */
+apr_status_t hg_db_q(hg_db_t *db, hg_db_result_t **res, const char *sql, int n, ...);
+
+apr_status_t hg_db_begin(hg_db_t *db);
+apr_status_t hg_db_commit(hg_db_t *db);
+void         hg_db_rollback(hg_db_t *db);   /* safe to call when no transaction is open */
+
+/* run fn inside BEGIN … COMMIT; any non-success from fn or COMMIT rolls back */
+typedef apr_status_t hg_db_tx_fn(hg_db_t *db, void *baton);
+apr_status_t hg_db_tx(hg_db_t *db, hg_db_tx_fn *fn, void *baton);
+
+/* cell by row and column name (NULL when absent or SQL NULL) */
+const char *hg_db_get(const hg_db_result_t *res, int row, const char *col);
+const char *hg_db_val(const hg_db_result_t *res, int row, int col);
+
+/* run a file of SQL statements (migrations) in one transaction */
+apr_status_t hg_db_exec_script(hg_db_t *db, const char *sql);
+#endif

@@ -1,0 +1,153 @@
+#include <stdlib.h>
+#include <math.h>
+#include <apr_strings.h>
+#include "hg_outbox.h"
+#include "hg_crypto.h"
+
+apr_status_t hg_outbox_enqueue(hg_db_t *db, const char *topic, const char *institution,
+                               const char *business_key, const char *payload_json,
+                               int max_attempts, int *created)
+{
+    hg_db_result_t *res;
+    apr_status_t rv;
+    const char *max = apr_itoa(db->pool, max_attempts > 0 ? max_attempts : 10);
+    rv = hg_db_q(db, &res,
+                 "INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts) "
+                 "VALUES ($1, $2, $3, $4::jsonb, $5::int) "
+                 "ON CONFLICT (topic, business_key) DO NOTHING RETURNING id",
+                 5, topic, institution ? institution : "", business_key, payload_json, max);
+    if (rv == APR_SUCCESS && created)
+        *created = res->nrows;
+    return rv;
+}
+
+/* topics travel as one text[] literal parameter: {"a","b"} with quotes escaped */
+static const char *pg_text_array(apr_pool_t *p, const apr_array_header_t *a)
+{
+    char *s = "{";
+    int i;
+    for (i = 0; i < a->nelts; i++) {
+        const char *t = APR_ARRAY_IDX(a, i, const char *), *c;
+        char *q = apr_palloc(p, strlen(t) * 2 + 3), *o = q;
+        *o++ = '"';
+        for (c = t; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                *o++ = '\\';
+            *o++ = *c;
+        }
+        *o++ = '"';
+        *o = '\0';
+        s = apr_pstrcat(p, s, i ? "," : "", q, NULL);
+    }
+    return apr_pstrcat(p, s, "}", NULL);
+}
+
+apr_status_t hg_outbox_claim(hg_db_t *db, apr_array_header_t **items,
+                             const apr_array_header_t *topics, int n, int lease_seconds)
+{
+    hg_db_result_t *res;
+    apr_status_t rv;
+    int i;
+    *items = apr_array_make(db->pool, n, sizeof(hg_outbox_item_t *));
+    if (topics->nelts == 0)
+        return APR_SUCCESS;
+    /* one statement: claim and lease; an expired lease means the claimer died mid-delivery */
+    rv = hg_db_q(db, &res,
+                 "UPDATE hg.outbox o SET state = 'inflight', attempts = o.attempts + 1, "
+                 "  lease_until = now() + make_interval(secs => $3::int), updated_at = now() "
+                 "WHERE o.id IN (SELECT id FROM hg.outbox "
+                 "  WHERE topic = ANY($1::text[]) AND ((state = 'pending' AND next_at <= now()) "
+                 "     OR (state = 'inflight' AND lease_until < now())) "
+                 "  ORDER BY next_at LIMIT $2::int FOR UPDATE SKIP LOCKED) "
+                 "RETURNING o.id, o.topic, o.institution, o.business_key, o.payload::text, "
+                 "  o.attempts, o.max_attempts",
+                 3, pg_text_array(db->pool, topics), apr_itoa(db->pool, n),
+                 apr_itoa(db->pool, lease_seconds));
+    if (rv != APR_SUCCESS)
+        return rv;
+    for (i = 0; i < res->nrows; i++) {
+        hg_outbox_item_t *it = apr_pcalloc(db->pool, sizeof(*it));
+        it->id = apr_atoi64(hg_db_val(res, i, 0));
+        it->topic = hg_db_val(res, i, 1);
+        it->institution = hg_db_val(res, i, 2);
+        it->business_key = hg_db_val(res, i, 3);
+        it->payload = hg_db_val(res, i, 4);
+        it->attempts = atoi(hg_db_val(res, i, 5));
+        it->max_attempts = atoi(hg_db_val(res, i, 6));
+        APR_ARRAY_PUSH(*items, hg_outbox_item_t *) = it;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t hg_outbox_mark_done(hg_db_t *db, apr_int64_t id, const char *result_json)
+{
+    return hg_db_q(db, NULL,
+                   "UPDATE hg.outbox SET state = 'done', lease_until = NULL, last_error = NULL, "
+                   "  result = $2::jsonb, updated_at = now() WHERE id = $1::bigint",
+                   2, apr_off_t_toa(db->pool, id), result_json);
+}
+
+int hg_outbox_delay_seconds(int attempt, int base_s, double jitter01)
+{
+    double d = base_s > 0 ? base_s : 1;
+    int i;
+    for (i = 1; i < attempt && d < 3600; i++)
+        d *= 2;
+    if (d > 3600)
+        d = 3600;
+    d = d * (0.5 + jitter01);          /* ±50 % so retries from many rows do not bunch up */
+    return d < 1 ? 1 : (int)lround(d);
+}
+
+apr_status_t hg_outbox_mark_failed(hg_db_t *db, const hg_outbox_item_t *item,
+                                   const hg_outbox_outcome_t *out, int base_delay_s, int *dead)
+{
+    unsigned char r[4];
+    double j = 0.5;
+    int is_dead = out->permanent || item->attempts >= item->max_attempts;
+    const char *err = out->error ? out->error : "delivery failed";
+    if (hg_random_bytes(r, sizeof(r)) == APR_SUCCESS)
+        j = ((r[0] << 16) | (r[1] << 8) | r[2]) / 16777216.0;
+    if (dead)
+        *dead = is_dead;
+    if (strlen(err) > 1000)
+        err = apr_pstrndup(db->pool, err, 1000);
+    if (is_dead)
+        return hg_db_q(db, NULL,
+                       "UPDATE hg.outbox SET state = 'dead', lease_until = NULL, last_error = $2, "
+                       "  updated_at = now() WHERE id = $1::bigint",
+                       2, apr_off_t_toa(db->pool, item->id), err);
+    return hg_db_q(db, NULL,
+                   "UPDATE hg.outbox SET state = 'pending', lease_until = NULL, last_error = $2, "
+                   "  next_at = now() + make_interval(secs => $3::int), updated_at = now() "
+                   "WHERE id = $1::bigint",
+                   3, apr_off_t_toa(db->pool, item->id), err,
+                   apr_itoa(db->pool, hg_outbox_delay_seconds(item->attempts, base_delay_s, j)));
+}
+
+apr_status_t hg_outbox_retry(hg_db_t *db, apr_int64_t id, int *found)
+{
+    hg_db_result_t *res;
+    apr_status_t rv = hg_db_q(db, &res,
+                              "UPDATE hg.outbox SET state = 'pending', attempts = 0, next_at = now(), "
+                              "  updated_at = now() WHERE id = $1::bigint AND state IN ('dead','pending') "
+                              "RETURNING id",
+                              1, apr_off_t_toa(db->pool, id));
+    if (rv == APR_SUCCESS && found)
+        *found = res->nrows;
+    return rv;
+}
+
+apr_status_t hg_outbox_stats(hg_db_t *db, hg_db_result_t **res)
+{
+    return hg_db_q(db, res,
+                   "SELECT topic, "
+                   "  count(*) FILTER (WHERE state = 'pending') AS pending, "
+                   "  count(*) FILTER (WHERE state = 'inflight') AS inflight, "
+                   "  count(*) FILTER (WHERE state = 'dead') AS dead, "
+                   "  count(*) FILTER (WHERE state = 'done') AS done, "
+                   "  (array_agg(last_error ORDER BY updated_at DESC) FILTER (WHERE last_error IS NOT NULL))[1] AS last_error, "
+                   "  to_char(max(updated_at) FILTER (WHERE last_error IS NOT NULL), 'YYYY-MM-DD\"T\"HH24:MI:SSOF') AS last_error_at, "
+                   "  coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE state IN ('pending','inflight')))::bigint, 0) AS oldest_pending_s "
+                   "FROM hg.outbox GROUP BY topic ORDER BY topic", 0);
+}

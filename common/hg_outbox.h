@@ -1,0 +1,54 @@
+/* hg_outbox: the durable outbox in PostgreSQL (hg.outbox).
+ * Producers enqueue inside their own transaction; the watchdog singleton claims due rows with
+ * FOR UPDATE SKIP LOCKED (so several nodes cooperate), delivers each through the topic's
+ * registered function outside any transaction, then records done / retry / dead. */
+#ifndef HG_OUTBOX_H
+#define HG_OUTBOX_H
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include "hg_db.h"
+#include "hg_http.h"
+
+typedef struct hg_outbox_item_t {
+    apr_int64_t id;
+    const char *topic, *institution, *business_key;
+    const char *payload;          /* JSON text */
+    int attempts, max_attempts;   /* attempts counts this one */
+    /* the drainer's journal hook: a delivery function copies these into every hg_http_req_t */
+    hg_http_observer_fn *http_observer;
+    void *http_observer_baton;
+} hg_outbox_item_t;
+
+typedef struct hg_outbox_outcome_t {
+    int         permanent;        /* the platform said the request itself is wrong: dead-letter now */
+    const char *error;            /* short text for the console when not delivered */
+    const char *result;           /* JSON text kept on success (e.g. the platform's answer) */
+} hg_outbox_outcome_t;
+
+/* APR_SUCCESS = delivered; anything else = failed (out->permanent decides retry or dead) */
+typedef apr_status_t hg_outbox_deliver_fn(apr_pool_t *p, const hg_outbox_item_t *item, void *baton,
+                                          hg_outbox_outcome_t *out);
+
+/* idempotent on (topic, business_key): a second enqueue of the same key is a no-op (*created = 0) */
+apr_status_t hg_outbox_enqueue(hg_db_t *db, const char *topic, const char *institution,
+                               const char *business_key, const char *payload_json,
+                               int max_attempts, int *created);
+
+/* claim up to n due rows of the given topics (lease: how long an inflight row stays ours) */
+apr_status_t hg_outbox_claim(hg_db_t *db, apr_array_header_t **items /* of hg_outbox_item_t* */,
+                             const apr_array_header_t *topics, int n, int lease_seconds);
+
+apr_status_t hg_outbox_mark_done(hg_db_t *db, apr_int64_t id, const char *result_json);
+/* schedules the next attempt with back-off, or dead-letters (permanent or attempts exhausted) */
+apr_status_t hg_outbox_mark_failed(hg_db_t *db, const hg_outbox_item_t *item,
+                                   const hg_outbox_outcome_t *out, int base_delay_s, int *dead);
+/* manual retry from the console or the CLI: a dead (or pending) row becomes due now */
+apr_status_t hg_outbox_retry(hg_db_t *db, apr_int64_t id, int *found);
+
+/* back-off: base·2^(attempt-1), capped at one hour, ±50 % jitter (mod_md's rule); jitter01 in [0,1) */
+int hg_outbox_delay_seconds(int attempt, int base_s, double jitter01);
+
+/* per-topic depth, dead letters, last error: columns topic, pending, inflight, dead, done,
+ * last_error, last_error_at, oldest_pending_s */
+apr_status_t hg_outbox_stats(hg_db_t *db, hg_db_result_t **res);
+#endif

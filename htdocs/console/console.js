@@ -1,0 +1,67 @@
+// hisgate staff console: plain JS over the core JSON endpoints (no framework, no CDN)
+'use strict';
+let csrf = null;
+const $ = (id) => document.getElementById(id);
+const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+
+async function api(method, path, body) {
+  const opts = { method, headers: {}, credentials: 'same-origin' };
+  if (body !== undefined) { opts.headers['Content-Type'] = 'application/json'; opts.body = JSON.stringify(body); }
+  if (method !== 'GET' && csrf) opts.headers['X-CSRF-Token'] = csrf;
+  const res = await fetch(path, opts);
+  let data = {};
+  try { data = await res.json(); } catch (e) { /* not JSON */ }
+  return { ok: res.ok, status: res.status, data };
+}
+
+async function showStatus() {
+  const r = await api('GET', '/hg/status');
+  const s = r.data;
+  const topics = (s.outbox && s.outbox.topics) || [];
+  $('status').innerHTML =
+    `<p>版本 ${esc(s.version)} · 数据库 <span class="${s.db === 'ok' ? 'ok' : 'bad'}">${esc(s.db)}</span> · ` +
+    `待发送 ${esc(s.outbox && s.outbox.depth)} · 死信 <span class="${s.outbox && s.outbox.dead ? 'bad' : ''}">${esc(s.outbox && s.outbox.dead)}</span></p>` +
+    '<table><tr><th>主题</th><th>待发</th><th>发送中</th><th>死信</th><th>完成</th><th>最后错误</th></tr>' +
+    topics.map((t) => `<tr><td>${esc(t.topic)}</td><td>${t.pending}</td><td>${t.inflight}</td><td>${t.dead}</td><td>${t.done}</td><td>${esc(t.last_error)}</td></tr>`).join('') +
+    '</table>';
+}
+
+async function showOutbox() {
+  const r = await api('GET', '/hg/outbox?state=' + encodeURIComponent($('state').value));
+  if (!r.ok) { $('outbox-err').textContent = r.data.message || ('HTTP ' + r.status); return; }
+  $('outbox-err').textContent = '';
+  $('rows').innerHTML = r.data.items.map((i) =>
+    `<tr><td>${i.id}</td><td>${esc(i.topic)}</td><td>${esc(i.business_key)}</td><td>${esc(i.state)}</td>` +
+    `<td>${i.attempts}/${i.max_attempts}</td><td>${esc(i.last_error)}</td>` +
+    `<td>${i.state === 'dead' || i.state === 'pending' ? `<button data-id="${i.id}">重试</button>` : ''}</td></tr>`).join('');
+}
+
+async function retry(id) {
+  const r = await api('POST', `/hg/outbox/${id}/retry`);
+  if (!r.ok) $('outbox-err').textContent = r.data.message || ('HTTP ' + r.status);
+  await refresh();
+}
+
+async function refresh() { await showStatus(); await showOutbox(); }
+
+async function start() {
+  const me = await api('GET', '/hg/me');
+  if (!me.ok) { $('login-box').hidden = false; $('main').hidden = true; $('logout').hidden = true; return; }
+  csrf = me.data.csrf_token;
+  $('who').textContent = `${me.data.username} (${(me.data.roles || []).join(', ')})`;
+  $('login-box').hidden = true; $('main').hidden = false; $('logout').hidden = false;
+  await refresh();
+}
+
+$('login').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  const r = await api('POST', '/hg/login', { username: f.get('username'), password: f.get('password') });
+  if (!r.ok) { $('login-err').textContent = r.data.message || ('HTTP ' + r.status); return; }
+  $('login-err').textContent = '';
+  await start();
+});
+$('logout').addEventListener('click', async () => { await api('POST', '/hg/logout'); csrf = null; await start(); });
+$('state').addEventListener('change', showOutbox);
+$('rows').addEventListener('click', (ev) => { if (ev.target.dataset.id) retry(ev.target.dataset.id); });
+start();

@@ -1,0 +1,49 @@
+# the audit journal: SM4-encrypted bodies, SM3 chain, `hisgate audit verify` before and after tampering
+use strict;
+use warnings FATAL => 'all';
+use Apache::Test;
+use Apache::TestRequest qw(GET POST);
+use Apache::TestUtil qw(t_cmp);
+use HG qw(json_of signed_request psql hisgate wait_until);
+
+plan tests => 14;
+
+my $marker = 'audit-marker-' . time . '-身份证';
+my $res = signed_request('POST', '/hg/ping', qq({"note":"$marker"}));
+ok t_cmp($res->code, 200, 'a signed call to journal');
+my $rid = $res->header('X-Request-Id');
+
+my $enc = psql("SELECT req_enc FROM hg.audit WHERE request_id = '$rid'");
+ok t_cmp($enc, qr/^sm4cbc:[0-9a-f]{32}:[0-9a-f]+$/, 'request body stored SM4-encrypted');
+ok t_cmp(index($enc, 'audit-marker') < 0 ? 1 : 0, 1, 'no plaintext in the row');
+ok t_cmp(wait_until(10, sub { psql("SELECT count(*) FROM hg.audit WHERE request_id = '$rid' AND seq IS NOT NULL") == 1 }),
+         1, 'the watchdog seals the row into the chain');
+
+my ($rc, $out) = hisgate("audit show --request-id $rid");
+ok t_cmp($rc, 0, 'audit show runs');
+utf8::decode($out);
+my $m = $marker; utf8::decode($m);
+ok t_cmp(index($out, $m) >= 0 ? 1 : 0, 1, 'audit show decrypts the body');
+ok t_cmp($out, qr/test-his in \[POST \/hg\/ping\] 200/, 'audit show lists caller, direction, endpoint, status');
+
+($rc, $out) = hisgate('audit verify');
+ok t_cmp($rc, 0, "verify passes on the intact chain: $out");
+
+# change one byte of a sealed row's ciphertext
+my ($seq, $orig) = split /\|/, psql("SELECT seq, resp_enc FROM hg.audit WHERE seq IS NOT NULL ORDER BY seq LIMIT 1 OFFSET 2");
+my $tampered = $orig; substr($tampered, -1, 1) = substr($tampered, -1, 1) eq '0' ? '1' : '0';
+psql("UPDATE hg.audit SET resp_enc = '$tampered' WHERE seq = $seq");
+($rc, $out) = hisgate('audit verify');
+ok t_cmp($rc, 1, 'verify exits non-zero after tampering');
+ok t_cmp($out, qr/hash mismatch at chain position $seq\b/, 'and names the first tampered row');
+psql("UPDATE hg.audit SET resp_enc = '$orig' WHERE seq = $seq");
+($rc, $out) = hisgate('audit verify');
+ok t_cmp($rc, 0, 'restored row verifies again');
+
+# remove a row: the chain has a hole
+my $victim = $seq + 1;
+psql("DELETE FROM hg.audit WHERE seq = $victim");
+($rc, $out) = hisgate('audit verify');
+ok t_cmp($rc, 1, 'verify exits non-zero after a deletion');
+ok t_cmp($out, qr/missing row: chain position $victim is absent/, 'and names the missing position');
+ok t_cmp($out, qr/^TAMPERED/m, 'verdict line says TAMPERED');

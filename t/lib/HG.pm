@@ -1,0 +1,111 @@
+package HG;
+# Helpers for the hisgate Apache::Test suite: signed HIS requests, JSON, the database and the CLI.
+use strict;
+use warnings;
+use Exporter 'import';
+use Digest::SHA qw(hmac_sha256);
+use MIME::Base64 qw(encode_base64);
+use JSON::PP ();
+use Apache::Test ();
+use Apache::TestRequest ();
+
+our @EXPORT_OK = qw(sign_header signed_request json_of psql hisgate cli_env staff_login
+                    wait_until nonce);
+
+our $APP_ID = 'test-his';
+our $SECRET = 'test-secret-0123456789abcdef';
+my $json = JSON::PP->new->utf8->canonical;
+
+sub top { $ENV{HG_TOP} // '.' }
+
+sub nonce { join '', map { ('a'..'z', 0..9)[rand 36] } 1 .. 24 }
+
+# Authorization header value for a request; alg HG1-HMAC-SHA256 is computed here, HG1-HMAC-SM3
+# (perl has no SM3) by our own `hisgate sign`, which the unit tests check against openssl.
+sub sign_header {
+    my (%a) = @_;
+    my $alg    = $a{alg} // 'HG1-HMAC-SHA256';
+    my $app    = $a{app_id} // $APP_ID;
+    my $secret = $a{secret} // $SECRET;
+    my $ts     = $a{timestamp} // time;
+    my $nonce  = $a{nonce} // nonce();
+    my $body   = $a{body} // '';
+    if ($alg eq 'HG1-HMAC-SHA256') {
+        my $sts = join("\n", $a{method}, $a{target}, $ts, $nonce, $body) . "\n";
+        my $sig = encode_base64(hmac_sha256($sts, $secret), '');
+        return qq{$alg app_id="$app",timestamp="$ts",nonce="$nonce",signature="$sig"};
+    }
+    my $f = top() . "/t/state/body.$$";
+    open my $fh, '>:raw', $f or die $!;
+    print $fh $body;
+    close $fh;
+    my $h = `'@{[top()]}/tools/hisgate' sign --alg $alg --app-id '$app' --secret '$secret' --method $a{method} --target '$a{target}' --timestamp $ts --nonce $nonce --body-file '$f'`;
+    unlink $f;
+    chomp $h;
+    return $h;
+}
+
+# signed_request(METHOD, target, body, %opts) → HTTP::Response
+sub signed_request {
+    my ($method, $target, $body, %o) = @_;
+    $body //= '';
+    $body = $json->encode($body) if ref $body;
+    my $auth = sign_header(method => $method, target => $target, body => $body, %o);
+    my @h = (Authorization => $auth, 'Content-Type' => $o{content_type} // 'application/json');
+    return $method eq 'GET'
+        ? Apache::TestRequest::GET($target, @h)
+        : Apache::TestRequest::POST($target, @h, content => $body);
+}
+
+sub json_of {
+    my ($res) = @_;
+    my $d = eval { $json->decode($res->content) };
+    return $d // {};
+}
+
+sub cli_env {
+    return "HG_DSN='host=127.0.0.1 port=$ENV{HG_PGPORT} dbname=hisgate user=hisgate' HG_KEYS='$ENV{HG_KEYS}'";
+}
+
+# psql(SQL) → trimmed output (tuples only, unaligned)
+sub psql {
+    my ($sql) = @_;
+    my $bin = (sort glob('/usr/lib/postgresql/*/bin'))[-1];
+    open my $ph, '-|', "$bin/psql", '-h', '127.0.0.1', '-p', $ENV{HG_PGPORT}, '-U', 'hisgate',
+        '-d', 'hisgate', '-qtAX', '-v', 'ON_ERROR_STOP=1', '-c', $sql or die $!;
+    local $/;
+    my $out = <$ph> // '';
+    close $ph;
+    $out =~ s/\s+\z//;
+    return $out;
+}
+
+# hisgate(args) → (exit code, output)
+sub hisgate {
+    my ($args) = @_;
+    my $out = `@{[cli_env()]} '@{[top()]}/tools/hisgate' $args 2>&1`;
+    return ($? >> 8, $out);
+}
+
+# staff_login(user, password) → (response, cookie header, csrf token)
+sub staff_login {
+    my ($user, $pw) = @_;
+    my $res = Apache::TestRequest::POST('/hg/login', 'Content-Type' => 'application/json',
+        content => $json->encode({ username => $user, password => $pw }));
+    my ($cookie) = ($res->header('Set-Cookie') // '') =~ /^(hg_session=[^;]*)/;
+    return ($res, $cookie, json_of($res)->{csrf_token});
+}
+
+# poll until the sub returns true (bounded), returns its last value
+sub wait_until {
+    my ($secs, $sub) = @_;
+    my $deadline = time + $secs;
+    my $v;
+    while (1) {
+        $v = $sub->();
+        return $v if $v || time > $deadline;
+        select(undef, undef, undef, 0.2);
+    }
+}
+
+1;

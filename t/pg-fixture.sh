@@ -1,0 +1,42 @@
+#!/bin/sh
+# Throwaway PostgreSQL cluster + hisgate schema + test credentials for the Apache::Test suite.
+# Run as the unprivileged test user.  Writes t/state/env (sourced by the tests' runner).
+set -eu
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+port=${HG_PGPORT:-55439}
+dir=${HG_PGDIR:-/tmp/hgpg-$port}
+bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+state=$TOP/t/state
+case "$1" in
+start)
+    rm -rf "$dir" "$state"
+    mkdir -p "$state"
+    "$bin/initdb" -D "$dir" -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8 >/dev/null
+    "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50" start >/dev/null
+    "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
+        -c "CREATE ROLE hisgate LOGIN" -c "CREATE DATABASE hisgate OWNER hisgate ENCODING 'UTF8'"
+    export HG_DSN="host=127.0.0.1 port=$port dbname=hisgate user=hisgate" HG_KEYS="$state/keys"
+    "$TOP/tools/hisgate" keygen --out "$state/keys" >/dev/null
+    "$TOP/tools/hisgate" migrate --root "$TOP" >/dev/null
+    "$TOP/tools/hisgate" app add --app-id test-his --institution 44010001 --name "测试HIS" \
+        --secret test-secret-0123456789abcdef >/dev/null
+    "$TOP/tools/hisgate" app add --app-id test-his-off --institution 44010001 \
+        --secret test-secret-disabled-000000 >/dev/null
+    "$TOP/tools/hisgate" app disable --app-id test-his-off >/dev/null
+    echo 'Adm1n-Test-Pass#2026' | "$TOP/tools/hisgate" user add --username admin --institution 44010001 --roles admin,ops >/dev/null
+    echo 'Clerk-Test-Pass#2026' | "$TOP/tools/hisgate" user add --username clerk --institution 44010001 --roles cashier >/dev/null
+    echo 'Lock-Test-Pass#2026' | "$TOP/tools/hisgate" user add --username locky --institution 44010001 --roles cashier >/dev/null
+    cat > "$state/env" <<ENV
+HG_PGPORT=$port
+HG_PGDIR=$dir
+HG_DSN='$HG_DSN'
+HG_KEYS=$state/keys
+ENV
+    ;;
+stop)
+    [ -d "$dir" ] && "$bin/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true
+    rm -rf "$dir"
+    ;;
+*) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac
