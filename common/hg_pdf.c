@@ -1434,6 +1434,17 @@ static apr_status_t finish_font(hg_pdf_t *pdf, int f)
     }
     HPDF_Stream_WriteStr(s, "endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n");
 
+    /* A subset tag from the characters in it: documents merged or printed together must not
+     * share a name for different subsets (libharu would tag every one HPDFAA). */
+    {
+        apr_uint32_t h = 2166136261u ^ (apr_uint32_t)f;
+        char tag[7];
+        for (i = 0; i < n; i++) h = (h ^ cps[i]) * 16777619u;
+        for (i = 0; i < 6; i++, h /= 26) tag[i] = (char)('A' + h % 26);
+        tag[6] = '\0';
+        HPDF_TTFontDef_SetTagName(def, tag);
+    }
+
     /* The descriptor with our font program.  libharu's CIDFontType2 writer only makes one (and
      * writes its own, much larger subset) when the font definition has none; FreeDoc resets it. */
     desc = HPDF_Dict_New(font->mmgr);
@@ -1474,7 +1485,10 @@ apr_status_t hg_pdf_finish(hg_pdf_t *pdf, const char **buf, apr_size_t *len)
     if (!buf || !len) return fail(pdf, "%s: no output", what);
     if (!pdf->npages) return fail(pdf, "%s: the document has no page", what);
     for (f = 0; f < g.nfonts; f++)
-        if (pdf->font[f] && (rv = finish_font(pdf, f)) != APR_SUCCESS) return rv;
+        if (pdf->font[f] && (rv = finish_font(pdf, f)) != APR_SUCCESS) {
+            pdf->broken = 1;                /* font tables half rewritten: no second try */
+            return rv;
+        }
     HPDF_SaveToStream(pdf->doc);
     if ((rv = hpdf_check(pdf, what)) != APR_SUCCESS) return rv;
     if (!(size = HPDF_GetStreamSize(pdf->doc))) return fail(pdf, "%s: libharu wrote nothing", what);

@@ -16,6 +16,8 @@
  *
  * Threads: documents are independent and may be rendered concurrently, one document per thread at
  * a time.  hg_pdf_global_init is not thread-safe: call it once, before any worker thread renders.
+ * The first text of each font in a document runs libharu's HPDF_GetFont, which keeps a 128 KB
+ * array on the stack: do not shrink thread stacks (httpd ThreadStackSize) below 512 KB.
  * No httpd header here (core file). */
 #ifndef HG_PDF_H
 #define HG_PDF_H

@@ -25,8 +25,8 @@ start)
         --secret test-secret-disabled-000000 >/dev/null
     "$TOP/tools/hisgate" app disable --app-id test-his-off >/dev/null
     echo 'Adm1n-Test-Pass#2026' | "$TOP/tools/hisgate" user add --username admin --institution 44010001 --roles admin,ops >/dev/null
-    echo 'Clerk-Test-Pass#2026' | "$TOP/tools/hisgate" user add --username clerk --institution 44010001 --roles cashier >/dev/null
-    echo 'Lock-Test-Pass#2026' | "$TOP/tools/hisgate" user add --username locky --institution 44010001 --roles cashier >/dev/null
+    echo 'Cashier-Pass#2026x' | "$TOP/tools/hisgate" user add --username clerk --institution 44010001 --roles cashier >/dev/null
+    echo 'Bolted-Pass#2026x' | "$TOP/tools/hisgate" user add --username locky --institution 44010001 --roles cashier >/dev/null
     cat > "$state/env" <<ENV
 HG_PGPORT=$port
 HG_PGDIR=$dir

@@ -26,7 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-as_user 'make -s all' >/dev/null
+as_user 'make -s all >t/build.log 2>&1' || { as_user 'tail -n 40 t/build.log'; exit 1; }
 as_user './t/pg-fixture.sh start'
 as_user 'perl t/TEST.PL -clean >/dev/null 2>&1 || true'
 if ! as_user '. t/state/env && export HG_PGPORT HG_KEYS HG_DSN && perl t/TEST.PL -apxs "$(command -v apxs)" -port select -start-httpd >t/start.log 2>&1'; then

@@ -89,7 +89,8 @@ static void load_keys(unsigned char master[16], unsigned char audit[16])
         if (!eq || line[0] == '#')
             continue;
         *eq = '\0';
-        v = apr_collapse_spaces(eq + 1, eq + 1);
+        apr_collapse_spaces(eq + 1, eq + 1);   /* returns the end, not the start */
+        v = eq + 1;
         if (hg_hex_decode(&raw, &len, pool, v) != APR_SUCCESS || len != 16)
             continue;
         if (!strcmp(line, "master_key"))

@@ -30,6 +30,11 @@ apr_array_header_t *hg_routes, *hg_topics, *hg_module_names;
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
 
+/* Droid has the CJK glyphs but no Latin letters or digits; Liberation supplies those */
+#define HG_DEFAULT_FONTS "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf:" \
+                         "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"
+
+
 /* ---------------------------------------------------------------- configuration */
 
 static void *create_server_conf(apr_pool_t *p, server_rec *s)
@@ -50,6 +55,7 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     c->lockout_threshold = 5;
     c->lockout_seconds = 900;
     c->cookie_secure = -1;
+    c->fonts = HG_DEFAULT_FONTS;
     return c;
 }
 
@@ -166,6 +172,8 @@ static const command_rec hg_cmds[] = {
                   "Auto (Secure when the request came over TLS), On or Off"),
     AP_INIT_TAKE1("HisgatePublicURL", set_str, OFF(public_base_url), RSRC_CONF,
                   "base URL patients reach this server at, for links and QR codes"),
+    AP_INIT_TAKE1("HisgateFonts", set_str, OFF(fonts), RSRC_CONF,
+                  "':'-separated TrueType fonts for PDF layout files (a CJK font and a Latin one)"),
     { NULL }
 };
 
@@ -184,7 +192,8 @@ static apr_status_t load_keys(hg_conf_t *c, apr_pool_t *p, server_rec *s)
         if (!eq || line[0] == '#')
             continue;
         *eq = '\0';
-        v = apr_collapse_spaces(eq + 1, eq + 1);
+        apr_collapse_spaces(eq + 1, eq + 1);   /* returns the end, not the start */
+        v = eq + 1;
         if (hg_hex_decode(&raw, &len, p, v) != APR_SUCCESS || len != 16)
             continue;
         if (!strcmp(line, "master_key")) {
@@ -655,8 +664,7 @@ static int hg_handler(request_rec *r)
     c->request_id = new_request_id(r);
     c->institution = hg_conf_global->institution;
     c->master_key = hg_conf_global->master_key;
-    apr_table_setn(r->headers_out, "X-Request-Id", c->request_id);
-    apr_table_setn(r->err_headers_out, "X-Request-Id", c->request_id);
+    apr_table_setn(r->err_headers_out, "X-Request-Id", c->request_id);   /* sent with every status */
 
     if (!(e = find_route(r, &rest, &other_method))) {
         if (other_method) {
@@ -703,12 +711,16 @@ static int hg_handler(request_rec *r)
     rv = e->route->fn(c);
     if (c->db)
         hg_db_rollback(c->db);   /* never hand a connection back with a transaction open */
-    if (rv != APR_SUCCESS && !c->err) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "HG00016: %s %s failed without an error: %s",
+    if (rv == HG_EDBDOWN && !c->err) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "HG00011: database unavailable: %s",
+                      c->db && c->db->errmsg ? c->db->errmsg : "");
+        c->err = hg_error_make(c->pool, "HG_DB_UNAVAILABLE", NULL, NULL);
+    }
+    else if (rv != APR_SUCCESS && !c->err) {
+        int timeout = c->db && !strcmp(c->db->sqlstate, "57014");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "HG00016: %s %s failed without an error: %s",
                       r->method, r->uri, c->db && c->db->errmsg ? c->db->errmsg : "");
-        c->err = hg_error_make(c->pool, rv == HG_EDBDOWN ? "HG_DB_UNAVAILABLE"
-                                        : (c->db && !strcmp(c->db->sqlstate, "57014")) ? "HG_DB_TIMEOUT"
-                                        : "HG_INTERNAL", NULL, NULL);
+        c->err = hg_error_make(c->pool, timeout ? "HG_DB_TIMEOUT" : "HG_INTERNAL", NULL, NULL);
     }
     return send_answer(c, audit);
 }
@@ -790,6 +802,10 @@ static void hg_child_init(apr_pool_t *p, server_rec *s)
     app_cache = apr_hash_make(app_cache_pool);
     if (replay_mutex)
         apr_global_mutex_child_init(&replay_mutex, apr_global_mutex_lockfile(replay_mutex), p);
+    /* fonts are read and parsed once per process, before any worker thread renders a PDF */
+    if (hg_pdf_global_init(hg_conf_global->fonts) != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "HG00008: HisgateFonts %s: %s; PDF layout files "
+                     "cannot be rendered", hg_conf_global->fonts, hg_pdf_init_error());
 }
 
 static void hg_register_hooks(apr_pool_t *p)

@@ -28,6 +28,7 @@ typedef struct hg_conf_t {
     int session_ttl, lockout_threshold, lockout_seconds;
     int cookie_secure;                 /* -1 auto (when the request came over TLS) */
     const char *public_base_url;       /* e.g. https://his.example.org, for links sent to patients */
+    const char *fonts;                 /* ':'-separated TrueType files for PDFs (CJK + Latin) */
 } hg_conf_t;
 
 extern module AP_MODULE_DECLARE_DATA hisgate_module;

@@ -25,7 +25,7 @@ ok t_cmp(json_of(GET('/hg/me'))->{code}, 'HG_LOGIN_REQUIRED', 'no cookie: login 
 ok t_cmp(GET('/hg/me', Cookie => 'hg_session=forged-token-value')->code, 401, 'forged cookie refused');
 
 ok t_cmp(GET('/hg/outbox', Cookie => $cookie)->code, 200, 'admin may read the outbox console');
-my ($r2, $clerk_cookie) = staff_login('clerk', 'Clerk-Test-Pass#2026');
+my ($r2, $clerk_cookie) = staff_login('clerk', 'Cashier-Pass#2026x');
 $res = GET '/hg/outbox', Cookie => $clerk_cookie;
 ok t_cmp($res->code . ' ' . json_of($res)->{code}, '403 HG_FORBIDDEN', 'cashier may not');
 
@@ -51,7 +51,7 @@ for my $i (1 .. 2) {
 }
 $res = POST '/hg/login', 'Content-Type' => 'application/json', content => '{"username":"locky","password":"bad-bad-bad"}';
 ok t_cmp($res->code . ' ' . json_of($res)->{code}, '423 HG_ACCOUNT_LOCKED', 'third failure locks');
-($res) = staff_login('locky', 'Lock-Test-Pass#2026');
+($res) = staff_login('locky', 'Bolted-Pass#2026x');
 ok t_cmp($res->code, 423, 'locked account refuses the right password');
 ok t_cmp(psql("SELECT locked_until > now() FROM hg.staff WHERE username = 'locky'"), 't', 'lock recorded');
 

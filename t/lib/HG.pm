@@ -10,7 +10,7 @@ use Apache::Test ();
 use Apache::TestRequest ();
 
 our @EXPORT_OK = qw(sign_header signed_request json_of psql hisgate cli_env staff_login
-                    wait_until nonce);
+                    wait_until nonce log_window);
 
 our $APP_ID = 'test-his';
 our $SECRET = 'test-secret-0123456789abcdef';
@@ -106,6 +106,15 @@ sub wait_until {
         return $v if $v || time > $deadline;
         select(undef, undef, undef, 0.2);
     }
+}
+
+# mark a window of the error log where a test provokes errors on purpose (t/conf/expected-errors)
+sub log_window {
+    my ($what, $name) = @_;
+    my $log = Apache::Test::config()->{vars}{t_logs} . '/error_log';
+    open my $fh, '>>', $log or die "cannot append to $log: $!";
+    print $fh "HGTEST-$what $name\n";
+    close $fh;
 }
 
 1;
