@@ -1,8 +1,29 @@
 #include <string.h>
 #include <stdlib.h>
 #include <stdarg.h>
+#include <poll.h>
 #include <apr_strings.h>
 #include "hg_db.h"
+
+apr_status_t hg_db_revive(PGconn *conn)
+{
+    struct pollfd pfd;
+    PGresult *r;
+    if (!conn)
+        return HG_EDBDOWN;
+    pfd.fd = PQsocket(conn);
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if (PQstatus(conn) == CONNECTION_OK && pfd.fd >= 0 && poll(&pfd, 1, 0) > 0) {
+        /* an idle connection has nothing to say unless the server is leaving (or a NOTIFY came) */
+        if (PQconsumeInput(conn))
+            while ((r = PQgetResult(conn)))
+                PQclear(r);
+    }
+    if (PQstatus(conn) != CONNECTION_OK)
+        PQreset(conn);
+    return PQstatus(conn) == CONNECTION_OK ? APR_SUCCESS : HG_EDBDOWN;
+}
 
 apr_status_t hg_db_wrap(hg_db_t **pdb, apr_pool_t *p, PGconn *conn)
 {

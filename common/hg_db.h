@@ -22,6 +22,11 @@ typedef struct hg_db_result_t {
     long         affected;        /* rows affected by INSERT/UPDATE/DELETE */
 } hg_db_result_t;
 
+/* A pooled connection may have died while idle (server restart): the server's goodbye makes the
+ * socket readable, which a zero-timeout poll sees without a round trip.  A dead connection is
+ * re-established in place (PQreset).  APR_SUCCESS when the connection is usable now. */
+apr_status_t hg_db_revive(PGconn *conn);
+
 /* wrap a live connection (not owned: whoever opened it closes it) */
 apr_status_t hg_db_wrap(hg_db_t **db, apr_pool_t *p, PGconn *conn);
 

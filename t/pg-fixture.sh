@@ -27,6 +27,9 @@ start)
     echo 'Adm1n-Test-Pass#2026' | "$TOP/tools/hisgate" user add --username admin --institution 44010001 --roles admin,ops >/dev/null
     echo 'Cashier-Pass#2026x' | "$TOP/tools/hisgate" user add --username clerk --institution 44010001 --roles cashier >/dev/null
     echo 'Bolted-Pass#2026x' | "$TOP/tools/hisgate" user add --username locky --institution 44010001 --roles cashier >/dev/null
+    # the SSO stand-in's accounts: admin exists in hg.staff, outsider does not
+    htpasswd -cbB "$state/htpasswd" admin sso-pass-admin-1 2>/dev/null
+    htpasswd -bB "$state/htpasswd" outsider sso-pass-outsider-1 2>/dev/null
     cat > "$state/env" <<ENV
 HG_PGPORT=$port
 HG_PGDIR=$dir

@@ -284,7 +284,8 @@ apr_status_t hg_acquire_db(request_rec *r, hg_db_t **db, hg_error_t **err)
         return HG_EDBDOWN;
     }
     conn = apr_dbd_native_handle(dbd->driver, dbd->handle);
-    if (hg_db_wrap(db, r->pool, conn) != APR_SUCCESS) {
+    if (hg_db_revive(conn) != APR_SUCCESS || hg_db_wrap(db, r->pool, conn) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "HG00011: database unavailable: %s", PQerrorMessage(conn));
         *err = hg_error_make(r->pool, "HG_DB_UNAVAILABLE", NULL, NULL);
         return HG_EDBDOWN;
     }
@@ -365,7 +366,7 @@ static apr_status_t app_lookup(hg_call_t *c, const char *app_id, app_entry_t *ou
     if (!*found)
         return APR_SUCCESS;
     if ((rv = hg_secret_open(&secret, &len, c->pool, c->master_key, hg_db_val(res, 0, 1))) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, c->r,
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, c->r,
                       "HG00013: secret of app %s does not open with this master key", app_id);
         return rv;
     }
@@ -602,7 +603,7 @@ static void audit_call(hg_call_t *c, const char *resp, apr_size_t resp_len, int 
     rec.resp_len = resp_len;
     hg_db_rollback(c->db);    /* a route that failed mid-transaction must not take the audit row down with it */
     if ((rv = hg_audit_insert(c->db, hg_conf_global->audit_key, &rec)) != APR_SUCCESS)
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, c->r, "HG00014: audit row not written: %s",
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, c->r, "HG00014: audit row not written: %s",
                       c->db->errmsg ? c->db->errmsg : "");
 }
 

@@ -37,7 +37,8 @@ void hg_exchange_observer(void *baton, apr_pool_t *p, const hg_http_req_t *req,
 static ap_dbd_t *open_db(server_rec *s, apr_pool_t *p, hg_db_t **db)
 {
     ap_dbd_t *dbd = dbd_open(p, s);
-    if (!dbd || hg_db_wrap(db, p, apr_dbd_native_handle(dbd->driver, dbd->handle)) != APR_SUCCESS) {
+    if (!dbd || hg_db_revive(apr_dbd_native_handle(dbd->driver, dbd->handle)) != APR_SUCCESS
+        || hg_db_wrap(db, p, apr_dbd_native_handle(dbd->driver, dbd->handle)) != APR_SUCCESS) {
         if (dbd)
             dbd_close(s, dbd);
         if (!db_down_logged++)

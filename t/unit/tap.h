@@ -7,9 +7,9 @@
 
 static int tap_n, tap_failed;
 
-static void tap_plan(int n) { printf("1..%d\n", n); fflush(stdout); }
+static inline void tap_plan(int n) { printf("1..%d\n", n); fflush(stdout); }
 
-static int tap_ok(int cond, const char *fmt, ...)
+static inline int tap_ok(int cond, const char *fmt, ...)
 {
     va_list ap;
     tap_n++;
@@ -36,7 +36,7 @@ static int tap_ok(int cond, const char *fmt, ...)
         printf("#   got:  %lld\n#   want: %lld\n", g_, w_); \
 } while (0)
 
-static void tap_diag(const char *fmt, ...)
+static inline void tap_diag(const char *fmt, ...)
 {
     va_list ap;
     printf("# ");
@@ -46,5 +46,5 @@ static void tap_diag(const char *fmt, ...)
     printf("\n");
 }
 
-static int tap_done(void) { return tap_failed ? 1 : 0; }
+static inline int tap_done(void) { return tap_failed ? 1 : 0; }
 #endif
