@@ -8,19 +8,14 @@
 apr_status_t hg_db_revive(PGconn *conn)
 {
     struct pollfd pfd;
-    PGresult *r;
     if (!conn)
         return HG_EDBDOWN;
     pfd.fd = PQsocket(conn);
     pfd.events = POLLIN;
     pfd.revents = 0;
-    if (PQstatus(conn) == CONNECTION_OK && pfd.fd >= 0 && poll(&pfd, 1, 0) > 0) {
-        /* an idle connection has nothing to say unless the server is leaving (or a NOTIFY came) */
-        if (PQconsumeInput(conn))
-            while ((r = PQgetResult(conn)))
-                PQclear(r);
-    }
-    if (PQstatus(conn) != CONNECTION_OK)
+    /* an idle connection has nothing to say unless the server is leaving (we use no LISTEN):
+     * its goodbye (FATAL 57P01 + EOF) would only surface on the next query, so start afresh */
+    if (PQstatus(conn) != CONNECTION_OK || (pfd.fd >= 0 && poll(&pfd, 1, 0) > 0))
         PQreset(conn);
     return PQstatus(conn) == CONNECTION_OK ? APR_SUCCESS : HG_EDBDOWN;
 }

@@ -49,7 +49,24 @@
     X(HG_PLATFORM_UNAVAILABLE,    502, "upstream platform unavailable (平台不可用)") \
     X(HG_PLATFORM_TIMEOUT,        504, "upstream platform timed out, outcome unknown (平台超时)") \
     X(HG_PLATFORM_REJECTED,       502, "upstream platform rejected the request (平台返回错误)") \
-    X(HG_INTERNAL,                500, "internal error (系统内部错误)")
+    X(HG_INTERNAL,                500, "internal error (系统内部错误)") \
+    X(HG_INVOICE_UNKNOWN_SERVICE, 404, "unknown e-bill service name (未知的开票服务)") \
+    X(HG_INVOICE_SUM_CHARGE,      400, "chargeDetail amounts do not add up to totalAmt (收费项目金额合计与总金额不符)") \
+    X(HG_INVOICE_SUM_LIST,        400, "listDetail amounts do not add up to totalAmt (清单项目金额合计与总金额不符)") \
+    X(HG_INVOICE_SUM_PAYCHANNEL,  400, "payChannelDetail amounts do not add up to the total (交费渠道金额合计与总金额不符)") \
+    X(HG_INVOICE_SPLIT,           400, "the payment split does not add up (医保统筹、个人账户、现金等支付构成不平)") \
+    X(HG_INVOICE_NOT_FOUND,       404, "no such bill (票据不存在)") \
+    X(HG_INVOICE_BUSNO_CONFLICT,  409, "busNo already issued with different content (业务流水号已开票且内容不同)") \
+    X(HG_INVOICE_NO_STOCK,        409, "the billing point has no e-bill numbers left (开票点电子票据号段已用完)") \
+    X(HG_INVOICE_NO_PAPER_STOCK,  409, "the billing point has no paper numbers left (开票点纸质票据号段已用完)") \
+    X(HG_INVOICE_IS_RED,          409, "a red bill cannot be flushed or exchanged (红票不能冲红)") \
+    X(HG_INVOICE_PAPER_LIVE,      409, "the bill has a live paper exchange: void the paper first (已换开纸质票据，请先作废纸质票据)") \
+    X(HG_INVOICE_PAPER_EXISTS,    409, "the bill already has a live paper bill (已换开纸质票据)") \
+    X(HG_INVOICE_NO_PAPER,        409, "the bill has no live paper bill (未换开纸质票据)") \
+    X(HG_INVOICE_NOT_EXCHANGEABLE, 409, "a flushed or red bill cannot be exchanged for paper (已冲红票据不能换开)") \
+    X(HG_INVOICE_PAPER_NO_MISMATCH, 409, "the paper number is not the billing point's next one (纸质票号不是当前可用票号)") \
+    X(HG_INVOICE_SMS_TOO_SOON,    429, "wait before asking for another SMS code (验证码发送过于频繁)") \
+    X(HG_INVOICE_SMS_CODE,        400, "wrong or expired SMS code (验证码错误或已过期)")
 
 /* One string constant per code, spelled like the code itself. */
 #define HG_ERR_DECLARE_(code, status, msg) extern const char code[];

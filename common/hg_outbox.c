@@ -8,14 +8,22 @@ apr_status_t hg_outbox_enqueue(hg_db_t *db, const char *topic, const char *insti
                                const char *business_key, const char *payload_json,
                                int max_attempts, int *created)
 {
+    return hg_outbox_enqueue_ordered(db, topic, institution, business_key, NULL, payload_json,
+                                     max_attempts, created);
+}
+
+apr_status_t hg_outbox_enqueue_ordered(hg_db_t *db, const char *topic, const char *institution,
+                                       const char *business_key, const char *order_key,
+                                       const char *payload_json, int max_attempts, int *created)
+{
     hg_db_result_t *res;
     apr_status_t rv;
     const char *max = apr_itoa(db->pool, max_attempts > 0 ? max_attempts : 10);
     rv = hg_db_q(db, &res,
-                 "INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts) "
-                 "VALUES ($1, $2, $3, $4::jsonb, $5::int) "
+                 "INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts, order_key) "
+                 "VALUES ($1, $2, $3, $4::jsonb, $5::int, $6) "
                  "ON CONFLICT (topic, business_key) DO NOTHING RETURNING id",
-                 5, topic, institution ? institution : "", business_key, payload_json, max);
+                 6, topic, institution ? institution : "", business_key, payload_json, max, order_key);
     if (rv == APR_SUCCESS && created)
         *created = res->nrows;
     return rv;
@@ -58,6 +66,9 @@ apr_status_t hg_outbox_claim(hg_db_t *db, apr_array_header_t **items,
                  "WHERE o.id IN (SELECT id FROM hg.outbox "
                  "  WHERE topic = ANY($1::text[]) AND ((state = 'pending' AND next_at <= now()) "
                  "     OR (state = 'inflight' AND lease_until < now())) "
+                 "    AND (order_key IS NULL OR NOT EXISTS (SELECT 1 FROM hg.outbox e "
+                 "      WHERE e.order_key = hg.outbox.order_key AND e.id < hg.outbox.id "
+                 "        AND e.state IN ('pending', 'inflight'))) "
                  "  ORDER BY next_at LIMIT $2::int FOR UPDATE SKIP LOCKED) "
                  "RETURNING o.id, o.topic, o.institution, o.business_key, o.payload::text, "
                  "  o.attempts, o.max_attempts",

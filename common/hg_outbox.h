@@ -34,6 +34,11 @@ apr_status_t hg_outbox_enqueue(hg_db_t *db, const char *topic, const char *insti
                                const char *business_key, const char *payload_json,
                                int max_attempts, int *created);
 
+/* the same, for events that must be delivered after the older ones sharing order_key (NULL: none) */
+apr_status_t hg_outbox_enqueue_ordered(hg_db_t *db, const char *topic, const char *institution,
+                                       const char *business_key, const char *order_key,
+                                       const char *payload_json, int max_attempts, int *created);
+
 /* claim up to n due rows of the given topics (lease: how long an inflight row stays ours) */
 apr_status_t hg_outbox_claim(hg_db_t *db, apr_array_header_t **items /* of hg_outbox_item_t* */,
                              const apr_array_header_t *topics, int n, int lease_seconds);

@@ -52,28 +52,39 @@ static apr_status_t answer_bosi(hg_call_t *c, const char *result, const char *me
     return APR_SUCCESS;
 }
 
-/* POST /sandbox/fiscal/<service> */
-static apr_status_t route_fiscal(hg_call_t *c)
+/* The failure mode of one simulated platform (sandbox.modes): "down" is answered here with a
+ * proxy's 503 page (*answered = 1), "slow" sleeps first; the others are the caller's to apply. */
+static apr_status_t platform_mode(hg_call_t *c, const char *platform, const char **mode, int *answered)
 {
-    sandbox_conf_t *conf = ap_get_module_config(c->r->server->module_config, &sandbox_module);
     hg_db_result_t *m;
-    const char *mode, *appid = NULL, *err = NULL, *result, *message;
-    char *data = NULL;
     apr_status_t rv;
-    int sign_ok = 0;
-
-    if ((rv = hg_db_q(c->db, &m, "SELECT mode, slow_ms FROM sandbox.modes WHERE platform = 'fiscal'", 0)))
+    *answered = 0;
+    if ((rv = hg_db_q(c->db, &m, "SELECT mode, slow_ms FROM sandbox.modes WHERE platform = $1", 1, platform)))
         return rv;
-    mode = m->nrows ? hg_db_val(m, 0, 0) : "normal";
-    if (!strcmp(mode, "down")) {
+    *mode = m->nrows ? hg_db_val(m, 0, 0) : "normal";
+    if (!strcmp(*mode, "down")) {
         c->status = 503;
         c->out_body = "<html><body>503 Service Unavailable</body></html>";
         c->out_len = strlen(c->out_body);
         c->out_type = "text/html";
-        return APR_SUCCESS;
+        *answered = 1;
     }
-    if (!strcmp(mode, "slow"))
+    else if (!strcmp(*mode, "slow"))
         apr_sleep(apr_time_from_msec(atoi(hg_db_val(m, 0, 1))));
+    return APR_SUCCESS;
+}
+
+/* POST /sandbox/fiscal/<service> */
+static apr_status_t route_fiscal(hg_call_t *c)
+{
+    sandbox_conf_t *conf = ap_get_module_config(c->r->server->module_config, &sandbox_module);
+    const char *mode, *appid = NULL, *err = NULL, *result, *message;
+    char *data = NULL;
+    apr_status_t rv;
+    int sign_ok = 0, answered;
+
+    if ((rv = platform_mode(c, "fiscal", &mode, &answered)) || answered)
+        return rv;
     rv = hg_bosi_open_request(&data, &appid, &err, c->pool, c->body, c->body_len, fiscal_key_of, conf);
     if (rv == APR_SUCCESS && !strcmp(mode, "reject")) {
         result = "E1002";
@@ -101,14 +112,14 @@ static apr_status_t route_fiscal(hg_call_t *c)
 
 static const hg_field_t control_schema[] = {
     { .name = "platform", .type = HG_JT_STRING, .flags = HG_F_REQUIRED,
-      .enum_values = (const char *const[]){ "fiscal", NULL } },
+      .enum_values = (const char *const[]){ "fiscal", "sms", "wechat", NULL } },
     { .name = "mode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED,
       .enum_values = (const char *const[]){ "normal", "down", "slow", "reject", "error", NULL } },
     { .name = "slow_ms", .type = HG_JT_INTEGER, .flags = HG_F_MIN | HG_F_MAX, .min = 0, .max = 120000 },
     { .name = NULL }
 };
 
-/* POST /sandbox/control {"platform":"fiscal","mode":"down"} — switch failure modes on demand */
+/* POST /sandbox/control {"platform":"fiscal|sms|wechat","mode":"down"} — switch failure modes on demand */
 static apr_status_t route_control(hg_call_t *c)
 {
     apr_int64_t slow = 3000;
@@ -143,10 +154,144 @@ static apr_status_t route_calls(hg_call_t *c)
     return hg_call_answer(c, 200, json_pack("{s:o}", "calls", a));
 }
 
+/* ---------------------------------------------------------------- message gateways
+ * What hospitals use to send patients their bill links.  Both parse their own body so that a bad
+ * one gets the gateway's own answer, not hisgate's error envelope, and record what they accepted
+ * in sandbox.messages. */
+
+static apr_status_t sms_answer(hg_call_t *c, const char *code, const char *message, const char *biz_id)
+{
+    json_t *o = json_pack("{s:s, s:s}", "code", code, "message", message);
+    if (o && biz_id)
+        json_object_set_new(o, "bizId", json_string(biz_id));
+    return hg_call_answer(c, 200, o);
+}
+
+static int json_str_ok(json_t *o, const char *key)
+{
+    const char *v = hg_json_gets(o, key, NULL);
+    return v && *v;
+}
+
+/* POST /sandbox/sms/send {"phone","content","sign"} -> {"code":"OK","message":"OK","bizId":…}.
+ * Codes after the common Chinese SMS gateways: isv.* = the request or the account is wrong,
+ * isp.* = the gateway's own trouble (mode "error"). */
+static apr_status_t route_sms(hg_call_t *c)
+{
+    json_t *j = NULL;
+    hg_db_result_t *r;
+    const char *mode, *phone;
+    apr_size_t n;
+    apr_status_t rv;
+    int answered;
+
+    if ((rv = platform_mode(c, "sms", &mode, &answered)) || answered)
+        return rv;
+    if (!strcmp(mode, "error"))
+        return sms_answer(c, "isp.SYSTEM_ERROR", "系统繁忙，请稍后重试(模拟)", NULL);
+    if (!strcmp(mode, "reject"))
+        return sms_answer(c, "isv.SMS_SIGNATURE_ILLEGAL", "短信签名不合法(模拟拒绝)", NULL);
+    if (hg_json_parse(&j, c->pool, c->body, c->body_len, 0, NULL) != APR_SUCCESS)
+        return sms_answer(c, "isv.INVALID_PARAMETERS", "请求体不是JSON对象", NULL);
+    phone = hg_json_gets(j, "phone", NULL);
+    if (!phone || strlen(phone) != 11 || phone[0] != '1' || strspn(phone, "0123456789") != 11)
+        return sms_answer(c, "isv.MOBILE_NUMBER_ILLEGAL", "手机号码格式错误", NULL);
+    if (!json_str_ok(j, "sign"))
+        return sms_answer(c, "isv.SMS_SIGNATURE_ILLEGAL", "短信签名不能为空", NULL);
+    if (!json_str_ok(j, "content") || hg_utf8_count(&n, hg_json_gets(j, "content", NULL),
+                                                    strlen(hg_json_gets(j, "content", NULL))) || n > 500)
+        return sms_answer(c, "isv.INVALID_PARAMETERS", "短信内容为空或超过500字", NULL);
+    /* the first link of the text goes to url: tests open it */
+    if ((rv = hg_db_q(c->db, &r, "INSERT INTO sandbox.messages (channel, recipient, content, url, sign) "
+                      "VALUES ('sms', $1, $2, substring($2 from 'https?://[^[:space:]，。；、）)]+'), $3) RETURNING id",
+                      3, phone, hg_json_gets(j, "content", NULL), hg_json_gets(j, "sign", NULL))))
+        return rv;
+    return sms_answer(c, "OK", "OK", apr_pstrcat(c->pool, hg_db_val(r, 0, 0), "^0", NULL));
+}
+
+static apr_status_t wechat_answer(hg_call_t *c, int errcode, const char *errmsg, const char *msgid)
+{
+    json_t *o = json_pack("{s:i, s:s}", "errcode", errcode, "errmsg", errmsg);
+    if (o && msgid)
+        json_object_set_new(o, "msgid", json_integer(apr_atoi64(msgid)));
+    return hg_call_answer(c, 200, o);
+}
+
+/* POST /sandbox/wechat/template/send[?access_token=…] — WeChat's template message API
+ * (cgi-bin/message/template/send): {"touser","template_id","url","data":{"first":{"value":…},…}}
+ * -> {"errcode":0,"errmsg":"ok","msgid":…}; errcodes are WeChat's documented ones.  The access
+ * token is not checked (mode "reject" answers 40001 as an expired one would). */
+static apr_status_t route_wechat(hg_call_t *c)
+{
+    json_t *j = NULL, *data, *v;
+    hg_db_result_t *r;
+    const char *mode, *touser, *key, *url;
+    apr_status_t rv;
+    int answered;
+
+    if ((rv = platform_mode(c, "wechat", &mode, &answered)) || answered)
+        return rv;
+    if (!strcmp(mode, "error"))
+        return wechat_answer(c, -1, "system error", NULL);
+    if (!strcmp(mode, "reject"))
+        return wechat_answer(c, 40001, "invalid credential, access_token is invalid or not latest", NULL);
+    if (hg_json_parse(&j, c->pool, c->body, c->body_len, 0, NULL) != APR_SUCCESS)
+        return wechat_answer(c, 47001, "data format error", NULL);
+    touser = hg_json_gets(j, "touser", NULL);
+    if (!touser || strlen(touser) < 16 || strlen(touser) > 64
+        || strspn(touser, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(touser))
+        return wechat_answer(c, 40003, "invalid openid", NULL);
+    if (!json_str_ok(j, "template_id"))
+        return wechat_answer(c, 40037, "invalid template_id", NULL);
+    url = hg_json_gets(j, "url", NULL);
+    if (json_object_get(j, "url") && (!url || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))))
+        return wechat_answer(c, 47003, "argument invalid! url invalid", NULL);
+    data = json_object_get(j, "data");
+    if (!json_is_object(data) || !json_object_size(data))
+        return wechat_answer(c, 47003, "argument invalid! data invalid", NULL);
+    json_object_foreach(data, key, v)
+        if (!hg_json_gets(v, "value", NULL))
+            return wechat_answer(c, 47003, apr_psprintf(c->pool, "argument invalid! data.%s.value invalid", key), NULL);
+    if ((rv = hg_db_q(c->db, &r, "INSERT INTO sandbox.messages (channel, recipient, content, url, template_id) "
+                      "VALUES ('wechat', $1, $2, $3, $4) RETURNING id", 4, touser, hg_json_dump(c->pool, data, 0),
+                      url, hg_json_gets(j, "template_id", NULL))))
+        return rv;
+    return wechat_answer(c, 0, "ok", hg_db_val(r, 0, 0));
+}
+
+/* GET /sandbox/messages[?to=<phone or openid>] — what the gateways accepted, newest first */
+static apr_status_t route_messages(hg_call_t *c)
+{
+    const char *to = NULL;
+    char *args = c->r->args ? apr_pstrdup(c->pool, c->r->args) : NULL, *kv, *last;
+    hg_db_result_t *res;
+    json_t *a = json_array();
+    apr_status_t rv;
+    int i;
+    for (kv = args ? apr_strtok(args, "&", &last) : NULL; kv; kv = apr_strtok(NULL, "&", &last))
+        if (!strncmp(kv, "to=", 3)) {
+            ap_unescape_url(kv + 3);
+            to = kv + 3;
+        }
+    if ((rv = hg_db_q(c->db, &res, "SELECT id, channel, recipient, content, url, template_id, sign, "
+                      "to_char(at, 'YYYY-MM-DD\"T\"HH24:MI:SS.MSOF') FROM sandbox.messages "
+                      "WHERE $1::text IS NULL OR recipient = $1 ORDER BY id DESC LIMIT 100", 1, to)))
+        return rv;
+    for (i = 0; i < res->nrows; i++)
+        json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s?, s:s?, s:s}",
+            "id", (json_int_t)apr_atoi64(hg_db_val(res, i, 0)), "channel", hg_db_val(res, i, 1),
+            "to", hg_db_val(res, i, 2), "content", hg_db_val(res, i, 3), "url", hg_db_val(res, i, 4),
+            "template_id", hg_db_val(res, i, 5), "sign", hg_db_val(res, i, 6), "at", hg_db_val(res, i, 7)));
+    return hg_call_answer(c, 200, json_pack("{s:o}", "messages", a));
+}
+
 static const hg_route_t sandbox_routes[] = {
     { "POST", "/sandbox/fiscal/", HG_R_PUBLIC | HG_R_DB | HG_R_PREFIX, NULL, route_fiscal },
     { "GET",  "/sandbox/fiscal/calls", HG_R_PUBLIC | HG_R_DB, NULL, route_calls },
     { "POST", "/sandbox/control", HG_R_PUBLIC | HG_R_DB | HG_R_JSON, NULL, route_control },
+    { "POST", "/sandbox/sms/send", HG_R_PUBLIC | HG_R_DB, NULL, route_sms },
+    { "POST", "/sandbox/wechat/template/send", HG_R_PUBLIC | HG_R_DB, NULL, route_wechat },
+    { "GET",  "/sandbox/messages", HG_R_PUBLIC | HG_R_DB, NULL, route_messages },
     { NULL }
 };
 

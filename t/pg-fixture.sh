@@ -19,6 +19,10 @@ start)
     export HG_DSN="host=127.0.0.1 port=$port dbname=hisgate user=hisgate" HG_KEYS="$state/keys"
     "$TOP/tools/hisgate" keygen --out "$state/keys" >/dev/null
     "$TOP/tools/hisgate" migrate --root "$TOP" >/dev/null
+    for f in "$TOP"/mod_*/demo.sql; do
+        [ -f "$f" ] && "$bin/psql" -h 127.0.0.1 -p "$port" -U hisgate -d hisgate -qX -v ON_ERROR_STOP=1 -f "$f" >/dev/null
+    done
+    openssl genpkey -algorithm SM2 -out "$state/invoice-seal.pem" 2>/dev/null
     "$TOP/tools/hisgate" app add --app-id test-his --institution 44010001 --name "测试HIS" \
         --secret test-secret-0123456789abcdef >/dev/null
     "$TOP/tools/hisgate" app add --app-id test-his-off --institution 44010001 \

@@ -3,7 +3,7 @@
 set -eu
 PKGS="make gcc libc6-dev pkg-config apache2 apache2-dev libapache2-mod-perl2 libaprutil1-dbd-pgsql
       postgresql postgresql-contrib libpq-dev libjansson-dev libcurl4-openssl-dev libssl-dev openssl
-      libhpdf-dev libqrencode-dev fonts-droid-fallback fonts-liberation poppler-utils zbar-tools wrk
+      libhpdf-dev libqrencode-dev zlib1g-dev fonts-droid-fallback fonts-liberation poppler-utils zbar-tools wrk
       perl libwww-perl ca-certificates curl procps"
 missing=""
 for p in $PKGS; do

@@ -41,6 +41,7 @@ export HG_TOP="$TOP" HG_VAR="$VAR" HG_STATE="$VAR/httpd" HG_PORT="$PORT" HG_PGPO
        HG_HTDOCS="$HTDOCS" HG_USER="$RUSER" HG_GROUP="$RGROUP"
 
 [ -f "$VAR/fiscal-key" ] && export HG_FISCAL_KEY="$(cat "$VAR/fiscal-key")"
+[ -f "$VAR/invoice-link-key" ] && export HG_INVOICE_LINK_KEY="$(cat "$VAR/invoice-link-key")"
 
 httpd_pid() { cat "$VAR/httpd/run/httpd.pid" 2>/dev/null || true; }
 httpd_running() { p=$(httpd_pid); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
@@ -68,6 +69,14 @@ demo_data() {
     [ -f "$VAR/fiscal-key" ] || (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$VAR/fiscal-key")
     export HG_FISCAL_KEY="$(cat "$VAR/fiscal-key")" HG_DSN="$DSN" HG_KEYS="$VAR/keys"
     "$HISGATE" migrate --root "$TOP" | tail -n 1
+    # each module's demo data (idempotent)
+    for f in "$TOP"/mod_*/demo.sql; do
+        [ -f "$f" ] && as_user "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U hisgate -d hisgate -qX -v ON_ERROR_STOP=1 -f - < "$f" >/dev/null
+    done
+    # the unit seal (SM2) of the demo hospital and the offline-link key shared with the HIS
+    [ -f "$VAR/invoice-seal.pem" ] || (umask 077; openssl genpkey -algorithm SM2 -out "$VAR/invoice-seal.pem" 2>/dev/null)
+    [ -f "$VAR/invoice-link-key" ] || (umask 077; head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$VAR/invoice-link-key")
+    export HG_INVOICE_LINK_KEY="$(cat "$VAR/invoice-link-key")"
     secret=$(cred HG_APP_SECRET)
     if [ -n "$secret" ]; then
         "$HISGATE" app add --app-id demo-his --name "演示HIS" --institution 44010001 --secret "$secret" >/dev/null
@@ -91,7 +100,9 @@ HG_ADMIN_USER=admin
 HG_ADMIN_PASSWORD=$admin_pw
 HG_DSN='$DSN'
 HG_KEYS=$VAR/keys
+HG_INVOICE_LINK_KEY=$(cat "$VAR/invoice-link-key")
 CRED
+    cat "$TOP"/mod_*/demo.env >> "$VAR/demo-credentials" 2>/dev/null || true
 }
 
 start_httpd() {

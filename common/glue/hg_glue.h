@@ -66,6 +66,15 @@ APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_register_routes,
 APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_register_topic,
                         (const char *topic, hg_outbox_deliver_fn *fn, void *baton));
 
+/* core settings a module may read after post_config: "institution", "public_url", "fiscal_url",
+ * "fiscal_appid", "fiscal_key", "fiscal_timeout_ms", "ca_file", "fonts"; "master_key" gives the 16 raw bytes
+ * (NULL when HisgateKeyFile is not set). NULL for an unknown or unset name. */
+APR_DECLARE_OPTIONAL_FN(const char *, hg_conf_get, (const char *name));
+
+/* NB: libhisgate is linked into every module with hidden symbols, so process-wide state of a
+ * common/ file (hg_pdf's fonts, hg_http's default observer) is per module: a module that renders
+ * PDFs calls hg_pdf_global_init(hg_conf_get("fonts")) in its own child_init. */
+
 /* a route function's error: the envelope is rendered by mod_hisgate */
 static inline apr_status_t hg_call_fail(hg_call_t *c, const char *code, const char *field,
                                         const char *msg)

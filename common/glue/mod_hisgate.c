@@ -234,6 +234,35 @@ apr_status_t hg_register_topic(const char *topic, hg_outbox_deliver_fn *fn, void
     return APR_SUCCESS;
 }
 
+static const char *hg_conf_get(const char *name)
+{
+    hg_conf_t *c = hg_conf_global;
+    if (!c || !name)
+        return NULL;
+    if (!strcmp(name, "institution"))
+        return c->institution;
+    if (!strcmp(name, "public_url"))
+        return c->public_base_url;
+    if (!strcmp(name, "fiscal_url"))
+        return c->fiscal_url;
+    if (!strcmp(name, "fiscal_appid"))
+        return c->fiscal_appid;
+    if (!strcmp(name, "fiscal_key"))
+        return c->fiscal_key;
+    if (!strcmp(name, "ca_file"))
+        return c->ca_file;
+    if (!strcmp(name, "fonts"))
+        return c->fonts;
+    if (!strcmp(name, "fiscal_timeout_ms")) {
+        static char buf[16];
+        apr_snprintf(buf, sizeof(buf), "%d", c->fiscal_timeout_ms);
+        return buf;
+    }
+    if (!strcmp(name, "master_key"))
+        return c->keys_loaded ? (const char *)c->master_key : NULL;
+    return NULL;
+}
+
 /* ---------------------------------------------------------------- bounded DB wait */
 
 /* mod_dbd's pool waits forever once DBDMax connections are out; count them ourselves and give
@@ -789,8 +818,7 @@ static int hg_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
         return HTTP_INTERNAL_SERVER_ERROR;
     if ((rv = hg_drain_start(s, pconf)) != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "HG00007: hisgate %s ready: %d routes, %d outbox topics",
-                 HG_VERSION, hg_routes->nelts, hg_topics->nelts);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "HG00007: hisgate %s ready", HG_VERSION);
     return OK;
 }
 
@@ -814,6 +842,7 @@ static void hg_register_hooks(apr_pool_t *p)
     static const char *const succ[] = { "mod_watchdog.c", NULL };
     APR_REGISTER_OPTIONAL_FN(hg_register_routes);
     APR_REGISTER_OPTIONAL_FN(hg_register_topic);
+    APR_REGISTER_OPTIONAL_FN(hg_conf_get);
     ap_hook_pre_config(hg_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* before mod_watchdog's post_config, which decides which watchdog threads to start */
     ap_hook_post_config(hg_post_config, NULL, succ, APR_HOOK_MIDDLE);

@@ -16,7 +16,7 @@ system("$bin/pg_ctl -D '$dir' -m fast -w stop >/dev/null 2>&1");
 my $res = GET '/hg/health';
 ok t_cmp($res->code, 503, 'health is 503 with the database down');
 ok t_cmp(json_of($res)->{db}, 'down', 'and says db down');
-$res = POST '/hg/login', 'Content-Type' => 'application/json', content => '{"username":"admin","password":"x"}';
+$res = POST '/hg/login', 'Content-Type' => 'application/json', content => '{"username":"ghost","password":"x"}';
 ok t_cmp($res->code . ' ' . (json_of($res)->{code} // ''), '503 HG_DB_UNAVAILABLE', 'a call that needs the DB: 503 with a JSON error');
 ok t_cmp($res->header('Retry-After'), 5, 'with Retry-After');
 ok t_cmp(GET('/index.html')->code, 200, 'static files unaffected');

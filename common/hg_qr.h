@@ -1,0 +1,12 @@
+/* hg_qr: QR codes (libqrencode) as PNG bytes — the billQRCode the HIS prints — and as SVG for pages. */
+#ifndef HG_QR_H
+#define HG_QR_H
+#include <apr_pools.h>
+#include "hg_status.h"
+
+/* grayscale PNG, `scale` pixels per module, a 4-module quiet zone, error correction level M */
+apr_status_t hg_qr_png(const unsigned char **png, apr_size_t *len, apr_pool_t *p, const char *text,
+                       int scale);
+/* a standalone <svg> of the same code */
+apr_status_t hg_qr_svg(char **svg, apr_pool_t *p, const char *text);
+#endif

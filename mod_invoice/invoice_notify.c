@@ -1,0 +1,231 @@
+/* invoice_notify: SMS and WeChat template-message notices (see invoice_notify.h).  No httpd headers. */
+#include <string.h>
+#include <jansson.h>
+#include <apr_strings.h>
+#include "invoice_notify.h"
+#include "hg_http.h"
+#include "hg_json.h"
+#include "hg_money.h"
+#include "hg_err.h"
+
+static const hg_field_t NOTICE[] = {
+    { .name = "channel", .type = HG_JT_STRING, .flags = HG_F_REQUIRED,
+      .enum_values = (const char *const[]){ "sms", "wechat", NULL } },
+    { .name = "to", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 64 },
+    { .name = "url", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 2048,
+      .pattern = "https?://[^[:space:]]+" },
+    { .name = "billBatchCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
+    { .name = "billNo", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 20 },
+    { .name = "totalAmt", .type = HG_JT_MONEY, .flags = HG_F_REQUIRED | HG_F_NEGATIVE },
+    { .name = "institutionName", .type = HG_JT_STRING, .flags = HG_F_NULLABLE, .max_len = 100 },
+    { .name = "title", .type = HG_JT_STRING, .flags = HG_F_NULLABLE, .max_len = 100 },
+    HG_FIELDS_END };
+
+static const hg_field_t PLAIN_SMS[] = {
+    { .name = "channel", .type = HG_JT_STRING, .flags = HG_F_REQUIRED,
+      .enum_values = (const char *const[]){ "sms", NULL } },
+    { .name = "to", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 64 },
+    { .name = "text", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 300 },
+    HG_FIELDS_END };
+
+#define LB "\xE3\x80\x90"          /* 【 */
+#define RB "\xE3\x80\x91"          /* 】 */
+
+/* the SMS sign without its brackets: the configured one, else the institution's name */
+static const char *bare_sign(apr_pool_t *p, const char *conf_sign, json_t *payload)
+{
+    const char *s = conf_sign && *conf_sign ? conf_sign : hg_json_gets(payload, "institutionName", NULL);
+    apr_size_t n;
+    if (!s)
+        return NULL;
+    while (*s == ' ')
+        s++;
+    if (!strncmp(s, LB, 3))
+        s += 3;
+    n = strlen(s);
+    while (n > 0 && s[n - 1] == ' ')
+        n--;
+    if (n >= 3 && !memcmp(s + n - 3, RB, 3))
+        n -= 3;
+    return n ? apr_pstrndup(p, s, n) : NULL;
+}
+
+static const char *invalid_text(apr_pool_t *p, const hg_error_t *e)
+{
+    return apr_psprintf(p, "invoice.notify payload: %s%s%s", e && e->field ? e->field : "",
+                        e && e->field ? ": " : "", e ? e->message : "invalid");
+}
+
+apr_status_t invoice_notify_sms_text(char **text, const char **why, apr_pool_t *p, const char *sms_sign,
+                                     json_t *payload)
+{
+    int plain = json_object_get(payload, "text") != NULL;
+    hg_error_t *e = NULL;
+    const char *sign;
+    apr_int64_t fen;
+
+    *text = NULL;
+    if (hg_json_validate(p, payload, plain ? PLAIN_SMS : NOTICE, &e) != APR_SUCCESS) {
+        *why = invalid_text(p, e);
+        return HG_EINVALID;
+    }
+    if (!(sign = bare_sign(p, sms_sign, payload))) {
+        *why = "no SMS sign: neither InvoiceSMSGateway's sign nor the payload's institutionName";
+        return HG_EINVALID;
+    }
+    if (plain) {
+        *text = apr_pstrcat(p, LB, sign, RB, hg_json_gets(payload, "text", NULL), NULL);
+        return APR_SUCCESS;
+    }
+    hg_json_getm(payload, &fen, "totalAmt", NULL);
+    *text = apr_psprintf(p, LB "%s" RB "您的电子票据已开具：金额%s元，票据号码%s（代码%s），查看：%s", sign,
+                         hg_money_format(p, fen), hg_json_gets(payload, "billNo", NULL),
+                         hg_json_gets(payload, "billBatchCode", NULL), hg_json_gets(payload, "url", NULL));
+    return APR_SUCCESS;
+}
+
+static apr_status_t give_up(hg_outbox_outcome_t *out, invoice_verdict_t v, const char *error, apr_status_t rv)
+{
+    out->permanent = v == INVOICE_PERMANENT;
+    out->error = error;
+    return rv;
+}
+
+/* POST a JSON body; on any answer but a 200, decide here */
+static apr_status_t post(hg_http_resp_t **resp, apr_pool_t *p, const hg_outbox_item_t *item,
+                         const invoice_notify_conf_t *conf, const char *url, const char *endpoint,
+                         json_t *body, hg_outbox_outcome_t *out)
+{
+    hg_http_req_t req;
+    invoice_verdict_t v;
+    apr_status_t rv;
+    memset(&req, 0, sizeof(req));
+    req.method = "POST";
+    req.url = url;
+    req.headers = apr_table_make(p, 2);
+    apr_table_setn(req.headers, "Content-Type", "application/json;charset=UTF-8");
+    if (!(req.body = hg_json_dump(p, body, 0)))
+        return give_up(out, INVOICE_RETRY, "out of memory", APR_ENOMEM);
+    req.body_len = strlen(req.body);
+    req.timeout_ms = conf->timeout_ms;
+    req.connect_timeout_ms = HG_HTTP_CONNECT_TIMEOUT_MS;
+    req.idempotent = 0;            /* a second send is a second message */
+    req.ca_file = conf->ca_file;
+    req.endpoint_name = endpoint;
+    req.observer = item->http_observer;
+    req.observer_baton = item->http_observer_baton;
+    rv = hg_http_do(resp, p, &req);
+    if ((v = invoice_http_classify(rv, *resp ? (*resp)->status : 0)) == INVOICE_DELIVERED)
+        return APR_SUCCESS;
+    if (rv != APR_SUCCESS)
+        return give_up(out, v, apr_psprintf(p, "%s: gateway not reached: %s", endpoint,
+                                           *resp && (*resp)->error ? (*resp)->error
+                                           : rv == HG_ETIMEOUT ? "timeout" : "error"), rv);
+    return give_up(out, v, apr_psprintf(p, "%s: gateway answered HTTP %d", endpoint, (*resp)->status), HG_EPLATFORM);
+}
+
+static const char *jstr2(json_t *o, const char *a, const char *b)
+{
+    const char *s = hg_json_gets(o, a, NULL);
+    return s ? s : hg_json_gets(o, b, NULL);
+}
+
+static apr_status_t send_sms(apr_pool_t *p, const hg_outbox_item_t *item, const invoice_notify_conf_t *conf,
+                             json_t *payload, hg_outbox_outcome_t *out)
+{
+    hg_http_resp_t *resp = NULL;
+    json_t *ans = NULL;
+    const char *why, *phone = hg_json_gets(payload, "to", NULL), *code, *msg;
+    char *text;
+    apr_status_t rv;
+
+    if (!conf->sms_url)
+        return give_up(out, INVOICE_PERMANENT, "the SMS gateway is not configured (InvoiceSMSGateway)", HG_EINVALID);
+    if (invoice_notify_sms_text(&text, &why, p, conf->sms_sign, payload) != APR_SUCCESS)
+        return give_up(out, INVOICE_PERMANENT, why, HG_EINVALID);
+    /* mainland mobile numbers only; the number itself stays out of the console */
+    if (strlen(phone) != 11 || phone[0] != '1' || strspn(phone, "0123456789") != 11)
+        return give_up(out, INVOICE_PERMANENT, "invoice.notify: 'to' is not an 11-digit mobile number", HG_EINVALID);
+    if ((rv = post(&resp, p, item, conf, conf->sms_url, "notify.sms",
+                   hg_json_own(p, json_pack("{s:s, s:s, s:s}", "phone", phone, "content", text,
+                                            "sign", bare_sign(p, conf->sms_sign, payload))), out)))
+        return rv;
+    /* some gateways capitalise (Code/BizId): take either */
+    if (hg_json_parse(&ans, p, resp->body, resp->body_len, 0, NULL) != APR_SUCCESS
+        || !(code = jstr2(ans, "code", "Code")))
+        return give_up(out, INVOICE_RETRY, "notify.sms: the answer is not the gateway's JSON", HG_EPLATFORM);
+    if (invoice_notify_sms_classify(code) != INVOICE_DELIVERED) {
+        msg = jstr2(ans, "message", "Message");
+        return give_up(out, invoice_notify_sms_classify(code), apr_psprintf(p, "notify.sms: %s %s",
+                       hg_utf8_repair(p, code), msg ? hg_utf8_repair(p, msg) : ""), HG_EPLATFORM);
+    }
+    out->result = hg_json_dump(p, hg_json_own(p, json_pack("{s:s, s:s?}", "channel", "sms", "bizId",
+                                                          jstr2(ans, "bizId", "BizId"))), 0);
+    return APR_SUCCESS;
+}
+
+static apr_status_t send_wechat(apr_pool_t *p, const hg_outbox_item_t *item, const invoice_notify_conf_t *conf,
+                                json_t *payload, hg_outbox_outcome_t *out)
+{
+    hg_http_resp_t *resp = NULL;
+    hg_error_t *e = NULL;
+    json_t *ans = NULL, *body, *msgid;
+    const char *name, *title, *msg;
+    apr_int64_t fen, errcode;
+    apr_status_t rv;
+
+    if (!conf->wechat_url || !conf->wechat_template_id)
+        return give_up(out, INVOICE_PERMANENT, "the WeChat gateway is not configured (InvoiceWeChatGateway)",
+                       HG_EINVALID);
+    if (json_object_get(payload, "text"))
+        return give_up(out, INVOICE_PERMANENT, "invoice.notify: free text goes by SMS only", HG_EINVALID);
+    if (hg_json_validate(p, payload, NOTICE, &e) != APR_SUCCESS)
+        return give_up(out, INVOICE_PERMANENT, invalid_text(p, e), HG_EINVALID);
+    name = hg_json_gets(payload, "institutionName", NULL);
+    title = hg_json_gets(payload, "title", NULL);
+    hg_json_getm(payload, &fen, "totalAmt", NULL);
+    body = hg_json_own(p, json_pack("{s:s, s:s, s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}}}",
+        "touser", hg_json_gets(payload, "to", NULL), "template_id", conf->wechat_template_id,
+        "url", hg_json_gets(payload, "url", NULL), "data",
+        "first", "value", "您好，您的电子票据已开具。",
+        "keyword1", "value", name && *name ? name : "—",
+        "keyword2", "value", title && *title ? title : "医疗收费电子票据",
+        "keyword3", "value", apr_pstrcat(p, hg_json_gets(payload, "billBatchCode", NULL), " ",
+                                         hg_json_gets(payload, "billNo", NULL), NULL),
+        "keyword4", "value", apr_pstrcat(p, hg_money_format(p, fen), "元", NULL),
+        "remark", "value", "点击查看电子票据，可下载PDF。"));
+    if (!body)
+        return give_up(out, INVOICE_PERMANENT, "invoice.notify: the template message could not be built", HG_EINVALID);
+    if ((rv = post(&resp, p, item, conf, conf->wechat_url, "notify.wechat", body, out)))
+        return rv;
+    if (hg_json_parse(&ans, p, resp->body, resp->body_len, 0, NULL) != APR_SUCCESS
+        || hg_json_geti(ans, &errcode, "errcode", NULL) != APR_SUCCESS)
+        return give_up(out, INVOICE_RETRY, "notify.wechat: the answer is not WeChat's JSON", HG_EPLATFORM);
+    if (invoice_notify_wechat_classify((long)errcode) != INVOICE_DELIVERED) {
+        msg = hg_json_gets(ans, "errmsg", NULL);
+        return give_up(out, invoice_notify_wechat_classify((long)errcode), apr_psprintf(p, "notify.wechat: %"
+                       APR_INT64_T_FMT " %s", errcode, msg ? hg_utf8_repair(p, msg) : ""), HG_EPLATFORM);
+    }
+    msgid = json_object_get(ans, "msgid");
+    out->result = hg_json_dump(p, hg_json_own(p, json_pack("{s:s, s:O?}", "channel", "wechat", "msgid", msgid)), 0);
+    return APR_SUCCESS;
+}
+
+apr_status_t invoice_notify_deliver(apr_pool_t *p, const hg_outbox_item_t *item, void *baton,
+                                    hg_outbox_outcome_t *out)
+{
+    const invoice_notify_conf_t *conf = baton;
+    json_t *payload = NULL;
+    const char *channel;
+
+    if (!conf)
+        return give_up(out, INVOICE_PERMANENT, "invoice.notify has no configuration", HG_EINVALID);
+    if (hg_json_parse(&payload, p, item->payload, strlen(item->payload), 0, NULL) != APR_SUCCESS)
+        return give_up(out, INVOICE_PERMANENT, "invoice.notify payload is not a JSON object", HG_EINVALID);
+    channel = hg_json_gets(payload, "channel", NULL);
+    if (channel && !strcmp(channel, "sms"))
+        return send_sms(p, item, conf, payload, out);
+    if (channel && !strcmp(channel, "wechat"))
+        return send_wechat(p, item, conf, payload, out);
+    return give_up(out, INVOICE_PERMANENT, "invoice.notify payload: channel is neither sms nor wechat", HG_EINVALID);
+}

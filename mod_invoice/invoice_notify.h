@@ -1,0 +1,81 @@
+/* invoice_notify: tells patients their bill is ready — an SMS, or a WeChat template message —
+ * with the link to the bill's H5 page.  Delivers the outbox topic "invoice.notify".
+ *
+ * Outbox payload (plain JSON, after the module opened its seal), one of:
+ *   a bill notice  {"channel":"sms"|"wechat", "to": phone or openid, "url": the bill's H5 link,
+ *                   "billBatchCode","billNo","totalAmt":"12.30","institutionName","title"}
+ *                   (institutionName and title may be null or absent)
+ *   a plain SMS    {"channel":"sms", "to": phone, "text": "您查询电子票据的验证码为…"}
+ * The SMS gets the sign in front: 【sms_sign】… (sms_sign with or without the brackets; without one
+ * configured, the institutionName of the payload).
+ *
+ * Wire shapes:
+ *   SMS gateway   POST sms_url {"phone","content","sign"} -> {"code":"OK","bizId":…}
+ *   WeChat        POST wechat_url (…/cgi-bin/message/template/send?access_token=…)
+ *                 {"touser","template_id","url","data":{"first","keyword1".."keyword4","remark"}}
+ *                 -> {"errcode":0,"errmsg":"ok","msgid":…}
+ *                 keyword1 开票单位, keyword2 票据名称, keyword3 票据代码/号码, keyword4 金额.
+ * Sending is not idempotent: a call that timed out is sent again by the outbox, so a patient may
+ * rarely get a message twice; that beats never getting it.
+ * On success out->result is {"channel":"sms","bizId":…} or {"channel":"wechat","msgid":…} (no
+ * personal data: the result column is not sealed).
+ *
+ * No httpd headers (domain file). */
+#ifndef INVOICE_NOTIFY_H
+#define INVOICE_NOTIFY_H
+#include <string.h>
+#include <apr_pools.h>
+#include <jansson.h>
+#include "invoice_fiscal.h"
+
+typedef struct invoice_notify_conf_t {
+    const char *sms_url;             /* NULL: SMS notices are dead-lettered as not configured */
+    const char *sms_sign;            /* "某某医院" or "【某某医院】" */
+    const char *wechat_url;          /* NULL: WeChat notices are dead-lettered as not configured */
+    const char *wechat_template_id;
+    int timeout_ms;                  /* one call; 0 = hg_http's default */
+    const char *ca_file;             /* PEM bundle for https; NULL = system store */
+} invoice_notify_conf_t;
+
+/* An SMS gateway's answer code (the common Chinese gateways' scheme): OK delivered; isv.* the
+ * request or the account is wrong (bad number, sign, template, content) -> permanent, except the
+ * flow controls isv.BUSINESS_LIMIT_CONTROL / isv.DAY_LIMIT_CONTROL -> retry; isp.* (the gateway's
+ * own trouble) and anything else -> retry. */
+static inline invoice_verdict_t invoice_notify_sms_classify(const char *code)
+{
+    if (!code || !*code)
+        return INVOICE_RETRY;
+    if (!strcmp(code, "OK"))
+        return INVOICE_DELIVERED;
+    if (!strcmp(code, "isv.BUSINESS_LIMIT_CONTROL") || !strcmp(code, "isv.DAY_LIMIT_CONTROL"))
+        return INVOICE_RETRY;
+    if (!strncmp(code, "isv.", 4))
+        return INVOICE_PERMANENT;
+    return INVOICE_RETRY;
+}
+
+/* A WeChat errcode (documented global codes): 0 delivered; permanent when waiting cannot help —
+ * 40003 invalid openid, 40037 invalid template_id, 43004 the patient does not follow the account,
+ * 47001 data format error, 47003 argument invalid; everything else retries (-1 system busy, 40001 /
+ * 42001 access_token invalid or expired: a fresh one comes with a later attempt, 45009 rate limit). */
+static inline invoice_verdict_t invoice_notify_wechat_classify(long errcode)
+{
+    switch (errcode) {
+    case 0:
+        return INVOICE_DELIVERED;
+    case 40003: case 40037: case 43004: case 47001: case 47003:
+        return INVOICE_PERMANENT;
+    default:
+        return INVOICE_RETRY;
+    }
+}
+
+/* the SMS text for a payload (either shape), sign included; HG_EINVALID (with *why) when the
+ * payload cannot make one */
+apr_status_t invoice_notify_sms_text(char **text, const char **why, apr_pool_t *p, const char *sms_sign,
+                                     json_t *payload);
+
+/* hg_outbox_deliver_fn for "invoice.notify"; baton is a const invoice_notify_conf_t *. */
+apr_status_t invoice_notify_deliver(apr_pool_t *p, const hg_outbox_item_t *item, void *baton,
+                                    hg_outbox_outcome_t *out);
+#endif

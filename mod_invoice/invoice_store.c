@@ -1,0 +1,631 @@
+#include <string.h>
+#include <stdlib.h>
+#include <apr_strings.h>
+#include "invoice_store.h"
+#include "invoice_pdf.h"
+#include "hg_auth.h"
+#include "hg_json.h"
+#include "hg_money.h"
+#include "hg_outbox.h"
+
+#define BILL_COLS "b.id, b.bus_no, b.kind, b.service, b.place_code, b.bill_batch_code, b.bill_no, " \
+    "b.random, b.create_time, b.total_fen, b.is_scarlet, b.state, coalesce(b.related_id, 0), " \
+    "b.paper_batch_code, b.paper_no, b.doc_sealed, b.seal, coalesce(o.state, 'pending'), o.result::text"
+#define BILL_FROM "invoice.bills b LEFT JOIN hg.outbox o ON o.topic = 'invoice.upload' " \
+    "AND o.business_key = 'upload:' || b.id"
+
+static apr_status_t fail(invoice_ctx_t *x, const char *code, const char *field, const char *msg,
+                         apr_status_t rv)
+{
+    x->err = hg_error_make(x->p, code, field, msg ? "%s" : NULL, msg);
+    return rv;
+}
+
+static invoice_bill_t *bill_from_row(invoice_ctx_t *x, hg_db_result_t *r, int i)
+{
+    invoice_bill_t *b = apr_pcalloc(x->p, sizeof(*b));
+    b->id = apr_atoi64(hg_db_val(r, i, 0));
+    b->bus_no = hg_db_val(r, i, 1);
+    b->kind = hg_db_val(r, i, 2);
+    b->service = hg_db_val(r, i, 3);
+    b->place_code = hg_db_val(r, i, 4);
+    b->bill_batch_code = hg_db_val(r, i, 5);
+    b->bill_no = hg_db_val(r, i, 6);
+    b->random = hg_db_val(r, i, 7);
+    b->create_time = hg_db_val(r, i, 8);
+    b->total_fen = apr_atoi64(hg_db_val(r, i, 9));
+    b->is_scarlet = hg_db_val(r, i, 10)[0] == 't';
+    b->state = hg_db_val(r, i, 11);
+    b->related_id = apr_atoi64(hg_db_val(r, i, 12));
+    b->paper_batch_code = hg_db_val(r, i, 13);
+    b->paper_no = hg_db_val(r, i, 14);
+    b->doc_sealed = hg_db_val(r, i, 15);
+    b->seal = hg_db_val(r, i, 16);
+    b->upload_state = hg_db_val(r, i, 17);
+    b->supervision = hg_db_val(r, i, 18);
+    return b;
+}
+
+static apr_status_t load_one(invoice_ctx_t *x, invoice_bill_t **bill, const char *where, int n,
+                             const char *a, const char *b, const char *c)
+{
+    hg_db_result_t *r;
+    apr_status_t rv = hg_db_q(x->db, &r, apr_pstrcat(x->p, "SELECT " BILL_COLS " FROM " BILL_FROM
+                                                     " WHERE ", where, NULL), n, a, b, c);
+    if (rv)
+        return rv;
+    if (r->nrows != 1)
+        return fail(x, "HG_INVOICE_NOT_FOUND", NULL, NULL, HG_ENOTFOUND);
+    *bill = bill_from_row(x, r, 0);
+    return APR_SUCCESS;
+}
+
+apr_status_t invoice_find(invoice_ctx_t *x, const char *code, const char *no, invoice_bill_t **bill)
+{
+    return load_one(x, bill, "b.bill_batch_code = $1 AND b.bill_no = $2 AND b.institution = $3", 3,
+                    code, no, x->institution);
+}
+
+apr_status_t invoice_find_bus(invoice_ctx_t *x, const char *bus_no, invoice_bill_t **bill)
+{
+    return load_one(x, bill, "b.institution = $1 AND b.bus_no = $2", 2, x->institution, bus_no, NULL);
+}
+
+apr_status_t invoice_find_id(invoice_ctx_t *x, apr_int64_t id, invoice_bill_t **bill)
+{
+    return load_one(x, bill, "b.id = $1::bigint", 1, apr_off_t_toa(x->p, id), NULL, NULL);
+}
+
+apr_status_t invoice_doc(invoice_ctx_t *x, const invoice_bill_t *bill, json_t **doc)
+{
+    unsigned char *plain;
+    apr_size_t len;
+    hg_error_t *e = NULL;
+    apr_status_t rv = hg_secret_open(&plain, &len, x->p, x->master_key, bill->doc_sealed);
+    if (rv)
+        return rv;
+    return hg_json_parse(doc, x->p, (const char *)plain, len, 0, &e);
+}
+
+static const char *seal_text(invoice_ctx_t *x, const char *json_text)
+{
+    char *s = NULL;
+    return hg_secret_seal(&s, x->p, x->master_key, json_text, strlen(json_text)) == APR_SUCCESS ? s : NULL;
+}
+
+/* keyed look-up index of one personal identifier, or NULL when absent */
+static const char *pidx(invoice_ctx_t *x, const char *kind, const char *value)
+{
+    char *hex = NULL;
+    if (!value || !*value)
+        return NULL;
+    hg_keyed_index(&hex, x->p, x->master_key, apr_pstrcat(x->p, kind, ":", value, NULL));
+    return hex;
+}
+
+/* take the next e-bill number of a billing point: the stock row stays locked until COMMIT,
+ * so this comes as late as possible in the transaction (design/performance.md) */
+static apr_status_t take_number(invoice_ctx_t *x, const char *kind, const char *place,
+                                const char **batch, apr_int64_t *no, const char **create_time)
+{
+    hg_db_result_t *r;
+    apr_status_t rv = hg_db_q(x->db, &r,
+        "UPDATE invoice.stock SET next_no = next_no + 1 WHERE id = ("
+        "  SELECT id FROM invoice.stock WHERE institution = $1 AND place_code = $2 AND kind = $3 "
+        "    AND next_no <= end_no ORDER BY id LIMIT 1 FOR UPDATE) "
+        "RETURNING bill_batch_code, next_no - 1, to_char(clock_timestamp(), 'YYYYMMDDHH24MISSMS')",
+        3, x->institution, place, kind);
+    if (rv)
+        return rv;
+    if (r->nrows != 1)
+        return fail(x, !strcmp(kind, "ebill") ? "HG_INVOICE_NO_STOCK" : "HG_INVOICE_NO_PAPER_STOCK",
+                    "placeCode", apr_psprintf(x->p, "billing point %s has no %s numbers left", place,
+                                              !strcmp(kind, "ebill") ? "e-bill" : "paper"), HG_ECONFLICT);
+    *batch = hg_db_val(r, 0, 0);
+    *no = apr_atoi64(hg_db_val(r, 0, 1));
+    if (create_time)
+        *create_time = hg_db_val(r, 0, 2);
+    return APR_SUCCESS;
+}
+
+/* insert a bill with its upload (and notification) events; returns the new id */
+static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_kind_t kind,
+                                const char *service, const char *place, const char *batch,
+                                const char *bill_no, const char *random, const char *create_time,
+                                apr_int64_t total, int red, apr_int64_t related, const char *hash,
+                                json_t *doc, json_t *norm, const char *upload_service,
+                                apr_int64_t *id)
+{
+    char *sig = NULL;
+    const char *doc_text, *upload, *notify = NULL, *tel, *openid;
+    json_t *up;
+    hg_db_result_t *r;
+    apr_status_t rv;
+
+    if ((rv = invoice_seal(&sig, x->p, x->seal_key, doc)))
+        return rv;
+    doc_text = hg_json_dump(x->p, doc, HG_JSON_DUMP_SORTED);
+    /* what the fiscal platform receives; sealed in the outbox too: it carries personal data */
+    up = hg_json_own(x->p, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:O}", "billBatchCode", batch,
+                                      "billNo", bill_no, "random", random, "createTime", create_time,
+                                      "isScarlet", red, "sealSignature", sig, "data", norm));
+    if (red)
+        json_object_set(up, "relatedBill", json_object_get(doc, "relatedBill"));
+    upload = seal_text(x, hg_json_dump(x->p, hg_json_own(x->p, json_pack("{s:s, s:O}", "service",
+                                                upload_service, "data", up)), 0));
+    tel = hg_json_gets(norm, "tel", NULL);
+    openid = hg_json_gets(norm, "openID", NULL);
+    if (!red && ((tel && *tel) || (openid && *openid))) {
+        json_t *n = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "channel",
+                              openid && *openid ? "wechat" : "sms", "to", openid && *openid ? openid : tel,
+                              "url", invoice_h5_url(x, &(invoice_bill_t){ .bill_batch_code = batch,
+                                                    .bill_no = bill_no, .random = random }),
+                              "billBatchCode", batch, "billNo", bill_no, "totalAmt",
+                              hg_money_format(x->p, total), "institutionName", x->institution_name,
+                              "title", hg_json_gets(doc, "title", NULL));
+        notify = seal_text(x, hg_json_dump(x->p, hg_json_own(x->p, n), 0));
+    }
+    if (!upload || !doc_text)
+        return APR_ENOMEM;
+    rv = hg_db_q(x->db, &r,
+        "WITH b AS (INSERT INTO invoice.bills (institution, bus_no, kind, service, place_code, "
+        "    bill_batch_code, bill_no, random, create_time, total_fen, is_scarlet, related_id, "
+        "    content_hash, doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed) "
+        "  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::bigint, $11::boolean, "
+        "    nullif($12, '0')::bigint, $13, $14, $15, $16, $17, $18, $19) RETURNING id), "
+        " u AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts, order_key) "
+        "  SELECT 'invoice.upload', $1, 'upload:' || b.id, jsonb_build_object('sealed', $20::text), 50, "
+        "    'bill:' || coalesce(nullif($12, '0')::bigint, b.id) FROM b), "
+        " n AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts) "
+        "  SELECT 'invoice.notify', $1, 'notify:' || b.id, jsonb_build_object('sealed', $21::text), 8 "
+        "  FROM b WHERE $21::text IS NOT NULL) "
+        "SELECT id FROM b", 21,
+        x->institution, bus_no, invoice_kind_code(kind), service, place, batch, bill_no, random,
+        create_time, apr_off_t_toa(x->p, total), red ? "true" : "false", apr_off_t_toa(x->p, related),
+        hash, seal_text(x, doc_text), sig, pidx(x, "id", hg_json_gets(norm, "idCardNo", NULL)),
+        pidx(x, "tel", tel), pidx(x, "card", hg_json_gets(norm, "cardNo", NULL)),
+        tel && *tel ? seal_text(x, tel) : NULL, upload, notify);
+    if (rv)
+        return rv;
+    *id = apr_atoi64(hg_db_val(r, 0, 0));
+    return APR_SUCCESS;
+}
+
+static apr_status_t replay_or_conflict(invoice_ctx_t *x, const char *bus_no, const char *hash,
+                                       invoice_bill_t **bill, int *replayed, int *found)
+{
+    hg_db_result_t *r;
+    apr_status_t rv = hg_db_q(x->db, &r, "SELECT id, content_hash FROM invoice.bills "
+                              "WHERE institution = $1 AND bus_no = $2", 2, x->institution, bus_no);
+    *found = 0;
+    if (rv || r->nrows == 0)
+        return rv;
+    *found = 1;
+    if (strcmp(hg_db_val(r, 0, 1), hash) != 0)
+        return fail(x, "HG_INVOICE_BUSNO_CONFLICT", "busNo", apr_psprintf(x->p,
+                    "busNo %s was issued before with different content", bus_no), HG_ECONFLICT);
+    *replayed = 1;
+    return invoice_find_id(x, apr_atoi64(hg_db_val(r, 0, 0)), bill);
+}
+
+apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
+                           invoice_bill_t **bill, int *replayed)
+{
+    json_t *norm, *doc;
+    char *hash, random[7], bill_no[11];
+    const char *bus_no, *place, *batch, *create_time;
+    apr_int64_t no, total, id;
+    apr_status_t rv;
+    int found, attempt;
+
+    *replayed = 0;
+    if ((rv = invoice_validate(x->p, kind, data, &x->err)))
+        return rv;
+    if ((rv = invoice_normalize(&norm, x->p, data)) || (rv = invoice_content_hash(&hash, x->p, norm))
+        || (rv = invoice_total_fen(norm, &total)))
+        return rv;
+    bus_no = hg_json_gets(norm, "busNo", NULL);
+    place = hg_json_gets(norm, "placeCode", NULL);
+    for (attempt = 0; attempt < 2; attempt++) {
+        if ((rv = replay_or_conflict(x, bus_no, hash, bill, replayed, &found)) || found)
+            return rv;
+        if ((rv = hg_db_begin(x->db)))
+            return rv;
+        if ((rv = invoice_check_code(random)))
+            goto rollback;
+        if ((rv = take_number(x, "ebill", place, &batch, &no, &create_time)))
+            goto rollback;
+        if ((rv = invoice_format_bill_no(bill_no, no)))
+            goto rollback;
+        if ((rv = invoice_make_doc(&doc, x->p, kind, x->institution, x->institution_name, batch, bill_no,
+                                   random, create_time, 0, NULL, NULL, norm)))
+            goto rollback;
+        rv = insert_bill(x, bus_no, kind, invoice_kind_service(kind), place, batch, bill_no, random,
+                         create_time, total, 0, 0, hash, doc, norm, invoice_kind_service(kind), &id);
+        if (rv == HG_ECONFLICT) {
+            /* the same busNo committed by a concurrent request: our number rolls back with us */
+            hg_db_rollback(x->db);
+            continue;
+        }
+        if (rv || (rv = hg_db_commit(x->db)))
+            goto rollback;
+        return invoice_find_id(x, id, bill);
+    }
+    return fail(x, "HG_CONFLICT", "busNo", "concurrent issuance of the same busNo", HG_ECONFLICT);
+rollback:
+    hg_db_rollback(x->db);
+    return rv;
+}
+
+static const hg_field_t FLUSH_SCHEMA[] = {
+    { .name = "billBatchCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
+    { .name = "billNo", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 20 },
+    { .name = "reason", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 200 },
+    { .name = "operator", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 60 },
+    { .name = "busDateTime", .type = HG_JT_DATE, .flags = HG_F_REQUIRED, .date_format = HG_DATE_TS17 },
+    { .name = "placeCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
+    HG_FIELDS_END
+};
+
+apr_status_t invoice_flush(invoice_ctx_t *x, json_t *req, invoice_bill_t **red, int *replayed)
+{
+    invoice_bill_t *orig;
+    json_t *doc, *red_data, *red_norm, *red_doc;
+    char *hash, random[7], bill_no[11];
+    const char *batch, *create_time, *place;
+    apr_int64_t no, total, id;
+    invoice_kind_t kind;
+    apr_status_t rv;
+
+    *replayed = 0;
+    if ((rv = hg_json_validate(x->p, req, FLUSH_SCHEMA, &x->err)))
+        return rv;
+    place = hg_json_gets(req, "placeCode", NULL);
+    if ((rv = hg_db_begin(x->db)))
+        return rv;
+    /* lock the original: two flushes of one bill serialise here */
+    if ((rv = hg_db_q(x->db, NULL, "SELECT 1 FROM invoice.bills WHERE bill_batch_code = $1 AND bill_no = $2 "
+                      "AND institution = $3 FOR UPDATE", 3, hg_json_gets(req, "billBatchCode", NULL),
+                      hg_json_gets(req, "billNo", NULL), x->institution)))
+        goto rollback;
+    if ((rv = invoice_find(x, hg_json_gets(req, "billBatchCode", NULL), hg_json_gets(req, "billNo", NULL), &orig)))
+        goto rollback;
+    if (orig->is_scarlet) {
+        rv = fail(x, "HG_INVOICE_IS_RED", "billNo", "a red bill cannot be flushed", HG_ECONFLICT);
+        goto rollback;
+    }
+    if (!strcmp(orig->state, "flushed")) {
+        hg_db_rollback(x->db);
+        *replayed = 1;
+        return invoice_find_id(x, orig->related_id, red);
+    }
+    if (orig->paper_no) {
+        rv = fail(x, "HG_INVOICE_PAPER_LIVE", "billNo", apr_psprintf(x->p, "the bill was exchanged for "
+                  "paper %s %s: void the paper first (invalidPaper)", orig->paper_batch_code, orig->paper_no),
+                  HG_ECONFLICT);
+        goto rollback;
+    }
+    if ((rv = invoice_doc(x, orig, &doc)))
+        goto rollback;
+    kind = invoice_kind_from_service(orig->service);
+    if ((rv = invoice_make_red_data(&red_data, x->p, json_object_get(doc, "data"),
+                                    hg_json_gets(req, "reason", NULL), hg_json_gets(req, "operator", NULL),
+                                    hg_json_gets(req, "busDateTime", NULL)))
+        || (rv = invoice_normalize(&red_norm, x->p, red_data))
+        || (rv = invoice_content_hash(&hash, x->p, red_norm))
+        || (rv = invoice_total_fen(red_norm, &total))
+        || (rv = invoice_check_code(random)))
+        goto rollback;
+    json_object_set_new(red_norm, "placeCode", json_string(place));
+    if ((rv = take_number(x, "ebill", place, &batch, &no, &create_time))
+        || (rv = invoice_format_bill_no(bill_no, no))
+        || (rv = invoice_make_doc(&red_doc, x->p, kind, x->institution, x->institution_name, batch, bill_no,
+                                  random, create_time, 1, orig->bill_batch_code, orig->bill_no, red_norm))
+        || (rv = insert_bill(x, hg_json_gets(red_norm, "busNo", NULL), kind, "writeOffEBill", place, batch,
+                             bill_no, random, create_time, total, 1, orig->id, hash, red_doc, red_norm,
+                             "writeOffEBill", &id))
+        || (rv = hg_db_q(x->db, NULL, "UPDATE invoice.bills SET state = 'flushed', related_id = $2::bigint "
+                         "WHERE id = $1::bigint", 2, apr_off_t_toa(x->p, orig->id), apr_off_t_toa(x->p, id)))
+        || (rv = hg_db_commit(x->db)))
+        goto rollback;
+    return invoice_find_id(x, id, red);
+rollback:
+    hg_db_rollback(x->db);
+    return rv;
+}
+
+/* ---------------------------------------------------------------- paper */
+
+apr_status_t invoice_paper_next(invoice_ctx_t *x, const char *place_code, const char *batch_code,
+                                const char **p_batch, const char **p_no)
+{
+    hg_db_result_t *r;
+    char no[11];
+    apr_status_t rv = hg_db_q(x->db, &r,
+        "SELECT bill_batch_code, next_no FROM invoice.stock WHERE institution = $1 AND place_code = $2 "
+        "AND kind = 'paper' AND next_no <= end_no AND ($3::text IS NULL OR bill_batch_code = $3) "
+        "ORDER BY id LIMIT 1", 3, x->institution, place_code, batch_code && *batch_code ? batch_code : NULL);
+    if (rv)
+        return rv;
+    if (!r->nrows)
+        return fail(x, "HG_INVOICE_NO_PAPER_STOCK", "placeCode", NULL, HG_ECONFLICT);
+    invoice_format_bill_no(no, apr_atoi64(hg_db_val(r, 0, 1)));
+    *p_batch = hg_db_val(r, 0, 0);
+    *p_no = apr_pstrdup(x->p, no);
+    return APR_SUCCESS;
+}
+
+static const hg_field_t PAPER_SCHEMA[] = {
+    { .name = "billBatchCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
+    { .name = "billNo", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 20 },
+    { .name = "pBillBatchCode", .type = HG_JT_STRING, .max_len = 50 },
+    { .name = "pBillNo", .type = HG_JT_STRING, .max_len = 20 },
+    { .name = "busDateTime", .type = HG_JT_DATE, .flags = HG_F_REQUIRED, .date_format = HG_DATE_TS17 },
+    { .name = "placeCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
+    { .name = "operator", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 60 },
+    { .name = "reason", .type = HG_JT_STRING, .max_len = 200 },
+    HG_FIELDS_END
+};
+
+/* paper events of a bill reach the platform after its upload and in the order they happened */
+static apr_status_t queue_paper_event(invoice_ctx_t *x, apr_int64_t bill_id, const char *service,
+                                      const char *key, json_t *data)
+{
+    const char *sealed = seal_text(x, hg_json_dump(x->p, hg_json_own(x->p, json_pack("{s:s, s:O}",
+                                   "service", service, "data", data)), 0));
+    int created;
+    return hg_outbox_enqueue_ordered(x->db, "invoice.upload", x->institution, key,
+                                     bill_id ? apr_psprintf(x->p, "bill:%" APR_INT64_T_FMT, bill_id) : NULL,
+                                     hg_json_dump(x->p, hg_json_own(x->p, json_pack("{s:s}", "sealed", sealed)), 0),
+                                     50, &created);
+}
+
+/* void the live paper of a locked bill (the caller holds the transaction) */
+static apr_status_t void_live_paper(invoice_ctx_t *x, invoice_bill_t *b, json_t *req)
+{
+    hg_db_result_t *r;
+    apr_status_t rv = hg_db_q(x->db, &r, "UPDATE invoice.papers SET state = 'void', voided_at = now() "
+                              "WHERE bill_id = $1::bigint AND state = 'live' RETURNING id", 1,
+                              apr_off_t_toa(x->p, b->id));
+    if (rv)
+        return rv;
+    if (!r->nrows)
+        return fail(x, "HG_INVOICE_NO_PAPER", "billNo", "the bill has no live paper bill", HG_ECONFLICT);
+    if ((rv = hg_db_q(x->db, NULL, "UPDATE invoice.bills SET paper_batch_code = NULL, paper_no = NULL "
+                      "WHERE id = $1::bigint", 1, apr_off_t_toa(x->p, b->id))))
+        return rv;
+    return queue_paper_event(x, b->id, "invalidPaper", apr_pstrcat(x->p, "paper-void:", hg_db_val(r, 0, 0), NULL),
+                             hg_json_own(x->p, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?}",
+                             "billBatchCode", b->bill_batch_code, "billNo", b->bill_no, "pBillBatchCode",
+                             b->paper_batch_code, "pBillNo", b->paper_no, "operator",
+                             hg_json_gets(req, "operator", NULL), "reason", hg_json_gets(req, "reason", NULL))));
+}
+
+static apr_status_t lock_bill(invoice_ctx_t *x, json_t *req, invoice_bill_t **b)
+{
+    apr_status_t rv = hg_db_q(x->db, NULL, "SELECT 1 FROM invoice.bills WHERE bill_batch_code = $1 "
+                              "AND bill_no = $2 AND institution = $3 FOR UPDATE", 3,
+                              hg_json_gets(req, "billBatchCode", NULL), hg_json_gets(req, "billNo", NULL),
+                              x->institution);
+    return rv ? rv : invoice_find(x, hg_json_gets(req, "billBatchCode", NULL), hg_json_gets(req, "billNo", NULL), b);
+}
+
+apr_status_t invoice_paper_turn(invoice_ctx_t *x, json_t *req, int re, const char **p_batch,
+                                const char **p_no, int *replayed)
+{
+    invoice_bill_t *b;
+    const char *want_batch = hg_json_gets(req, "pBillBatchCode", NULL), *want_no = hg_json_gets(req, "pBillNo", NULL);
+    const char *batch;
+    char no[11];
+    apr_int64_t n;
+    hg_db_result_t *r;
+    apr_status_t rv;
+
+    *replayed = 0;
+    if ((rv = hg_json_validate(x->p, req, PAPER_SCHEMA, &x->err)))
+        return rv;
+    if ((rv = hg_db_begin(x->db)))
+        return rv;
+    if ((rv = lock_bill(x, req, &b)))
+        goto rollback;
+    if (b->is_scarlet || strcmp(b->state, "normal")) {
+        rv = fail(x, "HG_INVOICE_NOT_EXCHANGEABLE", "billNo", "a flushed or red bill cannot be exchanged for paper",
+                  HG_ECONFLICT);
+        goto rollback;
+    }
+    if (b->paper_no && !re) {
+        if (want_no && !strcmp(want_no, b->paper_no)) {        /* the same exchange again */
+            hg_db_rollback(x->db);
+            *p_batch = b->paper_batch_code;
+            *p_no = b->paper_no;
+            *replayed = 1;
+            return APR_SUCCESS;
+        }
+        rv = fail(x, "HG_INVOICE_PAPER_EXISTS", "billNo", apr_psprintf(x->p, "the bill already has the live "
+                  "paper %s %s (reTurnPaper, or invalidPaper first)", b->paper_batch_code, b->paper_no),
+                  HG_ECONFLICT);
+        goto rollback;
+    }
+    if (re && b->paper_no && (rv = void_live_paper(x, b, req)))
+        goto rollback;
+    if (re && !b->paper_no) {
+        rv = fail(x, "HG_INVOICE_NO_PAPER", "billNo", "reTurnPaper needs an exchanged paper bill", HG_ECONFLICT);
+        goto rollback;
+    }
+    if ((rv = take_number(x, "paper", hg_json_gets(req, "placeCode", NULL), &batch, &n, NULL))
+        || (rv = invoice_format_bill_no(no, n)))
+        goto rollback;
+    /* the HIS printed on the paper it holds: the number must be the one the stock hands out */
+    if ((want_no && *want_no && strcmp(want_no, no)) || (want_batch && *want_batch && strcmp(want_batch, batch))) {
+        rv = fail(x, "HG_INVOICE_PAPER_NO_MISMATCH", "pBillNo", apr_psprintf(x->p, "the next paper number "
+                  "of this billing point is %s %s", batch, no), HG_ECONFLICT);
+        goto rollback;
+    }
+    if ((rv = hg_db_q(x->db, &r, "INSERT INTO invoice.papers (bill_id, p_bill_batch_code, p_bill_no, operator) "
+                      "VALUES ($1::bigint, $2, $3, $4) RETURNING id", 4, apr_off_t_toa(x->p, b->id), batch, no,
+                      hg_json_gets(req, "operator", NULL)))
+        || (rv = hg_db_q(x->db, NULL, "UPDATE invoice.bills SET paper_batch_code = $2, paper_no = $3 "
+                         "WHERE id = $1::bigint", 3, apr_off_t_toa(x->p, b->id), batch, no))
+        || (rv = queue_paper_event(x, b->id, re ? "reTurnPaper" : "turnPaper",
+                                   apr_pstrcat(x->p, "paper:", hg_db_val(r, 0, 0), NULL),
+                                   hg_json_own(x->p, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+                                   "billBatchCode", b->bill_batch_code, "billNo", b->bill_no, "pBillBatchCode",
+                                   batch, "pBillNo", no, "busDateTime", hg_json_gets(req, "busDateTime", NULL),
+                                   "placeCode", hg_json_gets(req, "placeCode", NULL), "operator",
+                                   hg_json_gets(req, "operator", NULL)))))
+        || (rv = hg_db_commit(x->db)))
+        goto rollback;
+    *p_batch = batch;
+    *p_no = apr_pstrdup(x->p, no);
+    return APR_SUCCESS;
+rollback:
+    hg_db_rollback(x->db);
+    return rv;
+}
+
+apr_status_t invoice_paper_void(invoice_ctx_t *x, json_t *req)
+{
+    static const hg_field_t schema[] = {
+        { .name = "billBatchCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
+        { .name = "billNo", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 20 },
+        { .name = "operator", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 60 },
+        { .name = "reason", .type = HG_JT_STRING, .max_len = 200 },
+        HG_FIELDS_END
+    };
+    invoice_bill_t *b;
+    apr_status_t rv;
+    if ((rv = hg_json_validate(x->p, req, schema, &x->err)))
+        return rv;
+    if ((rv = hg_db_begin(x->db)))
+        return rv;
+    if ((rv = lock_bill(x, req, &b)) || (rv = void_live_paper(x, b, req)) || (rv = hg_db_commit(x->db))) {
+        hg_db_rollback(x->db);
+        return rv;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t invoice_blank_void(invoice_ctx_t *x, json_t *req)
+{
+    static const hg_field_t schema[] = {
+        { .name = "placeCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
+        { .name = "pBillBatchCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = "[0-9]{8}" },
+        { .name = "pBillNo", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = "[0-9]{10}" },
+        { .name = "operator", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 60 },
+        { .name = "reason", .type = HG_JT_STRING, .max_len = 200 },
+        HG_FIELDS_END
+    };
+    hg_db_result_t *r;
+    const char *place, *batch, *no;
+    apr_status_t rv;
+    if ((rv = hg_json_validate(x->p, req, schema, &x->err)))
+        return rv;
+    place = hg_json_gets(req, "placeCode", NULL);
+    batch = hg_json_gets(req, "pBillBatchCode", NULL);
+    no = hg_json_gets(req, "pBillNo", NULL);
+    if ((rv = hg_db_begin(x->db)))
+        return rv;
+    /* only the next unused number can be voided blank: anything else is used or not ours yet */
+    if ((rv = hg_db_q(x->db, &r, "UPDATE invoice.stock SET next_no = next_no + 1 WHERE institution = $1 "
+                      "AND place_code = $2 AND kind = 'paper' AND bill_batch_code = $3 AND next_no = $4::bigint "
+                      "AND next_no <= end_no RETURNING id", 4, x->institution, place, batch,
+                      apr_off_t_toa(x->p, apr_atoi64(no)))))
+        goto rollback;
+    if (!r->nrows) {
+        rv = fail(x, "HG_INVOICE_PAPER_NO_MISMATCH", "pBillNo", "only the next unused paper number of the "
+                  "billing point can be voided blank", HG_ECONFLICT);
+        goto rollback;
+    }
+    if ((rv = hg_db_q(x->db, NULL, "INSERT INTO invoice.blank_voids (p_bill_batch_code, p_bill_no, institution, "
+                      "place_code, reason, operator) VALUES ($1, $2, $3, $4, $5, $6)", 6, batch, no,
+                      x->institution, place, hg_json_gets(req, "reason", NULL), hg_json_gets(req, "operator", NULL)))
+        || (rv = queue_paper_event(x, 0, "invalidBlankBillNo", apr_pstrcat(x->p, "blank:", batch, ":", no, NULL),
+                                   json_deep_copy(req)))
+        || (rv = hg_db_commit(x->db)))
+        goto rollback;
+    return APR_SUCCESS;
+rollback:
+    hg_db_rollback(x->db);
+    return rv;
+}
+
+/* ---------------------------------------------------------------- links and layout files */
+
+const char *invoice_h5_url(invoice_ctx_t *x, const invoice_bill_t *b)
+{
+    /* the codes travel in the fragment: they never reach a server log as part of a path */
+    return apr_psprintf(x->p, "%s/invoice/bill.html#code=%s&no=%s&r=%s", x->public_url ? x->public_url : "",
+                        b->bill_batch_code, b->bill_no, b->random);
+}
+
+static const char *link_sig(invoice_ctx_t *x, const char *code, const char *no, const char *exp)
+{
+    char *tok = NULL;
+    hg_csrf_token(&tok, x->p, x->master_key, 16, apr_pstrcat(x->p, "pdf-link:", code, ":", no, ":", exp, NULL));
+    return tok;
+}
+
+const char *invoice_pdf_link(invoice_ctx_t *x, const invoice_bill_t *b, int ttl_s)
+{
+    const char *exp = apr_psprintf(x->p, "%" APR_TIME_T_FMT, apr_time_sec(apr_time_now()) + ttl_s);
+    return apr_psprintf(x->p, "/invoice/pub/v1/pdf/%s/%s?exp=%s&sig=%s", b->bill_batch_code, b->bill_no, exp,
+                        link_sig(x, b->bill_batch_code, b->bill_no, exp));
+}
+
+int invoice_pdf_link_ok(invoice_ctx_t *x, const char *code, const char *no, const char *exp, const char *sig)
+{
+    if (!exp || !sig || apr_atoi64(exp) < apr_time_sec(apr_time_now()))
+        return 0;
+    return hg_csrf_check(x->master_key, 16, apr_pstrcat(x->p, "pdf-link:", code, ":", no, ":", exp, NULL),
+                         sig) == APR_SUCCESS;
+}
+
+static const char *seal_status(const invoice_bill_t *b)
+{
+    if (!strcmp(b->state, "flushed"))
+        return "已冲红";
+    return !strcmp(b->upload_state, "done") ? "已监制" : "待监制";
+}
+
+apr_status_t invoice_pdf(invoice_ctx_t *x, const invoice_bill_t *b, const char **pdf, apr_size_t *len)
+{
+    hg_db_result_t *r;
+    json_t *doc;
+    const char *status = seal_status(b);
+    apr_status_t rv = hg_db_q(x->db, &r, "SELECT encode(pdf, 'base64') FROM invoice.pdf_cache "
+                              "WHERE bill_id = $1::bigint AND seal_status = $2", 2,
+                              apr_off_t_toa(x->p, b->id), status);
+    unsigned char *raw;
+    if (rv)
+        return rv;
+    if (r->nrows == 1) {
+        char *b64 = apr_pstrdup(x->p, hg_db_val(r, 0, 0)), *s, *d;
+        for (s = d = b64; *s; s++)            /* PostgreSQL wraps base64 at 76 columns */
+            if (*s != '\n')
+                *d++ = *s;
+        *d = '\0';
+        if (hg_base64_decode(&raw, len, x->p, b64) == APR_SUCCESS) {
+            *pdf = (const char *)raw;
+            return APR_SUCCESS;
+        }
+    }
+    if ((rv = invoice_doc(x, b, &doc)))
+        return rv;
+    if ((rv = invoice_pdf_render(pdf, len, x->p, doc, invoice_h5_url(x, b), status)))
+        return rv;
+    /* best effort: a cache write that fails costs a render next time, nothing else */
+    hg_db_q(x->db, NULL, "INSERT INTO invoice.pdf_cache (bill_id, seal_status, pdf) VALUES ($1::bigint, $2, "
+            "decode($3, 'base64')) ON CONFLICT (bill_id) DO UPDATE SET seal_status = EXCLUDED.seal_status, "
+            "pdf = EXCLUDED.pdf, rendered_at = now()", 3, apr_off_t_toa(x->p, b->id), status,
+            hg_base64_encode(x->p, (const unsigned char *)*pdf, *len));
+    return APR_SUCCESS;
+}
+
+apr_status_t invoice_notice_pdf(invoice_ctx_t *x, const invoice_bill_t *b, const char **pdf, apr_size_t *len)
+{
+    json_t *doc;
+    apr_status_t rv = invoice_doc(x, b, &doc);
+    if (rv)
+        return rv;
+    return invoice_notice_pdf_render(pdf, len, x->p, doc, invoice_h5_url(x, b));
+}

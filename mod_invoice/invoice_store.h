@@ -1,0 +1,66 @@
+/* invoice_store: the e-invoice life cycle in PostgreSQL — issue, red-flush, paper exchange,
+ * queries — each business write one short transaction with its outbox events.  No httpd here. */
+#ifndef INVOICE_STORE_H
+#define INVOICE_STORE_H
+#include <apr_pools.h>
+#include <jansson.h>
+#include "hg_db.h"
+#include "hg_err.h"
+#include "hg_crypto.h"
+#include "invoice_model.h"
+
+typedef struct invoice_ctx_t {
+    hg_db_t             *db;
+    apr_pool_t          *p;
+    const char          *institution;
+    const char          *institution_name;
+    const unsigned char *master_key;   /* seals documents and personal data (16 bytes) */
+    hg_pkey_t           *seal_key;     /* the unit's SM2 seal */
+    const char          *public_url;   /* base URL for H5 links */
+    hg_error_t          *err;          /* set when a function returns a business error */
+} invoice_ctx_t;
+
+typedef struct invoice_bill_t {
+    apr_int64_t id, related_id, total_fen;
+    const char *bus_no, *kind, *service, *place_code;
+    const char *bill_batch_code, *bill_no, *random, *create_time;
+    int         is_scarlet;
+    const char *state;                 /* normal | flushed */
+    const char *paper_batch_code, *paper_no;
+    const char *upload_state;          /* pending | inflight | done | dead (from the outbox) */
+    const char *supervision;           /* the platform's answer (JSON) once uploaded */
+    const char *doc_sealed, *seal;
+} invoice_bill_t;
+
+/* issue one bill; *replayed = 1 when the same busNo with the same content was issued before */
+apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
+                           invoice_bill_t **bill, int *replayed);
+/* red-flush (冲红) by billBatchCode + billNo; the red bill comes back (again, if already flushed) */
+apr_status_t invoice_flush(invoice_ctx_t *x, json_t *req, invoice_bill_t **red, int *replayed);
+
+apr_status_t invoice_find(invoice_ctx_t *x, const char *code, const char *no, invoice_bill_t **bill);
+apr_status_t invoice_find_id(invoice_ctx_t *x, apr_int64_t id, invoice_bill_t **bill);
+apr_status_t invoice_find_bus(invoice_ctx_t *x, const char *bus_no, invoice_bill_t **bill);
+/* the decrypted bill document */
+apr_status_t invoice_doc(invoice_ctx_t *x, const invoice_bill_t *bill, json_t **doc);
+
+/* paper: next number of a billing point's paper stock; exchange (re = reTurnPaper); void paper;
+ * void a blank paper number */
+apr_status_t invoice_paper_next(invoice_ctx_t *x, const char *place_code, const char *batch_code,
+                                const char **p_batch, const char **p_no);
+apr_status_t invoice_paper_turn(invoice_ctx_t *x, json_t *req, int re, const char **p_batch,
+                                const char **p_no, int *replayed);
+apr_status_t invoice_paper_void(invoice_ctx_t *x, json_t *req);
+apr_status_t invoice_blank_void(invoice_ctx_t *x, json_t *req);
+
+/* the layout file (rendered on first download, cached per seal status) */
+apr_status_t invoice_pdf(invoice_ctx_t *x, const invoice_bill_t *bill, const char **pdf, apr_size_t *len);
+apr_status_t invoice_notice_pdf(invoice_ctx_t *x, const invoice_bill_t *bill, const char **pdf,
+                                apr_size_t *len);
+
+/* links: the bill's H5 page, and a short-lived signed PDF link */
+const char *invoice_h5_url(invoice_ctx_t *x, const invoice_bill_t *bill);
+const char *invoice_pdf_link(invoice_ctx_t *x, const invoice_bill_t *bill, int ttl_s);
+int invoice_pdf_link_ok(invoice_ctx_t *x, const char *code, const char *no, const char *exp,
+                        const char *sig);
+#endif

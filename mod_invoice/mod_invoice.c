@@ -1,0 +1,783 @@
+/* mod_invoice: fiscal medical e-invoices (财政医疗电子票据) — the Apache glue.
+ * Directives, the routing table (HIS services under /invoice/api/v1/<service>, patient JSON under
+ * /invoice/pub/v1/), and the outbox topics.  The life cycle is in invoice_store.c, the rules in
+ * invoice_model.c, the layout in invoice_pdf.c, the platform adapters in invoice_fiscal.c and
+ * invoice_notify.c. */
+#include <string.h>
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "util_script.h"
+#include "http_core.h"
+#include "ap_mpm.h"
+#include "apr_strings.h"
+#include "hg_glue.h"
+#include "hg_crypto.h"
+#include "hg_auth.h"
+#include "hg_money.h"
+#include "hg_qr.h"
+#include "hg_pdf.h"
+#include "hg_http.h"
+#include "invoice_model.h"
+#include "invoice_store.h"
+#include "invoice_fiscal.h"
+#include "invoice_notify.h"
+
+module AP_MODULE_DECLARE_DATA invoice_module;
+
+typedef struct invoice_conf_t {
+    const char *seal_key_file;
+    hg_pkey_t *seal_key;
+    const char *institution_name;
+    unsigned char link_key[16];
+    int link_key_set;
+    int pdf_link_ttl;
+    invoice_fiscal_conf_t fiscal;
+    invoice_notify_conf_t notify;
+    const unsigned char *master_key;
+    const char *public_url, *institution;
+} invoice_conf_t;
+
+static invoice_conf_t *G;   /* the main server's configuration, set in post_config */
+
+static void *create_conf(apr_pool_t *p, server_rec *s)
+{
+    invoice_conf_t *c = apr_pcalloc(p, sizeof(*c));
+    c->institution_name = "";
+    c->pdf_link_ttl = 600;
+    c->notify.timeout_ms = 5000;
+    return c;
+}
+
+static invoice_conf_t *conf_of(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config, &invoice_module);
+}
+
+static const char *set_seal_key(cmd_parms *cmd, void *dc, const char *path)
+{
+    conf_of(cmd)->seal_key_file = ap_server_root_relative(cmd->pool, path);
+    return NULL;
+}
+
+static const char *set_name(cmd_parms *cmd, void *dc, const char *name)
+{
+    conf_of(cmd)->institution_name = name;
+    return NULL;
+}
+
+static const char *set_link_key(cmd_parms *cmd, void *dc, const char *hex)
+{
+    unsigned char *raw;
+    apr_size_t len;
+    if (hg_hex_decode(&raw, &len, cmd->pool, hex) != APR_SUCCESS || len != 16)
+        return "InvoiceLinkKey: 32 hex digits (16 bytes), shared with the HIS for offline links";
+    memcpy(conf_of(cmd)->link_key, raw, 16);
+    conf_of(cmd)->link_key_set = 1;
+    return NULL;
+}
+
+static const char *set_ttl(cmd_parms *cmd, void *dc, const char *arg)
+{
+    int v = atoi(arg);
+    if (v < 30 || v > 86400)
+        return "InvoicePdfLinkTTL: seconds between 30 and 86400";
+    conf_of(cmd)->pdf_link_ttl = v;
+    return NULL;
+}
+
+static const char *set_sms(cmd_parms *cmd, void *dc, const char *url, const char *sign)
+{
+    conf_of(cmd)->notify.sms_url = url;
+    conf_of(cmd)->notify.sms_sign = sign;
+    return NULL;
+}
+
+static const char *set_wechat(cmd_parms *cmd, void *dc, const char *url, const char *tpl)
+{
+    conf_of(cmd)->notify.wechat_url = url;
+    conf_of(cmd)->notify.wechat_template_id = tpl;
+    return NULL;
+}
+
+static const command_rec invoice_cmds[] = {
+    AP_INIT_TAKE1("InvoiceSealKey", set_seal_key, NULL, RSRC_CONF,
+                  "PEM file of the institution's SM2 private key (the unit seal on every bill)"),
+    AP_INIT_TAKE1("InvoiceInstitutionName", set_name, NULL, RSRC_CONF,
+                  "the institution's name as printed on bills (收款单位)"),
+    AP_INIT_TAKE1("InvoiceLinkKey", set_link_key, NULL, RSRC_CONF,
+                  "32 hex digits shared with the HIS to compute offline bill links"),
+    AP_INIT_TAKE1("InvoicePdfLinkTTL", set_ttl, NULL, RSRC_CONF,
+                  "seconds a signed PDF download link stays valid (default 600)"),
+    AP_INIT_TAKE2("InvoiceSMSGateway", set_sms, NULL, RSRC_CONF,
+                  "SMS gateway URL and the signature text (【医院名】)"),
+    AP_INIT_TAKE2("InvoiceWeChatGateway", set_wechat, NULL, RSRC_CONF,
+                  "WeChat template-message URL and template id"),
+    { NULL }
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+static invoice_ctx_t *ctx_of(hg_call_t *c)
+{
+    invoice_ctx_t *x = apr_pcalloc(c->pool, sizeof(*x));
+    x->db = c->db;
+    x->p = c->pool;
+    x->institution = c->institution;
+    x->institution_name = G->institution_name;
+    x->master_key = c->master_key;
+    x->seal_key = G->seal_key;
+    x->public_url = G->public_url;
+    return x;
+}
+
+/* a store error becomes the call's error (business errors carry their own envelope) */
+static apr_status_t failed(hg_call_t *c, invoice_ctx_t *x, apr_status_t rv)
+{
+    if (x->err)
+        c->err = x->err;
+    return rv;
+}
+
+static const char *qr_png_b64(hg_call_t *c, const char *text)
+{
+    const unsigned char *png;
+    apr_size_t len;
+    if (hg_qr_png(&png, &len, c->pool, text, 4) != APR_SUCCESS)
+        return "";
+    return hg_base64_encode(c->pool, png, len);
+}
+
+/* the issue answer in the Bosi names (fiscal-einvoice.md §4.1) */
+static json_t *issue_answer(hg_call_t *c, invoice_ctx_t *x, invoice_bill_t *b, int replayed)
+{
+    const char *url = invoice_h5_url(x, b);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
+                     "busNo", b->bus_no, "billBatchCode", b->bill_batch_code, "billNo", b->bill_no,
+                     "random", b->random, "createTime", b->create_time, "billQRCode", qr_png_b64(c, url),
+                     "pictureUrl", url, "pictureNetUrl", url, "state", b->state,
+                     "isScarlet", b->is_scarlet ? "1" : "0", "totalAmt", hg_money_format(c->pool, b->total_fen),
+                     "replayed", replayed);
+}
+
+static json_t *state_answer(hg_call_t *c, invoice_ctx_t *x, invoice_bill_t *b)
+{
+    json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:b, s:s}",
+        "billBatchCode", b->bill_batch_code, "billNo", b->bill_no, "busNo", b->bus_no,
+        "random", b->random, "createTime", b->create_time,
+        /* Bosi: state 1 正常 / 2 作废; isScarlet 0 未开红票 / 1 已开红票 */
+        "state", "1", "isScarlet", !strcmp(b->state, "flushed") ? "1" : "0",
+        "isRedBill", b->is_scarlet, "billState", b->state, "totalAmt", hg_money_format(c->pool, b->total_fen),
+        "uploaded", !strcmp(b->upload_state, "done"), "uploadState", b->upload_state);
+    json_object_set_new(o, "paper", b->paper_no ? json_pack("{s:s, s:s}", "pBillBatchCode",
+                        b->paper_batch_code, "pBillNo", b->paper_no) : json_null());
+    if (b->supervision)
+        json_object_set_new(o, "supervision", json_loads(b->supervision, 0, NULL));
+    if (b->related_id) {
+        invoice_bill_t *rel;
+        if (invoice_find_id(x, b->related_id, &rel) == APR_SUCCESS)
+            json_object_set_new(o, "relatedBill", json_pack("{s:s, s:s}", "billBatchCode",
+                                rel->bill_batch_code, "billNo", rel->bill_no));
+    }
+    return o;
+}
+
+/* ---------------------------------------------------------------- the HIS services */
+
+static const hg_field_t BILLREF_SCHEMA[] = {
+    { .name = "billBatchCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
+    { .name = "billNo", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 20 },
+    HG_FIELDS_END
+};
+static const hg_field_t BUSNO_SCHEMA[] = {
+    { .name = "busNo", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
+    HG_FIELDS_END
+};
+static const hg_field_t PAPERNO_SCHEMA[] = {
+    { .name = "placeCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
+    { .name = "pBillBatchCode", .type = HG_JT_STRING, .max_len = 50 },
+    HG_FIELDS_END
+};
+
+#define INVOICE_BATCH_MAX 500
+
+static apr_status_t svc_issue(hg_call_t *c, invoice_ctx_t *x, invoice_kind_t kind)
+{
+    invoice_bill_t *b;
+    int replayed;
+    apr_status_t rv = invoice_issue(x, kind, c->json, &b, &replayed);
+    if (rv)
+        return failed(c, x, rv);
+    return hg_call_answer(c, 200, issue_answer(c, x, b, replayed));
+}
+
+/* a batch answers per item; each item is its own transaction, so one bad bill stops nothing */
+static apr_status_t svc_batch(hg_call_t *c, invoice_ctx_t *x, invoice_kind_t kind)
+{
+    json_t *items = json_object_get(c->json, "items"), *results, *it;
+    apr_size_t i;
+    int ok = 0;
+    if (!json_is_array(items) || json_array_size(items) == 0)
+        return hg_call_fail(c, "HG_FIELD_REQUIRED", "items", "items: an array of 1 to 500 bills");
+    if (json_array_size(items) > INVOICE_BATCH_MAX)
+        return hg_call_fail(c, "HG_TOO_MANY_ITEMS", "items", "at most 500 bills in one batch");
+    results = json_array();
+    json_array_foreach(items, i, it) {
+        invoice_bill_t *b;
+        int replayed = 0;
+        apr_status_t rv;
+        x->err = NULL;
+        rv = json_is_object(it) ? invoice_issue(x, kind, it, &b, &replayed) : HG_EINVALID;
+        if (rv == APR_SUCCESS) {
+            json_t *a = issue_answer(c, x, b, replayed);
+            json_object_set_new(a, "index", json_integer((json_int_t)i));
+            json_object_set_new(a, "ok", json_true());
+            json_array_append_new(results, a);
+            ok++;
+        }
+        else {
+            hg_error_t *e = x->err ? x->err : hg_error_make(c->pool, json_is_object(it) ? "HG_INTERNAL"
+                                                            : "HG_JSON_NOT_OBJECT", NULL, NULL);
+            hg_db_rollback(c->db);
+            json_array_append_new(results, json_pack("{s:I, s:b, s:{s:s, s:s, s:s?}}", "index", (json_int_t)i,
+                                  "ok", 0, "error", "code", e->code, "message", e->message, "field", e->field));
+        }
+    }
+    return hg_call_answer(c, 200, json_pack("{s:i, s:i, s:o}", "issued", ok,
+                                            "failed", (int)json_array_size(items) - ok, "results", results));
+}
+
+static apr_status_t svc_flush(hg_call_t *c, invoice_ctx_t *x)
+{
+    invoice_bill_t *red;
+    int replayed;
+    const char *url;
+    apr_status_t rv = invoice_flush(x, c->json, &red, &replayed);
+    if (rv)
+        return failed(c, x, rv);
+    url = invoice_h5_url(x, red);
+    return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
+        "eScarletBillBatchCode", red->bill_batch_code, "eScarletBillNo", red->bill_no,
+        "eScarletRandom", red->random, "createTime", red->create_time, "billQRCode", qr_png_b64(c, url),
+        "pictureUrl", url, "pictureNetUrl", url, "totalAmt", hg_money_format(c->pool, red->total_fen),
+        "replayed", replayed));
+}
+
+static apr_status_t svc_state(hg_call_t *c, invoice_ctx_t *x, int by_bus)
+{
+    invoice_bill_t *b;
+    apr_status_t rv;
+    if ((rv = hg_json_validate(c->pool, c->json, by_bus ? BUSNO_SCHEMA : BILLREF_SCHEMA, &c->err)))
+        return rv;
+    rv = by_bus ? invoice_find_bus(x, hg_json_gets(c->json, "busNo", NULL), &b)
+                : invoice_find(x, hg_json_gets(c->json, "billBatchCode", NULL),
+                               hg_json_gets(c->json, "billNo", NULL), &b);
+    if (rv)
+        return failed(c, x, rv);
+    return hg_call_answer(c, 200, state_answer(c, x, b));
+}
+
+static apr_status_t svc_paper(hg_call_t *c, invoice_ctx_t *x, const char *service)
+{
+    const char *pb, *pn;
+    int replayed = 0;
+    apr_status_t rv;
+    if (!strcmp(service, "getPaperBillNo")) {
+        if ((rv = hg_json_validate(c->pool, c->json, PAPERNO_SCHEMA, &c->err)))
+            return rv;
+        if ((rv = invoice_paper_next(x, hg_json_gets(c->json, "placeCode", NULL),
+                                     hg_json_gets(c->json, "pBillBatchCode", NULL), &pb, &pn)))
+            return failed(c, x, rv);
+        return hg_call_answer(c, 200, json_pack("{s:s, s:s}", "pBillBatchCode", pb, "pBillNo", pn));
+    }
+    if (!strcmp(service, "turnPaper") || !strcmp(service, "reTurnPaper")) {
+        if ((rv = invoice_paper_turn(x, c->json, service[0] == 'r', &pb, &pn, &replayed)))
+            return failed(c, x, rv);
+        return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:s, s:s, s:b}", "billBatchCode",
+                              hg_json_gets(c->json, "billBatchCode", NULL), "billNo",
+                              hg_json_gets(c->json, "billNo", NULL), "pBillBatchCode", pb, "pBillNo", pn,
+                              "replayed", replayed));
+    }
+    if (!strcmp(service, "invalidPaper")) {
+        if ((rv = invoice_paper_void(x, c->json)))
+            return failed(c, x, rv);
+        return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:s}", "billBatchCode",
+                              hg_json_gets(c->json, "billBatchCode", NULL), "billNo",
+                              hg_json_gets(c->json, "billNo", NULL), "paperState", "void"));
+    }
+    if ((rv = invoice_blank_void(x, c->json)))
+        return failed(c, x, rv);
+    return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:s}", "pBillBatchCode",
+                          hg_json_gets(c->json, "pBillBatchCode", NULL), "pBillNo",
+                          hg_json_gets(c->json, "pBillNo", NULL), "state", "void"));
+}
+
+static apr_status_t svc_offline_link(hg_call_t *c, invoice_ctx_t *x)
+{
+    char *tok;
+    const char *bus;
+    apr_status_t rv;
+    if ((rv = hg_json_validate(c->pool, c->json, BUSNO_SCHEMA, &c->err)))
+        return rv;
+    if (!G->link_key_set)
+        return hg_call_fail(c, "HG_INTERNAL", NULL, "InvoiceLinkKey is not configured");
+    bus = hg_json_gets(c->json, "busNo", NULL);
+    if ((rv = invoice_offline_token(&tok, c->pool, G->link_key, c->institution, bus)))
+        return rv;
+    return hg_call_answer(c, 200, json_pack("{s:s, s:s}", "busNo", bus, "url",
+        apr_psprintf(c->pool, "%s/invoice/o.html#i=%s&b=%s&t=%s", G->public_url ? G->public_url : "",
+                     c->institution, ap_escape_uri(c->pool, bus), tok)));
+}
+
+/* POST /invoice/api/v1/<service>[/batch] */
+static apr_status_t route_api(hg_call_t *c)
+{
+    invoice_ctx_t *x = ctx_of(c);
+    const char *svc = c->path_rest;
+    char *slash = strchr(svc, '/');
+    int batch = 0, kind;
+    if (slash) {
+        if (strcmp(slash, "/batch"))
+            return hg_call_fail(c, "HG_NOT_FOUND", NULL, NULL);
+        svc = apr_pstrndup(c->pool, svc, slash - svc);
+        batch = 1;
+    }
+    if (!G->seal_key)
+        return hg_call_fail(c, "HG_INTERNAL", NULL, "InvoiceSealKey is not configured");
+    if ((kind = invoice_kind_from_service(svc)) >= 0)
+        return batch ? svc_batch(c, x, (invoice_kind_t)kind) : svc_issue(c, x, (invoice_kind_t)kind);
+    if (batch)
+        return hg_call_fail(c, "HG_NOT_FOUND", NULL, "only issue services have a /batch form");
+    if (!strcmp(svc, "writeOffEBill"))
+        return svc_flush(c, x);
+    if (!strcmp(svc, "getEBillStatesByBillInfo"))
+        return svc_state(c, x, 0);
+    if (!strcmp(svc, "getEBillByBusNo"))
+        return svc_state(c, x, 1);
+    if (!strcmp(svc, "getPaperBillNo") || !strcmp(svc, "turnPaper") || !strcmp(svc, "reTurnPaper")
+        || !strcmp(svc, "invalidPaper") || !strcmp(svc, "invalidBlankBillNo"))
+        return svc_paper(c, x, svc);
+    if (!strcmp(svc, "getOfflineLink"))
+        return svc_offline_link(c, x);
+    return hg_call_fail(c, "HG_NOT_FOUND", NULL, apr_psprintf(c->pool, "no service '%s'", svc));
+}
+
+static apr_status_t send_pdf(hg_call_t *c, const char *pdf, apr_size_t len, const char *name)
+{
+    c->out_body = pdf;
+    c->out_len = len;
+    c->out_type = "application/pdf";
+    apr_table_setn(c->r->headers_out, "Content-Disposition",
+                   apr_psprintf(c->pool, "inline; filename=\"%s.pdf\"", name));
+    return APR_SUCCESS;
+}
+
+/* GET /invoice/api/v1/bills/<code>/<no>/pdf | /notice */
+static apr_status_t route_api_get(hg_call_t *c)
+{
+    invoice_ctx_t *x = ctx_of(c);
+    char *rest = apr_pstrdup(c->pool, c->path_rest), *last;
+    const char *code = apr_strtok(rest, "/", &last), *no = apr_strtok(NULL, "/", &last),
+               *what = apr_strtok(NULL, "/", &last), *pdf;
+    invoice_bill_t *b;
+    apr_size_t len;
+    apr_status_t rv;
+    if (!code || !no || !what || apr_strtok(NULL, "/", &last) || (strcmp(what, "pdf") && strcmp(what, "notice")))
+        return hg_call_fail(c, "HG_NOT_FOUND", NULL, NULL);
+    if ((rv = invoice_find(x, code, no, &b)))
+        return failed(c, x, rv);
+    rv = !strcmp(what, "pdf") ? invoice_pdf(x, b, &pdf, &len) : invoice_notice_pdf(x, b, &pdf, &len);
+    if (rv)
+        return failed(c, x, rv);
+    return send_pdf(c, pdf, len, apr_pstrcat(c->pool, code, "-", no, !strcmp(what, "pdf") ? "" : "-notice", NULL));
+}
+
+/* ---------------------------------------------------------------- outbox topics */
+
+/* payloads are sealed (they carry personal data): open, then hand the adapter the plain item */
+static apr_status_t open_item(apr_pool_t *p, const hg_outbox_item_t *item, hg_outbox_item_t *plain,
+                              hg_outbox_outcome_t *out)
+{
+    json_t *o = hg_json_own(p, json_loads(item->payload, 0, NULL));
+    const char *sealed = hg_json_gets(o, "sealed", NULL);
+    unsigned char *raw;
+    apr_size_t len;
+    *plain = *item;
+    if (!sealed || !G->master_key
+        || hg_secret_open(&raw, &len, p, G->master_key, sealed) != APR_SUCCESS) {
+        out->permanent = 1;
+        out->error = "outbox payload does not open with the master key";
+        return HG_ECRYPTO;
+    }
+    plain->payload = apr_pstrmemdup(p, (const char *)raw, len);
+    return APR_SUCCESS;
+}
+
+static apr_status_t deliver_upload(apr_pool_t *p, const hg_outbox_item_t *item, void *baton,
+                                   hg_outbox_outcome_t *out)
+{
+    hg_outbox_item_t plain;
+    apr_status_t rv = open_item(p, item, &plain, out);
+    return rv ? rv : invoice_fiscal_deliver(p, &plain, &G->fiscal, out);
+}
+
+static apr_status_t deliver_notify(apr_pool_t *p, const hg_outbox_item_t *item, void *baton,
+                                   hg_outbox_outcome_t *out)
+{
+    hg_outbox_item_t plain;
+    apr_status_t rv = open_item(p, item, &plain, out);
+    return rv ? rv : invoice_notify_deliver(p, &plain, &G->notify, out);
+}
+
+/* ---------------------------------------------------------------- patient pages' JSON */
+
+/* payChannelCode → a name patients understand; 01 POS刷卡 is from the spec, the rest is the
+ * hospitals' common usage (inferred); unknown codes show as themselves */
+static const char *invoice_pay_channel_name(const char *code)
+{
+    static const char *const table[][2] = {
+        { "01", "POS刷卡" }, { "02", "现金" }, { "03", "微信支付" }, { "04", "支付宝" },
+        { "05", "银联" }, { "06", "转账" }, { "07", "预交金" }, { "11", "医保统筹基金" },
+        { "12", "医保个人账户" }, { "13", "其他医保" }, { "HBWC", "货币误差" }, { NULL, NULL }
+    };
+    int i;
+    for (i = 0; code && table[i][0]; i++)
+        if (!strcmp(code, table[i][0]))
+            return table[i][1];
+    return code;
+}
+
+static apr_table_t *query_of(hg_call_t *c)
+{
+    apr_table_t *t = NULL;
+    ap_args_to_table(c->r, &t);
+    return t ? t : apr_table_make(c->pool, 1);
+}
+
+static const char *payer_masked(hg_call_t *c, json_t *data)
+{
+    return invoice_mask_name(c->pool, hg_json_gets(data, "payer", NULL) ? hg_json_gets(data, "payer", NULL) : "");
+}
+
+static json_t *money_rows(hg_call_t *c, json_t *data, const char *const *keys, const char *const *names)
+{
+    json_t *a = json_array();
+    int i;
+    for (i = 0; keys[i]; i++) {
+        apr_int64_t fen;
+        if (hg_json_getm(data, &fen, keys[i], NULL) == APR_SUCCESS && fen != 0)
+            json_array_append_new(a, json_pack("{s:s, s:s}", "name", names[i], "amt", hg_money_format(c->pool, fen)));
+    }
+    return a;
+}
+
+/* GET /invoice/pub/v1/bill?code=&no=&random= — what the patient sees, names and IDs masked */
+static apr_status_t route_pub_bill(hg_call_t *c)
+{
+    static const char *const ins_keys[] = { "fundPay", "accountPay", "otherfundPay", "ownPay", "selfPayAmt",
+                                            "selfConceitedAmt", "selfCashPay", NULL };
+    static const char *const ins_names[] = { "医保统筹基金支付", "个人账户支付", "其他医保支付", "个人自费",
+                                             "个人自付", "个人自负", "个人现金支付", NULL };
+    invoice_ctx_t *x = ctx_of(c);
+    apr_table_t *q = query_of(c);
+    const char *code = apr_table_get(q, "code"), *no = apr_table_get(q, "no"), *rnd = apr_table_get(q, "random");
+    invoice_bill_t *b, *rel = NULL;
+    json_t *doc, *data, *items = json_array(), *chans = json_array(), *it, *o;
+    apr_int64_t fen;
+    apr_size_t i;
+    apr_status_t rv;
+
+    if (!code || !no || !rnd)
+        return hg_call_fail(c, "HG_FIELD_REQUIRED", !code ? "code" : !no ? "no" : "random", NULL);
+    if ((rv = invoice_find(x, code, no, &b)) == HG_ENOTFOUND || (rv == APR_SUCCESS && !hg_ct_equal(b->random, rnd, 6))
+        || (rv == APR_SUCCESS && strlen(rnd) != strlen(b->random))) {
+        /* one answer for "no such bill" and "wrong check code": the check code is the secret */
+        json_decref(items);
+        json_decref(chans);
+        return hg_call_fail(c, "HG_INVOICE_NOT_FOUND", "random", "票据不存在或校验码错误");
+    }
+    if (rv || (rv = invoice_doc(x, b, &doc)))
+        return failed(c, x, rv);
+    data = json_object_get(doc, "data");
+    json_array_foreach(json_object_get(data, "chargeDetail"), i, it)
+        json_array_append_new(items, json_pack("{s:s?, s:s?, s:s?, s:s?}", "name", hg_json_gets(it, "chargeName", NULL),
+                              "amt", hg_json_gets(it, "amt", NULL), "number", hg_json_gets(it, "number", NULL),
+                              "unit", hg_json_gets(it, "unit", NULL)));
+    json_array_foreach(json_object_get(data, "payChannelDetail"), i, it)
+        json_array_append_new(chans, json_pack("{s:s?, s:s?}", "name", invoice_pay_channel_name(
+                              hg_json_gets(it, "payChannelCode", NULL)), "amt", hg_json_gets(it, "payChannelValue", NULL)));
+    if (b->related_id)
+        invoice_find_id(x, b->related_id, &rel);
+    fen = b->total_fen;
+    o = json_pack("{s:s?, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:s, s:b, s:b, s:s}",
+        "title", hg_json_gets(doc, "title", NULL), "institutionName", G->institution_name,
+        "billBatchCode", b->bill_batch_code, "billNo", b->bill_no, "random", b->random,
+        "createTime", b->create_time, "payer", payer_masked(c, data), "totalAmt", hg_money_format(c->pool, fen),
+        "totalCapital", hg_money_capital(c->pool, fen < 0 ? -fen : fen), "items", items, "payChannels", chans,
+        "insurance", money_rows(c, data, ins_keys, ins_names), "state", b->state, "isScarlet", b->is_scarlet,
+        "uploaded", !strcmp(b->upload_state, "done"), "pdfUrl", invoice_pdf_link(x, b, G->pdf_link_ttl));
+    json_object_set_new(o, "paper", b->paper_no ? json_pack("{s:s, s:s}", "pBillBatchCode", b->paper_batch_code,
+                        "pBillNo", b->paper_no) : json_null());
+    json_object_set_new(o, "relatedBill", rel ? json_pack("{s:s, s:s}", "billBatchCode", rel->bill_batch_code,
+                        "billNo", rel->bill_no) : json_null());
+    return hg_call_answer(c, 200, o);
+}
+
+/* GET /invoice/pub/v1/pdf/<code>/<no>?exp=&sig= — short-lived signed links only */
+static apr_status_t route_pub_pdf(hg_call_t *c)
+{
+    invoice_ctx_t *x = ctx_of(c);
+    apr_table_t *q = query_of(c);
+    char *rest = apr_pstrdup(c->pool, c->path_rest), *last;
+    const char *code = apr_strtok(rest, "/", &last), *no = apr_strtok(NULL, "/", &last), *pdf;
+    invoice_bill_t *b;
+    apr_size_t len;
+    apr_status_t rv;
+    if (!code || !no || !invoice_pdf_link_ok(x, code, no, apr_table_get(q, "exp"), apr_table_get(q, "sig")))
+        return hg_call_fail(c, "HG_FORBIDDEN", "sig", "链接已失效，请重新打开票据页面 (link expired or invalid)");
+    if ((rv = invoice_find(x, code, no, &b)) || (rv = invoice_pdf(x, b, &pdf, &len)))
+        return failed(c, x, rv);
+    return send_pdf(c, pdf, len, apr_pstrcat(c->pool, code, "-", no, NULL));
+}
+
+static const hg_field_t SUBJECT_SCHEMA[] = {
+    { .name = "idType", .type = HG_JT_STRING, .flags = HG_F_REQUIRED,
+      .enum_values = (const char *const[]){ "idcard", "phone", "card", NULL } },
+    { .name = "idValue", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .min_len = 4, .max_len = 32,
+      .pattern = "[0-9A-Za-z]+" },
+    { .name = "smsCode", .type = HG_JT_STRING, .pattern = "[0-9]{6}" },
+    HG_FIELDS_END
+};
+
+static const char *subject_col(const char *id_type)
+{
+    return !strcmp(id_type, "idcard") ? "id_idx" : !strcmp(id_type, "phone") ? "tel_idx" : "card_idx";
+}
+
+static const char *subject_idx(hg_call_t *c, const char *kind, const char *value)
+{
+    char *hex = NULL;
+    hg_keyed_index(&hex, c->pool, c->master_key, apr_pstrcat(c->pool, kind, ":", value, NULL));
+    return hex;
+}
+
+/* POST /invoice/pub/v1/sms — a code to the phone on file (the same answer whether or not bills exist) */
+static apr_status_t route_pub_sms(hg_call_t *c)
+{
+    const char *type, *value, *col, *idx, *phone = NULL, *kind;
+    hg_db_result_t *r;
+    char *code, *sealed;
+    apr_status_t rv;
+    int created;
+
+    if ((rv = hg_json_validate(c->pool, c->json, SUBJECT_SCHEMA, &c->err)))
+        return rv;
+    type = hg_json_gets(c->json, "idType", NULL);
+    value = hg_json_gets(c->json, "idValue", NULL);
+    col = subject_col(type);
+    kind = !strcmp(type, "idcard") ? "id" : !strcmp(type, "phone") ? "tel" : "card";
+    idx = subject_idx(c, kind, value);
+    if ((rv = hg_db_q(c->db, &r, "SELECT extract(epoch FROM now() - created_at)::int FROM invoice.sms_codes "
+                      "WHERE institution = $1 AND subject_idx = $2", 2, c->institution, idx)))
+        return rv;
+    if (r->nrows && atoi(hg_db_val(r, 0, 0)) < 60)
+        return hg_call_fail(c, "HG_INVOICE_SMS_TOO_SOON", "idValue", "请60秒后再获取验证码");
+    if ((rv = hg_db_q(c->db, &r, apr_psprintf(c->pool, "SELECT tel_sealed FROM invoice.bills WHERE institution = $1 "
+                      "AND %s = $2 AND tel_sealed IS NOT NULL ORDER BY id DESC LIMIT 1", col), 2, c->institution,
+                      idx)))
+        return rv;
+    if (r->nrows) {
+        unsigned char *raw;
+        apr_size_t len;
+        if (hg_secret_open(&raw, &len, c->pool, c->master_key, hg_db_val(r, 0, 0)) == APR_SUCCESS)
+            phone = apr_pstrmemdup(c->pool, (const char *)raw, len);
+    }
+    hg_random_string(&code, c->pool, 6, "0123456789");
+    if ((rv = hg_db_q(c->db, NULL, "INSERT INTO invoice.sms_codes (institution, subject_idx, code_hash, expires_at) "
+                      "VALUES ($1, $2, $3, now() + interval '5 minutes') ON CONFLICT (institution, subject_idx) DO "
+                      "UPDATE SET code_hash = EXCLUDED.code_hash, expires_at = EXCLUDED.expires_at, attempts = 0, "
+                      "created_at = now()", 3, c->institution, idx, subject_idx(c, "sms", code))))
+        return rv;
+    if (phone) {
+        const char *payload = hg_json_dump(c->pool, hg_json_own(c->pool, json_pack("{s:s, s:s, s:s}",
+            "channel", "sms", "to", phone, "text", apr_psprintf(c->pool,
+            "您查询电子票据的验证码为%s，5分钟内有效。", code))), 0);
+        sealed = NULL;
+        if ((rv = hg_secret_seal(&sealed, c->pool, c->master_key, payload, strlen(payload))))
+            return rv;
+        if ((rv = hg_outbox_enqueue(c->db, "invoice.notify", c->institution, apr_pstrcat(c->pool, "smscode:",
+                                    c->request_id, NULL), hg_json_dump(c->pool, hg_json_own(c->pool,
+                                    json_pack("{s:s}", "sealed", sealed)), 0), 3, &created)))
+            return rv;
+    }
+    return hg_call_answer(c, 200, json_pack("{s:b, s:s, s:i}", "sent", 1, "maskedPhone",
+                          phone ? invoice_mask_phone(c->pool, phone) : "", "retryAfter", 60));
+}
+
+/* POST /invoice/pub/v1/mybills — the code, then the subject's bills */
+static apr_status_t route_pub_mybills(hg_call_t *c)
+{
+    invoice_ctx_t *x = ctx_of(c);
+    const char *type, *value, *code, *kind, *idx;
+    hg_db_result_t *r;
+    json_t *bills = json_array();
+    apr_status_t rv;
+    int i;
+
+    if ((rv = hg_json_validate(c->pool, c->json, SUBJECT_SCHEMA, &c->err))) {
+        json_decref(bills);
+        return rv;
+    }
+    type = hg_json_gets(c->json, "idType", NULL);
+    value = hg_json_gets(c->json, "idValue", NULL);
+    code = hg_json_gets(c->json, "smsCode", NULL);
+    kind = !strcmp(type, "idcard") ? "id" : !strcmp(type, "phone") ? "tel" : "card";
+    idx = subject_idx(c, kind, value);
+    if (!code) {
+        json_decref(bills);
+        return hg_call_fail(c, "HG_FIELD_REQUIRED", "smsCode", NULL);
+    }
+    /* one statement: count the attempt, and say whether the code matches and is fresh */
+    if ((rv = hg_db_q(c->db, &r, "UPDATE invoice.sms_codes SET attempts = attempts + 1 WHERE institution = $1 "
+                      "AND subject_idx = $2 RETURNING code_hash = $3 AND expires_at > now() AND attempts <= 5",
+                      3, c->institution, idx, subject_idx(c, "sms", code)))) {
+        json_decref(bills);
+        return rv;
+    }
+    if (!r->nrows || hg_db_val(r, 0, 0)[0] != 't') {
+        json_decref(bills);
+        return hg_call_fail(c, "HG_INVOICE_SMS_CODE", "smsCode", "验证码错误或已过期");
+    }
+    if ((rv = hg_db_q(c->db, &r, apr_psprintf(c->pool, "SELECT " "b.id FROM invoice.bills b WHERE b.institution = $1 "
+                      "AND b.%s = $2 ORDER BY b.id DESC LIMIT 100", subject_col(type)), 2, c->institution, idx))) {
+        json_decref(bills);
+        return rv;
+    }
+    for (i = 0; i < r->nrows; i++) {
+        invoice_bill_t *b;
+        json_t *doc;
+        if (invoice_find_id(x, apr_atoi64(hg_db_val(r, i, 0)), &b) || invoice_doc(x, b, &doc))
+            continue;
+        json_array_append_new(bills, json_pack("{s:s?, s:s, s:s, s:s, s:s, s:s, s:b, s:s}",
+            "title", hg_json_gets(doc, "title", NULL), "billBatchCode", b->bill_batch_code, "billNo", b->bill_no,
+            "createTime", b->create_time, "totalAmt", hg_money_format(c->pool, b->total_fen), "state", b->state,
+            "isScarlet", b->is_scarlet, "viewUrl", apr_psprintf(c->pool, "/invoice/bill.html#code=%s&no=%s&r=%s",
+            b->bill_batch_code, b->bill_no, b->random)));
+    }
+    hg_db_q(c->db, NULL, "DELETE FROM invoice.sms_codes WHERE institution = $1 AND subject_idx = $2", 2,
+            c->institution, idx);
+    return hg_call_answer(c, 200, json_pack("{s:o}", "bills", bills));
+}
+
+/* GET /invoice/pub/v1/offline?i=&b=&t= — the printed link works before the bill exists */
+static apr_status_t route_pub_offline(hg_call_t *c)
+{
+    invoice_ctx_t *x = ctx_of(c);
+    apr_table_t *q = query_of(c);
+    const char *inst = apr_table_get(q, "i"), *bus = apr_table_get(q, "b"), *tok = apr_table_get(q, "t");
+    invoice_bill_t *b;
+    apr_status_t rv;
+    if (!inst || !bus || !tok)
+        return hg_call_fail(c, "HG_FIELD_REQUIRED", !inst ? "i" : !bus ? "b" : "t", NULL);
+    if (!G->link_key_set || !invoice_offline_token_check(G->link_key, inst, bus, tok))
+        return hg_call_fail(c, "HG_FORBIDDEN", "t", "链接无效 (the link does not verify)");
+    x->institution = inst;
+    if ((rv = invoice_find_bus(x, bus, &b)) == HG_ENOTFOUND)
+        return hg_call_answer(c, 200, json_pack("{s:s}", "state", "pending"));
+    if (rv)
+        return failed(c, x, rv);
+    return hg_call_answer(c, 200, json_pack("{s:s, s:s}", "state", "issued", "viewUrl",
+        apr_psprintf(c->pool, "/invoice/bill.html#code=%s&no=%s&r=%s", b->bill_batch_code, b->bill_no, b->random)));
+}
+
+/* GET /invoice/pub/v1/verify?code=&no= — does the stored bill still carry a valid unit seal? */
+static apr_status_t route_pub_verify(hg_call_t *c)
+{
+    invoice_ctx_t *x = ctx_of(c);
+    apr_table_t *q = query_of(c);
+    invoice_bill_t *b;
+    json_t *doc;
+    apr_status_t rv;
+    if (!apr_table_get(q, "code") || !apr_table_get(q, "no"))
+        return hg_call_fail(c, "HG_FIELD_REQUIRED", !apr_table_get(q, "code") ? "code" : "no", NULL);
+    if ((rv = invoice_find(x, apr_table_get(q, "code"), apr_table_get(q, "no"), &b)) || (rv = invoice_doc(x, b, &doc)))
+        return failed(c, x, rv);
+    return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:b, s:s, s:s}", "billBatchCode", b->bill_batch_code,
+                          "billNo", b->bill_no, "sealValid", invoice_seal_verify(G->seal_key, doc, b->seal) == APR_SUCCESS,
+                          "signer", G->institution_name, "algorithm", "SM2-SM3"));
+}
+
+static const hg_route_t invoice_routes[] = {
+    { "POST", "/invoice/api/v1/", HG_R_SIGNED | HG_R_JSON | HG_R_PREFIX, NULL, route_api },
+    { "GET",  "/invoice/api/v1/bills/", HG_R_SIGNED | HG_R_PREFIX, NULL, route_api_get },
+    { "GET",  "/invoice/pub/v1/bill", HG_R_DB, NULL, route_pub_bill },
+    { "GET",  "/invoice/pub/v1/pdf/", HG_R_DB | HG_R_PREFIX, NULL, route_pub_pdf },
+    { "POST", "/invoice/pub/v1/sms", HG_R_DB | HG_R_JSON, NULL, route_pub_sms },
+    { "POST", "/invoice/pub/v1/mybills", HG_R_DB | HG_R_JSON, NULL, route_pub_mybills },
+    { "GET",  "/invoice/pub/v1/offline", HG_R_DB, NULL, route_pub_offline },
+    { "GET",  "/invoice/pub/v1/verify", HG_R_DB, NULL, route_pub_verify },
+    { NULL }
+};
+
+/* ---------------------------------------------------------------- hooks */
+
+static int invoice_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    APR_OPTIONAL_FN_TYPE(hg_register_routes) *reg_routes = APR_RETRIEVE_OPTIONAL_FN(hg_register_routes);
+    APR_OPTIONAL_FN_TYPE(hg_register_topic) *reg_topic = APR_RETRIEVE_OPTIONAL_FN(hg_register_topic);
+    APR_OPTIONAL_FN_TYPE(hg_conf_get) *conf_get = APR_RETRIEVE_OPTIONAL_FN(hg_conf_get);
+    invoice_conf_t *c = ap_get_module_config(s->module_config, &invoice_module);
+    const char *t;
+
+    if (!reg_routes || !reg_topic || !conf_get) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG10000: mod_invoice needs mod_hisgate loaded first");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    G = c;
+    reg_routes("invoice", invoice_routes, c);
+    reg_topic("invoice.upload", deliver_upload, c);
+    reg_topic("invoice.notify", deliver_notify, c);
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return OK;
+    c->institution = conf_get("institution");
+    c->public_url = conf_get("public_url");
+    c->master_key = (const unsigned char *)conf_get("master_key");
+    c->fiscal.base_url = conf_get("fiscal_url");
+    c->fiscal.appid = conf_get("fiscal_appid");
+    c->fiscal.key = conf_get("fiscal_key");
+    c->fiscal.ca_file = conf_get("ca_file");
+    c->fiscal.timeout_ms = (t = conf_get("fiscal_timeout_ms")) ? atoi(t) : 10000;
+    c->notify.ca_file = c->fiscal.ca_file;
+    if (c->seal_key_file) {
+        if (hg_pkey_load_file(&c->seal_key, pconf, c->seal_key_file) != APR_SUCCESS || !hg_pkey_is_sm2(c->seal_key)) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG10001: InvoiceSealKey %s is not an SM2 private key",
+                         c->seal_key_file);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    else
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG10002: no InvoiceSealKey: bills cannot be issued");
+    return OK;
+}
+
+/* this module's copy of hg_pdf needs its fonts: read once per process, before workers render */
+static void invoice_child_init(apr_pool_t *p, server_rec *s)
+{
+    APR_OPTIONAL_FN_TYPE(hg_conf_get) *conf_get = APR_RETRIEVE_OPTIONAL_FN(hg_conf_get);
+    const char *fonts = conf_get ? conf_get("fonts") : NULL;
+    if (!fonts || hg_pdf_global_init(fonts) != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "HG10003: fonts %s: %s; bill PDFs cannot be rendered",
+                     fonts ? fonts : "(none)", hg_pdf_init_error());
+}
+
+static void invoice_register_hooks(apr_pool_t *p)
+{
+    static const char *const pred[] = { "mod_hisgate.c", NULL };
+    ap_hook_post_config(invoice_post_config, pred, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(invoice_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+AP_DECLARE_MODULE(invoice) = {
+    STANDARD20_MODULE_STUFF, NULL, NULL, create_conf, NULL, invoice_cmds, invoice_register_hooks, 0
+};

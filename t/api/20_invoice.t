@@ -1,0 +1,202 @@
+# mod_invoice end to end: issue, idempotency, validation, batch, queries, red-flush, paper rules,
+# upload to the fiscal platform (sandbox), PDF text, patient JSON, 通码, offline links
+use strict;
+use warnings FATAL => 'all';
+use utf8;
+use Apache::Test;
+use Apache::TestRequest qw(GET POST);
+use Apache::TestUtil qw(t_cmp);
+use MIME::Base64 qw(decode_base64);
+use JSON::PP;
+use HG qw(json_of signed_request psql wait_until);
+use HGInvoice qw(outpatient inpatient bus_no now17);
+
+plan tests => 85;
+
+my $api = '/invoice/api/v1';
+sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
+sub err_is {
+    my ($r, $j, $status, $code, $field, $name) = @_;
+    ok t_cmp($r->code . ' ' . ($j->{code} // '-'), "$status $code", $name);
+    ok t_cmp($j->{field} // '', $field, "$name: field") if defined $field;
+}
+sub pdftext {
+    my ($bytes) = @_;
+    my $f = "$ENV{HG_TOP}/t/state/x$$.pdf";
+    open my $fh, '>:raw', $f or die $!; print $fh $bytes; close $fh;
+    my $t = `pdftotext -layout '$f' - 2>/dev/null`; unlink $f;
+    utf8::decode($t);
+    return $t;
+}
+sub mode { POST '/sandbox/control', 'Content-Type' => 'application/json', content => qq({"platform":"fiscal","mode":"$_[0]"}) }
+
+mode('normal');
+my $bills_before = psql('SELECT count(*) FROM invoice.bills');
+my $next_before = psql("SELECT next_no FROM invoice.stock WHERE place_code = 'MZ01' AND kind = 'ebill'");
+
+# ---- issue
+my $bill = outpatient();
+my ($r, $j) = call('invoiceEBillOutpatient', $bill);
+ok t_cmp($r->code, 200, 'outpatient bill issued');
+ok t_cmp($j->{billBatchCode}, '44010126', 'bill code from the billing point stock');
+ok t_cmp($j->{billNo}, qr/^\d{10}$/, 'bill number: 10 digits');
+ok t_cmp($j->{random}, qr/^[0-9a-z]{6}$/, 'check code: 6 characters');
+ok t_cmp($j->{createTime}, qr/^\d{17}$/, 'createTime yyyyMMddHHmmssSSS');
+ok t_cmp(substr(decode_base64($j->{billQRCode} // ''), 0, 4), "\x89PNG", 'billQRCode is a base64 PNG');
+ok t_cmp($j->{pictureNetUrl}, qr{/invoice/bill\.html#code=44010126&no=$j->{billNo}&r=$j->{random}$}, 'H5 link');
+my %first = %$j;
+
+($r, $j) = call('invoiceEBillOutpatient', $bill);
+ok t_cmp("$j->{billNo} $j->{random}", "$first{billNo} $first{random}", 'the same request again: the same bill');
+ok t_cmp($j->{replayed} ? 1 : 0, 1, 'and says it was a replay');
+my %changed = %$bill; $changed{payer} = '李四';
+($r, $j) = call('invoiceEBillOutpatient', \%changed);
+err_is($r, $j, 409, 'HG_INVOICE_BUSNO_CONFLICT', 'busNo', 'different content under a used busNo');
+
+# ---- validation: precise errors, nothing written
+my $b = outpatient(); $b->{chargeDetail}[0]{amt} = '45.61';
+($r, $j) = call('invoiceEBillOutpatient', $b); err_is($r, $j, 400, 'HG_INVOICE_SUM_CHARGE', 'chargeDetail', 'Σ chargeDetail ≠ totalAmt');
+$b = outpatient(); $b->{payChannelDetail}[0]{payChannelValue} = '43.44';
+($r, $j) = call('invoiceEBillOutpatient', $b); err_is($r, $j, 400, 'HG_INVOICE_SUM_PAYCHANNEL', 'payChannelDetail', 'Σ payChannelDetail ≠ totalAmt');
+$b = outpatient(); $b->{fundPay} = '59.00'; $b->{selfCashPay} = '43.45';
+($r, $j) = call('invoiceEBillOutpatient', $b); err_is($r, $j, 400, 'HG_INVOICE_SPLIT', undef, 'insurance split does not add up');
+$b = outpatient(); $b->{totalAmt} = '123.450';
+($r, $j) = call('invoiceEBillOutpatient', $b); err_is($r, $j, 400, 'HG_FIELD_MONEY', 'totalAmt', 'money with three decimals');
+$b = outpatient(); $b->{busDateTime} = '20261332120000000';
+($r, $j) = call('invoiceEBillOutpatient', $b); err_is($r, $j, 400, 'HG_FIELD_DATE', 'busDateTime', 'impossible date');
+$b = outpatient(); delete $b->{payer};
+($r, $j) = call('invoiceEBillOutpatient', $b); err_is($r, $j, 400, 'HG_FIELD_REQUIRED', 'payer', 'missing payer');
+$b = inpatient(); delete $b->{hospitalNo};
+($r, $j) = call('invEBillHospitalized', $b); err_is($r, $j, 400, 'HG_FIELD_REQUIRED', 'hospitalNo', 'inpatient needs hospitalNo');
+$b = outpatient(); $b->{chargeDetail}[2]{amt} = 'abc';
+($r, $j) = call('invoiceEBillOutpatient', $b); err_is($r, $j, 400, 'HG_FIELD_MONEY', 'chargeDetail[2].amt', 'bad item amount, with its path');
+($r, $j) = call('invoiceEBillNothing', outpatient()); err_is($r, $j, 404, 'HG_NOT_FOUND', undef, 'unknown service');
+$b = outpatient(placeCode => 'NOPE');
+($r, $j) = call('invoiceEBillOutpatient', $b); err_is($r, $j, 409, 'HG_INVOICE_NO_STOCK', 'placeCode', 'billing point without stock');
+ok t_cmp(psql('SELECT count(*) FROM invoice.bills'), $bills_before + 1, 'rejected input wrote no bill');
+ok t_cmp(psql("SELECT next_no FROM invoice.stock WHERE place_code = 'MZ01' AND kind = 'ebill'"), $next_before + 1,
+         'and took no number');
+
+# ---- other kinds, batch
+($r, $j) = call('invEBillHospitalized', inpatient());
+ok t_cmp($r->code, 200, 'inpatient bill issued');
+($r, $j) = call('invEBillRegistration', outpatient());
+ok t_cmp($r->code, 200, 'registration bill issued');
+my $bad = outpatient(); $bad->{totalAmt} = '1.00';
+($r, $j) = call('invoiceEBillOutpatient/batch', { items => [ outpatient(), $bad, outpatient() ] });
+ok t_cmp("$j->{issued}/$j->{failed}", '2/1', 'batch: two issued, one refused');
+ok t_cmp($j->{results}[1]{error}{code}, qr/^HG_INVOICE_SUM/, 'the refused item says why');
+ok t_cmp($j->{results}[2]{billNo} - $j->{results}[0]{billNo}, 1, 'consecutive numbers, the refused item took none');
+
+# ---- queries and upload (the sandbox platform supervises)
+my ($c, $n) = @first{qw(billBatchCode billNo)};
+ok t_cmp(wait_until(15, sub { (call('getEBillStatesByBillInfo', { billBatchCode => $c, billNo => $n }))[1]{uploaded} }), 1,
+         'uploaded to the fiscal platform through the outbox');
+($r, $j) = call('getEBillStatesByBillInfo', { billBatchCode => $c, billNo => $n });
+ok t_cmp("$j->{state}/$j->{isScarlet}", '1/0', 'state 1 (normal), isScarlet 0');
+ok t_cmp($j->{supervision}{billNo} // '', $n, "the platform's supervision answer is kept");
+ok t_cmp(psql("SELECT count(*) FROM sandbox.fiscal_bills WHERE bill_no = '$n'"), 1, 'the platform holds the bill');
+($r, $j) = call('getEBillByBusNo', { busNo => $bill->{busNo} });
+ok t_cmp($j->{billNo}, $n, 'query by busNo');
+($r, $j) = call('getEBillStatesByBillInfo', { billBatchCode => $c, billNo => '9999999999' });
+err_is($r, $j, 404, 'HG_INVOICE_NOT_FOUND', undef, 'unknown bill');
+
+# ---- the layout file
+$r = signed_request('GET', "$api/bills/$c/$n/pdf", '');
+ok t_cmp($r->header('Content-Type'), 'application/pdf', 'layout file is a PDF');
+my $text = pdftext($r->content);
+ok t_cmp($text, qr/广东省医疗门诊收费票据（电子）/, 'PDF: title');
+ok t_cmp($text, qr/$n/, 'PDF: bill number');
+ok t_cmp($text, qr/壹佰贰拾叁元肆角伍分/, 'PDF: amount in capitals');
+ok t_cmp($text, qr/西药费/, 'PDF: items');
+$r = signed_request('GET', "$api/bills/$c/$n/notice", '');
+ok t_cmp(pdftext($r->content), qr/$first{random}/, 'notice (告知单) carries the check code');
+
+# ---- patients: view by code + number + check code
+$r = GET "/invoice/pub/v1/bill?code=$c&no=$n&random=$first{random}";
+$j = json_of($r);
+ok t_cmp($r->code, 200, 'H5 view');
+ok t_cmp($j->{payer}, '张*丰', 'name masked');
+ok t_cmp(scalar @{ $j->{items} }, 5, 'items listed');
+ok t_cmp($j->{totalCapital}, '壹佰贰拾叁元肆角伍分', 'capitals');
+ok t_cmp(index($r->content, '440101199001011234') < 0 ? 1 : 0, 1, 'no ID number in the page data');
+my $pdfurl = $j->{pdfUrl};
+ok t_cmp(GET($pdfurl)->header('Content-Type'), 'application/pdf', 'signed PDF link works');
+(my $forged = $pdfurl) =~ s/sig=./sig=A/;
+ok t_cmp(GET($forged)->code, 403, 'a forged link does not');
+($r) = GET "/invoice/pub/v1/bill?code=$c&no=$n&random=zzzzzz";
+ok t_cmp($r->code . ' ' . json_of($r)->{code}, '404 HG_INVOICE_NOT_FOUND', 'wrong check code: not found');
+ok t_cmp(json_of(GET "/invoice/pub/v1/verify?code=$c&no=$n")->{sealValid} ? 1 : 0, 1, 'unit seal verifies');
+
+# ---- personal data at rest
+ok t_cmp(psql("SELECT count(*) FROM invoice.bills b WHERE b::text LIKE '%440101199001011234%' OR b::text LIKE '%13812345678%' OR b::text LIKE '%张三丰%'"), 0,
+         'no ID number, phone or name in clear in invoice.bills');
+ok t_cmp(psql("SELECT count(*) FROM hg.outbox o WHERE o.payload::text LIKE '%440101199001011234%' OR o.payload::text LIKE '%张三丰%'"), 0,
+         'nor in the outbox');
+
+# ---- notification (SMS with the link) and the hospital-wide QR (通码)
+ok t_cmp(wait_until(10, sub { my $m = json_of(GET '/sandbox/messages?to=13812345678'); grep { ($_->{content} // '') =~ /$n/ } @{ $m->{messages} // [] } }) ? 1 : 0,
+         1, 'SMS with the bill link sent through the outbox');
+$r = POST '/invoice/pub/v1/sms', 'Content-Type' => 'application/json', content => '{"idType":"idcard","idValue":"440101199001011234"}';
+$j = json_of($r);
+ok t_cmp($j->{maskedPhone}, '138****5678', 'SMS code sent to the masked phone on file');
+my $code = wait_until(10, sub { my $m = json_of(GET '/sandbox/messages?to=13812345678');
+    for (@{ $m->{messages} // [] }) { return $1 if ($_->{content} // '') =~ /验证码为(\d{6})/ } return undef });
+ok t_cmp($code // '', qr/^\d{6}$/, 'the code arrived');
+$r = POST '/invoice/pub/v1/mybills', 'Content-Type' => 'application/json', content => '{"idType":"idcard","idValue":"440101199001011234","smsCode":"000000"}';
+ok t_cmp(json_of($r)->{code}, 'HG_INVOICE_SMS_CODE', 'a wrong code is refused');
+$r = POST '/invoice/pub/v1/mybills', 'Content-Type' => 'application/json', content => qq({"idType":"idcard","idValue":"440101199001011234","smsCode":"$code"});
+$j = json_of($r);
+ok t_cmp((grep { $_->{billNo} eq $n } @{ $j->{bills} // [] }) ? 1 : 0, 1, 'the patient sees the bill in the list');
+$r = POST '/invoice/pub/v1/sms', 'Content-Type' => 'application/json', content => '{"idType":"idcard","idValue":"440101199001011234"}';
+ok t_cmp(json_of($r)->{code}, 'HG_INVOICE_SMS_TOO_SOON', 'one code a minute');
+
+# ---- offline link before and after issuance
+my $future = bus_no();
+($r, $j) = call('getOfflineLink', { busNo => $future });
+my ($i, $bb, $t) = ($j->{url} // '') =~ /#i=(\w+)&b=([^&]+)&t=(\S+)$/;
+ok t_cmp(json_of(GET "/invoice/pub/v1/offline?i=$i&b=$bb&t=$t")->{state}, 'pending', 'offline link before the bill: not yet');
+call('invoiceEBillOutpatient', outpatient(busNo => $future));
+ok t_cmp(json_of(GET "/invoice/pub/v1/offline?i=$i&b=$bb&t=$t")->{state}, 'issued', 'and the bill once issued');
+ok t_cmp(GET("/invoice/pub/v1/offline?i=$i&b=$bb&t=AAAAAAAAAAAAAAAA")->code, 403, 'a made-up token is refused');
+
+# ---- paper exchange rules
+my $pb = outpatient(); ($r, $j) = call('invoiceEBillOutpatient', $pb); my ($pc, $pn) = @$j{qw(billBatchCode billNo)};
+($r, $j) = call('getPaperBillNo', { placeCode => 'MZ01' });
+my $paper = $j->{pBillNo};
+ok t_cmp($j->{pBillBatchCode}, '44010226', 'next paper number of the billing point');
+my %turn = (billBatchCode => $pc, billNo => $pn, busDateTime => now17(), placeCode => 'MZ01', operator => '李四');
+($r, $j) = call('turnPaper', { %turn, pBillBatchCode => '44010226', pBillNo => $paper });
+ok t_cmp($j->{pBillNo}, $paper, 'exchanged for paper');
+($r, $j) = call('turnPaper', { %turn });
+err_is($r, $j, 409, 'HG_INVOICE_PAPER_EXISTS', undef, 'at most one live paper');
+($r, $j) = call('writeOffEBill', { billBatchCode => $pc, billNo => $pn, reason => '退费', operator => '李四', busDateTime => now17(), placeCode => 'MZ01' });
+err_is($r, $j, 409, 'HG_INVOICE_PAPER_LIVE', undef, 'flush refused while the paper lives');
+($r, $j) = call('invalidPaper', { billBatchCode => $pc, billNo => $pn, operator => '李四', reason => '打印错误' });
+ok t_cmp($j->{paperState}, 'void', 'paper voided');
+($r, $j) = call('reTurnPaper', { %turn });
+err_is($r, $j, 409, 'HG_INVOICE_NO_PAPER', undef, 're-exchange needs a paper');
+($r, $j) = call('turnPaper', { %turn });
+ok t_cmp($j->{pBillNo}, sprintf('%010d', $paper + 1), 'exchanged again with the next number');
+($r, $j) = call('reTurnPaper', { %turn });
+ok t_cmp($j->{pBillNo}, sprintf('%010d', $paper + 2), 're-exchange voids and takes the next');
+($r, $j) = call('invalidBlankBillNo', { placeCode => 'MZ01', pBillBatchCode => '44010226', pBillNo => sprintf('%010d', $paper + 3), operator => '李四', reason => '卡纸' });
+ok t_cmp($j->{state}, 'void', 'blank paper number voided');
+($r, $j) = call('getPaperBillNo', { placeCode => 'MZ01' });
+ok t_cmp($j->{pBillNo}, sprintf('%010d', $paper + 4), 'the voided blank is skipped');
+
+# ---- red-flush
+my %flush = (billBatchCode => $c, billNo => $n, reason => '患者退费', operator => '李四', busDateTime => now17(), placeCode => 'MZ01');
+($r, $j) = call('writeOffEBill', \%flush);
+ok t_cmp($r->code, 200, 'red-flush');
+ok t_cmp($j->{eScarletBillNo}, qr/^\d{10}$/, 'the red bill has its own number');
+ok t_cmp($j->{totalAmt}, '-123.45', 'with negated amounts');
+my $red = $j->{eScarletBillNo};
+($r, $j) = call('writeOffEBill', \%flush);
+ok t_cmp($j->{eScarletBillNo}, $red, 'flushing again returns the same red bill');
+($r, $j) = call('getEBillStatesByBillInfo', { billBatchCode => $c, billNo => $n });
+ok t_cmp("$j->{billState} $j->{isScarlet} $j->{relatedBill}{billNo}", "flushed 1 $red", 'the original is flushed and linked');
+ok t_cmp(wait_until(15, sub { psql("SELECT count(*) FROM sandbox.fiscal_bills WHERE bill_no = '$red'") == 1 }), 1,
+         'the red bill reached the platform');
+($r, $j) = call('writeOffEBill', { %flush, billNo => $red });
+err_is($r, $j, 409, 'HG_INVOICE_IS_RED', undef, 'a red bill cannot be flushed');
