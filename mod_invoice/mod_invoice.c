@@ -665,8 +665,9 @@ static apr_status_t route_pub_mybills(hg_call_t *c)
             "isScarlet", b->is_scarlet, "viewUrl", apr_psprintf(c->pool, "/invoice/bill.html#code=%s&no=%s&r=%s",
             b->bill_batch_code, b->bill_no, b->random)));
     }
-    hg_db_q(c->db, NULL, "DELETE FROM invoice.sms_codes WHERE institution = $1 AND subject_idx = $2", 2,
-            c->institution, idx);
+    /* a code is good once; the row stays so the one-a-minute rule still holds */
+    hg_db_q(c->db, NULL, "UPDATE invoice.sms_codes SET code_hash = 'used', expires_at = now() "
+            "WHERE institution = $1 AND subject_idx = $2", 2, c->institution, idx);
     return hg_call_answer(c, 200, json_pack("{s:o}", "bills", bills));
 }
 

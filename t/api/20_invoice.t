@@ -147,7 +147,9 @@ $r = POST '/invoice/pub/v1/mybills', 'Content-Type' => 'application/json', conte
 ok t_cmp(json_of($r)->{code}, 'HG_INVOICE_SMS_CODE', 'a wrong code is refused');
 $r = POST '/invoice/pub/v1/mybills', 'Content-Type' => 'application/json', content => qq({"idType":"idcard","idValue":"440101199001011234","smsCode":"$code"});
 $j = json_of($r);
-ok t_cmp((grep { $_->{billNo} eq $n } @{ $j->{bills} // [] }) ? 1 : 0, 1, 'the patient sees the bill in the list');
+my $seen = grep { $_->{billNo} eq $n } @{ $j->{bills} // [] };
+warn "# mybills answered: " . $r->content . " (code $code)\n" unless $seen;
+ok t_cmp($seen ? 1 : 0, 1, 'the patient sees the bill in the list');
 $r = POST '/invoice/pub/v1/sms', 'Content-Type' => 'application/json', content => '{"idType":"idcard","idValue":"440101199001011234"}';
 ok t_cmp(json_of($r)->{code}, 'HG_INVOICE_SMS_TOO_SOON', 'one code a minute');
 
