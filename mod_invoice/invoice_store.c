@@ -215,6 +215,7 @@ apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
     char *hash, random[7], bill_no[11];
     const char *bus_no, *place, *batch, *create_time;
     apr_int64_t no, total, id;
+    invoice_bill_t *b;
     apr_status_t rv;
     int found, attempt;
 
@@ -226,9 +227,9 @@ apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
         return rv;
     bus_no = hg_json_gets(norm, "busNo", NULL);
     place = hg_json_gets(norm, "placeCode", NULL);
+    /* optimistic: most busNos are new, so go straight for the number and the insert; a unique
+     * violation rolls the number back with the transaction, and then we look at what is there */
     for (attempt = 0; attempt < 2; attempt++) {
-        if ((rv = replay_or_conflict(x, bus_no, hash, bill, replayed, &found)) || found)
-            return rv;
         if ((rv = hg_db_begin(x->db)))
             return rv;
         if ((rv = invoice_check_code(random)))
@@ -243,13 +244,29 @@ apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
         rv = insert_bill(x, bus_no, kind, invoice_kind_service(kind), place, batch, bill_no, random,
                          create_time, total, 0, 0, hash, doc, norm, invoice_kind_service(kind), &id);
         if (rv == HG_ECONFLICT) {
-            /* the same busNo committed by a concurrent request: our number rolls back with us */
             hg_db_rollback(x->db);
-            continue;
+            if ((rv = replay_or_conflict(x, bus_no, hash, bill, replayed, &found)) || found)
+                return rv;
+            continue;       /* the other request rolled back: try again */
         }
         if (rv || (rv = hg_db_commit(x->db)))
             goto rollback;
-        return invoice_find_id(x, id, bill);
+        /* the answer from what we just wrote, without reading it back */
+        b = apr_pcalloc(x->p, sizeof(*b));
+        b->id = id;
+        b->bus_no = bus_no;
+        b->kind = invoice_kind_code(kind);
+        b->service = invoice_kind_service(kind);
+        b->place_code = place;
+        b->bill_batch_code = batch;
+        b->bill_no = apr_pstrdup(x->p, bill_no);
+        b->random = apr_pstrdup(x->p, random);
+        b->create_time = create_time;
+        b->total_fen = total;
+        b->state = "normal";
+        b->upload_state = "pending";
+        *bill = b;
+        return APR_SUCCESS;
     }
     return fail(x, "HG_CONFLICT", "busNo", "concurrent issuance of the same busNo", HG_ECONFLICT);
 rollback:

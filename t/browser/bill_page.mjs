@@ -1,0 +1,161 @@
+// The patient bill page (htdocs/invoice/bill.html) in Debian's Chromium, driven by playwright-core.
+//
+//   node t/browser/bill_page.mjs <base_url> <hash> <screenshot_dir>
+//
+// <hash> is the fragment of the H5 link the HIS was given (code=…&no=…&r=…).  The script opens the
+// bill on a phone-sized viewport, then the same bill with a wrong check code, and prints ONE JSON
+// object on stdout: what it saw (texts, visibility, widths, console errors, the PDF link's answer).
+// It asserts nothing itself: t/browser/01_bill_page.t turns the observations into TAP, so every
+// check shows in prove with the value it got.  Screenshots: bill.png and bill_notfound.png.
+//
+// Never downloads a browser: /usr/bin/chromium (Debian's package) is launched by path, and
+// playwright-core has no install hook.  Playwright gives every launch a fresh --user-data-dir
+// (a temporary directory it removes on close).
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const [base, hash, shots] = process.argv.slice(2);
+if (!base || !hash || !shots) {
+  console.error('usage: node t/browser/bill_page.mjs <base_url> <hash> <screenshot_dir>');
+  process.exit(2);
+}
+const EXECUTABLE = process.env.HG_CHROMIUM || '/usr/bin/chromium';
+const WIDTH = 390, HEIGHT = 844;
+const WECHAT_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UQ1A.240205.004; wv) AppleWebKit/537.36 ' +
+  '(KHTML, like Gecko) Version/4.0 Chrome/156.0.0.0 Mobile Safari/537.36 XWEB/1300333 MMWEBSDK/20240301 ' +
+  'MMWEBID/1234 MicroMessenger/8.0.47.2560(0x28002F37) WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64';
+// the flags the machine needs for a headless Chromium on a closed network (machines/c.md)
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+const DEADLINE_MS = 40000;
+
+const out = { ok: false };
+const t0 = Date.now();
+let browser;
+const killer = setTimeout(() => {            // a hung browser must not hang prove
+  out.error = `gave up after ${DEADLINE_MS} ms`;
+  finish(3);
+}, DEADLINE_MS);
+
+function finish(code) {
+  clearTimeout(killer);
+  out.elapsed_ms = Date.now() - t0;
+  process.stdout.write(JSON.stringify(out) + '\n');
+  const close = browser ? browser.close().catch(() => {}) : Promise.resolve();
+  close.finally(() => process.exit(code));
+  setTimeout(() => process.exit(code), 3000).unref();
+}
+
+// one page: console errors, uncaught exceptions, failed or error responses, the bill JSON it got
+async function openPage(context, url) {
+  const page = await context.newPage();
+  const seen = { console_errors: [], page_errors: [], bad_responses: [], failed_requests: [], bill_json: null };
+  page.on('console', (m) => { if (m.type() === 'error') seen.console_errors.push(m.text()); });
+  page.on('pageerror', (e) => seen.page_errors.push(String(e && e.message || e)));
+  page.on('requestfailed', (r) => seen.failed_requests.push(`${r.url()} ${r.failure() ? r.failure().errorText : ''}`));
+  page.on('response', async (r) => {
+    const u = new URL(r.url());
+    if (r.status() >= 400) seen.bad_responses.push(`${r.status()} ${u.pathname}`);
+    if (u.pathname === '/invoice/pub/v1/bill') {
+      try { seen.bill_json = await r.text(); } catch (e) { seen.bill_json = `(unreadable: ${e.message})`; }
+    }
+  });
+  const res = await page.goto(url, { waitUntil: 'load', timeout: 15000 });
+  seen.status = res ? res.status() : 0;
+  // the page is done when it shows a bill or a message (loading is a weui-loadmore)
+  await page.waitForSelector('.inv-title, .weui-msg', { state: 'visible', timeout: 15000 });
+  await page.waitForLoadState('networkidle', { timeout: 5000 }).catch(() => {});
+  return { page, seen };
+}
+
+// what a reader of the page sees: texts with their visibility and horizontal extent
+function observe() {
+  const W = window.innerWidth;
+  const shown = (el) => !!el && el.checkVisibility({ opacityProperty: true, visibilityProperty: true }) &&
+    el.getBoundingClientRect().width > 0 && el.getBoundingClientRect().left >= 0 &&
+    el.getBoundingClientRect().right <= W + 0.5;
+  const text = (el) => (el ? el.textContent.trim() : null);
+  const one = (sel) => { const el = document.querySelector(sel); return { text: text(el), visible: shown(el) }; };
+  const fields = {};
+  document.querySelectorAll('.weui-form-preview__bd .weui-form-preview__item').forEach((it) => {
+    const label = text(it.querySelector('.weui-form-preview__label'));
+    const value = it.querySelector('.weui-form-preview__value');
+    fields[label] = { text: text(value), visible: shown(value) && shown(it.querySelector('.weui-form-preview__label')) };
+  });
+  const lists = {};
+  document.querySelectorAll('.weui-cells__title').forEach((t) => {
+    const list = t.nextElementSibling;
+    if (!list) return;
+    lists[text(t)] = [...list.querySelectorAll('.weui-cell')].map((c) => ({
+      name: text(c.querySelector('.weui-cell__bd p')),
+      amt: text(c.querySelector('.weui-cell__ft')),
+      visible: shown(c.querySelector('.weui-cell__bd p')),
+    }));
+  });
+  const pdf = document.querySelector('#inv-pdf');
+  return {
+    document_title: document.title,
+    heading: one('h1.inv-title'),
+    hospital: one('.inv-hosp'),
+    amount: one('.weui-form-preview__hd .weui-form-preview__value'),
+    capital: one('.inv-capital'),
+    fields,
+    lists,
+    pdf_link: pdf ? { text: text(pdf), href: pdf.getAttribute('href'), visible: shown(pdf) } : null,
+    wechat_hint: one('.inv-hint'),
+    msg_title: one('.weui-msg__title'),
+    msg_desc: one('.weui-msg__desc'),
+    msg_button: one('#inv-msg-btn'),
+    has_card: !!document.querySelector('.inv-card'),
+    body_text: document.body.innerText,
+    html: document.documentElement.outerHTML,
+    scroll_width: document.documentElement.scrollWidth,
+    body_scroll_width: document.body.scrollWidth,
+    inner_width: W,
+  };
+}
+
+async function main() {
+  fs.mkdirSync(shots, { recursive: true });
+  browser = await chromium.launch({ executablePath: EXECUTABLE, headless: true, args: ARGS, timeout: 20000 });
+  out.browser_version = browser.version();
+  const context = await browser.newContext({
+    viewport: { width: WIDTH, height: HEIGHT }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
+    locale: 'zh-CN', timezoneId: 'Asia/Shanghai', userAgent: WECHAT_UA,
+  });
+  context.setDefaultTimeout(15000);
+  out.user_agent = WECHAT_UA;
+
+  // ---- the bill
+  const url = `${base.replace(/\/+$/, '')}/invoice/bill.html#${hash}`;
+  const { page, seen } = await openPage(context, url);
+  Object.assign(out, { bill: { ...seen, ...(await page.evaluate(observe)) } });
+  const href = out.bill.pdf_link && out.bill.pdf_link.href;
+  if (href) {
+    // the download as the page itself would fetch it (same origin, the page's cookies and referrer policy)
+    out.bill.pdf_fetch = await page.evaluate(async (h) => {
+      try {
+        const r = await fetch(h, { credentials: 'same-origin' });
+        const b = new Uint8Array(await r.arrayBuffer());
+        return { status: r.status, content_type: r.headers.get('content-type'),
+                 magic: String.fromCharCode(...b.slice(0, 5)), bytes: b.length };
+      } catch (e) { return { error: String(e) }; }
+    }, href);
+  }
+  out.bill.screenshot = path.join(shots, 'bill.png');
+  await page.screenshot({ path: out.bill.screenshot, fullPage: true });
+  await page.close();
+
+  // ---- the same bill with a wrong check code: the friendly not-found state
+  const badHash = hash.replace(/(^|&)r=[^&]*/, (m, pre) => `${pre}r=${/(^|&)r=zzzzzz(&|$)/.test(hash) ? 'zzzzzy' : 'zzzzzz'}`);
+  const nf = await openPage(context, `${base.replace(/\/+$/, '')}/invoice/bill.html#${badHash}`);
+  Object.assign(out, { notfound: { hash: badHash, ...nf.seen, ...(await nf.page.evaluate(observe)) } });
+  out.notfound.screenshot = path.join(shots, 'bill_notfound.png');
+  await nf.page.screenshot({ path: out.notfound.screenshot, fullPage: true });
+  await nf.page.close();
+  await context.close();
+  out.ok = true;
+}
+
+main().then(() => finish(0), (e) => { out.error = String(e && e.stack || e); finish(1); });
