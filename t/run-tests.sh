@@ -34,6 +34,6 @@ if ! as_user '. t/state/env && export HG_PGPORT HG_KEYS HG_DSN && perl t/TEST.PL
     exit 1
 fi
 rc=0
-as_user '. t/state/env && export HG_PGPORT HG_PGDIR HG_KEYS HG_DSN && prove -r -It/lib ${HG_TESTS:-t/lint t/unit t/api t/browser}' || rc=$?
+as_user '. t/state/env && export HG_PGPORT HG_PGDIR HG_KEYS HG_DSN && prove -r -It/lib ${HG_TESTS:-t/lint t/unit t/api t/browser t/zz}' || rc=$?
 [ "$rc" -eq 0 ] || as_user 'echo "--- last lines of t/logs/error_log:"; tail -n 40 t/logs/error_log' || true
 exit "$rc"

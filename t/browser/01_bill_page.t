@@ -65,49 +65,49 @@ my $o = eval { JSON::PP->new->utf8->decode($json) } // {};
 ok t_cmp("exit=$exit ok=" . ($o->{ok} ? 1 : 0), 'exit=0 ok=1',
          'the browser script ran to the end (Chromium ' . ($o->{browser_version} // '?') . ', ' . ($o->{elapsed_ms} // '?') . ' ms)')
     or diag_file($errf, $o->{error});
-my $b  = $o->{bill}     // {};
+my $pg = $o->{bill}     // {};   # the bill page
 my $nf = $o->{notfound} // {};
-my $f  = $b->{fields}   // {};
+my $f  = $pg->{fields}  // {};
 
 # ---- the bill as the patient sees it
-ok t_cmp($b->{status} // 0, 200, 'bill.html answers 200');
-ok t_cmp($b->{document_title} // '', $title, 'document title');
-ok t_cmp(shown($b->{heading}), "$title|visible", 'heading');
-ok t_cmp(shown($b->{hospital}), '广州市演示人民医院|visible', 'hospital name');
+ok t_cmp($pg->{status} // 0, 200, 'bill.html answers 200');
+ok t_cmp($pg->{document_title} // '', $title, 'document title');
+ok t_cmp(shown($pg->{heading}), "$title|visible", 'heading');
+ok t_cmp(shown($pg->{hospital}), '广州市演示人民医院|visible', 'hospital name');
 ok t_cmp(shown($f->{'票据代码'}), '44010126|visible', '票据代码');
 ok t_cmp(shown($f->{'票据号码'}), ($j->{billNo} // '?') . '|visible', '票据号码: the issued number');
 ok t_cmp(shown($f->{'校验码'}), ($j->{random} // '?') . '|visible', '校验码: the issued check code');
 ok t_cmp(shown($f->{'交款人'}), '张*丰|visible', 'payer masked');
 ok t_cmp(shown($f->{'开票日期'}), qr/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\|visible$/, '开票日期 as a date and time');
-ok t_cmp(absent('张三丰', $b->{body_text}), 'absent', "the payer's full name is not in the page text");
-ok t_cmp(absent('张三丰', $b->{html}), 'absent', 'nor in the DOM');
-ok t_cmp(absent('张三丰', $b->{bill_json}) . ' ' . (defined $b->{bill_json} ? 'seen' : 'unseen'), 'absent seen',
+ok t_cmp(absent('张三丰', $pg->{body_text}), 'absent', "the payer's full name is not in the page text");
+ok t_cmp(absent('张三丰', $pg->{html}), 'absent', 'nor in the DOM');
+ok t_cmp(absent('张三丰', $pg->{bill_json}) . ' ' . (defined $pg->{bill_json} ? 'seen' : 'unseen'), 'absent seen',
          'nor in the JSON the page received');
-ok t_cmp(absent('440101199001011234', ($b->{body_text} // '') . ($b->{html} // '') . ($b->{bill_json} // '')),
+ok t_cmp(absent('440101199001011234', ($pg->{body_text} // '') . ($pg->{html} // '') . ($pg->{bill_json} // '')),
          'absent', 'the ID card number appears nowhere');
-ok t_cmp(shown($b->{amount}), '¥123.45|visible', 'amount ¥123.45');
-ok t_cmp(shown($b->{capital}), '壹佰贰拾叁元肆角伍分|visible', 'amount in capitals');
-my $rows = ($b->{lists} // {})->{'收费项目'} // [];
+ok t_cmp(shown($pg->{amount}), '¥123.45|visible', 'amount ¥123.45');
+ok t_cmp(shown($pg->{capital}), '壹佰贰拾叁元肆角伍分|visible', 'amount in capitals');
+my $rows = ($pg->{lists} // {})->{'收费项目'} // [];
 ok t_cmp(join(' ', map { $_->{name} // '' } @$rows), join(' ', @items), 'the five charge items, in order');
 ok t_cmp(join(' ', map { $_->{amt} // '' } @$rows), join(' ', @amts), 'with their amounts');
 ok t_cmp(scalar(grep { $_->{visible} } @$rows), 5, 'all five visible within the width');
-ok t_cmp(join(' ', map { $_->{name} // '' } @{ ($b->{lists} // {})->{'支付方式'} // [] }), qr/\S/, 'payment channels listed');
+ok t_cmp(join(' ', map { $_->{name} // '' } @{ ($pg->{lists} // {})->{'支付方式'} // [] }), qr/\S/, 'payment channels listed');
 
 # ---- the PDF download
-my $pdf = $b->{pdf_link} // {};
+my $pdf = $pg->{pdf_link} // {};
 ok t_cmp(($pdf->{text} // '') . '|' . ($pdf->{visible} ? 'visible' : 'hidden'), '下载PDF|visible', '下载PDF link');
 ok t_cmp($pdf->{href} // '', qr{^/invoice/pub/v1/pdf/44010126/\d{10}\?}, 'its href is a same-origin signed PDF link');
-my $pf = $b->{pdf_fetch} // {};
+my $pf = $pg->{pdf_fetch} // {};
 ok t_cmp(($pf->{status} // $pf->{error} // '-') . ' ' . ($pf->{content_type} // '-'), qr{^200 application/pdf},
          'fetched in the page: 200 application/pdf');
 ok t_cmp($pf->{magic} // '', '%PDF-', 'and the body is a PDF');
-ok t_cmp(shown($b->{wechat_hint}), qr/^在微信中如无法下载.*\|visible$/, 'inside WeChat the page explains how to download');
+ok t_cmp(shown($pg->{wechat_hint}), qr/^在微信中如无法下载.*\|visible$/, 'inside WeChat the page explains how to download');
 
 # ---- layout and health
-ok t_cmp(($b->{scroll_width} // 9999) <= 390 ? 1 : 0, 1,
-         'no horizontal scrollbar at 390 px (scrollWidth ' . ($b->{scroll_width} // '?') . ')');
-ok t_cmp(join(' | ', @{ $b->{console_errors} // ['(not run)'] }, @{ $b->{page_errors} // [] }), '', 'no console errors, no uncaught exceptions');
-ok t_cmp(join(' | ', @{ $b->{bad_responses} // ['(not run)'] }, @{ $b->{failed_requests} // [] }), '', 'no failed requests');
+ok t_cmp(($pg->{scroll_width} // 9999) <= 390 ? 1 : 0, 1,
+         'no horizontal scrollbar at 390 px (scrollWidth ' . ($pg->{scroll_width} // '?') . ')');
+ok t_cmp(join(' | ', @{ $pg->{console_errors} // ['(not run)'] }, @{ $pg->{page_errors} // [] }), '', 'no console errors, no uncaught exceptions');
+ok t_cmp(join(' | ', @{ $pg->{bad_responses} // ['(not run)'] }, @{ $pg->{failed_requests} // [] }), '', 'no failed requests');
 ok t_cmp(png_width("$shots/bill.png"), 780, 'screenshot bill.png, 780 px wide (DPR 2)');
 
 # ---- a wrong check code: the friendly not-found state, nothing of the bill

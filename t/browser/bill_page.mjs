@@ -70,8 +70,9 @@ async function openPage(context, url) {
 }
 
 // what a reader of the page sees: texts with their visibility and horizontal extent
-function observe() {
-  const W = window.innerWidth;
+// W: the phone's width in CSS px; window.innerWidth is not used, since a mobile browser zooms out to
+// fit a too wide page and innerWidth grows with it
+function observe(W) {
   const shown = (el) => !!el && el.checkVisibility({ opacityProperty: true, visibilityProperty: true }) &&
     el.getBoundingClientRect().width > 0 && el.getBoundingClientRect().left >= 0 &&
     el.getBoundingClientRect().right <= W + 0.5;
@@ -112,7 +113,7 @@ function observe() {
     html: document.documentElement.outerHTML,
     scroll_width: document.documentElement.scrollWidth,
     body_scroll_width: document.body.scrollWidth,
-    inner_width: W,
+    inner_width: window.innerWidth,
   };
 }
 
@@ -130,7 +131,7 @@ async function main() {
   // ---- the bill
   const url = `${base.replace(/\/+$/, '')}/invoice/bill.html#${hash}`;
   const { page, seen } = await openPage(context, url);
-  Object.assign(out, { bill: { ...seen, ...(await page.evaluate(observe)) } });
+  Object.assign(out, { bill: { ...seen, ...(await page.evaluate(observe, WIDTH)) } });
   const href = out.bill.pdf_link && out.bill.pdf_link.href;
   if (href) {
     // the download as the page itself would fetch it (same origin, the page's cookies and referrer policy)
@@ -150,7 +151,7 @@ async function main() {
   // ---- the same bill with a wrong check code: the friendly not-found state
   const badHash = hash.replace(/(^|&)r=[^&]*/, (m, pre) => `${pre}r=${/(^|&)r=zzzzzz(&|$)/.test(hash) ? 'zzzzzy' : 'zzzzzz'}`);
   const nf = await openPage(context, `${base.replace(/\/+$/, '')}/invoice/bill.html#${badHash}`);
-  Object.assign(out, { notfound: { hash: badHash, ...nf.seen, ...(await nf.page.evaluate(observe)) } });
+  Object.assign(out, { notfound: { hash: badHash, ...nf.seen, ...(await nf.page.evaluate(observe, WIDTH)) } });
   out.notfound.screenshot = path.join(shots, 'bill_notfound.png');
   await nf.page.screenshot({ path: out.notfound.screenshot, fullPage: true });
   await nf.page.close();
