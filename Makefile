@@ -24,7 +24,7 @@ LIB      = common/libhisgate.a
 
 MOD_SOS  = common/glue/.libs/mod_hisgate.so $(foreach m,$(MODULES),mod_$(m)/.libs/mod_$(m).so)
 # modules' domain files (everything but the mod_X.c glue) also go into an archive for unit tests
-DOMAIN_SRC = $(shell ls mod_*/*.c 2>/dev/null | grep -v '/mod_[a-z]*\.c$$')
+DOMAIN_SRC = $(shell ls mod_*/*.c 2>/dev/null | grep -v '/mod_[a-z_]*\.c$$')
 DOMAIN_OBJ = $(DOMAIN_SRC:.c=.unit.o)
 DOMAIN_LIB = t/unit/libdomain.a
 UNIT_SRC = $(wildcard t/unit/t_*.c)

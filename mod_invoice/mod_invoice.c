@@ -23,6 +23,7 @@
 #include "invoice_store.h"
 #include "invoice_fiscal.h"
 #include "invoice_notify.h"
+#include "mod_invoice_private.h"
 
 module AP_MODULE_DECLARE_DATA invoice_module;
 
@@ -119,7 +120,7 @@ static const command_rec invoice_cmds[] = {
 
 /* ---------------------------------------------------------------- helpers */
 
-static invoice_ctx_t *ctx_of(hg_call_t *c)
+invoice_ctx_t *invoice_call_ctx(hg_call_t *c)
 {
     invoice_ctx_t *x = apr_pcalloc(c->pool, sizeof(*x));
     x->db = c->db;
@@ -133,7 +134,7 @@ static invoice_ctx_t *ctx_of(hg_call_t *c)
 }
 
 /* a store error becomes the call's error (business errors carry their own envelope) */
-static apr_status_t failed(hg_call_t *c, invoice_ctx_t *x, apr_status_t rv)
+apr_status_t invoice_call_failed(hg_call_t *c, invoice_ctx_t *x, apr_status_t rv)
 {
     if (x->err)
         c->err = x->err;
@@ -208,7 +209,7 @@ static apr_status_t svc_issue(hg_call_t *c, invoice_ctx_t *x, invoice_kind_t kin
     int replayed;
     apr_status_t rv = invoice_issue(x, kind, c->json, &b, &replayed);
     if (rv)
-        return failed(c, x, rv);
+        return invoice_call_failed(c, x, rv);
     return hg_call_answer(c, 200, issue_answer(c, x, b, replayed));
 }
 
@@ -255,7 +256,7 @@ static apr_status_t svc_flush(hg_call_t *c, invoice_ctx_t *x)
     const char *url;
     apr_status_t rv = invoice_flush(x, c->json, &red, &replayed);
     if (rv)
-        return failed(c, x, rv);
+        return invoice_call_failed(c, x, rv);
     url = invoice_h5_url(x, red);
     return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
         "eScarletBillBatchCode", red->bill_batch_code, "eScarletBillNo", red->bill_no,
@@ -274,7 +275,7 @@ static apr_status_t svc_state(hg_call_t *c, invoice_ctx_t *x, int by_bus)
                 : invoice_find(x, hg_json_gets(c->json, "billBatchCode", NULL),
                                hg_json_gets(c->json, "billNo", NULL), &b);
     if (rv)
-        return failed(c, x, rv);
+        return invoice_call_failed(c, x, rv);
     return hg_call_answer(c, 200, state_answer(c, x, b));
 }
 
@@ -288,12 +289,12 @@ static apr_status_t svc_paper(hg_call_t *c, invoice_ctx_t *x, const char *servic
             return rv;
         if ((rv = invoice_paper_next(x, hg_json_gets(c->json, "placeCode", NULL),
                                      hg_json_gets(c->json, "pBillBatchCode", NULL), &pb, &pn)))
-            return failed(c, x, rv);
+            return invoice_call_failed(c, x, rv);
         return hg_call_answer(c, 200, json_pack("{s:s, s:s}", "pBillBatchCode", pb, "pBillNo", pn));
     }
     if (!strcmp(service, "turnPaper") || !strcmp(service, "reTurnPaper")) {
         if ((rv = invoice_paper_turn(x, c->json, service[0] == 'r', &pb, &pn, &replayed)))
-            return failed(c, x, rv);
+            return invoice_call_failed(c, x, rv);
         return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:s, s:s, s:b}", "billBatchCode",
                               hg_json_gets(c->json, "billBatchCode", NULL), "billNo",
                               hg_json_gets(c->json, "billNo", NULL), "pBillBatchCode", pb, "pBillNo", pn,
@@ -301,13 +302,13 @@ static apr_status_t svc_paper(hg_call_t *c, invoice_ctx_t *x, const char *servic
     }
     if (!strcmp(service, "invalidPaper")) {
         if ((rv = invoice_paper_void(x, c->json)))
-            return failed(c, x, rv);
+            return invoice_call_failed(c, x, rv);
         return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:s}", "billBatchCode",
                               hg_json_gets(c->json, "billBatchCode", NULL), "billNo",
                               hg_json_gets(c->json, "billNo", NULL), "paperState", "void"));
     }
     if ((rv = invoice_blank_void(x, c->json)))
-        return failed(c, x, rv);
+        return invoice_call_failed(c, x, rv);
     return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:s}", "pBillBatchCode",
                           hg_json_gets(c->json, "pBillBatchCode", NULL), "pBillNo",
                           hg_json_gets(c->json, "pBillNo", NULL), "state", "void"));
@@ -333,7 +334,7 @@ static apr_status_t svc_offline_link(hg_call_t *c, invoice_ctx_t *x)
 /* POST /invoice/api/v1/<service>[/batch] */
 static apr_status_t route_api(hg_call_t *c)
 {
-    invoice_ctx_t *x = ctx_of(c);
+    invoice_ctx_t *x = invoice_call_ctx(c);
     const char *svc = c->path_rest;
     char *slash = strchr(svc, '/');
     int batch = 0, kind;
@@ -376,7 +377,7 @@ static apr_status_t send_pdf(hg_call_t *c, const char *pdf, apr_size_t len, cons
 /* GET /invoice/api/v1/bills/<code>/<no>/pdf | /notice */
 static apr_status_t route_api_get(hg_call_t *c)
 {
-    invoice_ctx_t *x = ctx_of(c);
+    invoice_ctx_t *x = invoice_call_ctx(c);
     char *rest = apr_pstrdup(c->pool, c->path_rest), *last;
     const char *code = apr_strtok(rest, "/", &last), *no = apr_strtok(NULL, "/", &last),
                *what = apr_strtok(NULL, "/", &last), *pdf;
@@ -386,10 +387,10 @@ static apr_status_t route_api_get(hg_call_t *c)
     if (!code || !no || !what || apr_strtok(NULL, "/", &last) || (strcmp(what, "pdf") && strcmp(what, "notice")))
         return hg_call_fail(c, "HG_NOT_FOUND", NULL, NULL);
     if ((rv = invoice_find(x, code, no, &b)))
-        return failed(c, x, rv);
+        return invoice_call_failed(c, x, rv);
     rv = !strcmp(what, "pdf") ? invoice_pdf(x, b, &pdf, &len) : invoice_notice_pdf(x, b, &pdf, &len);
     if (rv)
-        return failed(c, x, rv);
+        return invoice_call_failed(c, x, rv);
     return send_pdf(c, pdf, len, apr_pstrcat(c->pool, code, "-", no, !strcmp(what, "pdf") ? "" : "-notice", NULL));
 }
 
@@ -479,7 +480,7 @@ static apr_status_t route_pub_bill(hg_call_t *c)
                                             "selfConceitedAmt", "selfCashPay", NULL };
     static const char *const ins_names[] = { "医保统筹基金支付", "个人账户支付", "其他医保支付", "个人自费",
                                              "个人自付", "个人自负", "个人现金支付", NULL };
-    invoice_ctx_t *x = ctx_of(c);
+    invoice_ctx_t *x = invoice_call_ctx(c);
     apr_table_t *q = query_of(c);
     const char *code = apr_table_get(q, "code"), *no = apr_table_get(q, "no"), *rnd = apr_table_get(q, "random");
     invoice_bill_t *b, *rel = NULL;
@@ -498,7 +499,7 @@ static apr_status_t route_pub_bill(hg_call_t *c)
         return hg_call_fail(c, "HG_INVOICE_NOT_FOUND", "random", "票据不存在或校验码错误");
     }
     if (rv || (rv = invoice_doc(x, b, &doc)))
-        return failed(c, x, rv);
+        return invoice_call_failed(c, x, rv);
     data = json_object_get(doc, "data");
     json_array_foreach(json_object_get(data, "chargeDetail"), i, it)
         json_array_append_new(items, json_pack("{s:s?, s:s?, s:s?, s:s?}", "name", hg_json_gets(it, "chargeName", NULL),
@@ -527,7 +528,7 @@ static apr_status_t route_pub_bill(hg_call_t *c)
 /* GET /invoice/pub/v1/pdf/<code>/<no>?exp=&sig= — short-lived signed links only */
 static apr_status_t route_pub_pdf(hg_call_t *c)
 {
-    invoice_ctx_t *x = ctx_of(c);
+    invoice_ctx_t *x = invoice_call_ctx(c);
     apr_table_t *q = query_of(c);
     char *rest = apr_pstrdup(c->pool, c->path_rest), *last;
     const char *code = apr_strtok(rest, "/", &last), *no = apr_strtok(NULL, "/", &last), *pdf;
@@ -537,7 +538,7 @@ static apr_status_t route_pub_pdf(hg_call_t *c)
     if (!code || !no || !invoice_pdf_link_ok(x, code, no, apr_table_get(q, "exp"), apr_table_get(q, "sig")))
         return hg_call_fail(c, "HG_FORBIDDEN", "sig", "链接已失效，请重新打开票据页面 (link expired or invalid)");
     if ((rv = invoice_find(x, code, no, &b)) || (rv = invoice_pdf(x, b, &pdf, &len)))
-        return failed(c, x, rv);
+        return invoice_call_failed(c, x, rv);
     return send_pdf(c, pdf, len, apr_pstrcat(c->pool, code, "-", no, NULL));
 }
 
@@ -618,7 +619,7 @@ static apr_status_t route_pub_sms(hg_call_t *c)
 /* POST /invoice/pub/v1/mybills — the code, then the subject's bills */
 static apr_status_t route_pub_mybills(hg_call_t *c)
 {
-    invoice_ctx_t *x = ctx_of(c);
+    invoice_ctx_t *x = invoice_call_ctx(c);
     const char *type, *value, *code, *kind, *idx;
     hg_db_result_t *r;
     json_t *bills = json_array();
@@ -674,7 +675,7 @@ static apr_status_t route_pub_mybills(hg_call_t *c)
 /* GET /invoice/pub/v1/offline?i=&b=&t= — the printed link works before the bill exists */
 static apr_status_t route_pub_offline(hg_call_t *c)
 {
-    invoice_ctx_t *x = ctx_of(c);
+    invoice_ctx_t *x = invoice_call_ctx(c);
     apr_table_t *q = query_of(c);
     const char *inst = apr_table_get(q, "i"), *bus = apr_table_get(q, "b"), *tok = apr_table_get(q, "t");
     invoice_bill_t *b;
@@ -687,7 +688,7 @@ static apr_status_t route_pub_offline(hg_call_t *c)
     if ((rv = invoice_find_bus(x, bus, &b)) == HG_ENOTFOUND)
         return hg_call_answer(c, 200, json_pack("{s:s}", "state", "pending"));
     if (rv)
-        return failed(c, x, rv);
+        return invoice_call_failed(c, x, rv);
     return hg_call_answer(c, 200, json_pack("{s:s, s:s}", "state", "issued", "viewUrl",
         apr_psprintf(c->pool, "/invoice/bill.html#code=%s&no=%s&r=%s", b->bill_batch_code, b->bill_no, b->random)));
 }
@@ -695,7 +696,7 @@ static apr_status_t route_pub_offline(hg_call_t *c)
 /* GET /invoice/pub/v1/verify?code=&no= — does the stored bill still carry a valid unit seal? */
 static apr_status_t route_pub_verify(hg_call_t *c)
 {
-    invoice_ctx_t *x = ctx_of(c);
+    invoice_ctx_t *x = invoice_call_ctx(c);
     apr_table_t *q = query_of(c);
     invoice_bill_t *b;
     json_t *doc;
@@ -703,7 +704,7 @@ static apr_status_t route_pub_verify(hg_call_t *c)
     if (!apr_table_get(q, "code") || !apr_table_get(q, "no"))
         return hg_call_fail(c, "HG_FIELD_REQUIRED", !apr_table_get(q, "code") ? "code" : "no", NULL);
     if ((rv = invoice_find(x, apr_table_get(q, "code"), apr_table_get(q, "no"), &b)) || (rv = invoice_doc(x, b, &doc)))
-        return failed(c, x, rv);
+        return invoice_call_failed(c, x, rv);
     return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:b, s:s, s:s}", "billBatchCode", b->bill_batch_code,
                           "billNo", b->bill_no, "sealValid", invoice_seal_verify(G->seal_key, doc, b->seal) == APR_SUCCESS,
                           "signer", G->institution_name, "algorithm", "SM2-SM3"));
@@ -737,6 +738,7 @@ static int invoice_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     }
     G = c;
     reg_routes("invoice", invoice_routes, c);
+    reg_routes("invoice-staff", invoice_staff_routes, c);
     reg_topic("invoice.upload", deliver_upload, c);
     reg_topic("invoice.notify", deliver_notify, c);
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)

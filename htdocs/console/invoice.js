@@ -1,0 +1,130 @@
+// hisgate console · 票据管理: stock (申领入库, 分发), daily report, bill list — plain JS over
+// /invoice/staff/v1/ (no framework, no CDN).  Every server string goes through esc().
+'use strict';
+const BASE = '/invoice/staff/v1';
+let csrf = null;
+let billsNext = null;
+let canAdmin = false;
+const $ = (id) => document.getElementById(id);
+const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+const KIND = { ebill: '电子', paper: '纸质' };
+const STATE = { normal: '正常', flushed: '已冲红' };
+const UPLOAD = { done: '已上传', pending: '待上传', inflight: '上传中', dead: '失败' };
+
+async function api(method, path, body) {
+  const opts = { method, headers: {}, credentials: 'same-origin' };
+  if (body !== undefined) { opts.headers['Content-Type'] = 'application/json'; opts.body = JSON.stringify(body); }
+  if (method !== 'GET' && csrf) opts.headers['X-CSRF-Token'] = csrf;
+  const res = await fetch(path, opts);
+  let data = {};
+  try { data = await res.json(); } catch (e) { /* not JSON */ }
+  return { ok: res.ok, status: res.status, data };
+}
+
+const errText = (r) => (r.data.message || ('HTTP ' + r.status)) + (r.data.field ? ` (${r.data.field})` : '');
+const query = (o) => Object.entries(o).filter(([, v]) => v !== '' && v != null)
+  .map(([k, v]) => encodeURIComponent(k) + '=' + encodeURIComponent(v)).join('&');
+
+function localDate() {
+  const d = new Date();
+  return new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 10);
+}
+
+async function showStock() {
+  const r = await api('GET', `${BASE}/stock?` + query({ open: $('open-only').checked ? '1' : '' }));
+  if (!r.ok) { $('stock-err').textContent = errText(r); return; }
+  $('stock-err').textContent = '';
+  $('stock-rows').innerHTML = r.data.stock.map((s) =>
+    `<tr><td>${esc(s.stockId)}</td><td>${esc(s.placeCode)} ${esc(s.placeName)}</td><td>${esc(KIND[s.kind] || s.kind)}</td>` +
+    `<td>${esc(s.billBatchCode)}</td><td>${esc(s.startNo)}</td><td>${esc(s.endNo)}</td><td>${esc(s.nextNo)}</td>` +
+    `<td>${esc(s.used)}</td><td>${esc(s.remaining)}</td><td>${esc(s.createdAt)}</td>` +
+    `<td>${canAdmin && s.remaining > 0 ? `<button data-stock="${esc(s.stockId)}">分发</button>` : ''}</td></tr>`).join('');
+}
+
+async function showPlaces() {
+  const r = await api('GET', `${BASE}/places`);
+  if (!r.ok) return;
+  $('place-list').innerHTML = r.data.places.map((p) =>
+    `<option value="${esc(p.placeCode)}">${esc(p.name)} · 电子余 ${esc(p.ebillRemaining)} · 纸质余 ${esc(p.paperRemaining)}</option>`).join('');
+}
+
+async function showReport() {
+  const date = $('report-date').value;
+  $('csv-link').href = `${BASE}/reports/daily?` + query({ date, format: 'csv' });
+  const r = await api('GET', `${BASE}/reports/daily?` + query({ date }));
+  if (!r.ok) { $('report-err').textContent = errText(r); $('report-rows').innerHTML = ''; return; }
+  $('report-err').textContent = '';
+  const cells = (o) => ['bills', 'amount', 'redBills', 'redAmount', 'flushed', 'paperExchanges', 'paperVoids',
+    'blankVoids', 'uploadsDone', 'uploadsPending', 'uploadsDead'].map((k) =>
+    `<td class="${k === 'uploadsDead' && o[k] > 0 ? 'bad' : ''}">${esc(o[k])}</td>`).join('');
+  $('report-rows').innerHTML = r.data.rows.map((x) =>
+    `<tr><td>${esc(x.placeCode)} ${esc(x.placeName)}</td><td>${esc(x.kindLabel)}</td>${cells(x)}</tr>`).join('') +
+    `<tr><th>合计</th><th></th>${cells(r.data.totals)}</tr>`;
+}
+
+async function showBills(more) {
+  const q = { date: $('bills-date').value, placeCode: $('bills-place').value.trim(), state: $('bills-state').value };
+  if (more && billsNext) q.beforeId = billsNext;
+  const r = await api('GET', `${BASE}/bills?` + query(q));
+  if (!r.ok) { $('bills-err').textContent = errText(r); return; }
+  $('bills-err').textContent = '';
+  const html = r.data.bills.map((b) =>
+    `<tr><td>${esc(b.billBatchCode)}</td><td>${esc(b.billNo)}</td><td>${esc(b.busNo)}</td><td>${esc(b.kindLabel)}</td>` +
+    `<td>${esc(b.placeCode)}</td><td>${esc(b.totalAmt)}</td>` +
+    `<td>${b.isScarlet ? '红票' : esc(STATE[b.state] || b.state)}</td>` +
+    `<td>${b.paper ? esc(b.paper.pBillBatchCode + ' ' + b.paper.pBillNo) : ''}</td>` +
+    `<td class="${b.uploadState === 'dead' ? 'bad' : ''}">${esc(UPLOAD[b.uploadState] || b.uploadState)}</td>` +
+    `<td>${esc(b.issuedAt)}</td><td>${esc(b.issuedBy || 'HIS')}</td></tr>`).join('');
+  if (more) $('bill-rows').insertAdjacentHTML('beforeend', html); else $('bill-rows').innerHTML = html;
+  billsNext = r.data.nextBeforeId;
+  $('bills-more').hidden = !billsNext;
+}
+
+// a form's fields as JSON: numbers for number inputs, empty fields left out
+function formBody(form) {
+  const o = {};
+  for (const el of form.elements) {
+    if (!el.name || el.value.trim() === '') continue;
+    o[el.name] = el.type === 'number' ? Number(el.value) : el.value.trim();
+  }
+  return o;
+}
+
+function onSubmit(id, path, done) {
+  $(id).addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const msg = $(id + '-msg');
+    const r = await api('POST', BASE + path, formBody(ev.target));
+    msg.className = r.ok ? 'ok' : 'err';
+    msg.textContent = r.ok ? done(r.data) : errText(r);
+    if (r.ok) { await showStock(); await showPlaces(); }
+  });
+}
+
+async function start() {
+  const me = await api('GET', '/hg/me');
+  if (!me.ok) { $('login-box').hidden = false; $('main').hidden = true; return; }
+  csrf = me.data.csrf_token;
+  const roles = me.data.roles || [];
+  $('who').textContent = `${me.data.username} (${roles.join(', ')})`;
+  $('login-box').hidden = true; $('main').hidden = false;
+  canAdmin = roles.includes('admin') || roles.includes('invoice_admin');
+  $('admin-forms').hidden = !canAdmin;
+  $('report-date').value = $('bills-date').value = localDate();
+  await showStock(); await showPlaces(); await showReport(); await showBills(false);
+}
+
+onSubmit('apply', '/stock/apply', (d) => `已入库：${d.placeCode} ${d.billBatchCode} ${d.startNo}-${d.endNo}（号段ID ${d.stockId}）`);
+onSubmit('distribute', '/stock/distribute', (d) => `已分发：${d.placeCode} ${d.billBatchCode} ${d.startNo}-${d.endNo}（${d.count} 张）`);
+onSubmit('place', '/places', (d) => `已保存：${d.placeCode} ${d.name}`);
+$('open-only').addEventListener('change', showStock);
+$('stock-rows').addEventListener('click', (ev) => {
+  const id = ev.target.dataset.stock;
+  if (!id) return;
+  $('distribute').elements.stockId.value = id;
+  $('distribute').elements.count.focus();
+});
+$('report-date').addEventListener('change', showReport);
+$('bills-search').addEventListener('click', () => showBills(false));
+$('bills-more').addEventListener('click', () => showBills(true));
+start();

@@ -1,0 +1,15 @@
+/* shared by mod_invoice's glue files (mod_invoice.c: HIS and patient routes; mod_invoice_staff.c:
+ * the staff console's routes) */
+#ifndef MOD_INVOICE_PRIVATE_H
+#define MOD_INVOICE_PRIVATE_H
+#include "hg_glue.h"
+#include "invoice_store.h"
+
+/* the store context of a call (db, pool, institution, keys, seal) */
+invoice_ctx_t *invoice_call_ctx(hg_call_t *c);
+/* a store error becomes the call's error envelope */
+apr_status_t invoice_call_failed(hg_call_t *c, invoice_ctx_t *x, apr_status_t rv);
+
+/* the staff console's routing table (mod_invoice_staff.c) */
+extern const hg_route_t invoice_staff_routes[];
+#endif

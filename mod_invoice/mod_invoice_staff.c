@@ -1,0 +1,672 @@
+/* mod_invoice: the staff console's routes under /invoice/staff/v1/ — stock (申领入库, 分发),
+ * staff issuance (手工开具), the daily report (日报) and the bill list.
+ * Roles: invoice_admin moves stock, cashier issues, any staff reads; admin passes everything
+ * (mod_hisgate checks roles and CSRF before we are called). */
+#include <string.h>
+#include "httpd.h"
+#include "http_log.h"
+#include "util_script.h"
+#include "apr_strings.h"
+#include "hg_money.h"
+#include "hg_qr.h"
+#include "hg_crypto.h"
+#include "invoice_model.h"
+#include "mod_invoice_private.h"
+
+APLOG_USE_MODULE(invoice);
+
+#define POOL_PLACE       "POOL"
+#define POOL_PLACE_NAME  "票据库房"
+#define PLACE_PATTERN    "[A-Za-z0-9_-]{1,50}"
+#define BILL_NO_MAX      9999999999.0
+#define LIST_DEFAULT     100
+#define LIST_MAX         500
+
+static const char *const STOCK_KINDS[] = { "ebill", "paper", NULL };
+
+/* ---------------------------------------------------------------- helpers */
+
+static const char *i64s(apr_pool_t *p, apr_int64_t v)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, v);
+}
+
+static apr_int64_t col64(const hg_db_result_t *r, int row, int col)
+{
+    const char *v = hg_db_val(r, row, col);
+    return v ? apr_atoi64(v) : 0;
+}
+
+/* the query string as a JSON object of strings, validated like a body: one rule for all input */
+static apr_status_t query_args(hg_call_t *c, const hg_field_t *schema, json_t **out)
+{
+    apr_table_t *t = NULL;
+    const apr_array_header_t *arr;
+    json_t *o = hg_json_object(c->pool);
+    int i;
+    ap_args_to_table(c->r, &t);
+    arr = t ? apr_table_elts(t) : NULL;
+    for (i = 0; arr && i < arr->nelts; i++) {
+        const apr_table_entry_t *e = &APR_ARRAY_IDX(arr, i, apr_table_entry_t);
+        json_t *v = json_string(e->val);
+        /* jansson refuses invalid UTF-8 in a value or a key: never let a parameter slip by unchecked */
+        if (!v || json_object_set_new(o, e->key, v) != 0)
+            return hg_call_fail(c, "HG_FIELD_PATTERN", hg_utf8_repair(c->pool, e->key), "not UTF-8 text");
+    }
+    *out = o;
+    return hg_json_validate(c->pool, o, schema, &c->err);
+}
+
+/* "" and absent both mean "not given" (the validator treats "" as missing) */
+static const char *opt(json_t *o, const char *key)
+{
+    const char *s = hg_json_gets(o, key, NULL);
+    return s && *s ? s : NULL;
+}
+
+static const char *kind_label(const char *code)
+{
+    int k = invoice_kind_from_code(code);
+    return k >= 0 ? invoice_kind_label((invoice_kind_t)k) : code && *code ? code : "空白纸质票";
+}
+
+/* places hang off invoice.institutions: the staff's institution may not be there yet */
+static apr_status_t ensure_institution(hg_call_t *c, invoice_ctx_t *x)
+{
+    return hg_db_q(c->db, NULL, "INSERT INTO invoice.institutions (institution, name) VALUES ($1, $2) "
+                   "ON CONFLICT DO NOTHING", 2, c->institution,
+                   x->institution_name && *x->institution_name ? x->institution_name : c->institution);
+}
+
+/* the place must exist; with a name it is created when missing (never renamed here) */
+static apr_status_t ensure_place(hg_call_t *c, invoice_ctx_t *x, const char *code, const char *name)
+{
+    hg_db_result_t *r;
+    apr_status_t rv;
+    if (name) {
+        if ((rv = ensure_institution(c, x))
+            || (rv = hg_db_q(c->db, NULL, "INSERT INTO invoice.places (institution, place_code, name) "
+                             "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", 3, c->institution, code, name)))
+            return rv;
+    }
+    if ((rv = hg_db_q(c->db, &r, "SELECT 1 FROM invoice.places WHERE institution = $1 AND place_code = $2",
+                      2, c->institution, code)))
+        return rv;
+    if (!r->nrows)
+        return hg_call_fail(c, "HG_NOT_FOUND", "placeCode", apr_psprintf(c->pool, "no billing point %s: "
+                            "create it first or send placeName", code)), HG_ENOTFOUND;
+    return APR_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- stock */
+
+#define STOCK_SELECT "SELECT s.id, s.place_code, coalesce(p.name, ''), s.kind, s.bill_batch_code, " \
+    "s.start_no, s.end_no, s.next_no, s.next_no - s.start_no, s.end_no - s.next_no + 1, " \
+    "to_char(s.created_at, 'YYYY-MM-DD HH24:MI:SS') FROM invoice.stock s LEFT JOIN invoice.places p " \
+    "ON p.institution = s.institution AND p.place_code = s.place_code "
+
+static json_t *stock_row(const hg_db_result_t *r, int i)
+{
+    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:s}",
+        "stockId", (json_int_t)col64(r, i, 0), "placeCode", hg_db_val(r, i, 1), "placeName", hg_db_val(r, i, 2),
+        "kind", hg_db_val(r, i, 3), "billBatchCode", hg_db_val(r, i, 4), "startNo", (json_int_t)col64(r, i, 5),
+        "endNo", (json_int_t)col64(r, i, 6), "nextNo", (json_int_t)col64(r, i, 7),
+        "used", (json_int_t)col64(r, i, 8), "remaining", (json_int_t)col64(r, i, 9), "createdAt", hg_db_val(r, i, 10));
+}
+
+static apr_status_t stock_by_id(hg_call_t *c, apr_int64_t id, json_t **out)
+{
+    hg_db_result_t *r;
+    apr_status_t rv = hg_db_q(c->db, &r, STOCK_SELECT "WHERE s.id = $1::bigint AND s.institution = $2", 2,
+                              i64s(c->pool, id), c->institution);
+    if (rv)
+        return rv;
+    *out = r->nrows ? stock_row(r, 0) : json_null();
+    return APR_SUCCESS;
+}
+
+static const hg_field_t STOCK_QUERY[] = {
+    { .name = "placeCode", .type = HG_JT_STRING, .pattern = PLACE_PATTERN },
+    { .name = "kind", .type = HG_JT_STRING, .enum_values = STOCK_KINDS },
+    { .name = "open", .type = HG_JT_STRING, .enum_values = (const char *const[]){ "0", "1", NULL } },
+    HG_FIELDS_END_CLOSED
+};
+
+/* GET /invoice/staff/v1/stock[?placeCode=&kind=&open=1] — every range with used/remaining counts */
+static apr_status_t route_stock(hg_call_t *c)
+{
+    json_t *q, *rows;
+    hg_db_result_t *r;
+    const char *open;
+    apr_status_t rv;
+    int i;
+    if ((rv = query_args(c, STOCK_QUERY, &q)))
+        return rv;
+    open = opt(q, "open");
+    if ((rv = hg_db_q(c->db, &r, STOCK_SELECT "WHERE s.institution = $1 AND ($2::text IS NULL OR s.place_code = $2) "
+                      "AND ($3::text IS NULL OR s.kind = $3) AND ($4::text IS NULL OR s.next_no <= s.end_no) "
+                      "ORDER BY s.place_code, s.kind, s.bill_batch_code, s.start_no", 4, c->institution,
+                      opt(q, "placeCode"), opt(q, "kind"), open && !strcmp(open, "1") ? "1" : NULL)))
+        return rv;
+    rows = json_array();
+    for (i = 0; i < r->nrows; i++)
+        json_array_append_new(rows, stock_row(r, i));
+    return hg_call_answer(c, 200, json_pack("{s:o}", "stock", rows));
+}
+
+/* GET /invoice/staff/v1/places — billing points with their unused numbers per kind */
+static apr_status_t route_places(hg_call_t *c)
+{
+    static const hg_field_t schema[] = { HG_FIELDS_END_CLOSED };
+    json_t *q, *rows;
+    hg_db_result_t *r;
+    apr_status_t rv;
+    int i;
+    if ((rv = query_args(c, schema, &q)))
+        return rv;
+    if ((rv = hg_db_q(c->db, &r, "SELECT p.place_code, p.name, "
+                      "coalesce(sum(s.end_no - s.next_no + 1) FILTER (WHERE s.kind = 'ebill'), 0), "
+                      "coalesce(sum(s.end_no - s.next_no + 1) FILTER (WHERE s.kind = 'paper'), 0) "
+                      "FROM invoice.places p LEFT JOIN invoice.stock s ON s.institution = p.institution "
+                      "AND s.place_code = p.place_code AND s.next_no <= s.end_no WHERE p.institution = $1 "
+                      "GROUP BY p.place_code, p.name ORDER BY p.place_code", 1, c->institution)))
+        return rv;
+    rows = json_array();
+    for (i = 0; i < r->nrows; i++)
+        json_array_append_new(rows, json_pack("{s:s, s:s, s:I, s:I}", "placeCode", hg_db_val(r, i, 0),
+                              "name", hg_db_val(r, i, 1), "ebillRemaining", (json_int_t)col64(r, i, 2),
+                              "paperRemaining", (json_int_t)col64(r, i, 3)));
+    return hg_call_answer(c, 200, json_pack("{s:o}", "places", rows));
+}
+
+static const hg_field_t PLACE_SCHEMA[] = {
+    { .name = "placeCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = PLACE_PATTERN },
+    { .name = "name", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 100 },
+    HG_FIELDS_END_CLOSED
+};
+
+/* POST /invoice/staff/v1/places {"placeCode","name"} — create a billing point, or rename it */
+static apr_status_t route_place_save(hg_call_t *c)
+{
+    invoice_ctx_t *x = invoice_call_ctx(c);
+    hg_db_result_t *r;
+    apr_status_t rv;
+    if ((rv = hg_json_validate(c->pool, c->json, PLACE_SCHEMA, &c->err)))
+        return rv;
+    if ((rv = ensure_institution(c, x))
+        || (rv = hg_db_q(c->db, &r, "INSERT INTO invoice.places (institution, place_code, name) VALUES ($1, $2, $3) "
+                         "ON CONFLICT (institution, place_code) DO UPDATE SET name = EXCLUDED.name "
+                         "RETURNING xmax = 0", 3, c->institution, hg_json_gets(c->json, "placeCode", NULL),
+                         hg_json_gets(c->json, "name", NULL))))
+        return rv;
+    return hg_call_answer(c, hg_db_val(r, 0, 0)[0] == 't' ? 201 : 200, json_pack("{s:s, s:s}", "placeCode",
+                          hg_json_gets(c->json, "placeCode", NULL), "name", hg_json_gets(c->json, "name", NULL)));
+}
+
+static const hg_field_t APPLY_SCHEMA[] = {
+    { .name = "kind", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .enum_values = STOCK_KINDS },
+    { .name = "billBatchCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = "[0-9]{8}" },
+    { .name = "startNo", .type = HG_JT_INTEGER, .flags = HG_F_REQUIRED | HG_F_MIN | HG_F_MAX, .min = 1,
+      .max = BILL_NO_MAX },
+    { .name = "endNo", .type = HG_JT_INTEGER, .flags = HG_F_REQUIRED | HG_F_MIN | HG_F_MAX, .min = 1,
+      .max = BILL_NO_MAX },
+    { .name = "placeCode", .type = HG_JT_STRING, .pattern = PLACE_PATTERN },
+    { .name = "placeName", .type = HG_JT_STRING, .max_len = 100 },
+    HG_FIELDS_END_CLOSED
+};
+
+/* POST /invoice/staff/v1/stock/apply — a range received from finance (申领入库), by default into the
+ * store room POOL; a range overlapping any stored range of the same bill code is refused */
+static apr_status_t route_stock_apply(hg_call_t *c)
+{
+    invoice_ctx_t *x = invoice_call_ctx(c);
+    const char *kind, *batch, *place, *name;
+    apr_int64_t start, end, id;
+    hg_db_result_t *r;
+    json_t *row;
+    apr_status_t rv;
+
+    if ((rv = hg_json_validate(c->pool, c->json, APPLY_SCHEMA, &c->err)))
+        return rv;
+    kind = hg_json_gets(c->json, "kind", NULL);
+    batch = hg_json_gets(c->json, "billBatchCode", NULL);
+    hg_json_geti(c->json, &start, "startNo", NULL);
+    hg_json_geti(c->json, &end, "endNo", NULL);
+    place = opt(c->json, "placeCode");
+    name = opt(c->json, "placeName");
+    if (start > end)
+        return hg_call_fail(c, "HG_FIELD_RANGE", "endNo", "endNo must not be below startNo");
+    if (!place)
+        place = POOL_PLACE;
+    if (!name && !strcmp(place, POOL_PLACE))
+        name = POOL_PLACE_NAME;
+    if ((rv = hg_db_begin(c->db)))
+        return rv;
+    /* two applies of one bill code serialise here, so the overlap check cannot race */
+    if ((rv = hg_db_q(c->db, NULL, "SELECT pg_advisory_xact_lock(hashtext('invoice.stock'), hashtext($1))", 1, batch))
+        || (rv = ensure_place(c, x, place, name)))
+        goto rollback;
+    /* bill numbers are unique per bill code everywhere (bills' UNIQUE), so look at every institution */
+    if ((rv = hg_db_q(c->db, &r, "SELECT start_no, end_no FROM invoice.stock WHERE bill_batch_code = $1 "
+                      "AND start_no <= $3::bigint AND end_no >= $2::bigint ORDER BY start_no LIMIT 1", 3, batch,
+                      i64s(c->pool, start), i64s(c->pool, end))))
+        goto rollback;
+    if (r->nrows) {
+        hg_call_fail(c, "HG_INVOICE_STOCK_OVERLAP", "startNo", apr_psprintf(c->pool, "%s %" APR_INT64_T_FMT "-%"
+                     APR_INT64_T_FMT " overlaps the stored range %s-%s", batch, start, end, hg_db_val(r, 0, 0),
+                     hg_db_val(r, 0, 1)));
+        rv = HG_ECONFLICT;
+        goto rollback;
+    }
+    if ((rv = hg_db_q(c->db, &r, "INSERT INTO invoice.stock (institution, place_code, kind, bill_batch_code, "
+                      "start_no, end_no, next_no) VALUES ($1, $2, $3, $4, $5::bigint, $6::bigint, $5::bigint) "
+                      "RETURNING id", 6, c->institution, place, kind, batch, i64s(c->pool, start),
+                      i64s(c->pool, end))))
+        goto rollback;
+    id = col64(r, 0, 0);
+    if ((rv = hg_db_q(c->db, NULL, "INSERT INTO invoice.stock_log (institution, action, kind, bill_batch_code, "
+                      "start_no, end_no, to_place, stock_id, operator) VALUES ($1, 'apply', $2, $3, $4::bigint, "
+                      "$5::bigint, $6, $7::bigint, $8)", 8, c->institution, kind, batch, i64s(c->pool, start),
+                      i64s(c->pool, end), place, i64s(c->pool, id), c->staff_user))
+        || (rv = hg_db_commit(c->db)))
+        goto rollback;
+    if ((rv = stock_by_id(c, id, &row)))
+        return rv;
+    return hg_call_answer(c, 201, row);
+rollback:
+    hg_db_rollback(c->db);
+    return rv;
+}
+
+static const hg_field_t DISTRIBUTE_SCHEMA[] = {
+    { .name = "stockId", .type = HG_JT_INTEGER, .flags = HG_F_REQUIRED | HG_F_MIN, .min = 1 },
+    { .name = "count", .type = HG_JT_INTEGER, .flags = HG_F_REQUIRED | HG_F_MIN | HG_F_MAX, .min = 1,
+      .max = BILL_NO_MAX },
+    { .name = "placeCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = PLACE_PATTERN },
+    { .name = "placeName", .type = HG_JT_STRING, .max_len = 100 },
+    HG_FIELDS_END_CLOSED
+};
+
+/* POST /invoice/staff/v1/stock/distribute — the next `count` unused numbers of a range go to a
+ * billing point (分发), in order, so paper bundles leave the store room lowest number first.
+ * With the source range [s, e] and next unused k, the place gets [k, k+n-1]; the source row keeps
+ * what is left, [k+n, e], so its id stays valid for the next distribution (and a window issuing
+ * from it keeps going); its used part [s, k-1] stays on record as its own, used-up row. */
+static apr_status_t route_stock_distribute(hg_call_t *c)
+{
+    invoice_ctx_t *x = invoice_call_ctx(c);
+    const char *place, *from, *kind, *batch;
+    apr_int64_t id, n, s, e, k, moved_id;
+    hg_db_result_t *r;
+    json_t *moved, *src;
+    apr_status_t rv;
+
+    if ((rv = hg_json_validate(c->pool, c->json, DISTRIBUTE_SCHEMA, &c->err)))
+        return rv;
+    hg_json_geti(c->json, &id, "stockId", NULL);
+    hg_json_geti(c->json, &n, "count", NULL);
+    place = hg_json_gets(c->json, "placeCode", NULL);
+    if ((rv = hg_db_begin(c->db)))
+        return rv;
+    /* the row lock also waits for a window taking a number from this range right now */
+    if ((rv = hg_db_q(c->db, &r, "SELECT place_code, kind, bill_batch_code, start_no, end_no, next_no, "
+                      "created_at FROM invoice.stock WHERE id = $1::bigint AND institution = $2 FOR UPDATE", 2,
+                      i64s(c->pool, id), c->institution)))
+        goto rollback;
+    if (!r->nrows) {
+        hg_call_fail(c, "HG_NOT_FOUND", "stockId", "no such stock range");
+        rv = HG_ENOTFOUND;
+        goto rollback;
+    }
+    from = hg_db_val(r, 0, 0);
+    kind = hg_db_val(r, 0, 1);
+    batch = hg_db_val(r, 0, 2);
+    s = col64(r, 0, 3);
+    e = col64(r, 0, 4);
+    k = col64(r, 0, 5);
+    if (!strcmp(from, place)) {
+        hg_call_fail(c, "HG_CONFLICT", "placeCode", "the range is already at that billing point");
+        rv = HG_ECONFLICT;
+        goto rollback;
+    }
+    if (n > e - k + 1) {
+        hg_call_fail(c, !strcmp(kind, "ebill") ? "HG_INVOICE_NO_STOCK" : "HG_INVOICE_NO_PAPER_STOCK", "count",
+                     apr_psprintf(c->pool, "the range has %" APR_INT64_T_FMT " unused numbers left", e - k + 1));
+        rv = HG_ECONFLICT;
+        goto rollback;
+    }
+    if ((rv = ensure_place(c, x, place, opt(c->json, "placeName"))))
+        goto rollback;
+    if (k + n <= e) {
+        /* numbers remain: the source row becomes the rest, the moved and used parts are new rows */
+        if ((rv = hg_db_q(c->db, NULL, "UPDATE invoice.stock SET start_no = $2::bigint, next_no = $2::bigint "
+                          "WHERE id = $1::bigint", 2, i64s(c->pool, id), i64s(c->pool, k + n))))
+            goto rollback;
+        if (k > s && (rv = hg_db_q(c->db, NULL, "INSERT INTO invoice.stock (institution, place_code, kind, "
+                                   "bill_batch_code, start_no, end_no, next_no, created_at) VALUES ($1, $2, $3, $4, "
+                                   "$5::bigint, $6::bigint, $6::bigint + 1, $7::timestamptz)", 7, c->institution,
+                                   from, kind, batch, i64s(c->pool, s), i64s(c->pool, k - 1), hg_db_val(r, 0, 6))))
+            goto rollback;
+        if ((rv = hg_db_q(c->db, &r, "INSERT INTO invoice.stock (institution, place_code, kind, bill_batch_code, "
+                          "start_no, end_no, next_no) VALUES ($1, $2, $3, $4, $5::bigint, $6::bigint, $5::bigint) "
+                          "RETURNING id", 6, c->institution, place, kind, batch, i64s(c->pool, k),
+                          i64s(c->pool, k + n - 1))))
+            goto rollback;
+        moved_id = col64(r, 0, 0);
+    }
+    else if (k > s) {
+        /* all the rest moves: the source keeps its used part */
+        if ((rv = hg_db_q(c->db, NULL, "UPDATE invoice.stock SET end_no = $2::bigint WHERE id = $1::bigint", 2,
+                          i64s(c->pool, id), i64s(c->pool, k - 1)))
+            || (rv = hg_db_q(c->db, &r, "INSERT INTO invoice.stock (institution, place_code, kind, bill_batch_code, "
+                             "start_no, end_no, next_no) VALUES ($1, $2, $3, $4, $5::bigint, $6::bigint, $5::bigint) "
+                             "RETURNING id", 6, c->institution, place, kind, batch, i64s(c->pool, k),
+                             i64s(c->pool, e))))
+            goto rollback;
+        moved_id = col64(r, 0, 0);
+    }
+    else {
+        /* an untouched range moves whole */
+        if ((rv = hg_db_q(c->db, NULL, "UPDATE invoice.stock SET place_code = $2 WHERE id = $1::bigint", 2,
+                          i64s(c->pool, id), place)))
+            goto rollback;
+        moved_id = id;
+    }
+    if ((rv = hg_db_q(c->db, NULL, "INSERT INTO invoice.stock_log (institution, action, kind, bill_batch_code, "
+                      "start_no, end_no, from_place, to_place, stock_id, operator) VALUES ($1, 'distribute', $2, $3, "
+                      "$4::bigint, $5::bigint, $6, $7, $8::bigint, $9)", 9, c->institution, kind, batch,
+                      i64s(c->pool, k), i64s(c->pool, k + n - 1), from, place, i64s(c->pool, moved_id),
+                      c->staff_user))
+        || (rv = hg_db_commit(c->db)))
+        goto rollback;
+    if ((rv = stock_by_id(c, moved_id, &moved)) || (rv = stock_by_id(c, id, &src)))
+        return rv;
+    json_object_set_new(moved, "count", json_integer((json_int_t)n));
+    json_object_set_new(moved, "source", moved_id == id ? json_null() : src);
+    if (moved_id == id)
+        json_decref(src);
+    return hg_call_answer(c, 200, moved);
+rollback:
+    hg_db_rollback(c->db);
+    return rv;
+}
+
+/* ---------------------------------------------------------------- staff issuance */
+
+static const char *qr_png_b64(hg_call_t *c, const char *text)
+{
+    const unsigned char *png;
+    apr_size_t len;
+    if (hg_qr_png(&png, &len, c->pool, text, 4) != APR_SUCCESS)
+        return "";
+    return hg_base64_encode(c->pool, png, len);
+}
+
+/* POST /invoice/staff/v1/bills/<service> — the HIS body, issued by a cashier at the console (手工开具) */
+static apr_status_t route_issue(hg_call_t *c)
+{
+    invoice_ctx_t *x = invoice_call_ctx(c);
+    invoice_kind_t kind;
+    invoice_bill_t *b;
+    const char *url;
+    int replayed;
+    apr_status_t rv;
+
+    if ((rv = invoice_kind_lookup(&kind, c->pool, c->path_rest, &c->err)))
+        return rv;
+    if (!x->seal_key)
+        return hg_call_fail(c, "HG_INTERNAL", NULL, "InvoiceSealKey is not configured");
+    if ((rv = invoice_issue(x, kind, c->json, &b, &replayed)))
+        return invoice_call_failed(c, x, rv);
+    /* a replay may be the HIS's bill: only a bill issued by this call is ours to sign */
+    if (!replayed && (rv = hg_db_q(c->db, NULL, "UPDATE invoice.bills SET issued_by = $2 WHERE id = $1::bigint", 2,
+                                   i64s(c->pool, b->id), c->staff_user)))
+        /* the bill is committed and valid: answer it, the operator is only missing from the list */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r, "HG10010: bill %s %s issued by %s, operator not "
+                      "recorded: %s", b->bill_batch_code, b->bill_no, c->staff_user,
+                      c->db->errmsg ? c->db->errmsg : "");
+    url = invoice_h5_url(x, b);
+    return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}",
+        "busNo", b->bus_no, "billBatchCode", b->bill_batch_code, "billNo", b->bill_no, "random", b->random,
+        "createTime", b->create_time, "billQRCode", qr_png_b64(c, url), "pictureUrl", url, "pictureNetUrl", url,
+        "state", b->state, "isScarlet", b->is_scarlet ? "1" : "0", "totalAmt", hg_money_format(c->pool, b->total_fen),
+        "replayed", replayed, "placeCode", b->place_code));
+}
+
+/* ---------------------------------------------------------------- the daily report */
+
+/* one row per billing point and bill kind; every event of the day counted where it happened:
+ * blue and red bills at their own point, a flushed original at the original's point, a paper
+ * exchange or void at the point whose paper stock the number came from (the window that printed
+ * it), blank voids at their point with no kind; uploads of the day's bills by outbox state */
+static const char REPORT_SQL[] =
+    "WITH w AS (SELECT $2::date::timestamptz AS lo, ($2::date + 1)::timestamptz AS hi), "
+    "ev AS ("
+    " SELECT b.place_code AS place, b.kind AS kind,"
+    "  CASE WHEN b.is_scarlet THEN 0 ELSE 1 END AS bills, CASE WHEN b.is_scarlet THEN 0 ELSE b.total_fen END AS amt,"
+    "  CASE WHEN b.is_scarlet THEN 1 ELSE 0 END AS reds, CASE WHEN b.is_scarlet THEN b.total_fen ELSE 0 END AS red_amt,"
+    "  0 AS flushed, 0 AS papers, 0 AS paper_voids, 0 AS blank_voids,"
+    "  CASE WHEN o.state = 'done' THEN 1 ELSE 0 END AS up_done,"
+    "  CASE WHEN o.state IS NULL OR o.state IN ('pending', 'inflight') THEN 1 ELSE 0 END AS up_pending,"
+    "  CASE WHEN o.state = 'dead' THEN 1 ELSE 0 END AS up_dead"
+    " FROM w JOIN invoice.bills b ON b.institution = $1 AND b.issued_at >= w.lo AND b.issued_at < w.hi"
+    " LEFT JOIN hg.outbox o ON o.topic = 'invoice.upload' AND o.business_key = 'upload:' || b.id"
+    " UNION ALL"
+    " SELECT ob.place_code, ob.kind, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0"
+    " FROM w JOIN invoice.bills rb ON rb.institution = $1 AND rb.is_scarlet AND rb.issued_at >= w.lo"
+    "  AND rb.issued_at < w.hi JOIN invoice.bills ob ON ob.id = rb.related_id"
+    " UNION ALL"
+    " SELECT coalesce(ps.place_code, b.place_code), b.kind, 0, 0, 0, 0, 0,"
+    "  CASE WHEN p.created_at >= w.lo AND p.created_at < w.hi THEN 1 ELSE 0 END,"
+    "  CASE WHEN p.voided_at >= w.lo AND p.voided_at < w.hi THEN 1 ELSE 0 END, 0, 0, 0, 0"
+    " FROM w JOIN invoice.papers p ON (p.created_at >= w.lo AND p.created_at < w.hi)"
+    "  OR (p.voided_at >= w.lo AND p.voided_at < w.hi)"
+    " JOIN invoice.bills b ON b.id = p.bill_id AND b.institution = $1"
+    " LEFT JOIN LATERAL (SELECT x.place_code FROM invoice.stock x WHERE x.institution = $1 AND x.kind = 'paper'"
+    "  AND x.bill_batch_code = p.p_bill_batch_code AND p.p_bill_no ~ '^[0-9]{1,18}$'"
+    "  AND x.start_no <= (CASE WHEN p.p_bill_no ~ '^[0-9]{1,18}$' THEN p.p_bill_no::bigint END)"
+    "  AND x.end_no >= (CASE WHEN p.p_bill_no ~ '^[0-9]{1,18}$' THEN p.p_bill_no::bigint END) LIMIT 1) ps ON true"
+    " UNION ALL"
+    " SELECT v.place_code, '', 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0"
+    " FROM w JOIN invoice.blank_voids v ON v.institution = $1 AND v.created_at >= w.lo AND v.created_at < w.hi"
+    ") "
+    "SELECT e.place, coalesce(pl.name, ''), e.kind, sum(e.bills)::bigint, sum(e.amt)::bigint, sum(e.reds)::bigint,"
+    " sum(e.red_amt)::bigint, sum(e.flushed)::bigint, sum(e.papers)::bigint, sum(e.paper_voids)::bigint,"
+    " sum(e.blank_voids)::bigint, sum(e.up_done)::bigint, sum(e.up_pending)::bigint, sum(e.up_dead)::bigint "
+    "FROM ev e LEFT JOIN invoice.places pl ON pl.institution = $1 AND pl.place_code = e.place "
+    "GROUP BY e.place, pl.name, e.kind ORDER BY e.place, e.kind";
+
+/* counters from column 3 on, in REPORT_SQL order; money columns are fen */
+static const struct { const char *key, *head; int money; } REPORT_COLS[] = {
+    { "bills", "开票张数", 0 }, { "amount", "开票金额", 1 }, { "redBills", "红票张数", 0 },
+    { "redAmount", "红票金额", 1 }, { "flushed", "被冲红原票", 0 }, { "paperExchanges", "换开纸质", 0 },
+    { "paperVoids", "作废纸质", 0 }, { "blankVoids", "作废空白票", 0 }, { "uploadsDone", "上传成功", 0 },
+    { "uploadsPending", "待上传", 0 }, { "uploadsDead", "上传失败", 0 }
+};
+#define REPORT_NCOLS (sizeof(REPORT_COLS) / sizeof(REPORT_COLS[0]))
+
+/* one CSV cell: quoted when needed; text that a spreadsheet would run as a formula is defused */
+static const char *csv_cell(apr_pool_t *p, const char *s, int text)
+{
+    const char *q;
+    char *out, *o;
+    if (!s)
+        return "";
+    if (text && s[0] && strchr("=+-@\t\r", s[0]))
+        s = apr_pstrcat(p, "'", s, NULL);
+    if (!strpbrk(s, ",\"\r\n"))
+        return s;
+    o = out = apr_palloc(p, strlen(s) * 2 + 3);
+    *o++ = '"';
+    for (q = s; *q; q++) {
+        if (*q == '"')
+            *o++ = '"';
+        *o++ = *q;
+    }
+    *o++ = '"';
+    *o = '\0';
+    return out;
+}
+
+static void csv_line(apr_array_header_t *out, apr_pool_t *p, const char *const *cells, int n, const int *text)
+{
+    int i;
+    for (i = 0; i < n; i++) {
+        APR_ARRAY_PUSH(out, const char *) = csv_cell(p, cells[i], text[i]);
+        APR_ARRAY_PUSH(out, const char *) = i + 1 < n ? "," : "\r\n";
+    }
+}
+
+static const hg_field_t REPORT_QUERY[] = {
+    { .name = "date", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
+    { .name = "format", .type = HG_JT_STRING, .enum_values = (const char *const[]){ "json", "csv", NULL } },
+    HG_FIELDS_END_CLOSED
+};
+
+/* GET /invoice/staff/v1/reports/daily?date=yyyy-MM-dd[&format=csv] — the day (日报) per billing
+ * point and bill kind, in the database's time zone like createTime; today when no date */
+static apr_status_t route_report_daily(hg_call_t *c)
+{
+    enum { NFIX = 4 };
+    json_t *q, *rows, *totals, *row;
+    hg_db_result_t *r;
+    const char *date, *format;
+    apr_int64_t sum[REPORT_NCOLS] = { 0 };
+    apr_array_header_t *csv = NULL;
+    const char *cells[NFIX + REPORT_NCOLS];
+    int text[NFIX + REPORT_NCOLS] = { 0, 1, 1, 1 };
+    apr_status_t rv;
+    apr_size_t j;
+    int i;
+
+    if ((rv = query_args(c, REPORT_QUERY, &q)))
+        return rv;
+    format = opt(q, "format");
+    if (!(date = opt(q, "date"))) {
+        if ((rv = hg_db_q(c->db, &r, "SELECT to_char(current_date, 'YYYY-MM-DD')", 0)))
+            return rv;
+        date = hg_db_val(r, 0, 0);
+    }
+    if ((rv = hg_db_q(c->db, &r, REPORT_SQL, 2, c->institution, date)))
+        return rv;
+    if (format && !strcmp(format, "csv")) {
+        csv = apr_array_make(c->pool, (r->nrows + 2) * (NFIX + REPORT_NCOLS) * 2 + 1, sizeof(const char *));
+        APR_ARRAY_PUSH(csv, const char *) = "\xEF\xBB\xBF";   /* the BOM makes Excel read UTF-8 */
+        cells[0] = "日期"; cells[1] = "开票点编码"; cells[2] = "开票点名称"; cells[3] = "票据类别";
+        for (j = 0; j < REPORT_NCOLS; j++)
+            cells[NFIX + j] = REPORT_COLS[j].head;
+        csv_line(csv, c->pool, cells, NFIX + REPORT_NCOLS, (const int[NFIX + REPORT_NCOLS]){ 0 });
+    }
+    rows = json_array();
+    for (i = 0; i < r->nrows; i++) {
+        row = json_pack("{s:s, s:s, s:s, s:s}", "placeCode", hg_db_val(r, i, 0), "placeName", hg_db_val(r, i, 1),
+                        "kind", hg_db_val(r, i, 2), "kindLabel", kind_label(hg_db_val(r, i, 2)));
+        cells[0] = date;
+        cells[1] = hg_db_val(r, i, 0);
+        cells[2] = hg_db_val(r, i, 1);
+        cells[3] = kind_label(hg_db_val(r, i, 2));
+        for (j = 0; j < REPORT_NCOLS; j++) {
+            apr_int64_t v = col64(r, i, 3 + (int)j);
+            sum[j] += v;
+            cells[NFIX + j] = REPORT_COLS[j].money ? hg_money_format(c->pool, v) : i64s(c->pool, v);
+            json_object_set_new(row, REPORT_COLS[j].key, REPORT_COLS[j].money
+                                ? json_string(cells[NFIX + j]) : json_integer((json_int_t)v));
+        }
+        json_array_append_new(rows, row);
+        if (csv)
+            csv_line(csv, c->pool, cells, NFIX + REPORT_NCOLS, text);
+    }
+    totals = json_object();
+    cells[0] = date; cells[1] = "合计"; cells[2] = ""; cells[3] = "";
+    for (j = 0; j < REPORT_NCOLS; j++) {
+        cells[NFIX + j] = REPORT_COLS[j].money ? hg_money_format(c->pool, sum[j]) : i64s(c->pool, sum[j]);
+        json_object_set_new(totals, REPORT_COLS[j].key, REPORT_COLS[j].money
+                            ? json_string(cells[NFIX + j]) : json_integer((json_int_t)sum[j]));
+    }
+    if (csv) {
+        json_decref(rows);
+        json_decref(totals);
+        csv_line(csv, c->pool, cells, NFIX + REPORT_NCOLS, text);
+        c->out_body = apr_array_pstrcat(c->pool, csv, 0);
+        c->out_len = strlen(c->out_body);
+        c->out_type = "text/csv; charset=utf-8";
+        apr_table_setn(c->r->headers_out, "Content-Disposition",
+                       apr_psprintf(c->pool, "attachment; filename=\"invoice-daily-%s.csv\"", date));
+        return APR_SUCCESS;
+    }
+    return hg_call_answer(c, 200, json_pack("{s:s, s:o, s:o}", "date", date, "rows", rows, "totals", totals));
+}
+
+/* ---------------------------------------------------------------- the bill list */
+
+static const hg_field_t BILLS_QUERY[] = {
+    { .name = "date", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
+    { .name = "placeCode", .type = HG_JT_STRING, .pattern = PLACE_PATTERN },
+    { .name = "state", .type = HG_JT_STRING,
+      .enum_values = (const char *const[]){ "normal", "flushed", "red", NULL } },
+    { .name = "limit", .type = HG_JT_STRING, .pattern = "[0-9]{1,3}" },
+    { .name = "beforeId", .type = HG_JT_STRING, .pattern = "[0-9]{1,18}" },
+    HG_FIELDS_END_CLOSED
+};
+
+/* GET /invoice/staff/v1/bills?date=&placeCode=&state=normal|flushed|red&limit=&beforeId= — newest
+ * first, without personal data (the payer is only in the sealed document) */
+static apr_status_t route_bills(hg_call_t *c)
+{
+    json_t *q, *rows;
+    hg_db_result_t *r;
+    const char *lim;
+    apr_int64_t limit = LIST_DEFAULT;
+    apr_status_t rv;
+    int i;
+
+    if ((rv = query_args(c, BILLS_QUERY, &q)))
+        return rv;
+    if ((lim = opt(q, "limit")) && ((limit = apr_atoi64(lim)) < 1 || limit > LIST_MAX))
+        return hg_call_fail(c, "HG_FIELD_RANGE", "limit", apr_psprintf(c->pool, "1 to %d", LIST_MAX));
+    if ((rv = hg_db_q(c->db, &r, "SELECT b.id, b.bill_batch_code, b.bill_no, b.bus_no, b.kind, b.place_code, "
+                      "b.total_fen, b.state, b.is_scarlet, b.paper_batch_code, b.paper_no, coalesce(o.state, 'pending'), "
+                      "b.create_time, to_char(b.issued_at, 'YYYY-MM-DD HH24:MI:SS'), b.issued_by "
+                      "FROM invoice.bills b LEFT JOIN hg.outbox o ON o.topic = 'invoice.upload' "
+                      "AND o.business_key = 'upload:' || b.id WHERE b.institution = $1 "
+                      "AND ($2::date IS NULL OR (b.issued_at >= $2::date::timestamptz "
+                      "AND b.issued_at < ($2::date + 1)::timestamptz)) "
+                      "AND ($3::text IS NULL OR b.place_code = $3) "
+                      "AND ($4::text IS NULL OR ($4 = 'red' AND b.is_scarlet) "
+                      "OR ($4 <> 'red' AND NOT b.is_scarlet AND b.state = $4)) "
+                      "AND ($5::bigint IS NULL OR b.id < $5::bigint) ORDER BY b.id DESC LIMIT $6::int", 6,
+                      c->institution, opt(q, "date"), opt(q, "placeCode"), opt(q, "state"), opt(q, "beforeId"),
+                      i64s(c->pool, limit))))
+        return rv;
+    rows = json_array();
+    for (i = 0; i < r->nrows; i++) {
+        json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:s?}",
+            "id", (json_int_t)col64(r, i, 0), "billBatchCode", hg_db_val(r, i, 1), "billNo", hg_db_val(r, i, 2),
+            "busNo", hg_db_val(r, i, 3), "kind", hg_db_val(r, i, 4), "kindLabel", kind_label(hg_db_val(r, i, 4)),
+            "placeCode", hg_db_val(r, i, 5), "totalAmt", hg_money_format(c->pool, col64(r, i, 6)),
+            "state", hg_db_val(r, i, 7), "isScarlet", hg_db_val(r, i, 8)[0] == 't',
+            "uploadState", hg_db_val(r, i, 11), "createTime", hg_db_val(r, i, 12), "issuedAt", hg_db_val(r, i, 13),
+            "issuedBy", hg_db_val(r, i, 14));
+        json_object_set_new(o, "paper", hg_db_val(r, i, 10) ? json_pack("{s:s, s:s}", "pBillBatchCode",
+                            hg_db_val(r, i, 9), "pBillNo", hg_db_val(r, i, 10)) : json_null());
+        json_array_append_new(rows, o);
+    }
+    return hg_call_answer(c, 200, json_pack("{s:o, s:o}", "bills", rows, "nextBeforeId",
+                          r->nrows == limit ? json_integer((json_int_t)col64(r, r->nrows - 1, 0)) : json_null()));
+}
+
+/* ---------------------------------------------------------------- the table */
+
+#define STAFF_POST (HG_R_STAFF | HG_R_JSON | HG_R_AUDIT)
+
+const hg_route_t invoice_staff_routes[] = {
+    { "GET",  "/invoice/staff/v1/stock", HG_R_STAFF, NULL, route_stock },
+    { "POST", "/invoice/staff/v1/stock/apply", STAFF_POST, "invoice_admin", route_stock_apply },
+    { "POST", "/invoice/staff/v1/stock/distribute", STAFF_POST, "invoice_admin", route_stock_distribute },
+    { "GET",  "/invoice/staff/v1/places", HG_R_STAFF, NULL, route_places },
+    { "POST", "/invoice/staff/v1/places", STAFF_POST, "invoice_admin", route_place_save },
+    { "POST", "/invoice/staff/v1/bills/", STAFF_POST | HG_R_PREFIX, "cashier", route_issue },
+    { "GET",  "/invoice/staff/v1/bills", HG_R_STAFF, NULL, route_bills },
+    { "GET",  "/invoice/staff/v1/reports/daily", HG_R_STAFF, NULL, route_report_daily },
+    { NULL }
+};

@@ -1,0 +1,155 @@
+# mod_invoice staff console: stock apply (申领入库) and distribution (分发), staff issuance (手工开具),
+# the daily report (JSON and CSV), the bill list, roles and CSRF
+use strict;
+use warnings FATAL => 'all';
+use utf8;
+use Apache::Test;
+use Apache::TestRequest qw(GET POST);
+use Apache::TestUtil qw(t_cmp);
+use Encode qw(decode);
+use JSON::PP;
+use HG qw(json_of staff_login psql);
+use HGInvoice qw(outpatient);
+
+plan tests => 45;
+
+my $base = '/invoice/staff/v1';
+my $json = JSON::PP->new->utf8->canonical;
+# a bill code of our own per run, far from the demo's 44010126 / 44010226
+my $batch = sprintf('4409%04d', $$ % 10000);
+my $pbatch = sprintf('4408%04d', $$ % 10000);
+my $place = 'ST' . ($$ % 100000);
+my $place2 = $place . 'B';
+
+sub jpost {
+    my ($path, $body, @h) = @_;
+    return POST "$base$path", 'Content-Type' => 'application/json', content => $json->encode($body), @h;
+}
+sub err_is {
+    my ($r, $status, $code, $name) = @_;
+    ok t_cmp($r->code . ' ' . (json_of($r)->{code} // '-'), "$status $code", $name);
+}
+
+my ($res, $cookie, $csrf) = staff_login('admin', 'Adm1n-Test-Pass#2026');
+ok t_cmp($res->code, 200, 'admin logs in');
+my @admin = (Cookie => $cookie, 'X-CSRF-Token' => $csrf);
+
+err_is(GET("$base/stock"), 401, 'HG_LOGIN_REQUIRED', 'stock needs a login');
+
+# ---- 申领入库: into the store room POOL (created on first use)
+$res = jpost('/stock/apply', { kind => 'ebill', billBatchCode => $batch, startNo => 1, endNo => 1000 }, @admin);
+my $pool = json_of($res);
+ok t_cmp($res->code, 201, 'range applied');
+ok t_cmp("$pool->{placeCode} $pool->{placeName} $pool->{startNo}-$pool->{endNo} $pool->{remaining}",
+         'POOL 票据库房 1-1000 1000', 'into the store room, all unused');
+
+$res = jpost('/stock/apply', { kind => 'ebill', billBatchCode => $batch, startNo => 900, endNo => 1100 }, @admin);
+err_is($res, 409, 'HG_INVOICE_STOCK_OVERLAP', 'an overlapping range of the same bill code is refused');
+ok t_cmp(json_of($res)->{message}, qr/1-1000/, 'and the message names the stored range');
+$res = jpost('/stock/apply', { kind => 'ebill', billBatchCode => $batch, startNo => 2000, endNo => 1999 }, @admin);
+err_is($res, 400, 'HG_FIELD_RANGE', 'endNo below startNo');
+$res = jpost('/stock/apply', { kind => 'ebill', billBatchCode => '4401', startNo => 1, endNo => 9 }, @admin);
+err_is($res, 400, 'HG_FIELD_PATTERN', 'bill code must be 8 digits');
+
+$res = jpost('/stock/apply', { kind => 'ebill', billBatchCode => $batch, startNo => 1001, endNo => 1100 }, Cookie => $cookie);
+err_is($res, 403, 'HG_CSRF', 'no CSRF token: refused');
+
+# ---- 分发
+$res = jpost('/stock/distribute', { stockId => $pool->{stockId}, count => 1001, placeCode => $place,
+                                    placeName => '测试窗口' }, @admin);
+err_is($res, 409, 'HG_INVOICE_NO_STOCK', 'more than remain is refused');
+$res = jpost('/stock/distribute', { stockId => $pool->{stockId}, count => 100, placeCode => $place }, @admin);
+err_is($res, 404, 'HG_NOT_FOUND', 'an unknown billing point without a name');
+$res = jpost('/stock/distribute', { stockId => $pool->{stockId}, count => 100, placeCode => $place,
+                                    placeName => '测试窗口' }, @admin);
+my $d = json_of($res);
+ok t_cmp($res->code, 200, 'distributed 100 to a new billing point');
+ok t_cmp("$d->{placeCode} $d->{placeName} $d->{startNo}-$d->{endNo} $d->{remaining}", "$place 测试窗口 1-100 100",
+         'the place gets the next 100 numbers');
+ok t_cmp("$d->{source}{stockId} $d->{source}{startNo}-$d->{source}{endNo} $d->{source}{remaining}",
+         "$pool->{stockId} 101-1000 900", 'the store room keeps the rest under the same id');
+my ($p) = grep { $_->{placeCode} eq $place } @{ json_of(GET("$base/places", Cookie => $cookie))->{places} // [] };
+ok t_cmp($p && "$p->{name} $p->{ebillRemaining}", '测试窗口 100', 'places: the new billing point and its numbers');
+
+# ---- roles
+my ($r2, $clerk) = staff_login('clerk', 'Cashier-Pass#2026x');
+my $clerk_csrf = json_of($r2)->{csrf_token};
+my @clerk = (Cookie => $clerk, 'X-CSRF-Token' => $clerk_csrf);
+$res = jpost('/stock/apply', { kind => 'ebill', billBatchCode => $batch, startNo => 5000, endNo => 5009 }, @clerk);
+err_is($res, 403, 'HG_FORBIDDEN', 'a cashier cannot apply stock');
+ok t_cmp(GET("$base/stock", Cookie => $clerk)->code, 200, 'but may read it');
+
+# ---- 手工开具 by the cashier, from the distributed range
+my $bill = outpatient(placeCode => $place);
+$res = jpost('/bills/invoiceEBillOutpatient', $bill, @clerk);
+my $b = json_of($res);
+ok t_cmp($res->code, 200, 'cashier issues at the console');
+ok t_cmp("$b->{billBatchCode} $b->{billNo}", "$batch 0000000001", 'bill number = the first of the distributed range');
+ok t_cmp($b->{pictureNetUrl}, qr{/invoice/bill\.html#code=$batch&no=0000000001&r=$b->{random}$}, 'answered like the HIS service');
+ok t_cmp($b->{createTime}, qr/^\d{17}$/, 'createTime');
+ok t_cmp(psql("SELECT issued_by FROM invoice.bills WHERE bill_batch_code = '$batch' AND bill_no = '0000000001'"),
+         'clerk', 'issued_by recorded');
+$res = jpost('/bills/invoiceEBillOutpatient', $bill, @clerk);
+ok t_cmp(json_of($res)->{billNo} . ' ' . (json_of($res)->{replayed} ? 1 : 0), '0000000001 1', 'the same busNo again: the same bill');
+err_is(jpost('/bills/noSuchService', $bill, @clerk), 404, 'HG_INVOICE_UNKNOWN_SERVICE', 'unknown service');
+my %bad = %$bill; $bad{totalAmt} = '1.00';
+err_is(jpost('/bills/invoiceEBillOutpatient', \%bad, @clerk), 400, 'HG_INVOICE_SUM_CHARGE', 'the HIS validation applies');
+
+my ($st) = @{ json_of(GET("$base/stock?placeCode=$place", Cookie => $cookie))->{stock} // [] };
+ok t_cmp($st && "$st->{used} $st->{remaining} $st->{nextNo}", '1 99 2', 'stock: used and remaining of the place');
+
+# a used range splits: the used part stays, the next unused numbers move, the rest keeps its id
+$res = jpost('/stock/distribute', { stockId => $st->{stockId}, count => 50, placeCode => $place2,
+                                    placeName => '测试窗口二' }, @admin);
+$d = json_of($res);
+ok t_cmp("$d->{startNo}-$d->{endNo} $d->{source}{stockId} $d->{source}{startNo}-$d->{source}{endNo}",
+         "2-51 $st->{stockId} 52-100", 'distribution from a used range');
+ok t_cmp(psql("SELECT string_agg(start_no || '-' || end_no || '/' || next_no, ',' ORDER BY start_no) FROM invoice.stock "
+              . "WHERE bill_batch_code = '$batch'"), '1-1/2,2-51/2,52-100/52,101-1000/101', 'ranges stay disjoint and cover the applied range');
+$res = jpost('/bills/invoiceEBillOutpatient', outpatient(placeCode => $place), @clerk);
+ok t_cmp(json_of($res)->{billNo}, '0000000052', 'the place goes on with what it kept');
+
+# an untouched range moves whole (paper, another bill code)
+$res = jpost('/stock/apply', { kind => 'paper', billBatchCode => $pbatch, startNo => 1, endNo => 10,
+                               placeCode => $place }, @admin);
+my $pp = json_of($res);
+ok t_cmp($res->code . ' ' . ($pp->{placeCode} // ''), "201 $place", 'paper range applied straight to a billing point');
+$res = jpost('/stock/distribute', { stockId => $pp->{stockId}, count => 10, placeCode => $place2 }, @admin);
+$d = json_of($res);
+ok t_cmp("$d->{stockId} $d->{placeCode} $d->{startNo}-$d->{endNo} " . (defined $d->{source} ? 'src' : 'none'),
+         "$pp->{stockId} $place2 1-10 none", 'the whole range moves');
+
+# ---- 日报
+my $today = psql("SELECT to_char(current_date, 'YYYY-MM-DD')");
+$res = GET("$base/reports/daily", Cookie => $clerk);
+my $rep = json_of($res);
+ok t_cmp($res->code . ' ' . ($rep->{date} // ''), "200 $today", 'daily report: today by default');
+my ($row) = grep { $_->{placeCode} eq $place } @{ $rep->{rows} // [] };
+ok t_cmp($row && "$row->{kind} $row->{kindLabel} $row->{bills} $row->{amount} $row->{redBills}",
+         'outpatient 门诊 2 246.90 0', 'the place: two bills and their amount');
+ok t_cmp($row && $row->{uploadsDone} + $row->{uploadsPending} + $row->{uploadsDead}, 2, 'every bill counted in one upload state');
+
+$res = GET("$base/reports/daily?date=$today&format=csv", Cookie => $clerk);
+ok t_cmp($res->header('Content-Type'), 'text/csv; charset=utf-8', 'CSV content type');
+ok t_cmp($res->header('Content-Disposition') // '', qr/^attachment; filename="invoice-daily-$today\.csv"$/, 'CSV is a download');
+my $csv = $res->content;
+ok t_cmp(substr($csv, 0, 3), "\xEF\xBB\xBF", 'CSV starts with the UTF-8 BOM');
+$csv = decode('UTF-8', substr($csv, 3));
+my @lines = split /\r\n/, $csv;
+ok t_cmp($lines[0], qr/^日期,开票点编码,开票点名称,票据类别,开票张数,开票金额,/, 'CSV header');
+# the upload columns move while the outbox drains: only their shape is fixed
+ok t_cmp(scalar(grep { /^\Q$today,$place,测试窗口,门诊,2,246.90,0,0.00,0,0,0,0,\E\d+,\d+,\d+$/ } @lines), 1,
+         'CSV row of the place');
+
+err_is(GET("$base/reports/daily?date=2026-02-30", Cookie => $cookie), 400, 'HG_FIELD_DATE', 'bad date refused');
+ok t_cmp(json_of(GET("$base/reports/daily?date=2026-02-30", Cookie => $cookie))->{field}, 'date', 'bad date: field named');
+err_is(GET("$base/reports/daily?when=today", Cookie => $cookie), 400, 'HG_FIELD_UNKNOWN', 'unknown parameter refused');
+
+# ---- the bill list: no personal data
+$res = GET("$base/bills?date=$today&placeCode=$place&state=normal", Cookie => $clerk);
+my $list = json_of($res)->{bills} // [];
+ok t_cmp(join(',', map { "$_->{billNo}/$_->{issuedBy}/$_->{totalAmt}" } @$list),
+         '0000000052/clerk/123.45,0000000001/clerk/123.45', 'bill list of the place, newest first');
+ok t_cmp($res->content =~ /张三丰|payer|idCard|13812345678/ ? 'leak' : 'clean', 'clean', 'no payer, ID or phone in the list');
+ok t_cmp(scalar @{ json_of(GET("$base/bills?placeCode=$place&state=red", Cookie => $clerk))->{bills} // [] }, 0,
+         'state filter: no red bills');
