@@ -40,26 +40,43 @@ apr_status_t hg_qr_png(const unsigned char **png, apr_size_t *len, apr_pool_t *p
         scale = 4;
     w = qr->width;
     px = (w + 2 * QUIET) * scale;
-    rawlen = (apr_size_t)px * (px + 1);           /* a filter byte (0) per row, 8-bit gray */
-    raw = apr_palloc(p, rawlen);
-    for (y = 0; y < px; y++) {
-        unsigned char *row = raw + (apr_size_t)y * (px + 1);
-        int my = y / scale - QUIET;
-        row[0] = 0;
-        for (x = 0; x < px; x++) {
-            int mx = x / scale - QUIET, dark = mx >= 0 && my >= 0 && mx < w && my < w
-                                               && (qr->data[my * w + mx] & 1);
-            row[1 + x] = dark ? 0 : 255;
+    {
+        /* 1-bit grayscale and a small deflate state: the QR of every issue answer must be cheap
+         * (8-bit gray at level 9 with zlib's default 256 KB state cost ~7 ms a bill) */
+        int rb = (px + 7) / 8;
+        z_stream zs;
+        rawlen = (apr_size_t)(rb + 1) * px;       /* a filter byte (0) per row */
+        raw = apr_pcalloc(p, rawlen);
+        for (y = 0; y < px; y++) {
+            unsigned char *row = raw + (apr_size_t)y * (rb + 1);
+            int my = y / scale - QUIET;
+            for (x = 0; x < px; x++) {
+                int mx = x / scale - QUIET, dark = mx >= 0 && my >= 0 && mx < w && my < w
+                                                   && (qr->data[my * w + mx] & 1);
+                if (!dark)
+                    row[1 + x / 8] |= 0x80 >> (x % 8);
+            }
         }
+        QRcode_free(qr);
+        zlen = compressBound(rawlen) + 64;
+        z = apr_palloc(p, zlen);
+        memset(&zs, 0, sizeof(zs));
+        if (deflateInit2(&zs, 9, Z_DEFLATED, 9, 2, Z_DEFAULT_STRATEGY) != Z_OK)
+            return HG_EINVALID;
+        zs.next_in = raw;
+        zs.avail_in = (uInt)rawlen;
+        zs.next_out = z;
+        zs.avail_out = (uInt)zlen;
+        if (deflate(&zs, Z_FINISH) != Z_STREAM_END) {
+            deflateEnd(&zs);
+            return HG_EINVALID;
+        }
+        zlen = zs.total_out;
+        deflateEnd(&zs);
     }
-    QRcode_free(qr);
-    zlen = compressBound(rawlen);
-    z = apr_palloc(p, zlen);
-    if (compress2(z, &zlen, raw, rawlen, 9) != Z_OK)
-        return HG_EINVALID;
     put32(ihdr, px);
     put32(ihdr + 4, px);
-    ihdr[8] = 8; ihdr[9] = 0; ihdr[10] = 0; ihdr[11] = 0; ihdr[12] = 0;   /* 8-bit grayscale */
+    ihdr[8] = 1; ihdr[9] = 0; ihdr[10] = 0; ihdr[11] = 0; ihdr[12] = 0;   /* 1-bit grayscale */
     out = apr_palloc(p, 8 + 25 + 12 + zlen + 12);
     memcpy(out, sig, 8);
     o = chunk(out + 8, "IHDR", ihdr, 13);

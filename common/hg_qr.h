@@ -4,7 +4,7 @@
 #include <apr_pools.h>
 #include "hg_status.h"
 
-/* grayscale PNG, `scale` pixels per module, a 4-module quiet zone, error correction level M */
+/* 1-bit grayscale PNG, `scale` pixels per module, a 4-module quiet zone, error correction level M */
 apr_status_t hg_qr_png(const unsigned char **png, apr_size_t *len, apr_pool_t *p, const char *text,
                        int scale);
 /* a standalone <svg> of the same code */

@@ -1,12 +1,265 @@
 #!/bin/sh
-# make bench: measured against the running stack (make run). Modules add their loads here;
-# the last line is one `bench:` line of key=value pairs so runs can be compared by a script.
+# make bench: measured against the running stack (make run PORT=… PGPORT=…), every figure from the
+# same run on the same machine (design/performance.md: compare figures of one run, never across runs).
+#
+#   1. static    wrk on /index.html of the same httpd
+#   2. seed      realistic volume before measuring (the empty-table trap): bills up to
+#                BENCH_SEED_BILLS (copies of a real bill under batch 44019926, upload done), ANALYZE
+#   3. pgbench   tools/bench/issue.pgbench: invoice_issue()'s statements on the same database
+#   4. pdf cold  public signed PDF links of bills never rendered (render + cache)
+#   5. pdf warm  the same links of BENCH_PDF_BILLS bills, round and round (cached)
+#   6. spread    wrk -t2 -c100: signed invoiceEBillOutpatient calls, 10 charge lines, round-robin over
+#                billing points BP01…BP64; every request pre-signed with its own busNo and nonce
+#   7. hot       the same, every bill on MZ01 (one stock row: the number lock)
+# Issuance comes last: every bill queues an upload and an SMS, and the outbox drainer works them
+# off in the background for minutes after (its rate is printed).
+#
+# Knobs: BENCH_SECONDS (10) per phase, BENCH_COLD_SECONDS (5), BENCH_MAX_RATE (5000 requests/s
+# pre-generated per issuance phase), BENCH_SEED_BILLS (50000), BENCH_PDF_BILLS (300),
+# BENCH_PGBENCH_CLIENTS (100, fewer if the server's max_connections has no room).
+# wrk's full output goes to var/bench/.  The last line is one `bench:` line of key=value pairs.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 PORT=${PORT:-8080}
+PGPORT=${PGPORT:-55432}
 DUR=${BENCH_SECONDS:-10}
-curl -fsS "http://127.0.0.1:$PORT/hg/health" >/dev/null || { echo "bench: the stack is not running (make run)" >&2; exit 1; }
-static=$(wrk -t2 -c100 -d"${DUR}s" "http://127.0.0.1:$PORT/index.html" | awk '/Requests\/sec/ {printf "%d", $2}')
-health=$(wrk -t2 -c100 -d"${DUR}s" "http://127.0.0.1:$PORT/hg/health" | awk '/Requests\/sec/ {printf "%d", $2}')
-echo "static file: $static req/s; /hg/health (one DB round trip): $health req/s"
-echo "bench: static_per_s=$static health_per_s=$health"
+COLD=${BENCH_COLD_SECONDS:-5}
+MAXRATE=${BENCH_MAX_RATE:-5000}
+SEED=${BENCH_SEED_BILLS:-50000}
+PDFN=${BENCH_PDF_BILLS:-300}
+PGBC=${BENCH_PGBENCH_CLIENTS:-100}
+BASE=http://127.0.0.1:$PORT
+B=$TOP/tools/bench
+OUT=$TOP/var/bench
+INST=44010001
+
+die() { echo "bench: $*" >&2; exit 1; }
+curl -fsS "$BASE/hg/health" >/dev/null 2>&1 || die "the stack is not running on port $PORT (make run PORT=$PORT PGPORT=$PGPORT)"
+for t in wrk pgbench psql perl curl; do command -v $t >/dev/null || die "$t is missing (make deps)"; done
+[ -f "$TOP/var/demo-credentials" ] || die "no var/demo-credentials (make run)"
+set -a; . "$TOP/var/demo-credentials"; set +a
+grep -q "127.0.0.1:$PORT\$" "$TOP/var/demo-credentials" || die "var/demo-credentials is not the stack on port $PORT"
+PSQL="psql -h 127.0.0.1 -p $PGPORT -U hisgate -d hisgate -qtAX -v ON_ERROR_STOP=1"
+$PSQL -c 'SELECT 1' >/dev/null 2>&1 || die "cannot reach PostgreSQL on port $PGPORT as hisgate"
+mkdir -p "$OUT"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/hisgate-bench.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT INT TERM
+ALL_START=$(date +%s)
+
+backlog() { $PSQL -c "SELECT count(*) FROM hg.outbox WHERE state IN ('pending','inflight')"; }
+# wrk NAME DURATION URL [-- script args]: full output in var/bench/NAME.txt, the wrkres line in $WORK/NAME
+run_wrk() {
+    name=$1; d=$2; url=$3; shift 3
+    wrk -t2 -c100 -d"${d}s" --timeout 10s --latency -s "$B/wrk.lua" "$url" "$@" > "$OUT/$name.txt" 2>&1 || true
+    grep '^wrkres:' "$OUT/$name.txt" > "$WORK/$name" || die "wrk $name failed: $(tail -n 3 "$OUT/$name.txt")"
+}
+# field NAME KEY → value from the wrkres line
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" "$WORK/$1"; }
+int() { printf '%.0f' "$1"; }
+check() {
+    nb=$(field "$1" non2xx); se=$(field "$1" sockerr); ex=$(field "$1" exhausted)
+    [ "$nb" = 0 ] || echo "  ! $1: $nb answers were not 2xx; first: $(sed -n 's/.* first_error=//p' "$WORK/$1")"
+    [ "$se" = 0 ] || echo "  ! $1: $se socket errors/timeouts (wrk --timeout 10s)"
+    [ "$ex" = 0 ] || echo "  ! $1: a thread ran out of requests: the rate is understated (raise BENCH_MAX_RATE)"
+}
+
+# CPU accounting per phase (where the time goes): ticks of this stack's httpd (parent and children)
+# and PostgreSQL (postmaster, its children, reaped backends), and of the whole machine
+HPID=$(cat "$TOP/var/httpd/run/httpd.pid" 2>/dev/null || echo 0)
+PGPID=$(ps -C postgres -o pid=,args= | awk -v p="-p $PGPORT " 'index($0, " -D ") && index($0, p) { print $1; exit }')
+cpu_snap() {
+    cat /proc/[0-9]*/stat 2>/dev/null | awk -v h="$HPID" -v g="${PGPID:-0}" '
+        { pid = $1; sub(/^.*\) /, ""); t = $12 + $13 }
+        pid == h || $2 == h { ht += t }
+        pid == g { gt += t + $14 + $15 } $2 == g { gt += t }
+        END { printf "%d %d ", ht, gt }'
+    awk '$1 == "cpu" { printf "%d %d %d\n", $2 + $3, $4 + $7 + $8, $5 + $6 }' /proc/stat
+}
+TCK=$(getconf CLK_TCK)
+NCPU=$(nproc)
+phase_begin() { cpu_snap > "$WORK/cpu.$1"; }
+# phase_end NAME COUNT: one line of CPU shares (% of one core) and CPU per unit of work
+phase_end() {
+    cpu_snap | awk -v n="$2" -v k="$TCK" -v name="$1" -v c="$NCPU" 'NR == FNR { for (i = 1; i <= 5; i++) a[i] = $i; next }
+        { h = $1 - a[1]; g = $2 - a[2]; us = $3 - a[3]; sy = $4 - a[4]; id = $5 - a[5]; all = us + sy + id
+          if (all <= 0) exit
+          sec = all / k / c          # wall seconds of the phase, from the machine counters
+          printf "  cpu %-8s httpd %3d%% postgres %3d%% rest %3d%% idle %3d%%, kernel %d%% of busy", name,
+              100 * h / k / sec, 100 * g / k / sec, 100 * (us + sy - h - g) / k / sec, 100 * id / k / sec,
+              us + sy ? 100 * sy / (us + sy) : 0
+          if (n > 0) printf "; per request httpd %d us, postgres %d us", 1e6 * h / k / n, 1e6 * g / k / n
+          printf "\n" }' "$WORK/cpu.$1" -
+}
+
+echo "bench: ${DUR}s per phase, wrk -t2 -c100, on $NCPU cores; outbox backlog at start: $(backlog)"
+echo "  (cpu lines: 100% = one core; rest = wrk/pgbench and anything else running on the machine)"
+
+# ---- 1. static file of the same httpd
+phase_begin static
+run_wrk static "$DUR" "$BASE/index.html"
+phase_end static "$(field static requests)"
+check static
+
+# ---- 2. seed: realistic volume before measuring, then fresh statistics
+have=$($PSQL -c "SELECT count(*) FROM invoice.bills WHERE institution = '$INST'")
+if [ "$have" -lt "$SEED" ]; then
+    tmpl=$($PSQL -c "SELECT id FROM invoice.bills WHERE institution = '$INST' AND NOT is_scarlet ORDER BY id LIMIT 1")
+    if [ -z "$tmpl" ]; then      # one real bill to copy
+        perl "$B/genreq.pl" --n 1 --places spread --threads 1 --out "$WORK/one"
+        IFS='	' read -r m p a body < "$WORK/one.0"
+        curl -fsS -o /dev/null -H "Authorization: $a" -H 'Content-Type: application/json' --data-binary "$body" "$BASE$p" \
+            || die "a signed issue call failed: is the stack healthy?"
+        tmpl=$($PSQL -c "SELECT id FROM invoice.bills WHERE institution = '$INST' AND NOT is_scarlet ORDER BY id LIMIT 1")
+    fi
+    n=$((SEED - have))
+    # copies of a real bill (the document opens) under a batch no stock hands out, upload done;
+    # look-up indexes are random so that no patient's 通码 query finds them
+    $PSQL <<SQL >/dev/null
+INSERT INTO invoice.bills (institution, bus_no, kind, service, place_code, bill_batch_code, bill_no, random,
+    create_time, issued_at, total_fen, content_hash, doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed)
+SELECT t.institution, 'SEED-' || s.k, t.kind, t.service, 'BP' || lpad((1 + s.k % 64)::text, 2, '0'),
+       '44019926', lpad(s.k::text, 10, '0'), t.random, t.create_time, now() - (s.k || ' s')::interval,
+       t.total_fen, md5(s.k::text) || md5(t.content_hash), t.doc_sealed, t.seal,
+       md5('i' || s.k) || md5('I' || s.k), md5('t' || s.k) || md5('T' || s.k), md5('c' || s.k) || md5('C' || s.k),
+       t.tel_sealed
+FROM invoice.bills t,
+     generate_series(coalesce((SELECT max(substr(bus_no, 6)::bigint) FROM invoice.bills
+                               WHERE institution = '$INST' AND bus_no LIKE 'SEED-%'), 0) + 1,
+                     coalesce((SELECT max(substr(bus_no, 6)::bigint) FROM invoice.bills
+                               WHERE institution = '$INST' AND bus_no LIKE 'SEED-%'), 0) + $n) AS s(k)
+WHERE t.id = $tmpl;
+INSERT INTO hg.outbox (topic, institution, business_key, payload, state, attempts, max_attempts, order_key, result)
+SELECT 'invoice.upload', b.institution, 'upload:' || b.id, '{"seeded":true}', 'done', 1, 50, 'bill:' || b.id,
+       '{"seeded":true}'
+FROM invoice.bills b WHERE b.bill_batch_code = '44019926'
+ON CONFLICT (topic, business_key) DO NOTHING;
+SQL
+    echo "seed: $n bills added (batch 44019926) to the $have there were"
+fi
+$PSQL -c 'SET client_min_messages = error' -c 'ANALYZE' >/dev/null
+
+# ---- 3. pgbench: the same transaction shape on the same database (first, before the issuance
+# phases leave the outbox drainer busy for minutes)
+maxc=$($PSQL -c "SELECT current_setting('max_connections')::int - (SELECT count(*) FROM pg_stat_activity)
+                 - current_setting('superuser_reserved_connections')::int - 4")
+if [ "$PGBC" -gt "$maxc" ]; then
+    echo "  ! pgbench: $PGBC clients do not fit under max_connections ($($PSQL -c 'SHOW max_connections')); using $maxc"
+    PGBC=$maxc
+fi
+[ "$PGBC" -ge 2 ] || die "PostgreSQL on port $PGPORT has no connections to spare for pgbench"
+$PSQL <<'SQL' >/dev/null
+INSERT INTO invoice.institutions VALUES ('44019999', 'pgbench (make bench)') ON CONFLICT DO NOTHING;
+INSERT INTO invoice.places SELECT '44019999', 'BP' || lpad(g::text, 2, '0'), 'pgbench ' || g
+FROM generate_series(1, 64) g ON CONFLICT DO NOTHING;
+INSERT INTO invoice.stock (institution, place_code, kind, bill_batch_code, start_no, end_no, next_no)
+SELECT '44019999', 'BP' || lpad(g::text, 2, '0'), 'ebill', '99990126', 1 + 1000000 * g, 1000000 * g + 999999,
+       1 + 1000000 * g
+FROM generate_series(1, 64) g
+WHERE NOT EXISTS (SELECT 1 FROM invoice.stock WHERE institution = '44019999');
+SQL
+hex() { head -c $(($1 / 2)) /dev/urandom | od -An -v -tx1 | tr -d ' \n'; }
+sealed() { printf 'sm4cbc:%s:%s' "$(hex 32)" "$(hex $(($1 - 72)))"; }
+set +e
+phase_begin pgbench
+pgbench -h 127.0.0.1 -p "$PGPORT" -U hisgate -n -M prepared -c "$PGBC" -j 2 -T "$DUR" \
+    -f "$B/issue.pgbench" -D run="$(date +%s)$$" -D seq=0 -D hash="$(hex 64)" -D doc="$(sealed 5000)" \
+    -D seal="$(head -c 64 /dev/urandom | base64 -w0)" -D idx="$(hex 64)" -D tel="$(sealed 137)" \
+    -D up="$(sealed 5000)" -D nt="$(sealed 590)" hisgate > "$OUT/pgbench.txt" 2>&1
+pgrc=$?
+phase_end pgbench "$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$OUT/pgbench.txt")"
+# its rows go again; as superuser (the stack's cluster has one) without the foreign-key triggers,
+# which would scan invoice.bills once per deleted row (nothing indexes bills.related_id)
+cleanup_sql="DELETE FROM hg.outbox WHERE topic IN ('bench.upload', 'bench.notify');
+DELETE FROM invoice.bills WHERE institution = '44019999';"
+if ! printf 'SET session_replication_role = replica;\n%s\n' "$cleanup_sql" |
+        psql -h 127.0.0.1 -p "$PGPORT" -U postgres -d hisgate -qtAX -v ON_ERROR_STOP=1 >/dev/null 2>&1; then
+    printf '%s\n' "$cleanup_sql" | $PSQL >/dev/null
+fi
+$PSQL <<'SQL' >/dev/null
+DELETE FROM invoice.stock WHERE institution = '44019999';
+DELETE FROM invoice.places WHERE institution = '44019999';
+DELETE FROM invoice.institutions WHERE institution = '44019999';
+SQL
+set -e
+pgtps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time).*/\1/p' "$OUT/pgbench.txt")
+pglat=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$OUT/pgbench.txt")
+[ $pgrc -eq 0 ] && [ -n "$pgtps" ] || { tail -n 5 "$OUT/pgbench.txt" >&2; die "pgbench failed (var/bench/pgbench.txt)"; }
+pgfail=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$OUT/pgbench.txt")
+[ "${pgfail:-0}" = 0 ] || echo "  ! pgbench: $pgfail failed transactions"
+
+# ---- 4./5. PDFs over public signed links of bills never rendered (uploaded ones first: a PDF is
+# cached per seal status, and one whose upload completes later would be rendered again)
+pdf_since=$($PSQL -c 'SELECT now()')
+want=$(( (COLD * 400) > PDFN ? COLD * 400 : PDFN ))
+$PSQL -c "SELECT b.bill_batch_code, b.bill_no, b.random FROM invoice.bills b
+          LEFT JOIN hg.outbox o ON o.topic = 'invoice.upload' AND o.business_key = 'upload:' || b.id
+          WHERE b.institution = '$INST' AND NOT b.is_scarlet
+            AND NOT EXISTS (SELECT 1 FROM invoice.pdf_cache c WHERE c.bill_id = b.id)
+          ORDER BY (o.state = 'done') DESC, b.id DESC LIMIT $want" |
+    awk -F'|' -v base="$BASE" -v dir="$WORK/pub" \
+        '{ printf "url = \"%s/invoice/pub/v1/bill?code=%s&no=%s&random=%s\"\noutput = \"%s/%d\"\n", base, $1, $2, $3, dir, NR }' \
+    > "$WORK/pub.cfg"
+mkdir -p "$WORK/pub"
+curl -s --no-progress-meter --parallel --parallel-max 8 -K "$WORK/pub.cfg" 2>/dev/null || true
+# jansson does not escape '/'; the link is a path with ?exp=&sig=
+ls "$WORK/pub" | sort -n | sed "s|^|$WORK/pub/|" | xargs -r cat |
+    grep -o '"pdfUrl": *"[^"]*"' | sed 's/.*"\(\/[^"]*\)"$/\1/' > "$WORK/pdf.paths" || true
+npdf=$(wc -l < "$WORK/pdf.paths")
+[ "$npdf" -ge 1 ] || die "no PDF links (GET /invoice/pub/v1/bill answered no pdfUrl)"
+phase_begin pdf_cold
+run_wrk pdf_cold "$COLD" "$BASE" -- paths "$WORK/pdf.paths" once 2
+phase_end pdf_cold "$(field pdf_cold requests)"
+check pdf_cold
+head -n "$PDFN" "$WORK/pdf.paths" > "$WORK/pdf.warm"
+# the warm set: rendered in the cold pass, or now
+sed "s|.*|url = \"$BASE&\"\noutput = \"/dev/null\"|" "$WORK/pdf.warm" > "$WORK/warm.cfg"
+curl -s --no-progress-meter --parallel --parallel-max 8 -K "$WORK/warm.cfg" 2>/dev/null || true
+phase_begin pdf_warm
+run_wrk pdf_warm "$DUR" "$BASE" -- paths "$WORK/pdf.warm" cycle 2
+phase_end pdf_warm "$(field pdf_warm requests)"
+check pdf_warm
+# what the bench rendered is only a cache: drop it so that runs do not grow the database
+$PSQL -c "DELETE FROM invoice.pdf_cache WHERE rendered_at >= '$pdf_since'" >/dev/null
+
+# ---- 6./7. issuance: spread over BP01…BP64, then hot on MZ01
+done_rows() { $PSQL -c "SELECT count(*) FROM hg.outbox WHERE state = 'done'"; }
+issue() {
+    name=$1 places=$2
+    n=$((MAXRATE * DUR))
+    perl "$B/genreq.pl" --n "$n" --places "$places" --threads 2 --out "$WORK/$name.req"
+    d0=$(done_rows)
+    phase_begin "$name"
+    run_wrk "$name" "$DUR" "$BASE" -- reqs "$WORK/$name.req"
+    phase_end "$name" "$(field "$name" ok)"
+    d1=$(done_rows)
+    rm -f "$WORK/$name.req".*
+    echo "  outbox after $name: $(backlog) waiting; $(( (d1 - d0) / DUR ))/s delivered during it"
+    check "$name"
+}
+issue spread spread
+issue hot hot
+
+# ---- report
+static=$(int "$(field static rate)")
+spread=$(int "$(field spread rate)"); p50=$(field spread p50_ms); p99=$(field spread p99_ms)
+hot=$(int "$(field hot rate)"); hp99=$(field hot p99_ms)
+cold=$(int "$(field pdf_cold rate)"); warm=$(int "$(field pdf_warm rate)"); wp99=$(field pdf_warm p99_ms)
+pgb=$(int "$pgtps")
+ratio=$(awk -v a="$spread" -v b="$pgb" 'BEGIN { printf "%d", b ? 100 * a / b : 0 }')
+p99r=$(printf '%.1f' "$p99")
+verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { print ((dir == "min" ? v >= t : v < t) ? "ok" : "MISSED") }'; }
+echo
+printf '%-34s %10s %9s %9s  %s\n' "case" "per s" "p50 ms" "p99 ms" "target"
+printf '%-34s %10s %9s %9s  %s\n' "static /index.html" "$static" "$(field static p50_ms)" "$(field static p99_ms)" ""
+printf '%-34s %10s %9s %9s  %s\n' "bills, 10 items, BP01..BP64" "$spread" "$p50" "$p99" \
+    ">=1000/s, p99<100ms: $(verdict "$spread" 1000 min) $(verdict "$p99" 100 max)"
+printf '%-34s %10s %9s %9s  %s\n' "bills, one billing point (MZ01)" "$hot" "$(field hot p50_ms)" "$hp99" \
+    ">=500/s: $(verdict "$hot" 500 min)"
+printf '%-34s %10s %9s %9s  %s\n' "PDFs, first download (render)" "$cold" "$(field pdf_cold p50_ms)" "$(field pdf_cold p99_ms)" "($(field pdf_cold ok) bills)"
+printf '%-34s %10s %9s %9s  %s\n' "PDFs, cached ($(wc -l < "$WORK/pdf.warm") bills)" "$warm" "$(field pdf_warm p50_ms)" "$wp99" \
+    ">=200/s: $(verdict "$warm" 200 min)"
+printf '%-34s %10s %9s %9s  %s\n' "pgbench same shape, -c$PGBC -j2" "$pgb" "" "avg $pglat" ""
+printf '%-34s %9s%% %9s %9s  %s\n' "issuance / pgbench" "$ratio" "" "" ">=60%: $(verdict "$ratio" 60 min)"
+echo "  whole run $(( $(date +%s) - ALL_START )) s; wrk/pgbench output in var/bench/; the outbox drainer still has"
+echo "  $(backlog) uploads/SMS of the bench's bills to deliver (watch: hisgate outbox stats, or /hg/status)"
+echo "bench: bills_per_s=$spread p99_ms=$p99r hot_bills_per_s=$hot pdfs_per_s=$warm pgbench_per_s=$pgb static_per_s=$static pdfs_cold_per_s=$cold"

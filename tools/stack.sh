@@ -54,7 +54,7 @@ start_pg() {
     fi
     if ! pg_running; then
         as_user "$PGBIN/pg_ctl" -D "$PGDIR" -l "$PGDIR/server.log" -w -o \
-            "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c max_connections=60" start >/dev/null
+            "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c max_connections=150" start >/dev/null
     fi
     psql_pg() { as_user "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -qtA -v ON_ERROR_STOP=1 "$@"; }
     [ "$(psql_pg -c "SELECT 1 FROM pg_roles WHERE rolname = 'hisgate'")" = 1 ] || psql_pg -c "CREATE ROLE hisgate LOGIN"

@@ -110,6 +110,7 @@ static apr_status_t drain_tick(int state, void *data, apr_pool_t *ptemp)
     ap_dbd_t *dbd;
     hg_db_t *db;
     apr_pool_t *ip;
+    apr_time_t until;
     int i, sealed = 0;
 
     if (state != AP_WATCHDOG_STATE_RUNNING)
@@ -117,21 +118,27 @@ static apr_status_t drain_tick(int state, void *data, apr_pool_t *ptemp)
     topics = apr_array_make(ptemp, hg_topics->nelts, sizeof(const char *));
     for (i = 0; i < hg_topics->nelts; i++)
         APR_ARRAY_PUSH(topics, const char *) = APR_ARRAY_IDX(hg_topics, i, hg_topic_entry_t).topic;
-    if (!(dbd = open_db(s, ptemp, &db)))
-        return APR_SUCCESS;           /* never return an error: the watchdog would stop calling us */
-    if (hg_outbox_claim(db, &items, topics, hg_conf_global->outbox_batch,
-                        hg_conf_global->lease_s) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00035: outbox claim failed: %s", db->errmsg);
-        items = NULL;
-    }
-    if (hg_audit_seal(db, 2000, &sealed) != APR_SUCCESS)
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00036: audit seal failed: %s", db->errmsg);
-    dbd_close(s, dbd);
-    for (i = 0; items && i < items->nelts; i++) {
-        apr_pool_create(&ip, ptemp);
-        deliver_one(s, ip, APR_ARRAY_IDX(items, i, hg_outbox_item_t *));
-        apr_pool_destroy(ip);
-    }
+    /* keep going while batches come back full (a backlog after an outage), for at most 2 s so
+     * the watchdog thread stays responsive to shutdown */
+    until = apr_time_now() + apr_time_from_sec(2);
+    do {
+        if (!(dbd = open_db(s, ptemp, &db)))
+            return APR_SUCCESS;           /* never return an error: the watchdog would stop calling us */
+        if (hg_outbox_claim(db, &items, topics, hg_conf_global->outbox_batch,
+                            hg_conf_global->lease_s) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00035: outbox claim failed: %s", db->errmsg);
+            items = NULL;
+        }
+        if (!sealed && hg_audit_seal(db, 2000, &sealed) != APR_SUCCESS)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00036: audit seal failed: %s", db->errmsg);
+        sealed = 1;
+        dbd_close(s, dbd);
+        for (i = 0; items && i < items->nelts; i++) {
+            apr_pool_create(&ip, ptemp);
+            deliver_one(s, ip, APR_ARRAY_IDX(items, i, hg_outbox_item_t *));
+            apr_pool_destroy(ip);
+        }
+    } while (items && items->nelts == hg_conf_global->outbox_batch && apr_time_now() < until);
     return APR_SUCCESS;
 }
 
