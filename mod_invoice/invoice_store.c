@@ -99,8 +99,20 @@ static const char *pidx(invoice_ctx_t *x, const char *kind, const char *value)
     char *hex = NULL;
     if (!value || !*value)
         return NULL;
-    hg_keyed_index(&hex, x->p, x->master_key, apr_pstrcat(x->p, kind, ":", value, NULL));
+    hg_keyed_index(&hex, x->p, x->master_key,
+                   apr_pstrcat(x->p, kind, ":", invoice_subject_canon(x->p, kind, value), NULL));
     return hex;
+}
+
+const char *invoice_subject_canon(apr_pool_t *p, const char *kind, const char *value)
+{
+    /* an ID number's check character is X or x depending on who typed it */
+    char *v = apr_pstrdup(p, value), *c;
+    if (!strcmp(kind, "id"))
+        for (c = v; *c; c++)
+            if (*c == 'x')
+                *c = 'X';
+    return v;
 }
 
 /* take the next e-bill number of a billing point: the stock row stays locked until COMMIT,
@@ -109,7 +121,11 @@ static apr_status_t take_number(invoice_ctx_t *x, const char *kind, const char *
                                 const char **batch, apr_int64_t *no, const char **create_time)
 {
     hg_db_result_t *r;
-    apr_status_t rv = hg_db_q(x->db, &r,
+    apr_status_t rv;
+    if (!strcmp(place, "POOL"))      /* the store room holds stock for distribution, it issues nothing */
+        return fail(x, !strcmp(kind, "ebill") ? "HG_INVOICE_NO_STOCK" : "HG_INVOICE_NO_PAPER_STOCK", "placeCode",
+                    "POOL is the store room (票据库房), not a billing point", HG_ECONFLICT);
+    rv = hg_db_q(x->db, &r,
         "UPDATE invoice.stock SET next_no = next_no + 1 WHERE id = ("
         "  SELECT id FROM invoice.stock WHERE institution = $1 AND place_code = $2 AND kind = $3 "
         "    AND next_no <= end_no ORDER BY id LIMIT 1 FOR UPDATE) "

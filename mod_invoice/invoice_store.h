@@ -58,6 +58,9 @@ apr_status_t invoice_pdf(invoice_ctx_t *x, const invoice_bill_t *bill, const cha
 apr_status_t invoice_notice_pdf(invoice_ctx_t *x, const invoice_bill_t *bill, const char **pdf,
                                 apr_size_t *len);
 
+/* the canonical form of a personal identifier before it is indexed (ID numbers: upper-case X) */
+const char *invoice_subject_canon(apr_pool_t *p, const char *kind, const char *value);
+
 /* links: the bill's H5 page, and a short-lived signed PDF link */
 const char *invoice_h5_url(invoice_ctx_t *x, const invoice_bill_t *bill);
 const char *invoice_pdf_link(invoice_ctx_t *x, const invoice_bill_t *bill, int ttl_s);

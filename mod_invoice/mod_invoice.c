@@ -515,7 +515,8 @@ static apr_status_t route_pub_bill(hg_call_t *c)
         "title", hg_json_gets(doc, "title", NULL), "institutionName", G->institution_name,
         "billBatchCode", b->bill_batch_code, "billNo", b->bill_no, "random", b->random,
         "createTime", b->create_time, "payer", payer_masked(c, data), "totalAmt", hg_money_format(c->pool, fen),
-        "totalCapital", hg_money_capital(c->pool, fen < 0 ? -fen : fen), "items", items, "payChannels", chans,
+        "totalCapital", fen < 0 ? apr_pstrcat(c->pool, "负", hg_money_capital(c->pool, -fen), NULL)
+                                : hg_money_capital(c->pool, fen), "items", items, "payChannels", chans,
         "insurance", money_rows(c, data, ins_keys, ins_names), "state", b->state, "isScarlet", b->is_scarlet,
         "uploaded", !strcmp(b->upload_state, "done"), "pdfUrl", invoice_pdf_link(x, b, G->pdf_link_ttl));
     json_object_set_new(o, "paper", b->paper_no ? json_pack("{s:s, s:s}", "pBillBatchCode", b->paper_batch_code,
@@ -559,7 +560,8 @@ static const char *subject_col(const char *id_type)
 static const char *subject_idx(hg_call_t *c, const char *kind, const char *value)
 {
     char *hex = NULL;
-    hg_keyed_index(&hex, c->pool, c->master_key, apr_pstrcat(c->pool, kind, ":", value, NULL));
+    hg_keyed_index(&hex, c->pool, c->master_key,
+                   apr_pstrcat(c->pool, kind, ":", invoice_subject_canon(c->pool, kind, value), NULL));
     return hex;
 }
 

@@ -11,7 +11,7 @@ use JSON::PP;
 use HG qw(json_of signed_request psql wait_until);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 85;
+plan tests => 86;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -193,7 +193,9 @@ my %flush = (billBatchCode => $c, billNo => $n, reason => '患者退费', operat
 ok t_cmp($r->code, 200, 'red-flush');
 ok t_cmp($j->{eScarletBillNo}, qr/^\d{10}$/, 'the red bill has its own number');
 ok t_cmp($j->{totalAmt}, '-123.45', 'with negated amounts');
-my $red = $j->{eScarletBillNo};
+my ($red, $red_random) = @$j{qw(eScarletBillNo eScarletRandom)};
+my $rv = json_of(GET "/invoice/pub/v1/bill?code=$c&no=$red&random=$red_random");
+ok t_cmp("$rv->{totalAmt} $rv->{totalCapital}", '-123.45 负壹佰贰拾叁元肆角伍分', 'the patient sees the red bill negative, capitals with 负');
 ($r, $j) = call('writeOffEBill', \%flush);
 ok t_cmp($j->{eScarletBillNo}, $red, 'flushing again returns the same red bill');
 ($r, $j) = call('getEBillStatesByBillInfo', { billBatchCode => $c, billNo => $n });

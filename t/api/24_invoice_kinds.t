@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use HG qw(json_of signed_request psql wait_until);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 10;
+plan tests => 11;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -50,3 +50,6 @@ my $msg = wait_until(10, sub { my $m = json_of(GET '/sandbox/messages?to=oWX-tes
                                 (grep { ($_->{channel} // '') eq 'wechat' } @{ $m->{messages} // [] })[0] });
 ok t_cmp($msg->{template_id} // '', 'TPL-EBILL-0001', 'WeChat template message sent');
 ok t_cmp($msg->{url} // '', qr{/invoice/bill\.html#code=\d{8}&no=$j->{billNo}&r=}, 'it links to the bill page');
+
+($r, $j) = call('invoiceEBillOutpatient', outpatient(placeCode => 'POOL'));
+ok t_cmp(($j->{code} // '') . ' ' . $r->code, 'HG_INVOICE_NO_STOCK 409', 'the store room (POOL) issues nothing');
