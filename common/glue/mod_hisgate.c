@@ -253,11 +253,8 @@ static const char *hg_conf_get(const char *name)
         return c->ca_file;
     if (!strcmp(name, "fonts"))
         return c->fonts;
-    if (!strcmp(name, "fiscal_timeout_ms")) {
-        static char buf[16];
-        apr_snprintf(buf, sizeof(buf), "%d", c->fiscal_timeout_ms);
-        return buf;
-    }
+    if (!strcmp(name, "fiscal_timeout_ms"))
+        return c->fiscal_timeout_text;
     if (!strcmp(name, "master_key"))
         return c->keys_loaded ? (const char *)c->master_key : NULL;
     return NULL;
@@ -775,6 +772,7 @@ static int hg_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     apr_status_t rv;
 
     hg_conf_global = c;
+    c->fiscal_timeout_text = apr_itoa(pconf, c->fiscal_timeout_ms);
     /* the first of httpd's two config passes only checks; the real one sets things up */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;

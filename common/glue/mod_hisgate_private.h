@@ -23,6 +23,7 @@ typedef struct hg_conf_t {
     apr_size_t max_body;
     const char *fiscal_url, *fiscal_appid, *fiscal_key;
     int fiscal_timeout_ms;
+    const char *fiscal_timeout_text;   /* the same, for hg_conf_get */
     const char *ca_file;
     int trust_remote_user;
     int session_ttl, lockout_threshold, lockout_seconds;
