@@ -67,7 +67,8 @@
     X(HG_INVOICE_PAPER_NO_MISMATCH, 409, "the paper number is not the billing point's next one (纸质票号不是当前可用票号)") \
     X(HG_INVOICE_SMS_TOO_SOON,    429, "wait before asking for another SMS code (验证码发送过于频繁)") \
     X(HG_INVOICE_SMS_CODE,        400, "wrong or expired SMS code (验证码错误或已过期)") \
-    X(HG_INVOICE_STOCK_OVERLAP,   409, "the number range overlaps a stored range of the same bill code (号段与已入库号段重叠)")
+    X(HG_INVOICE_STOCK_OVERLAP,   409, "the number range overlaps a stored range of the same bill code (号段与已入库号段重叠)") \
+    X(HG_CONSULT_TEMPLATE,        400, "the questionnaire template is invalid (问卷模板错误)")
 
 /* One string constant per code, spelled like the code itself. */
 #define HG_ERR_DECLARE_(code, status, msg) extern const char code[];
