@@ -1,0 +1,55 @@
+/* mod_consult store: the consult.* tables (templates, visits).  Domain SQL only, no httpd header.
+ * Personal data is sealed with the master key (hg_secret_seal); the session token is found by its
+ * keyed index (hg_keyed_index) and kept sealed so a repeated announcement answers the same link. */
+#ifndef CONSULT_STORE_H
+#define CONSULT_STORE_H
+#include <apr_pools.h>
+#include <jansson.h>
+#include "hg_status.h"
+#include "hg_db.h"
+
+typedef struct {
+    const char *id;
+    const char *institution, *visit_no, *patient_id, *sex, *birth_date, *department, *doctor, *visit_time;
+    const char *template_id, *version;
+    const char *definition;     /* the template's JSON text */
+    const char *token_sealed;
+    const char *state;          /* in-progress | review | completed | stopped */
+    json_t     *answers;        /* pool-owned object */
+    json_t     *summary;        /* pool-owned, NULL until submitted */
+} consult_visit_t;
+
+typedef struct {
+    const char *visit_no, *patient_id, *name, *sex, *birth_date, *department, *doctor, *visit_time;
+} consult_visit_in_t;
+
+/* the approved template of the department (the newest version), else the generic one
+ * (department NULL): HG_ENOTFOUND when neither exists */
+apr_status_t consult_store_pick_template(hg_db_t *db, apr_pool_t *p, const char *department,
+                                         const char **template_id, const char **version);
+
+/* create the visit, or find the one stored under (institution, visitNo): *created says which.
+ * A new visit gets a new random token (*token); an existing one answers its stored token. */
+apr_status_t consult_store_visit_upsert(hg_db_t *db, apr_pool_t *p, const unsigned char *master_key,
+                                        const char *institution, const consult_visit_in_t *in,
+                                        int ttl_seconds, consult_visit_t **v, const char **token,
+                                        int *created);
+
+/* the visit of a session token that has not expired (FOR UPDATE when lock): HG_ENOTFOUND else */
+apr_status_t consult_store_by_token(hg_db_t *db, apr_pool_t *p, const unsigned char *master_key,
+                                    const char *token, int lock, consult_visit_t **v);
+
+apr_status_t consult_store_by_visit_no(hg_db_t *db, apr_pool_t *p, const char *institution,
+                                       const char *visit_no, consult_visit_t **v);
+
+/* store the answers and the state */
+apr_status_t consult_store_save(hg_db_t *db, apr_pool_t *p, const consult_visit_t *v, json_t *answers,
+                                const char *state);
+
+/* store the pruned answers and the summary; state completed, submitted_at now */
+apr_status_t consult_store_complete(hg_db_t *db, apr_pool_t *p, const consult_visit_t *v, json_t *answers,
+                                    json_t *summary);
+
+/* the server's date, yyyy-MM-dd (local time) */
+const char *consult_today(apr_pool_t *p);
+#endif
