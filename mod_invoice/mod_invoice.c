@@ -141,7 +141,7 @@ apr_status_t invoice_call_failed(hg_call_t *c, invoice_ctx_t *x, apr_status_t rv
     return rv;
 }
 
-static const char *qr_png_b64(hg_call_t *c, const char *text)
+const char *invoice_qr_png_b64(hg_call_t *c, const char *text)
 {
     const unsigned char *png;
     apr_size_t len;
@@ -156,7 +156,7 @@ static json_t *issue_answer(hg_call_t *c, invoice_ctx_t *x, invoice_bill_t *b, i
     const char *url = invoice_h5_url(x, b);
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
                      "busNo", b->bus_no, "billBatchCode", b->bill_batch_code, "billNo", b->bill_no,
-                     "random", b->random, "createTime", b->create_time, "billQRCode", qr_png_b64(c, url),
+                     "random", b->random, "createTime", b->create_time, "billQRCode", invoice_qr_png_b64(c, url),
                      "pictureUrl", url, "pictureNetUrl", url, "state", b->state,
                      "isScarlet", b->is_scarlet ? "1" : "0", "totalAmt", hg_money_format(c->pool, b->total_fen),
                      "replayed", replayed);
@@ -260,7 +260,7 @@ static apr_status_t svc_flush(hg_call_t *c, invoice_ctx_t *x)
     url = invoice_h5_url(x, red);
     return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
         "eScarletBillBatchCode", red->bill_batch_code, "eScarletBillNo", red->bill_no,
-        "eScarletRandom", red->random, "createTime", red->create_time, "billQRCode", qr_png_b64(c, url),
+        "eScarletRandom", red->random, "createTime", red->create_time, "billQRCode", invoice_qr_png_b64(c, url),
         "pictureUrl", url, "pictureNetUrl", url, "totalAmt", hg_money_format(c->pool, red->total_fen),
         "replayed", replayed));
 }

@@ -10,6 +10,9 @@ invoice_ctx_t *invoice_call_ctx(hg_call_t *c);
 /* a store error becomes the call's error envelope */
 apr_status_t invoice_call_failed(hg_call_t *c, invoice_ctx_t *x, apr_status_t rv);
 
+/* base64 of the PNG QR code of a link (billQRCode in answers); "" if it cannot be made */
+const char *invoice_qr_png_b64(hg_call_t *c, const char *text);
+
 /* the staff console's routing table (mod_invoice_staff.c) */
 extern const hg_route_t invoice_staff_routes[];
 #endif

@@ -393,15 +393,6 @@ rollback:
 
 /* ---------------------------------------------------------------- staff issuance */
 
-static const char *qr_png_b64(hg_call_t *c, const char *text)
-{
-    const unsigned char *png;
-    apr_size_t len;
-    if (hg_qr_png(&png, &len, c->pool, text, 4) != APR_SUCCESS)
-        return "";
-    return hg_base64_encode(c->pool, png, len);
-}
-
 /* POST /invoice/staff/v1/bills/<service> — the HIS body, issued by a cashier at the console (手工开具) */
 static apr_status_t route_issue(hg_call_t *c)
 {
@@ -428,7 +419,7 @@ static apr_status_t route_issue(hg_call_t *c)
     url = invoice_h5_url(x, b);
     return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}",
         "busNo", b->bus_no, "billBatchCode", b->bill_batch_code, "billNo", b->bill_no, "random", b->random,
-        "createTime", b->create_time, "billQRCode", qr_png_b64(c, url), "pictureUrl", url, "pictureNetUrl", url,
+        "createTime", b->create_time, "billQRCode", invoice_qr_png_b64(c, url), "pictureUrl", url, "pictureNetUrl", url,
         "state", b->state, "isScarlet", b->is_scarlet ? "1" : "0", "totalAmt", hg_money_format(c->pool, b->total_fen),
         "replayed", replayed, "placeCode", b->place_code));
 }
