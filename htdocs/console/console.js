@@ -1,18 +1,5 @@
 // hisgate staff console: plain JS over the core JSON endpoints (no framework, no CDN)
 'use strict';
-let csrf = null;
-const $ = (id) => document.getElementById(id);
-const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
-
-async function api(method, path, body) {
-  const opts = { method, headers: {}, credentials: 'same-origin' };
-  if (body !== undefined) { opts.headers['Content-Type'] = 'application/json'; opts.body = JSON.stringify(body); }
-  if (method !== 'GET' && csrf) opts.headers['X-CSRF-Token'] = csrf;
-  const res = await fetch(path, opts);
-  let data = {};
-  try { data = await res.json(); } catch (e) { /* not JSON */ }
-  return { ok: res.ok, status: res.status, data };
-}
 
 async function showStatus() {
   const r = await api('GET', '/hg/status');

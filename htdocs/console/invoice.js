@@ -2,24 +2,11 @@
 // /invoice/staff/v1/ (no framework, no CDN).  Every server string goes through esc().
 'use strict';
 const BASE = '/invoice/staff/v1';
-let csrf = null;
 let billsNext = null;
 let canAdmin = false;
-const $ = (id) => document.getElementById(id);
-const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 const KIND = { ebill: '电子', paper: '纸质' };
 const STATE = { normal: '正常', flushed: '已冲红' };
 const UPLOAD = { done: '已上传', pending: '待上传', inflight: '上传中', dead: '失败' };
-
-async function api(method, path, body) {
-  const opts = { method, headers: {}, credentials: 'same-origin' };
-  if (body !== undefined) { opts.headers['Content-Type'] = 'application/json'; opts.body = JSON.stringify(body); }
-  if (method !== 'GET' && csrf) opts.headers['X-CSRF-Token'] = csrf;
-  const res = await fetch(path, opts);
-  let data = {};
-  try { data = await res.json(); } catch (e) { /* not JSON */ }
-  return { ok: res.ok, status: res.status, data };
-}
 
 const errText = (r) => (r.data.message || ('HTTP ' + r.status)) + (r.data.field ? ` (${r.data.field})` : '');
 const query = (o) => Object.entries(o).filter(([, v]) => v !== '' && v != null)
