@@ -607,7 +607,7 @@ static apr_status_t route_pub_sms(hg_call_t *c)
             "channel", "sms", "to", phone, "text", apr_psprintf(c->pool,
             "您查询电子票据的验证码为%s，5分钟内有效。", code))), 0);
         sealed = NULL;
-        if ((rv = hg_secret_seal(&sealed, c->pool, c->master_key, payload, strlen(payload))))
+        if ((rv = hg_secret_seal_packed(&sealed, c->pool, c->master_key, payload, strlen(payload))))
             return rv;
         if ((rv = hg_outbox_enqueue(c->db, "invoice.notify", c->institution, apr_pstrcat(c->pool, "smscode:",
                                     c->request_id, NULL), hg_json_dump(c->pool, hg_json_own(c->pool,
