@@ -754,6 +754,7 @@ static int invoice_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     c->fiscal.ca_file = conf_get("ca_file");
     c->fiscal.timeout_ms = (t = conf_get("fiscal_timeout_ms")) ? atoi(t) : 10000;
     c->notify.ca_file = c->fiscal.ca_file;
+    c->notify.wechat_token = APR_RETRIEVE_OPTIONAL_FN(hg_wechat_token);
     if (c->seal_key_file) {
         if (hg_pkey_load_file(&c->seal_key, pconf, c->seal_key_file) != APR_SUCCESS || !hg_pkey_is_sm2(c->seal_key)) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG10001: InvoiceSealKey %s is not an SM2 private key",
