@@ -17,7 +17,7 @@ use HG qw(json_of psql);
 
 binmode STDOUT, ":encoding(UTF-8)";   # Chinese test names and diagnostics
 binmode STDERR, ":encoding(UTF-8)";
-plan tests => 202;
+plan tests => 205;
 
 my $URL = 'http://' . Apache::TestRequest::hostport() . '/sandbox/injury/api/call.action';
 my $AKB020 = 'H44010100001';
@@ -211,6 +211,14 @@ $a = biz('bizh120113', aaz218 => $ip);
 ok t_cmp(scalar @{ $a->{feeinfo} }, 300, '120113 lists the 300 stored rows');
 ok t_cmp($a->{feeinfo}[0]{ake006}, $HOSTILE, 'hostile name stored and returned byte for byte');
 ok t_cmp($a->{feeinfo}[0]{aaz213}, '1', 'rows in upload order');
+ok t_cmp(psql("SELECT row->>'ake006' FROM sandbox.injury_fees WHERE aaz218 = '$ip' AND aaz213 = '1'"), encode_utf8($HOSTILE),
+         'the stored fee row holds the hostile name unchanged');
+{
+    my $body = xml_of({ function_id => 'bizh120002', session_id => $S{$AKB020}, akb020 => $AKB020, aaz218 => $ip,
+                        feeinfo => [fee_row(500, ake006 => 'GBKNAME')] });
+    $body =~ s/GBKNAME/\xd5\xc5\xc8\xfd/;
+    rc_is(parse(raw($body)->{content}), -2, '不是合法的XML', 'a GBK item name (not UTF-8) is refused, not mangled');
+}
 
 # ---------------------------------------------------------------- the inpatient chain and its refusals
 rc_is(biz('bizh120106', aaz218 => $ip, bka046 => 'N01', bka047 => 'x'), -1, '未办理出院登记，不能出院结算', 'no settlement before discharge');
