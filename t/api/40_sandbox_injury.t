@@ -17,7 +17,7 @@ use HG qw(json_of psql);
 
 binmode STDOUT, ":encoding(UTF-8)";   # Chinese test names and diagnostics
 binmode STDERR, ":encoding(UTF-8)";
-plan tests => 205;
+plan tests => 213;
 
 my $URL = 'http://' . Apache::TestRequest::hostport() . '/sandbox/injury/api/call.action';
 my $AKB020 = 'H44010100001';
@@ -330,6 +330,17 @@ $a = biz('bizh120102', bka895 => 'aaz218', bka896 => $ip13, bka006 => '420');
 ok t_cmp($a->{bizinfo}[0]{bkz001}, 'discharged', 'stay back to discharged');
 rc_is(biz('bizh120108', aaz218 => $ip13), 1, undef, 'cancel discharge');
 rc_is(biz('bizh120109', aaz218 => $ip13), 1, undef, 'cancel admission (person 13 free again)');
+
+# skip: the second fee batch of an upload fails (the client's wipe-and-report path)
+$a = biz('bizh120103', %adm, aac001 => '1000000015', bka025 => 'ZY-T-15');
+my $ip15 = $a->{aaz218};
+ok t_cmp(control(mode => 'error', function_id => 'bizh120002', skip => 1, message => '模拟：第二批失败')->code, 200, 'control: error on the second 120002');
+rc_is(biz('bizh120002', aaz218 => $ip15, feeinfo => [map { fee_row($_) } 1 .. 3]), 1, undef, 'first batch passes');
+rc_is(biz('bizh120002', aaz218 => $ip15, feeinfo => [map { fee_row($_) } 4 .. 6]), -1, qr/^模拟：第二批失败$/, 'second batch fails');
+rc_is(biz('bizh120002', aaz218 => $ip15, feeinfo => [map { fee_row($_) } 4 .. 6]), 1, undef, 'third call normal again');
+ok t_cmp(scalar @{ biz('bizh120113', aaz218 => $ip15)->{feeinfo} }, 6, 'the failed batch stored nothing, the retry did');
+rc_is(biz('bizh120004', aaz218 => $ip15), 1, undef, 'cleanup: wipe');
+rc_is(biz('bizh120109', aaz218 => $ip15), 1, undef, 'cleanup: cancel admission 15');
 
 {
     my $r = POST '/sandbox/control', 'Content-Type' => 'application/json', content => '{"platform":"fiscal","mode":"lost"}';
