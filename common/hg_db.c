@@ -170,15 +170,15 @@ static const char *stmt_name(hg_db_t *db, const char *sql, int n, char name[32],
     return name;
 }
 
+static void keep_result(hg_db_t *db, hg_db_result_t **pres, PGresult *r);
+
 apr_status_t hg_db_exec(hg_db_t *db, hg_db_result_t **pres, const char *sql, int n,
                         const char *const *params)
 {
     PGresult *r;
     ExecStatusType st;
-    hg_db_result_t *res;
     const char *name;
     char buf[32];
-    int i, j;
 
     db->sqlstate[0] = '\0';
     db->errmsg = NULL;
@@ -189,6 +189,16 @@ apr_status_t hg_db_exec(hg_db_t *db, hg_db_result_t **pres, const char *sql, int
     st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
         return fail(db, r);
+    keep_result(db, pres, r);
+    PQclear(r);
+    return APR_SUCCESS;
+}
+
+/* the whole result in pool memory */
+static void keep_result(hg_db_t *db, hg_db_result_t **pres, PGresult *r)
+{
+    hg_db_result_t *res;
+    int i, j;
     if (pres) {
         res = apr_pcalloc(db->pool, sizeof(*res));
         res->nrows = PQntuples(r);
@@ -205,8 +215,6 @@ apr_status_t hg_db_exec(hg_db_t *db, hg_db_result_t **pres, const char *sql, int
         res->affected = atol(PQcmdTuples(r));
         *pres = res;
     }
-    PQclear(r);
-    return APR_SUCCESS;
 }
 
 apr_status_t hg_db_q(hg_db_t *db, hg_db_result_t **res, const char *sql, int n, ...)
@@ -221,6 +229,96 @@ apr_status_t hg_db_q(hg_db_t *db, hg_db_result_t **res, const char *sql, int n, 
         params[i] = va_arg(ap, const char *);
     va_end(ap);
     return hg_db_exec(db, res, sql, n, params);
+}
+
+/* BEGIN (before) and/or COMMIT (after) around one statement, all sent at once (libpq pipeline
+ * mode): one round trip instead of two.  The statement's result is what the caller gets; the
+ * first error of any of them is the answer, and then the transaction is rolled back. */
+static apr_status_t pipelined(hg_db_t *db, hg_db_result_t **pres, int before, const char *sql, int n,
+                              const char *const *params, int after)
+{
+    PGconn *conn = db->conn;
+    PGresult *r, *mine = NULL, *err = NULL;
+    const char *name;
+    char buf[32];
+    int cmds = before + 1 + after, mine_at = before, i, ok;
+
+    db->sqlstate[0] = '\0';
+    db->errmsg = NULL;
+    name = stmt_name(db, sql, n, buf, &r);   /* a new statement is prepared first, on its own */
+    if (r)
+        return fail(db, r);
+    if (!PQenterPipelineMode(conn))
+        return fail(db, NULL);
+    ok = (!before || PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
+         && (name ? PQsendQueryPrepared(conn, name, n, params, NULL, NULL, 0)
+                  : PQsendQueryParams(conn, sql, n, NULL, params, NULL, NULL, 0))
+         && (!after || PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
+         && PQpipelineSync(conn);
+    if (!ok) {
+        PQexitPipelineMode(conn);
+        return fail(db, NULL);
+    }
+    /* each command's results end with NULL; after a failure the rest come back "aborted" */
+    for (i = 0; i < cmds && PQstatus(conn) == CONNECTION_OK; i++)
+        while ((r = PQgetResult(conn))) {
+            ExecStatusType st = PQresultStatus(r);
+            if (i == mine_at && !mine && (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK))
+                mine = r;
+            else if (!err && st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK && st != PGRES_PIPELINE_ABORTED)
+                err = r;
+            else
+                PQclear(r);
+        }
+    if (PQstatus(conn) == CONNECTION_OK && (r = PQgetResult(conn)))      /* the sync */
+        PQclear(r);
+    PQexitPipelineMode(conn);
+    if (err || !mine || PQstatus(conn) != CONNECTION_OK) {
+        apr_status_t rv;
+        if (mine)
+            PQclear(mine);
+        rv = fail(db, err);
+        hg_db_rollback(db);       /* BEGIN went through but the statement did not, or COMMIT failed */
+        return rv;
+    }
+    keep_result(db, pres, mine);
+    PQclear(mine);
+    db->in_tx = !after;
+    return APR_SUCCESS;
+}
+
+static apr_status_t pipelined_va(hg_db_t *db, hg_db_result_t **res, int before, const char *sql, int n,
+                                 int after, va_list ap)
+{
+    const char *params[32];
+    int i;
+    if (n > 32)
+        return APR_EINVAL;
+    for (i = 0; i < n; i++)
+        params[i] = va_arg(ap, const char *);
+    return pipelined(db, res, before, sql, n, params, after);
+}
+
+apr_status_t hg_db_begin_q(hg_db_t *db, hg_db_result_t **res, const char *sql, int n, ...)
+{
+    apr_status_t rv;
+    va_list ap;
+    va_start(ap, n);
+    rv = pipelined_va(db, res, 1, sql, n, 0, ap);
+    va_end(ap);
+    return rv;
+}
+
+apr_status_t hg_db_q_commit(hg_db_t *db, hg_db_result_t **res, const char *sql, int n, ...)
+{
+    apr_status_t rv;
+    va_list ap;
+    if (!db->in_tx)
+        return APR_EINVAL;
+    va_start(ap, n);
+    rv = pipelined_va(db, res, 0, sql, n, 1, ap);
+    va_end(ap);
+    return rv;
 }
 
 apr_status_t hg_db_begin(hg_db_t *db)

@@ -42,6 +42,11 @@ apr_status_t hg_db_exec(hg_db_t *db, hg_db_result_t **res, const char *sql, int 
 apr_status_t hg_db_q(hg_db_t *db, hg_db_result_t **res, const char *sql, int n, ...);
 
 apr_status_t hg_db_begin(hg_db_t *db);
+/* BEGIN + one statement, and one statement + COMMIT, each in one round trip (pipeline mode): for
+ * short hot transactions (a number taken, a bill written).  On any error the transaction is rolled
+ * back and the error is the statement's (or COMMIT's); hg_db_q_commit needs an open transaction. */
+apr_status_t hg_db_begin_q(hg_db_t *db, hg_db_result_t **res, const char *sql, int n, ...);
+apr_status_t hg_db_q_commit(hg_db_t *db, hg_db_result_t **res, const char *sql, int n, ...);
 apr_status_t hg_db_commit(hg_db_t *db);
 void         hg_db_rollback(hg_db_t *db);   /* safe to call when no transaction is open */
 

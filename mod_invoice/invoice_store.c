@@ -116,8 +116,9 @@ const char *invoice_subject_canon(apr_pool_t *p, const char *kind, const char *v
 }
 
 /* take the next e-bill number of a billing point: the stock row stays locked until COMMIT,
- * so this comes as late as possible in the transaction (design/performance.md) */
-static apr_status_t take_number(invoice_ctx_t *x, const char *kind, const char *place,
+ * so this comes as late as possible in the transaction (design/performance.md); begin: open the
+ * transaction with it, in the same round trip */
+static apr_status_t take_number(invoice_ctx_t *x, const char *kind, const char *place, int begin,
                                 const char **batch, apr_int64_t *no, const char **create_time)
 {
     hg_db_result_t *r;
@@ -125,7 +126,7 @@ static apr_status_t take_number(invoice_ctx_t *x, const char *kind, const char *
     if (!strcmp(place, "POOL"))      /* the store room holds stock for distribution, it issues nothing */
         return fail(x, !strcmp(kind, "ebill") ? "HG_INVOICE_NO_STOCK" : "HG_INVOICE_NO_PAPER_STOCK", "placeCode",
                     "POOL is the store room (票据库房), not a billing point", HG_ECONFLICT);
-    rv = hg_db_q(x->db, &r,
+    rv = (begin ? hg_db_begin_q : hg_db_q)(x->db, &r,
         "UPDATE invoice.stock SET next_no = next_no + 1 WHERE id = ("
         "  SELECT id FROM invoice.stock WHERE institution = $1 AND place_code = $2 AND kind = $3 "
         "    AND next_no <= end_no ORDER BY id LIMIT 1 FOR UPDATE) "
@@ -150,7 +151,7 @@ static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_ki
                                 const char *bill_no, const char *random, const char *create_time,
                                 apr_int64_t total, int red, apr_int64_t related, const char *hash,
                                 json_t *doc, json_t *norm, const char *upload_service,
-                                apr_int64_t *id)
+                                int commit, apr_int64_t *id)
 {
     char *sig = NULL;
     const char *doc_text, *upload, *notify = NULL, *tel, *openid;
@@ -183,7 +184,8 @@ static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_ki
     }
     if (!upload || !doc_text)
         return APR_ENOMEM;
-    rv = hg_db_q(x->db, &r,
+    /* commit: end the transaction with this statement, in the same round trip */
+    rv = (commit ? hg_db_q_commit : hg_db_q)(x->db, &r,
         "WITH b AS (INSERT INTO invoice.bills (institution, bus_no, kind, service, place_code, "
         "    bill_batch_code, bill_no, random, create_time, total_fen, is_scarlet, related_id, "
         "    content_hash, doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed) "
@@ -246,11 +248,10 @@ apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
     /* optimistic: most busNos are new, so go straight for the number and the insert; a unique
      * violation rolls the number back with the transaction, and then we look at what is there */
     for (attempt = 0; attempt < 2; attempt++) {
-        if ((rv = hg_db_begin(x->db)))
-            return rv;
         if ((rv = invoice_check_code(random)))
-            goto rollback;
-        if ((rv = take_number(x, "ebill", place, &batch, &no, &create_time)))
+            return rv;
+        /* BEGIN with the number, and the bill with COMMIT: two round trips for the transaction */
+        if ((rv = take_number(x, "ebill", place, 1, &batch, &no, &create_time)))
             goto rollback;
         if ((rv = invoice_format_bill_no(bill_no, no)))
             goto rollback;
@@ -258,14 +259,14 @@ apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
                                    random, create_time, 0, NULL, NULL, norm)))
             goto rollback;
         rv = insert_bill(x, bus_no, kind, invoice_kind_service(kind), place, batch, bill_no, random,
-                         create_time, total, 0, 0, hash, doc, norm, invoice_kind_service(kind), &id);
+                         create_time, total, 0, 0, hash, doc, norm, invoice_kind_service(kind), 1, &id);
         if (rv == HG_ECONFLICT) {
             hg_db_rollback(x->db);
             if ((rv = replay_or_conflict(x, bus_no, hash, bill, replayed, &found)) || found)
                 return rv;
             continue;       /* the other request rolled back: try again */
         }
-        if (rv || (rv = hg_db_commit(x->db)))
+        if (rv)
             goto rollback;
         /* the answer from what we just wrote, without reading it back */
         b = apr_pcalloc(x->p, sizeof(*b));
@@ -350,13 +351,13 @@ apr_status_t invoice_flush(invoice_ctx_t *x, json_t *req, invoice_bill_t **red, 
         || (rv = invoice_check_code(random)))
         goto rollback;
     json_object_set_new(red_norm, "placeCode", json_string(place));
-    if ((rv = take_number(x, "ebill", place, &batch, &no, &create_time))
+    if ((rv = take_number(x, "ebill", place, 0, &batch, &no, &create_time))
         || (rv = invoice_format_bill_no(bill_no, no))
         || (rv = invoice_make_doc(&red_doc, x->p, kind, x->institution, x->institution_name, batch, bill_no,
                                   random, create_time, 1, orig->bill_batch_code, orig->bill_no, red_norm))
         || (rv = insert_bill(x, hg_json_gets(red_norm, "busNo", NULL), kind, "writeOffEBill", place, batch,
                              bill_no, random, create_time, total, 1, orig->id, hash, red_doc, red_norm,
-                             "writeOffEBill", &id))
+                             "writeOffEBill", 0, &id))
         || (rv = hg_db_q(x->db, NULL, "UPDATE invoice.bills SET state = 'flushed', related_id = $2::bigint "
                          "WHERE id = $1::bigint", 2, apr_off_t_toa(x->p, orig->id), apr_off_t_toa(x->p, id)))
         || (rv = hg_db_commit(x->db)))
@@ -485,7 +486,7 @@ apr_status_t invoice_paper_turn(invoice_ctx_t *x, json_t *req, int re, const cha
         rv = fail(x, "HG_INVOICE_NO_PAPER", "billNo", "reTurnPaper needs an exchanged paper bill", HG_ECONFLICT);
         goto rollback;
     }
-    if ((rv = take_number(x, "paper", hg_json_gets(req, "placeCode", NULL), &batch, &n, NULL))
+    if ((rv = take_number(x, "paper", hg_json_gets(req, "placeCode", NULL), 0, &batch, &n, NULL))
         || (rv = invoice_format_bill_no(no, n)))
         goto rollback;
     /* the HIS printed on the paper it holds: the number must be the one the stock hands out */

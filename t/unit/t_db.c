@@ -72,6 +72,47 @@ int main(void)
     hg_db_q(db, NULL, "SET application_name = 'hg-unit'", 0);
     tap_is_int(prepared_count(db, "SET application_name = 'hg-unit'"), 0, "SET is not prepared");
 
+    /* BEGIN + statement, and statement + COMMIT, in one round trip each */
+    {
+        PGconn *other = PQconnectdb(dsn);
+        hg_db_t *odb;
+        hg_db_wrap(&odb, p, other);
+        hg_db_q(db, NULL, "SET client_min_messages = warning", 0);
+        hg_db_q(db, NULL, "DROP TABLE IF EXISTS hg_unit_pipeline", 0);
+        tap_is_int(hg_db_q(db, NULL, "CREATE TABLE hg_unit_pipeline (k text PRIMARY KEY, "
+                           "d int UNIQUE DEFERRABLE INITIALLY DEFERRED)", 0), APR_SUCCESS, "a scratch table");
+        tap_ok(hg_db_begin_q(db, &r, "INSERT INTO hg_unit_pipeline VALUES ($1, $2::int) RETURNING k || '!'", 2, "a", "1")
+               == APR_SUCCESS && !strcmp(hg_db_val(r, 0, 0), "a!"), "begin_q: the statement's result");
+        tap_ok(PQtransactionStatus(conn) == PQTRANS_INTRANS && db->in_tx, "and the transaction is open");
+        tap_ok(hg_db_q_commit(db, &r, "INSERT INTO hg_unit_pipeline VALUES ($1, $2::int) RETURNING d", 2, "b", "2")
+               == APR_SUCCESS && !strcmp(hg_db_val(r, 0, 0), "2"), "q_commit: the statement's result");
+        tap_ok(PQtransactionStatus(conn) == PQTRANS_IDLE && !db->in_tx, "and the transaction is over");
+        tap_ok(hg_db_q(odb, &r, "SELECT count(*) FROM hg_unit_pipeline", 0) == APR_SUCCESS
+               && !strcmp(hg_db_val(r, 0, 0), "2"), "another connection sees both rows: committed");
+
+        tap_is_int(hg_db_begin_q(db, &r, "SELECT 1/$1::int", 1, "0"), HG_EDB, "begin_q with a failing statement: HG_EDB");
+        tap_ok(!strcmp(db->sqlstate, "22012") && PQtransactionStatus(conn) == PQTRANS_IDLE && !db->in_tx,
+               "its SQLSTATE, and no transaction left open");
+
+        hg_db_begin_q(db, NULL, "INSERT INTO hg_unit_pipeline VALUES ($1, $2::int)", 2, "c", "3");
+        tap_is_int(hg_db_q_commit(db, NULL, "INSERT INTO hg_unit_pipeline VALUES ($1, $2::int)", 2, "a", "4"),
+                   HG_ECONFLICT, "q_commit with a unique violation: HG_ECONFLICT");
+        tap_ok(PQtransactionStatus(conn) == PQTRANS_IDLE && hg_db_q(odb, &r, "SELECT count(*) FROM hg_unit_pipeline "
+               "WHERE k = 'c'", 0) == APR_SUCCESS && !strcmp(hg_db_val(r, 0, 0), "0"),
+               "the whole transaction rolled back (the row before it is gone too)");
+
+        hg_db_begin_q(db, NULL, "INSERT INTO hg_unit_pipeline VALUES ($1, $2::int)", 2, "d", "1");
+        tap_is_int(hg_db_q_commit(db, NULL, "INSERT INTO hg_unit_pipeline VALUES ($1, $2::int)", 2, "e", "5"),
+                   HG_ECONFLICT, "a constraint that fails only at COMMIT: HG_ECONFLICT from the commit");
+        tap_ok(PQtransactionStatus(conn) == PQTRANS_IDLE && hg_db_q(odb, &r, "SELECT count(*) FROM hg_unit_pipeline "
+               "WHERE k IN ('d', 'e')", 0) == APR_SUCCESS && !strcmp(hg_db_val(r, 0, 0), "0"), "nothing of it stays");
+        tap_is_int(hg_db_q_commit(db, NULL, "SELECT $1::int", 1, "1"), APR_EINVAL, "q_commit outside a transaction: refused");
+        tap_ok(hg_db_q(db, &r, sql, 1, "6") == APR_SUCCESS && atoi(hg_db_val(r, 0, 0)) == 7,
+               "the connection is back to normal mode afterwards");
+        hg_db_q(db, NULL, "DROP TABLE hg_unit_pipeline", 0);
+        PQfinish(other);
+    }
+
     PQfinish(conn);                   /* frees the statement table (valgrind-clean by design) */
     apr_pool_destroy(p);
     apr_terminate();
