@@ -31,15 +31,24 @@ static apr_status_t query_args(hg_call_t *c, const hg_field_t *schema, json_t **
     const apr_array_header_t *arr;
     json_t *o = hg_json_object(c->pool);
     int i;
+    /* a parameter given twice is refused (ap_args_to_table keeps only one of them) */
+    if (c->r->args) {
+        apr_table_t *seen = apr_table_make(c->pool, 8);
+        char *args = apr_pstrdup(c->pool, c->r->args), *last, *kv;
+        for (kv = apr_strtok(args, "&", &last); kv; kv = apr_strtok(NULL, "&", &last)) {
+            char *eq = strchr(kv, '=');
+            if (eq)
+                *eq = '\0';
+            if (apr_table_get(seen, kv))
+                return hg_call_fail(c, "HG_FIELD_UNKNOWN", hg_utf8_repair(c->pool, kv), "given twice");
+            apr_table_setn(seen, kv, "1");
+        }
+    }
     ap_args_to_table(c->r, &t);
     arr = t ? apr_table_elts(t) : NULL;
     for (i = 0; arr && i < arr->nelts; i++) {
         const apr_table_entry_t *e = &APR_ARRAY_IDX(arr, i, apr_table_entry_t);
         json_t *v = json_string(e->val);
-        if (json_object_get(o, e->key)) {
-            json_decref(v);
-            return hg_call_fail(c, "HG_FIELD_UNKNOWN", e->key, "given twice");
-        }
         if (!v || json_object_set_new(o, e->key, v) != 0)
             return hg_call_fail(c, "HG_FIELD_PATTERN", hg_utf8_repair(c->pool, e->key), "not UTF-8 text");
     }
