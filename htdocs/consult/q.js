@@ -490,6 +490,7 @@
             '<p>' + esc(display(it, st.answers[it.linkId])) + '</p></div></div>';
         }).join('');
       }).join('') + '</div>';
+      if (!st.hist.length) html += '<p class="cq-hint">您已回答全部问题，确认后提交给接诊医生。</p>';
     }
     html += '<label class="cq-confirm" id="cq-confirm-box"' + (warnings.length ? '' : ' hidden') + '>' +
       '<input type="checkbox" id="cq-confirm">我已核对，以上提示的内容属实</label>' +

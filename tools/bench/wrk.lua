@@ -23,18 +23,20 @@ function setup(thread)
 end
 
 -- one patient's walk through resp-0301 (mod_consult/demo.sql): cough, its days, fever and its
--- follow-ups, no red flag, past history, smoking, a drug allergy and its detail, family → review
+-- follow-ups, no red flag, past history, smoking, a drug allergy and its detail, family → review.
+-- A follow-up is sent with its question (as a page showing both would): a step that overtakes its
+-- predecessor under a long latency tail must not be refused as "does not apply".
 local WALK = {
    '{"answers":[{"linkId":"cough","value":"yes"}]}',
-   '{"answers":[{"linkId":"cough_days","value":5}]}',
+   '{"answers":[{"linkId":"cough","value":"yes"},{"linkId":"cough_days","value":5}]}',
    '{"answers":[{"linkId":"fever","value":"yes"}]}',
-   '{"answers":[{"linkId":"fever_temp","value":38.5}]}',
-   '{"answers":[{"linkId":"fever_days","value":2}]}',
+   '{"answers":[{"linkId":"fever","value":"yes"},{"linkId":"fever_temp","value":38.5}]}',
+   '{"answers":[{"linkId":"fever","value":"yes"},{"linkId":"fever_days","value":2}]}',
    '{"answers":[{"linkId":"red_flag","value":"no"}]}',
    '{"answers":[{"linkId":"past","value":["asthma"]}]}',
    '{"answers":[{"linkId":"smoke","value":false}]}',
    '{"answers":[{"linkId":"allergy","value":"drug"}]}',
-   '{"answers":[{"linkId":"allergy_detail","value":"\\u9752\\u9709\\u7d20"}]}',
+   '{"answers":[{"linkId":"allergy","value":"drug"},{"linkId":"allergy_detail","value":"\\u9752\\u9709\\u7d20"}]}',
    '{"answers":[{"linkId":"family","value":false}]}',
 }
 
