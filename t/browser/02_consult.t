@@ -5,6 +5,8 @@
 #   1. a walk through a logic jump, a range hint, Back, a reload in the middle, review, submit, completed
 #   2. a red flag ending on the stopped screen with the advice
 #   3. an expired link (and a broken one): the friendly pages
+#   4. the staff console page (desktop width): the day's list, one questionnaire, the charts — checked
+#      against what the staff JSON API answers for the same question
 # Then the server is asked what it stored (signed summary, the database) — the page's word is not enough.
 #
 # Screenshots in t/logs/screenshots/consult_{question,review,done,stopped,expired}.png; to keep them
@@ -19,11 +21,11 @@ use File::Copy qw(copy);
 use File::Path qw(make_path);
 use JSON::PP;
 use Time::HiRes qw(time);
-use HG qw(json_of signed_request psql);
+use HG qw(json_of signed_request psql staff_login);
 
 binmode STDOUT, ':encoding(UTF-8)';
 binmode STDERR, ':encoding(UTF-8)';
-plan tests => 50;
+plan tests => 62;
 
 my $t0    = time;
 my $top   = $ENV{HG_TOP} // '.';
@@ -31,7 +33,9 @@ my $vars  = Apache::Test::config()->{vars};
 my $shots = "$vars->{t_logs}/screenshots";
 my $base  = 'http://' . Apache::TestRequest::hostport();
 my $run   = 'B' . $$ . time;
+my $day   = '2026-05-20';          # the visits' day (the patient is 46 that day)
 my @SHOTS = qw(consult_question consult_review consult_done consult_stopped consult_expired);
+my @DESK  = qw(consult_console);
 
 open my $envf, '<', "$top/mod_consult/demo.env" or die "mod_consult/demo.env: $!";
 my ($dept) = map { /^HG_CONSULT_DEPT=(\S+)/ ? $1 : () } <$envf>;
@@ -41,7 +45,7 @@ sub announce {
     my ($n) = @_;
     my $r = signed_request('POST', '/consult/api/v1/visits', {
         visitNo => "$run$n", patientId => "P$run", name => '张三丰', sex => 'M', birthDate => '1980-05-20',
-        department => $dept, doctor => '王医生', visitTime => '2026-06-14 09:30:00' });
+        department => $dept, doctor => '王医生', visitTime => "$day 10:15:00" });
     my $j = json_of($r);
     return ($r->code, $j->{token} // '', $j->{url} // '', $j->{template} // '');
 }
@@ -52,17 +56,19 @@ ok t_cmp("$c1 $c2 $c3 $tpl", "201 201 201 resp-0301|1", "three visits of departm
 ok t_cmp($url1, qr{/consult/q\.html#t=\Q$tok1\E$}, 'the link names the session in the fragment only');
 psql("UPDATE consult.visits SET expires_at = now() - interval '1 second' WHERE visit_no = '${run}3'");
 
-# ---- the browser (bounded: consult.mjs gives up after 80 s, this after 95 s)
+# ---- the browser (bounded: consult.mjs gives up after 95 s, this after 105 s)
 my $errf = "$vars->{t_logs}/browser-consult.stderr";
 my ($json, $exit) = ('', -1);
 my $pid = open(my $ph, '-|') // die "fork: $!";
 if (!$pid) {
     open STDERR, '>', $errf or die "$errf: $!";
+    @ENV{qw(HG_CONSOLE_USER HG_CONSOLE_PASSWORD HG_CONSOLE_DATE HG_CONSOLE_DEPT HG_CONSOLE_VISIT)} =
+        ('admin', 'Adm1n-Test-Pass#2026', $day, $dept, "${run}1");
     exec 'node', "$top/t/browser/consult.mjs", $base, $tok1, $tok2, $tok3, $shots or die "exec node: $!";
 }
 eval {
     local $SIG{ALRM} = sub { die "timeout\n" };
-    alarm 95;
+    alarm 105;
     local $/;
     $json = <$ph> // '';
     alarm 0;
@@ -173,12 +179,41 @@ ok t_cmp(join(' | ', @cerr, @{ $seen->{page_errors} // [] }, @{ $o->{stopped_see
          'no console errors (but an expected 404), no uncaught exceptions');
 ok t_cmp(join(' ', map { png_width("$shots/$_.png") } @SHOTS), join(' ', (780) x @SHOTS), 'five screenshots, 780 px wide (DPR 2)');
 
+# ---- the staff console
+my $cn = $o->{console} // {};
+my ($admin) = (staff_login('admin', 'Adm1n-Test-Pass#2026'))[1];
+my $api = sub { json_of(Apache::TestRequest::GET("/consult/staff/v1/$_[0]", Cookie => $admin)) };
+my $rows = join("\n", @{ $cn->{rows} // [] });
+ok t_cmp(join(' ', map { ($rows =~ /^\S+ \S+\|\Q$run$_->[0]\E\|张\*丰\|男\|46\|王医生\|呼吸内科预问诊\|\d+\|\Q$_->[1]\E\|/m) ? 'row' : 'missing' } [1, '已提交'], [2, '已终止'], [3, '填写中']),
+         'row row row', "console: the day's list shows the three visits, names masked, with their states");
+ok t_cmp($rows, qr/^科室 \Q$dept\E（\d+ 份）/m, 'grouped under their department');
+ok t_cmp($cn->{detail_chief} // '', $sum->{sections}{chief_complaint} // '?', "one questionnaire: the 主诉 the doctor's API has");
+ok t_cmp(join('|', @{ $cn->{detail_answers} // [] }), qr/是否发热？是\|最高体温（℃）38\.5/, 'with the answers as given');
+my $sd = $api->("stats?from=$day&to=$day&group=dept");
+my ($srow) = grep { $_->{key} eq $dept } @{ $sd->{rows} // [] };
+my $want = $srow ? join('|', $dept, @$srow{qw(visits started completed stopped open)}) : 'no API row';
+ok t_cmp((grep { index($_, "$want|") == 0 } @{ $cn->{stats_rows} // [] }) ? $want : join(' / ', @{ $cn->{stats_rows} // [] }), $want,
+         'the statistics table says what the API says');
+ok t_cmp(($cn->{stats_bars} // 0) . ' ' . (($cn->{stats_slices} // 0) >= 1 ? 'pie' : 'no pie'), scalar(@{ $sd->{rows} // [] }) . ' pie',
+         'a bar per department and a pie, drawn as inline SVG');
+my $qd = $api->("stats/questions?template=resp-0301&from=$day&to=$day");
+ok t_cmp($cn->{q_head} // '', qr/已提交问卷 \Q$qd->{questionnaires}\E 份/, "per question: the API's number of questionnaires");
+my ($fq) = grep { $_->{linkId} eq 'fever' } @{ $qd->{items} // [] };
+ok t_cmp($cn->{q_fever} // '', join(' ', map { "$_->{display} $_->{count}（" . (0 + sprintf('%.1f', 100 * $_->{share})) . '%）' } @{ $fq->{options} // [] }),
+         'the fever bars carry the counts and shares the API gives');
+ok t_cmp(($cn->{q_slices_fever} // 0) >= 1 ? 1 : 0, 1, 'and as a pie on request');
+ok t_cmp(($cn->{csv_href} // '') . ' ' . ($cn->{q_csv_href} // ''), qr{^/consult/staff/v1/sessions\?.*format=csv /consult/staff/v1/stats/questions\?.*format=csv$},
+         'CSV download links');
+ok t_cmp(absent('张三丰', $cn->{body_text}) . ' ' . join(' | ', @{ $cn->{errors} // ['(not run)'] }), 'absent ',
+         'no full name on the console page, no script errors');
+ok t_cmp(png_width("$shots/consult_console.png"), 1280, 'screenshot consult_console.png');
+
 my $secs = time - $t0;
-ok t_cmp($secs < 90 ? 1 : 0, 1, sprintf('the whole test took %.1f s (< 90 s)', $secs));
+ok t_cmp($secs < 110 ? 1 : 0, 1, sprintf('the whole test took %.1f s (< 110 s)', $secs));
 
 if (my $keep = $ENV{HG_SCREENSHOT_DIR}) {
     make_path($keep) unless -d $keep;
-    for my $png (map { "$_.png" } @SHOTS) {
+    for my $png (map { "$_.png" } @SHOTS, @DESK) {
         next unless -f "$shots/$png";
         copy("$shots/$png", "$keep/$png") or print STDERR "# cannot copy $png to $keep: $!\n";
     }

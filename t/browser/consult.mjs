@@ -27,7 +27,7 @@ const WECHAT_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UQ1A.240205.004
   'MMWEBID/1234 MicroMessenger/8.0.47.2560(0x28002F37) WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64';
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
-const DEADLINE_MS = 80000;
+const DEADLINE_MS = 95000;
 
 const out = { ok: false };
 const t0 = Date.now();
@@ -224,6 +224,57 @@ async function friendly(context) {
   await b.page.close();
 }
 
+// the staff console page: the day's list, one questionnaire, the charts (desktop width)
+async function consoleCheck(context) {
+  const user = process.env.HG_CONSOLE_USER, pass = process.env.HG_CONSOLE_PASSWORD, day = process.env.HG_CONSOLE_DATE;
+  if (!user || !pass || !day) return;
+  const { page, seen } = await openPage(context);
+  await page.goto(`${base}/console/index.html`, { waitUntil: 'load' });
+  await page.fill('input[name=username]', user);
+  await page.fill('input[name=password]', pass);
+  await page.click('#login button');
+  await page.waitForSelector('#main:not([hidden])');
+  await page.goto(`${base}/console/consult.html`, { waitUntil: 'load' });
+  await page.waitForSelector('#main:not([hidden])');
+  await page.fill('#day-date', day);
+  await page.fill('#day-dept', process.env.HG_CONSOLE_DEPT || '');
+  await page.click('#day-search');
+  await page.waitForSelector('#day-rows tr[data-visit]');
+  const c = {};
+  c.rows = await page.$$eval('#day-rows tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent.trim()).join('|')));
+  c.csv_href = await page.getAttribute('#day-csv', 'href');
+  await page.click(`#day-rows tr[data-visit="${process.env.HG_CONSOLE_VISIT}"]`);
+  await page.waitForSelector('#detail:not([hidden])');
+  c.detail_head = (await page.textContent('#detail-head')).trim();
+  c.detail_chief = (await page.textContent('#detail-sections td[data-sec="chief_complaint"]')).trim();
+  c.detail_answers = await page.$$eval('#detail-answers tr', (trs) => trs.map((tr) => tr.textContent.trim()));
+  await page.fill('#st-from', day);
+  await page.fill('#st-to', day);
+  await page.fill('#st-dept', '');
+  await page.selectOption('#st-group', 'dept');
+  await page.waitForFunction(() => document.querySelector('#st-chart svg'));
+  c.stats_rows = await page.$$eval('#st-rows tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent.trim()).join('|')));
+  c.stats_bars = await page.$$eval('#st-chart svg rect.bar', (r) => r.length);
+  c.stats_slices = await page.$$eval('#st-chart svg .slice', (r) => r.length);
+  await page.fill('#qs-template', 'resp-0301');
+  await page.fill('#qs-from', day);
+  await page.fill('#qs-to', day);
+  await page.click('#qs-search');
+  await page.waitForSelector('.q-item');
+  c.q_head = (await page.textContent('#qs-head')).trim();
+  c.q_fever = await page.$$eval('.q-item[data-link="fever"] svg text', (t) => t.map((x) => x.textContent).join(' '));
+  c.q_bars = await page.$$eval('#qs-items svg rect.bar', (r) => r.length);
+  await page.screenshot({ path: path.join(shots, 'consult_console.png'), fullPage: true });
+  await page.selectOption('#qs-kind', 'pie');
+  await page.waitForSelector('.q-item[data-link="fever"] svg .slice');
+  c.q_slices_fever = await page.$$eval('.q-item[data-link="fever"] svg .slice', (r) => r.length);
+  c.q_csv_href = await page.getAttribute('#qs-csv', 'href');
+  c.errors = [...seen.page_errors, ...seen.console_errors.filter((e) => !/status of 40[14]/.test(e))];
+  c.body_text = await page.evaluate(() => document.body.innerText);
+  out.console = c;
+  await page.close();
+}
+
 async function main() {
   fs.mkdirSync(shots, { recursive: true });
   browser = await chromium.launch({ executablePath: EXECUTABLE, headless: true, args: ARGS, timeout: 20000 });
@@ -236,6 +287,10 @@ async function main() {
     await fn(context);
     await context.close();
   }
+  const desk = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  desk.setDefaultTimeout(15000);
+  await consoleCheck(desk);
+  await desk.close();
   out.ok = true;
 }
 
