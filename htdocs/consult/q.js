@@ -552,12 +552,14 @@
     try { win.sessionStorage.removeItem(STORE); } catch (e) { /* nothing kept */ }
   }
 
+  /* Back from a red flag only where the server walks back itself (it says so with "progress"):
+   * re-answering a stopped session is refused */
   function renderStopped(advice) {
     msg({ id: 'cq-stopped', icon: 'warn', title: '请尽快就医',
           desc: '根据您的回答，暂停在线问诊。',
           extra: '<p class="cq-advice" id="cq-advice" role="alert">' + esc(advice || '您的症状可能需要尽快处理，请立即到急诊就医。') + '</p>' +
             '<div class="weui-footer cq-footer"><p class="weui-footer__text">如情况紧急，请立即拨打 120 或前往最近医院的急诊科。</p></div>' +
-            (st.hist.length && !st.noBack ? '<p class="weui-btn-area"><button type="button" class="weui-btn weui-btn_default" ' +
+            (!st.noBack && view.progress && view.progress.answered > 0 ? '<p class="weui-btn-area"><button type="button" class="weui-btn weui-btn_default" ' +
               'id="cq-back">选错了，返回上一步</button></p>' : '') });
     app.setAttribute('data-state', 'stopped');
     if ($('cq-back')) $('cq-back').addEventListener('click', function () {
