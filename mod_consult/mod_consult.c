@@ -13,6 +13,7 @@
 #include "hg_glue.h"
 #include "consult_engine.h"
 #include "consult_store.h"
+#include "mod_consult_stats.h"
 
 module AP_MODULE_DECLARE_DATA consult_module;
 
@@ -325,6 +326,7 @@ static int consult_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     }
     G = c;
     reg_routes("consult", consult_routes, c);
+    reg_routes("consult-stats", consult_stats_routes, c);
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;
     c->public_url = conf_get("public_url");

@@ -11,12 +11,17 @@
 #   6. spread    wrk -t2 -c100: signed invoiceEBillOutpatient calls, 10 charge lines, round-robin over
 #                billing points BP01…BP64; every request pre-signed with its own busNo and nonce
 #   7. hot       the same, every bill on MZ01 (one stock row: the number lock)
+#   8. consult   pre-consultation walk (before 6/7 in time): BENCH_CONSULT_SESSIONS visits of the
+#                respiratory demo department announced through the signed HIS API (curl --parallel),
+#                then wrk -t2 -c100 = 100 patients at once POSTing answer steps, each session's
+#                steps in order (tools/bench/wrk.lua mode consult); the visits are deleted afterwards
 # Issuance comes last: every bill queues an upload and an SMS, and the outbox drainer works them
 # off in the background for minutes after (its rate is printed).
 #
 # Knobs: BENCH_SECONDS (10) per phase, BENCH_COLD_SECONDS (5), BENCH_MAX_RATE (5000 requests/s
 # pre-generated per issuance phase), BENCH_SEED_BILLS (50000), BENCH_PDF_BILLS (300),
-# BENCH_PGBENCH_CLIENTS (100, fewer if the server's max_connections has no room).
+# BENCH_PGBENCH_CLIENTS (100, fewer if the server's max_connections has no room),
+# BENCH_CONSULT_SESSIONS (1500), BENCH_ONLY=consult (only phase 8, for profiling the walk).
 # wrk's full output goes to var/bench/.  The last line is one `bench:` line of key=value pairs.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +33,9 @@ MAXRATE=${BENCH_MAX_RATE:-5000}
 SEED=${BENCH_SEED_BILLS:-50000}
 PDFN=${BENCH_PDF_BILLS:-300}
 PGBC=${BENCH_PGBENCH_CLIENTS:-100}
+CSESS=${BENCH_CONSULT_SESSIONS:-1500}
+ONLY=${BENCH_ONLY:-}
+case "$ONLY" in ''|consult) ;; *) echo "bench: BENCH_ONLY is empty or consult" >&2; exit 1 ;; esac
 BASE=http://127.0.0.1:$PORT
 B=$TOP/tools/bench
 OUT=$TOP/var/bench
@@ -93,6 +101,37 @@ phase_end() {
 
 echo "bench: ${DUR}s per phase, wrk -t2 -c100, on $NCPU cores; outbox backlog at start: $(backlog)"
 echo "  (cpu lines: 100% = one core; rest = wrk/pgbench and anything else running on the machine)"
+echo "  machine load before the run (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---- 8. the pre-consultation walk (phase 8 in the report; measured first, with nothing queued)
+consult_walk() {
+    cdept=${HG_CONSULT_DEPT:-0301}
+    mkdir -p "$WORK/cv"
+    perl "$B/genconsult.pl" --n "$CSESS" --dept "$cdept" --dir "$WORK/cv" --base "$BASE" > "$WORK/cv.cfg"
+    t_a=$(date +%s)
+    curl -s --no-progress-meter --parallel --parallel-max 16 -K "$WORK/cv.cfg" 2>/dev/null || true
+    for f in "$WORK"/cv/*; do sed -n 's/.*"token": *"\([A-Za-z0-9_-]\{43\}\)".*/\1/p' "$f"; echo; done |
+        grep -v '^$' > "$WORK/consult.tokens" || true
+    ntok=$(wc -l < "$WORK/consult.tokens")
+    [ "$ntok" -ge 200 ] || die "consult: only $ntok of $CSESS visits announced (first answer: $(head -c 300 "$WORK/cv/1" 2>/dev/null))"
+    echo "consult: $ntok sessions of department $cdept announced in $(( $(date +%s) - t_a )) s"
+    phase_begin consult
+    run_wrk consult "$DUR" "$BASE" -- consult "$WORK/consult.tokens" 2
+    phase_end consult "$(field consult ok)"
+    check consult
+    walked=$($PSQL -c "SELECT count(*) FILTER (WHERE state = 'review'), count(*) FROM consult.visits WHERE visit_no LIKE 'BENCH-%'")
+    echo "  consult: sessions in review at the end / announced: $(echo "$walked" | tr '|' /)"
+    $PSQL -c "DELETE FROM consult.visits WHERE visit_no LIKE 'BENCH-%'" >/dev/null
+}
+consult_walk
+if [ "$ONLY" = consult ]; then
+    echo
+    printf '%-34s %10s %9s %9s  %s\n' "case" "per s" "p50 ms" "p99 ms" "target"
+    printf '%-34s %10s %9s %9s  %s\n' "consult answer steps, 100 patients" "$(int "$(field consult rate)")" \
+        "$(field consult p50_ms)" "$(field consult p99_ms)" ""
+    echo "bench: consult_steps_per_s=$(int "$(field consult rate)") consult_p99_ms=$(printf '%.1f' "$(field consult p99_ms)")"
+    exit 0
+fi
 
 # ---- 1. static file of the same httpd
 phase_begin static
@@ -256,6 +295,7 @@ cold=$(int "$(field pdf_cold rate)"); warm=$(int "$(field pdf_warm rate)"); wp99
 pgb=$(int "$pgtps")
 ratio=$(awk -v a="$spread" -v b="$pgb" 'BEGIN { printf "%d", b ? 100 * a / b : 0 }')
 p99r=$(printf '%.1f' "$p99")
+csteps=$(int "$(field consult rate)"); cp99=$(printf '%.1f' "$(field consult p99_ms)")
 verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { print ((dir == "min" ? v >= t : v < t) ? "ok" : "MISSED") }'; }
 echo
 printf '%-34s %10s %9s %9s  %s\n' "case" "per s" "p50 ms" "p99 ms" "target"
@@ -269,6 +309,9 @@ printf '%-34s %10s %9s %9s  %s\n' "PDFs, cached ($(wc -l < "$WORK/pdf.warm") bil
     ">=200/s: $(verdict "$warm" 200 min)"
 printf '%-34s %10s %9s %9s  %s\n' "pgbench same shape, -c$PGBC -j2" "$pgb" "" "avg $pglat" ""
 printf '%-34s %9s%% %9s %9s  %s\n' "issuance / pgbench" "$ratio" "" "" ">=60%: $(verdict "$ratio" 60 min)"
+printf '%-34s %10s %9s %9s  %s\n' "consult answer steps, 100 patients" "$csteps" "$(field consult p50_ms)" "$cp99" \
+    ">=2000/s, p99<50ms: $(verdict "$csteps" 2000 min) $(verdict "$cp99" 50 max)"
 echo "  whole run $(( $(date +%s) - ALL_START )) s; wrk/pgbench output in var/bench/; the outbox drainer still has"
 echo "  $(backlog) uploads/SMS of the bench's bills to deliver (watch: hisgate outbox stats, or /hg/status)"
-echo "bench: bills_per_s=$spread p99_ms=$p99r hot_bills_per_s=$hot pdfs_per_s=$warm pgbench_per_s=$pgb static_per_s=$static pdfs_cold_per_s=$cold"
+echo "  machine load after the run (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bench: bills_per_s=$spread p99_ms=$p99r hot_bills_per_s=$hot pdfs_per_s=$warm pgbench_per_s=$pgb static_per_s=$static pdfs_cold_per_s=$cold consult_steps_per_s=$csteps consult_p99_ms=$cp99"

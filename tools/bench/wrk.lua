@@ -3,6 +3,11 @@
 --                       METHOD \t target \t Authorization \t body
 --   paths FILE once T   GET the paths of FILE (one a line), thread i of T taking lines i, i+T, …, each once
 --   paths FILE cycle T  the same, round and round (a warm cache)
+--   consult FILE T      pre-consultation walk: thread i takes the session tokens i, i+T, … of FILE
+--                       (tools/bench/genconsult.pl) and POSTs the respiratory template's answer steps
+--                       (WALK below), step 1 of every session, then step 2 …: a session's next step
+--                       comes as late as possible, so one session never has two steps in flight.
+--                       After the last step the walk starts again (re-answering, as after Back).
 --   (nothing)           wrk's own request (static file)
 -- A thread that runs out of requests stops, and the rest of its time counts as idle: done() says
 -- "exhausted" so that tools/bench.sh can say the file was too small.  done() prints one line:
@@ -16,6 +21,24 @@ function setup(thread)
    table.insert(threads, thread)
    counter = counter + 1
 end
+
+-- one patient's walk through resp-0301 (mod_consult/demo.sql): cough, its days, fever and its
+-- follow-ups, no red flag, past history, smoking, a drug allergy and its detail, family → review.
+-- A follow-up is sent with its question (as a page showing both would): a step that overtakes its
+-- predecessor under a long latency tail must not be refused as "does not apply".
+local WALK = {
+   '{"answers":[{"linkId":"cough","value":"yes"}]}',
+   '{"answers":[{"linkId":"cough","value":"yes"},{"linkId":"cough_days","value":5}]}',
+   '{"answers":[{"linkId":"fever","value":"yes"}]}',
+   '{"answers":[{"linkId":"fever","value":"yes"},{"linkId":"fever_temp","value":38.5}]}',
+   '{"answers":[{"linkId":"fever","value":"yes"},{"linkId":"fever_days","value":2}]}',
+   '{"answers":[{"linkId":"red_flag","value":"no"}]}',
+   '{"answers":[{"linkId":"past","value":["asthma"]}]}',
+   '{"answers":[{"linkId":"smoke","value":false}]}',
+   '{"answers":[{"linkId":"allergy","value":"drug"}]}',
+   '{"answers":[{"linkId":"allergy","value":"drug"},{"linkId":"allergy_detail","value":"\\u9752\\u9709\\u7d20"}]}',
+   '{"answers":[{"linkId":"family","value":false}]}',
+}
 
 local reqs = nil
 local nreq, pos, cycle = 0, 0, false
@@ -65,6 +88,29 @@ function init(args)
          end
       end
       fh:close()
+   elseif mode == "consult" then
+      reqs = {}
+      cycle = true
+      local nthreads = tonumber(args[3] or "1")
+      local toks = {}
+      local k = 0
+      local fh = assert(io.open(args[2], "rb"))
+      for line in fh:lines() do
+         if line ~= "" then
+            if k % nthreads == id then
+               table.insert(toks, line)
+            end
+            k = k + 1
+         end
+      end
+      fh:close()
+      for s = 1, #WALK do
+         for t = 1, #toks do
+            nreq = nreq + 1
+            reqs[nreq] = wrk.format("POST", "/consult/pub/v1/sessions/" .. toks[t] .. "/answers",
+                                    { ["Content-Type"] = "application/json" }, WALK[s])
+         end
+      end
    end
 end
 

@@ -1,0 +1,297 @@
+// The patient's pre-consultation pages (htdocs/consult/q.html) in Debian's Chromium, driven by
+// playwright-core on a phone viewport (390×844 CSS px, DPR 2, WeChat user agent).
+//
+//   node t/browser/consult.mjs <base_url> <walk_token> <redflag_token> <expired_token> <screenshot_dir>
+//
+// 1. walk: the respiratory template through a logic jump (cough = 是 asks its duration; fever = 否
+//    skips the fever questions), a local range hint, Back (fever changed to 是: the fever questions
+//    appear), a reload in the middle (resume from sessionStorage), the review screen, submit, completed.
+// 2. redflag: chest pain = 是 ends on the stopped screen with the advice.
+// 3. expired and broken links: the friendly pages.
+// Prints ONE JSON object on stdout with what it saw; t/browser/02_consult.t asserts on it.
+// Never downloads a browser: /usr/bin/chromium is launched by path.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const [base0, walkTok, redTok, expTok, shots] = process.argv.slice(2);
+if (!base0 || !walkTok || !redTok || !expTok || !shots) {
+  console.error('usage: node t/browser/consult.mjs <base_url> <walk_token> <redflag_token> <expired_token> <screenshot_dir>');
+  process.exit(2);
+}
+const base = base0.replace(/\/+$/, '');
+const EXECUTABLE = process.env.HG_CHROMIUM || '/usr/bin/chromium';
+const WIDTH = 390, HEIGHT = 844;
+const WECHAT_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UQ1A.240205.004; wv) AppleWebKit/537.36 ' +
+  '(KHTML, like Gecko) Version/4.0 Chrome/156.0.0.0 Mobile Safari/537.36 XWEB/1300333 MMWEBSDK/20240301 ' +
+  'MMWEBID/1234 MicroMessenger/8.0.47.2560(0x28002F37) WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64';
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+const DEADLINE_MS = 95000;
+
+const out = { ok: false };
+const t0 = Date.now();
+let browser;
+const killer = setTimeout(() => { out.error = `gave up after ${DEADLINE_MS} ms`; finish(3); }, DEADLINE_MS);
+
+function finish(code) {
+  clearTimeout(killer);
+  out.elapsed_ms = Date.now() - t0;
+  process.stdout.write(JSON.stringify(out) + '\n');
+  const close = browser ? browser.close().catch(() => {}) : Promise.resolve();
+  close.finally(() => process.exit(code));
+  setTimeout(() => process.exit(code), 3000).unref();
+}
+
+// one page with its observers: console errors, exceptions, error answers, every request's URL and
+// Referer, and the JSON bodies the page received
+async function openPage(context) {
+  const page = await context.newPage();
+  const seen = { console_errors: [], page_errors: [], bad_responses: [], failed_requests: [], requests: [], json: [] };
+  page.on('console', (m) => { if (m.type() === 'error') seen.console_errors.push(m.text()); });
+  page.on('pageerror', (e) => seen.page_errors.push(String(e && e.message || e)));
+  page.on('requestfailed', (r) => seen.failed_requests.push(`${r.url()} ${r.failure() ? r.failure().errorText : ''}`));
+  page.on('request', (r) => seen.requests.push({ url: r.url(), method: r.method(), referer: r.headers().referer || null }));
+  page.on('response', async (r) => {
+    const u = new URL(r.url());
+    if (r.status() >= 400) seen.bad_responses.push(`${r.status()} ${r.request().method()} ${u.pathname.replace(/[A-Za-z0-9_-]{43}/, '<token>')}`);
+    if (u.pathname.startsWith('/consult/pub/')) {
+      try { seen.json.push(await r.text()); } catch (e) { /* a navigation away */ }
+    }
+  });
+  return { page, seen };
+}
+
+// what the screen shows now
+function observe(W) {
+  const shown = (el) => !!el && el.checkVisibility({ opacityProperty: true, visibilityProperty: true }) &&
+    el.getBoundingClientRect().width > 0 && el.getBoundingClientRect().left >= 0 &&
+    el.getBoundingClientRect().right <= W + 0.5;
+  const text = (el) => (el ? el.textContent.trim() : null);
+  const one = (sel) => { const el = document.querySelector(sel); return { text: text(el), visible: shown(el) }; };
+  const app = document.getElementById('app');
+  const q = [...document.querySelectorAll('.cq-q')].map((s) => ({
+    linkId: s.dataset.link,
+    title: text(s.querySelector('.weui-cells__title')).replace(/\*$/, ''),
+    visible: shown(s.querySelector('.weui-cells__title')),
+    options: [...s.querySelectorAll('.weui-check__label')].map((l) => ({
+      text: text(l.querySelector('p')), checked: l.querySelector('input').checked, visible: shown(l) })),
+    value: (s.querySelector('input.weui-input, textarea') || {}).value ?? null,
+    error: text(s.querySelector('.cq-err:not([hidden])')),
+    hint: text(s.querySelector('.cq-hint')),
+  }));
+  const sections = {};
+  document.querySelectorAll('textarea[data-sec], p[data-sec]').forEach((t) => {
+    sections[t.dataset.sec] = { text: t.tagName === 'TEXTAREA' ? t.value : text(t), visible: shown(t), editable: t.tagName === 'TEXTAREA' };
+  });
+  return {
+    state: app.getAttribute('data-state'),
+    questions: q,
+    back: one('#cq-back'),
+    next: one('#cq-next'),
+    submit: one('#cq-submit'),
+    progress: one('#cq-progress-text'),
+    msg_id: (document.querySelector('.weui-msg') || {}).id || null,
+    msg_title: one('.weui-msg__title'),
+    msg_desc: one('.weui-msg__desc'),
+    advice: one('#cq-advice'),
+    warnings: text(document.querySelector('#cq-warnings')),
+    review_answers: [...document.querySelectorAll('#cq-answers .weui-cell')].map((c) => text(c)),
+    sections,
+    location_hash: location.hash,
+    stored: sessionStorage.getItem('hg.consult') !== null,
+    body_text: document.body.innerText,
+    html: document.documentElement.outerHTML,
+    scroll_width: document.documentElement.scrollWidth,
+  };
+}
+
+const look = (page) => page.evaluate(observe, WIDTH);
+const settle = (page) => page.waitForFunction(() => !document.querySelector('.weui-btn_loading, .weui-loading'), null, { timeout: 10000 });
+
+async function choose(page, display) {
+  await page.locator('.cq-q .weui-check__label', { has: page.locator(`p:text-is("${display}")`) }).first().click();
+}
+async function fill(page, v) { await page.locator('.cq-q input.weui-input, .cq-q textarea').first().fill(String(v)); }
+async function next(page) {
+  const res = page.waitForResponse((r) => r.url().includes('/answers') && r.request().method() === 'POST');
+  await page.click('#cq-next');
+  await res;
+  await settle(page);
+}
+
+async function walk(context) {
+  const { page, seen } = await openPage(context);
+  const steps = [];
+  const step = async (label) => { const o = await look(page); steps.push({ label, ...o, body_text: undefined, html: undefined }); return o; };
+  const res = await page.goto(`${base}/consult/q.html#t=${walkTok}`, { waitUntil: 'load', timeout: 15000 });
+  out.walk_status = res ? res.status() : 0;
+  await page.waitForSelector('.cq-q', { state: 'visible' });
+  await settle(page);
+  const first = await step('first');
+  await page.screenshot({ path: path.join(shots, 'consult_question.png'), fullPage: true });
+  out.first = first;
+  await choose(page, '是'); await next(page);                       // cough = yes → its duration
+  await step('after cough=是');
+  await fill(page, 0); await page.click('#cq-next');                 // below min: the page says so
+  await page.waitForSelector('.cq-err:not([hidden])');
+  await step('duration 0');
+  await fill(page, 5); await next(page);
+  await step('after duration 5');
+  await choose(page, '否'); await next(page);                       // fever = no → no fever questions
+  await step('after fever=否');
+  // Back: the fever question again, with its answer
+  const backDone = page.waitForResponse((r) => r.url().endsWith('/back')).catch(() => null);
+  await page.click('#cq-back');
+  await backDone;
+  await settle(page);
+  await page.waitForFunction(() => [...document.querySelectorAll('.cq-q')].some((s) => s.dataset.link === 'fever'));
+  await step('back');
+  await choose(page, '是'); await next(page);                       // now fever = yes → the fever questions
+  await step('after fever=是');
+  // close and come back: a reload keeps the session (sessionStorage), the address bar holds no token
+  await page.reload({ waitUntil: 'load' });
+  await page.waitForSelector('.cq-q', { state: 'visible' });
+  await settle(page);
+  await step('reloaded');
+  await fill(page, 38.5); await next(page);
+  await step('after temperature');
+  await fill(page, 2); await next(page);
+  await step('after fever days');
+  await choose(page, '否'); await next(page);                       // no red flag
+  await step('after red flag 否');
+  await choose(page, '哮喘'); await next(page);
+  await step('after past');
+  await choose(page, '否'); await next(page);                       // smoke
+  await step('after smoke');
+  await choose(page, '药物过敏'); await next(page);
+  await step('after allergy');
+  await fill(page, '青霉素'); await next(page);
+  await step('after allergy detail');
+  await choose(page, '否'); await next(page);                       // family → review
+  await page.waitForSelector('#cq-submit', { state: 'visible' });
+  const review = await step('review');
+  out.review = review;
+  await page.screenshot({ path: path.join(shots, 'consult_review.png'), fullPage: true });
+  // the patient edits the chief complaint when the server offers the generated text
+  if (review.sections.chief_complaint && review.sections.chief_complaint.editable) {
+    out.edited_chief = review.sections.chief_complaint.text + '，夜间加重';
+    await page.fill('textarea[data-sec="chief_complaint"]', out.edited_chief);
+  }
+  if (review.warnings) await page.check('#cq-confirm');
+  const sub = page.waitForResponse((r) => r.url().endsWith('/submit'));
+  await page.click('#cq-submit');
+  out.submit_status = (await sub).status();
+  await page.waitForSelector('#cq-done', { state: 'visible' });
+  const done = await step('completed');
+  out.completed = { ...done, body_text: done.body_text };
+  await page.screenshot({ path: path.join(shots, 'consult_done.png'), fullPage: true });
+  out.walk_steps = steps;
+  out.walk_seen = seen;
+  await page.close();
+}
+
+async function redflag(context) {
+  const { page, seen } = await openPage(context);
+  await page.goto(`${base}/consult/q.html#t=${redTok}`, { waitUntil: 'load', timeout: 15000 });
+  await page.waitForSelector('.cq-q', { state: 'visible' });
+  await settle(page);
+  await choose(page, '否'); await next(page);        // cough
+  await choose(page, '否'); await next(page);        // fever
+  await choose(page, '是'); await next(page);        // chest pain or breathlessness: stop
+  await page.waitForSelector('#cq-stopped', { state: 'visible' });
+  out.stopped = await look(page);
+  out.stopped_seen = seen;
+  await page.screenshot({ path: path.join(shots, 'consult_stopped.png'), fullPage: true });
+  // a reload shows the same stopped screen (the server remembers)
+  await page.reload({ waitUntil: 'load' });
+  await page.waitForSelector('#cq-stopped', { state: 'visible' });
+  out.stopped_reload = (await look(page)).msg_id;
+  await page.close();
+}
+
+async function friendly(context) {
+  const a = await openPage(context);
+  await a.page.goto(`${base}/consult/q.html#t=${expTok}`, { waitUntil: 'load', timeout: 15000 });
+  await a.page.waitForSelector('.weui-msg', { state: 'visible' });
+  out.expired = { ...(await look(a.page)), ...a.seen };
+  await a.page.screenshot({ path: path.join(shots, 'consult_expired.png'), fullPage: true });
+  await a.page.close();
+  const b = await openPage(context);
+  await b.page.goto(`${base}/consult/q.html#t=abc`, { waitUntil: 'load', timeout: 15000 });
+  await b.page.waitForSelector('.weui-msg', { state: 'visible' });
+  out.badlink = { ...(await look(b.page)), requests: b.seen.requests.map((r) => r.url) };
+  await b.page.close();
+}
+
+// the staff console page: the day's list, one questionnaire, the charts (desktop width)
+async function consoleCheck(context) {
+  const user = process.env.HG_CONSOLE_USER, pass = process.env.HG_CONSOLE_PASSWORD, day = process.env.HG_CONSOLE_DATE;
+  if (!user || !pass || !day) return;
+  const { page, seen } = await openPage(context);
+  await page.goto(`${base}/console/index.html`, { waitUntil: 'load' });
+  await page.fill('input[name=username]', user);
+  await page.fill('input[name=password]', pass);
+  await page.click('#login button');
+  await page.waitForSelector('#main:not([hidden])');
+  await page.goto(`${base}/console/consult.html`, { waitUntil: 'load' });
+  await page.waitForSelector('#main:not([hidden])');
+  await page.fill('#day-date', day);
+  await page.fill('#day-dept', process.env.HG_CONSOLE_DEPT || '');
+  await page.click('#day-search');
+  await page.waitForSelector('#day-rows tr[data-visit]');
+  const c = {};
+  c.rows = await page.$$eval('#day-rows tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent.trim()).join('|')));
+  c.csv_href = await page.getAttribute('#day-csv', 'href');
+  await page.click(`#day-rows tr[data-visit="${process.env.HG_CONSOLE_VISIT}"]`);
+  await page.waitForSelector('#detail:not([hidden])');
+  c.detail_head = (await page.textContent('#detail-head')).trim();
+  c.detail_chief = (await page.textContent('#detail-sections td[data-sec="chief_complaint"]')).trim();
+  c.detail_answers = await page.$$eval('#detail-answers tr', (trs) => trs.map((tr) => tr.textContent.trim()));
+  await page.fill('#st-from', day);
+  await page.fill('#st-to', day);
+  await page.fill('#st-dept', '');
+  await page.selectOption('#st-group', 'dept');
+  await page.waitForFunction(() => document.querySelector('#st-chart svg'));
+  c.stats_rows = await page.$$eval('#st-rows tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent.trim()).join('|')));
+  c.stats_bars = await page.$$eval('#st-chart svg rect.bar', (r) => r.length);
+  c.stats_slices = await page.$$eval('#st-chart svg .slice', (r) => r.length);
+  await page.fill('#qs-template', 'resp-0301');
+  await page.fill('#qs-from', day);
+  await page.fill('#qs-to', day);
+  await page.click('#qs-search');
+  await page.waitForSelector('.q-item');
+  c.q_head = (await page.textContent('#qs-head')).trim();
+  c.q_fever = await page.$$eval('.q-item[data-link="fever"] svg text', (t) => t.map((x) => x.textContent).join(' '));
+  c.q_bars = await page.$$eval('#qs-items svg rect.bar', (r) => r.length);
+  await page.screenshot({ path: path.join(shots, 'consult_console.png'), fullPage: true });
+  await page.selectOption('#qs-kind', 'pie');
+  await page.waitForSelector('.q-item[data-link="fever"] svg .slice');
+  c.q_slices_fever = await page.$$eval('.q-item[data-link="fever"] svg .slice', (r) => r.length);
+  c.q_csv_href = await page.getAttribute('#qs-csv', 'href');
+  c.errors = [...seen.page_errors, ...seen.console_errors.filter((e) => !/status of 40[14]/.test(e))];
+  c.body_text = await page.evaluate(() => document.body.innerText);
+  out.console = c;
+  await page.close();
+}
+
+async function main() {
+  fs.mkdirSync(shots, { recursive: true });
+  browser = await chromium.launch({ executablePath: EXECUTABLE, headless: true, args: ARGS, timeout: 20000 });
+  out.browser_version = browser.version();
+  const opts = { viewport: { width: WIDTH, height: HEIGHT }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
+    locale: 'zh-CN', timezoneId: 'Asia/Shanghai', userAgent: WECHAT_UA };
+  for (const fn of [walk, redflag, friendly]) {      // a fresh context (sessionStorage) per patient
+    const context = await browser.newContext(opts);
+    context.setDefaultTimeout(15000);
+    await fn(context);
+    await context.close();
+  }
+  const desk = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  desk.setDefaultTimeout(15000);
+  await consoleCheck(desk);
+  await desk.close();
+  out.ok = true;
+}
+
+main().then(() => finish(0), (e) => { out.error = String(e && e.stack || e); finish(1); });
