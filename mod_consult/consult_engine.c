@@ -1575,11 +1575,18 @@ static int nav_pos(json_t *nav)
 static json_t *page_view(ev_t *ev, json_t *nav, int k)
 {
     json_t *ids = json_array_get(json_object_get(nav, "pages"), (size_t)k), *a = json_array(), *id;
+    char *on = apr_pcalloc(ev->p, ev->t->items->nelts + 1);
     size_t i;
+    int n;
     json_array_foreach(ids, i, id) {
         const item_t *it = json_is_string(id) ? apr_hash_get(ev->t->by_id, json_string_value(id), APR_HASH_KEY_STRING) : NULL;
+        if (it) on[it->idx] = 1;
+    }
+    /* in template order, whatever order the page was posted in */
+    for (n = 0; n < ev->t->items->nelts; n++) {
+        const item_t *it = ITEM(ev->t, n);
         json_t *o, *v;
-        if (!it || !answerable(it->type) || !enabled(ev, it->idx)) continue;
+        if (!on[n] || !answerable(it->type) || !enabled(ev, it->idx)) continue;
         o = client_view(it);
         if ((v = json_object_get(ev->answers, it->link_id))) json_object_set(o, "answer", v);
         json_array_append_new(a, o);

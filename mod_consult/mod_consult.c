@@ -164,6 +164,19 @@ static apr_status_t answer_view(hg_call_t *c, consult_visit_t *v, consult_templa
     return rv ? rv : hg_call_answer(c, 200, json_incref(o));
 }
 
+/* store answers, pages and the state the view shows (in-progress, review or stopped), answer the view */
+static apr_status_t save_and_answer(hg_call_t *c, consult_visit_t *v, consult_template_t *t, consult_ctx_t *ctx)
+{
+    json_t *view;
+    apr_status_t rv;
+    if ((rv = consult_view(&view, c->pool, t, v->answers, v->nav, ctx)))
+        return rv;
+    v->state = hg_json_gets(view, "state", NULL);
+    if ((rv = consult_store_save(c->db, c->pool, v, v->answers, v->nav, v->state)))
+        return rv;
+    return hg_call_answer(c, 200, json_incref(view));
+}
+
 /* ---------------------------------------------------------------- HIS: announce a visit */
 
 static apr_status_t enqueue_link(hg_call_t *c, const consult_visit_in_t *in, const char *url)
@@ -283,9 +296,9 @@ static apr_status_t route_session(hg_call_t *c)
     consult_template_t *t;
     consult_ctx_t ctx;
     apr_status_t rv;
+    redact_uri(c, c->path_rest, NULL);
     if (strchr(c->path_rest, '/'))
         return hg_call_fail(c, "HG_NOT_FOUND", NULL, NULL);
-    redact_uri(c, c->path_rest, NULL);
     if ((rv = consult_store_by_token(c->db, c->pool, c->master_key, c->path_rest, 0, &v)))
         return fail_rv(c, rv, "预问诊链接无效或已过期");
     if ((rv = load_template(c, v, &t, &ctx)))
@@ -298,7 +311,6 @@ static apr_status_t do_answers(hg_call_t *c, consult_visit_t *v)
     consult_template_t *t;
     consult_ctx_t ctx;
     json_t *list = json_object_get(c->json, "answers"), *a, *merged, *posted;
-    const char *advice;
     apr_size_t i, k;
     apr_status_t rv;
 
@@ -340,10 +352,7 @@ static apr_status_t do_answers(hg_call_t *c, consult_visit_t *v)
     }
     v->answers = merged;
     consult_nav_record(v->nav, posted);
-    v->state = consult_state(t, merged, &ctx, &advice, c->pool) == CONSULT_STOPPED ? "stopped" : "in-progress";
-    if ((rv = consult_store_save(c->db, c->pool, v, merged, v->nav, v->state)))
-        return rv;
-    return answer_view(c, v, t, &ctx);
+    return save_and_answer(c, v, t, &ctx);
 }
 
 static apr_status_t do_back(hg_call_t *c, consult_visit_t *v)
@@ -355,10 +364,9 @@ static apr_status_t do_back(hg_call_t *c, consult_visit_t *v)
         return hg_call_fail(c, "HG_CONSULT_CLOSED", NULL, NULL);
     if ((rv = load_template(c, v, &t, &ctx)))
         return rv;
-    if (consult_nav_back(t, v->answers, v->nav, &ctx, c->pool)
-        && (rv = consult_store_save(c->db, c->pool, v, v->answers, v->nav, "in-progress")))
-        return rv;
-    return answer_view(c, v, t, &ctx);
+    if (!consult_nav_back(t, v->answers, v->nav, &ctx, c->pool))
+        return answer_view(c, v, t, &ctx);
+    return save_and_answer(c, v, t, &ctx);
 }
 
 /* the summary pushed to the HIS (sealed in the outbox: it is the patient's history) */
@@ -448,11 +456,17 @@ static apr_status_t route_session_post(hg_call_t *c)
     char *rest = apr_pstrdup(c->pool, c->path_rest), *last;
     const char *tok = apr_strtok(rest, "/", &last), *what = apr_strtok(NULL, "/", &last);
     consult_visit_t *v;
+    const char *ct = apr_table_get(c->r->headers_in, "Content-Type");
     apr_status_t rv;
+    redact_uri(c, tok ? tok : "", what && strlen(what) < 10 ? what : NULL);
     if (!tok || !what || apr_strtok(NULL, "/", &last)
         || (strcmp(what, "answers") && strcmp(what, "submit") && strcmp(what, "back")))
         return hg_call_fail(c, "HG_NOT_FOUND", NULL, NULL);
-    redact_uri(c, tok, what);
+    /* the body is parsed here, not by the pipeline: the token is out of the URI the audit row keeps */
+    if (ct && strncasecmp(ct, "application/json", 16) != 0)
+        return hg_call_fail(c, "HG_UNSUPPORTED_MEDIA_TYPE", "Content-Type", NULL);
+    if ((rv = hg_json_parse(&c->json, c->pool, c->body, c->body_len, 0, &c->err)))
+        return rv;
     if ((rv = hg_db_begin(c->db)))
         return rv;
     if ((rv = consult_store_by_token(c->db, c->pool, c->master_key, tok, 1, &v))) {
@@ -471,7 +485,7 @@ static const hg_route_t consult_routes[] = {
     { "POST", "/consult/api/v1/visits", HG_R_SIGNED | HG_R_JSON, NULL, route_visit },
     { "GET",  "/consult/api/v1/visits/", HG_R_SIGNED | HG_R_PREFIX, NULL, route_summary },
     { "GET",  "/consult/pub/v1/sessions/", HG_R_DB | HG_R_PREFIX | HG_R_AUDIT, NULL, route_session },
-    { "POST", "/consult/pub/v1/sessions/", HG_R_DB | HG_R_JSON | HG_R_PREFIX | HG_R_AUDIT, NULL, route_session_post },
+    { "POST", "/consult/pub/v1/sessions/", HG_R_DB | HG_R_PREFIX | HG_R_AUDIT, NULL, route_session_post },
     { NULL }
 };
 

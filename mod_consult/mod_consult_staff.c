@@ -156,9 +156,16 @@ static const char *next_version(hg_call_t *c, const char *tid)
 static apr_status_t insert_version(hg_call_t *c, const char *tid, const char *ver, const char *dept, const char *disease,
                                    const char *title, json_t *def)
 {
-    return hg_db_q(c->db, NULL, "INSERT INTO consult.templates (template_id, version, department, disease, title, status, "
-                   "definition, created_by, updated_by) VALUES ($1, $2, $3, $4, $5, 'draft', $6::jsonb, $7, $7)", 7,
-                   tid, ver, dept, disease, title ? title : "", hg_json_dump(c->pool, def, HG_JSON_DUMP_SORTED), c->staff_user);
+    hg_db_result_t *r;
+    apr_status_t rv = hg_db_q(c->db, &r, "INSERT INTO consult.templates (template_id, version, department, disease, title, "
+                              "status, definition, created_by, updated_by) VALUES ($1, $2, $3, $4, $5, 'draft', $6::jsonb, $7, $7) "
+                              "ON CONFLICT (template_id, version) DO NOTHING RETURNING 1", 7, tid, ver, dept, disease,
+                              title ? title : "", hg_json_dump(c->pool, def, HG_JSON_DUMP_SORTED), c->staff_user);
+    if (rv)
+        return rv;
+    if (!r->nrows)      /* a concurrent author took this version */
+        return hg_call_fail(c, "HG_CONFLICT", "version", "this version was just created by someone else: try again");
+    return APR_SUCCESS;
 }
 
 static apr_status_t answer_version(hg_call_t *c, int status, const char *tid, const char *ver)
@@ -263,7 +270,7 @@ static apr_status_t route_import(hg_call_t *c)
         c->err = e;
         return HG_EINVALID;
     }
-    tid = hg_json_gets(def, "id", NULL);
+    tid = apr_pstrdup(c->pool, hg_json_gets(def, "id", NULL));   /* def's "id" is replaced when checked */
     if (!tid || strlen(tid) > 64 || strspn(tid, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(tid))
         return hg_call_fail(c, "HG_FIELD_PATTERN", "id", "the template id is 1 to 64 of [A-Za-z0-9_.-]");
     return create_from(c, tid, def, q == c->json ? hg_json_object(c->pool) : c->json, "questionnaire");
