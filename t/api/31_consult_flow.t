@@ -148,7 +148,7 @@ ok t_cmp(err($r, $j), '400 HG_FIELD_TYPE sections.present_illness', 'a section t
 ok t_cmp(err($r, $j), '400 HG_FIELD_TOO_LONG sections.present_illness', 'a too long section: 400');
 ($r, $j) = submit($tok, { confirm => 'yes' });
 ok t_cmp(err($r, $j), '400 HG_FIELD_TYPE confirm', 'confirm must be a boolean');
-ok t_cmp(psql("SELECT state FROM consult.visits WHERE visit_no = 'G${run}1'"), 'in-progress', 'nothing submitted by refused calls');
+ok t_cmp(psql("SELECT state FROM consult.visits WHERE visit_no = 'G${run}1'"), 'review', 'nothing submitted by refused calls: still in review');
 
 my $edit = '腹痛3天，进食后加重';
 ($r, $j) = submit($tok, { confirm => JSON::PP::true, sections => { chief_complaint => $edit, present_illness => undef // '' } });
