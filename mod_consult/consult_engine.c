@@ -1007,6 +1007,7 @@ static apr_status_t load_quality(loader_t *ld, json_t *arr)
         if (!(q->message = hg_json_gets(d, "message", NULL)) || !*q->message)
             return tfail(ld, apr_pstrcat(p, f, ".message", NULL), "a quality rule needs a message");
         sev = hg_json_gets(d, "severity", NULL);
+        if (!sev && json_object_get(d, "severity")) sev = "?";
         if (!sev) sev = "warn";
         if (strcmp(sev, "warn") && strcmp(sev, "block"))
             return tfail(ld, apr_pstrcat(p, f, ".severity", NULL), "severity must be warn or block");

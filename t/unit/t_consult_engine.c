@@ -501,6 +501,10 @@ static void test_quality(void)
     load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"number\"}],"
              "\"quality\":[{\"id\":\"r\",\"when\":\"a > 1\",\"message\":\"m\",\"severity\":\"fatal\"}]}", "quality[0].severity", "warn or block", "bad severity");
     load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"number\"}],"
+             "\"quality\":[{\"id\":\"r\",\"when\":\"a > 1\",\"message\":\"m\",\"severity\":1}]}", "quality[0].severity", "warn or block", "severity not a string");
+    load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"number\"}],"
+             "\"quality\":{\"id\":\"r\"}}", "quality", "array", "quality not an array");
+    load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"number\"}],"
              "\"quality\":[{\"id\":\"r\",\"when\":\"a > 1\",\"message\":\"m\"},{\"id\":\"r\",\"when\":\"a > 2\",\"message\":\"m\"}]}",
              "quality[1].id", "duplicate", "duplicate rule id");
     load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"number\"}],"
