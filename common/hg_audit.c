@@ -2,38 +2,55 @@
 #include <apr_strings.h>
 #include "hg_audit.h"
 #include "hg_crypto.h"
+#include "hg_zip.h"
 
+/* bodies are deflated first: a bill request is mostly repeated keys, and the packed row stays
+ * under PostgreSQL's TOAST threshold (one heap write instead of three) */
 apr_status_t hg_audit_encrypt(char **out, apr_pool_t *p, const unsigned char key[16],
                               const char *body, apr_size_t len)
 {
-    unsigned char iv[16], *ct;
-    apr_size_t ctlen;
+    unsigned char iv[16], *ct, *z;
+    apr_size_t ctlen, zlen;
     apr_status_t rv;
     if ((rv = hg_random_bytes(iv, sizeof(iv))) != APR_SUCCESS)
         return rv;
-    if ((rv = hg_sm4_cbc_encrypt(p, &ct, &ctlen, key, iv, body ? body : "", body ? len : 0)) != APR_SUCCESS)
+    if ((rv = hg_deflate_raw(&z, &zlen, p, body ? body : "", body ? len : 0)) != APR_SUCCESS)
         return rv;
-    *out = apr_pstrcat(p, "sm4cbc:", hg_hex_encode(p, iv, sizeof(iv), 0), ":",
-                       hg_hex_encode(p, ct, ctlen, 0), NULL);
+    if ((rv = hg_sm4_cbc_encrypt(p, &ct, &ctlen, key, iv, z, zlen)) != APR_SUCCESS)
+        return rv;
+    *out = apr_pstrcat(p, "sm4z:", hg_base64url_encode(p, iv, sizeof(iv)), ":",
+                       hg_base64url_encode(p, ct, ctlen), NULL);
     return APR_SUCCESS;
 }
 
 apr_status_t hg_audit_decrypt(char **out, apr_size_t *len, apr_pool_t *p,
                               const unsigned char key[16], const char *enc)
 {
-    const char *c1, *c2;
+    const char *c1, *c2, *rest;
     unsigned char *iv, *ct, *pt;
     apr_size_t ivlen, ctlen, ptlen;
     apr_status_t rv;
-    if (strncmp(enc, "sm4cbc:", 7) != 0 || !(c2 = strchr(enc + 7, ':')))
+    int packed = !strncmp(enc, "sm4z:", 5);
+    apr_status_t (*decode)(unsigned char **, apr_size_t *, apr_pool_t *, const char *) =
+        packed ? hg_base64url_decode : hg_hex_decode;
+    /* rows written before bodies were packed keep the hex form "sm4cbc:" */
+    if (!packed && strncmp(enc, "sm4cbc:", 7) != 0)
         return HG_ECRYPTO;
-    c1 = apr_pstrndup(p, enc + 7, c2 - (enc + 7));
-    if ((rv = hg_hex_decode(&iv, &ivlen, p, c1)) != APR_SUCCESS || ivlen != 16)
+    rest = enc + (packed ? 5 : 7);
+    if (!(c2 = strchr(rest, ':')))
         return HG_ECRYPTO;
-    if ((rv = hg_hex_decode(&ct, &ctlen, p, c2 + 1)) != APR_SUCCESS)
+    c1 = apr_pstrndup(p, rest, c2 - rest);
+    if ((rv = decode(&iv, &ivlen, p, c1)) != APR_SUCCESS || ivlen != 16)
+        return HG_ECRYPTO;
+    if ((rv = decode(&ct, &ctlen, p, c2 + 1)) != APR_SUCCESS)
         return HG_ECRYPTO;
     if ((rv = hg_sm4_cbc_decrypt(p, &pt, &ptlen, key, iv, ct, ctlen)) != APR_SUCCESS)
         return rv;
+    if (packed) {
+        unsigned char *z = pt;
+        if (hg_inflate_raw(&pt, &ptlen, p, z, ptlen) != APR_SUCCESS)
+            return HG_ECRYPTO;
+    }
     *out = apr_pstrmemdup(p, (const char *)pt, ptlen);
     *len = ptlen;
     return APR_SUCCESS;

@@ -10,6 +10,7 @@
 
 #include "hg_auth.h"
 #include "hg_crypto.h"
+#include "hg_zip.h"
 
 /* ---------------------------------------------------------------- signed requests */
 
@@ -678,6 +679,9 @@ leave:
 /* ---------------------------------------------------------------- secrets at rest */
 
 #define SEAL_TAG "sm4cbc"
+/* the packed form of large documents: deflated before encryption, base64url fields; its own tag
+ * label, so a packed ciphertext never authenticates as the plain form or back */
+#define PACK_TAG "sm4z1"
 
 /* Sub-keys from the master key, one label per use, so no key serves two algorithms. */
 static apr_status_t derive(unsigned char out[32], const unsigned char master[16], const char *label)
@@ -694,47 +698,67 @@ static apr_status_t seal_keys(unsigned char enc[32], unsigned char mac[32], cons
     return rv;
 }
 
-static apr_status_t seal_tag(unsigned char tag[32], const unsigned char mac_key[32],
+static apr_status_t seal_tag(unsigned char tag[32], const unsigned char mac_key[32], const char *label,
                              const unsigned char *iv, const unsigned char *ct, apr_size_t ctlen)
 {
-    hg_iov_t v[3] = { { SEAL_TAG, sizeof(SEAL_TAG) - 1 }, { iv, 16 }, { ct, ctlen } };
+    hg_iov_t v[3] = { { label, strlen(label) }, { iv, 16 }, { ct, ctlen } };
 
     return hg_hmac_sm3_v(tag, mac_key, 32, v, 3);
 }
 
-apr_status_t hg_secret_seal(char **sealed, apr_pool_t *p, const unsigned char key[16],
+static apr_status_t seal_as(char **sealed, apr_pool_t *p, const unsigned char key[16], int packed,
                             const void *plaintext, apr_size_t len)
 {
     apr_status_t rv;
-    unsigned char enc[32], mac[32], iv[16], tag[32], *ct = NULL;
-    apr_size_t ctlen = 0;
+    unsigned char enc[32], mac[32], iv[16], tag[32], *ct = NULL, *z = NULL;
+    apr_size_t ctlen = 0, zlen = 0;
 
     *sealed = NULL;
     if (!key || (!plaintext && len)) {
         rv = HG_EINVALID;
         goto leave;
     }
+    if (packed && APR_SUCCESS != (rv = hg_deflate_raw(&z, &zlen, p, plaintext, len)))
+        goto leave;
     if (APR_SUCCESS != (rv = seal_keys(enc, mac, key))
         || APR_SUCCESS != (rv = hg_random_bytes(iv, sizeof(iv)))
-        || APR_SUCCESS != (rv = hg_sm4_cbc_encrypt(p, &ct, &ctlen, enc, iv, plaintext, len))
-        || APR_SUCCESS != (rv = seal_tag(tag, mac, iv, ct, ctlen)))
+        || APR_SUCCESS != (rv = hg_sm4_cbc_encrypt(p, &ct, &ctlen, enc, iv,
+                                                   packed ? z : plaintext, packed ? zlen : len))
+        || APR_SUCCESS != (rv = seal_tag(tag, mac, packed ? PACK_TAG : SEAL_TAG, iv, ct, ctlen)))
         goto leave;
-    *sealed = apr_pstrcat(p, SEAL_TAG ":", hg_hex_encode(p, iv, 16, 0), ":",
-                          hg_hex_encode(p, ct, ctlen, 0), ":", hg_hex_encode(p, tag, 32, 0), NULL);
+    if (packed)
+        *sealed = apr_pstrcat(p, PACK_TAG ":", hg_base64url_encode(p, iv, 16), ":",
+                              hg_base64url_encode(p, ct, ctlen), ":", hg_base64url_encode(p, tag, 32), NULL);
+    else
+        *sealed = apr_pstrcat(p, SEAL_TAG ":", hg_hex_encode(p, iv, 16, 0), ":",
+                              hg_hex_encode(p, ct, ctlen, 0), ":", hg_hex_encode(p, tag, 32, 0), NULL);
 leave:
     OPENSSL_cleanse(enc, sizeof(enc));
     OPENSSL_cleanse(mac, sizeof(mac));
     return rv;
 }
 
+apr_status_t hg_secret_seal(char **sealed, apr_pool_t *p, const unsigned char key[16],
+                            const void *plaintext, apr_size_t len)
+{
+    return seal_as(sealed, p, key, 0, plaintext, len);
+}
+
+apr_status_t hg_secret_seal_packed(char **sealed, apr_pool_t *p, const unsigned char key[16],
+                                   const void *plaintext, apr_size_t len)
+{
+    return seal_as(sealed, p, key, 1, plaintext, len);
+}
+
 apr_status_t hg_secret_open(unsigned char **plain, apr_size_t *len, apr_pool_t *p,
                             const unsigned char key[16], const char *sealed)
 {
     apr_status_t rv = HG_ECRYPTO;
-    unsigned char enc[32], mac[32], want[32], *iv = NULL, *ct = NULL, *tag = NULL;
-    apr_size_t ivlen = 0, ctlen = 0, taglen = 0;
+    unsigned char enc[32], mac[32], want[32], *iv = NULL, *ct = NULL, *tag = NULL, *z = NULL;
+    apr_size_t ivlen = 0, ctlen = 0, taglen = 0, zlen = 0;
+    apr_status_t (*decode)(unsigned char **, apr_size_t *, apr_pool_t *, const char *);
     char *f[4];
-    int i;
+    int i, packed;
 
     *plain = NULL;
     *len = 0;
@@ -750,18 +774,26 @@ apr_status_t hg_secret_open(unsigned char **plain, apr_size_t *len, apr_pool_t *
             goto leave;
         *f[i]++ = '\0';
     }
-    if (strchr(f[3], ':') || strcmp(f[0], SEAL_TAG)
-        || hg_hex_decode(&iv, &ivlen, p, f[1]) != APR_SUCCESS || ivlen != 16
-        || hg_hex_decode(&ct, &ctlen, p, f[2]) != APR_SUCCESS || !ctlen || ctlen % 16
-        || hg_hex_decode(&tag, &taglen, p, f[3]) != APR_SUCCESS || taglen != 32)
+    packed = !strcmp(f[0], PACK_TAG);
+    decode = packed ? hg_base64url_decode : hg_hex_decode;
+    if (strchr(f[3], ':') || (!packed && strcmp(f[0], SEAL_TAG))
+        || decode(&iv, &ivlen, p, f[1]) != APR_SUCCESS || ivlen != 16
+        || decode(&ct, &ctlen, p, f[2]) != APR_SUCCESS || !ctlen || ctlen % 16
+        || decode(&tag, &taglen, p, f[3]) != APR_SUCCESS || taglen != 32)
         goto leave;
-    if (seal_keys(enc, mac, key) != APR_SUCCESS || seal_tag(want, mac, iv, ct, ctlen) != APR_SUCCESS)
+    if (seal_keys(enc, mac, key) != APR_SUCCESS
+        || seal_tag(want, mac, packed ? PACK_TAG : SEAL_TAG, iv, ct, ctlen) != APR_SUCCESS)
         goto leave;
     /* authenticate before decrypting: no padding oracle */
     if (!hg_ct_equal(want, tag, 32))
         goto leave;
-    if (hg_sm4_cbc_decrypt(p, plain, len, enc, iv, ct, ctlen) != APR_SUCCESS)
+    if (hg_sm4_cbc_decrypt(p, packed ? &z : plain, packed ? &zlen : len, enc, iv, ct, ctlen) != APR_SUCCESS)
         goto leave;
+    if (packed && hg_inflate_raw(plain, len, p, z, zlen) != APR_SUCCESS) {
+        *plain = NULL;
+        *len = 0;
+        goto leave;
+    }
     rv = APR_SUCCESS;
 leave:
     OPENSSL_cleanse(enc, sizeof(enc));

@@ -1,7 +1,10 @@
+#include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <stdlib.h>
 #include <stdarg.h>
 #include <poll.h>
+#include <libpq-events.h>
 #include <apr_strings.h>
 #include "hg_db.h"
 
@@ -46,17 +49,143 @@ static apr_status_t fail(hg_db_t *db, PGresult *r)
     return HG_EDB;
 }
 
+/* ---- prepared statements, per connection ----
+ * Every statement of a module is a constant string used again and again; PQexecParams would have
+ * the server parse and plan it on every call (about a tenth of PostgreSQL's time per bill).  Each
+ * connection prepares a statement once, under a name, and executes it by name after.  The table
+ * hangs off the connection through libpq's event interface, so it is emptied when PQreset gives
+ * the connection a new server session and freed with the connection. */
+#define STMT_SLOTS 512             /* open addressing; at most half used */
+#define STMT_MAX   (STMT_SLOTS / 2)
+
+typedef struct stmt_slot_t {
+    char        *sql;              /* malloc'ed copy; NULL = empty slot */
+    unsigned int hash;
+} stmt_slot_t;
+
+typedef struct stmt_cache_t {
+    stmt_slot_t slot[STMT_SLOTS];
+    int         used;
+} stmt_cache_t;
+
+static void stmt_cache_clear(stmt_cache_t *c)
+{
+    int i;
+    for (i = 0; i < STMT_SLOTS; i++) {
+        free(c->slot[i].sql);
+        c->slot[i].sql = NULL;
+    }
+    c->used = 0;
+}
+
+static int stmt_event(PGEventId id, void *info, void *pass)
+{
+    stmt_cache_t *c;
+    (void)pass;
+    switch (id) {
+    case PGEVT_CONNRESET:
+        if ((c = PQinstanceData(((PGEventConnReset *)info)->conn, stmt_event)))
+            stmt_cache_clear(c);
+        break;
+    case PGEVT_CONNDESTROY:
+        if ((c = PQinstanceData(((PGEventConnDestroy *)info)->conn, stmt_event))) {
+            stmt_cache_clear(c);
+            free(c);
+        }
+        break;
+    default:
+        break;
+    }
+    return 1;
+}
+
+static unsigned int stmt_hash(const char *s)
+{
+    unsigned int h = 2166136261u;  /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+/* Statements worth preparing: data statements, not transaction control (BEGIN, COMMIT, SET …) */
+static int stmt_preparable(const char *sql)
+{
+    static const char *const verbs[] = { "SELECT", "WITH", "INSERT", "UPDATE", "DELETE", NULL };
+    int i;
+    for (i = 0; verbs[i]; i++)
+        if (!strncmp(sql, verbs[i], strlen(verbs[i])))
+            return 1;
+    return 0;
+}
+
+/* Every module links its own copy of this file (hidden symbols), and one pooled connection serves
+ * mod_hisgate and a business module in the same request: each copy keeps its own table, so the
+ * names carry the copy's identity (the address of its event procedure) as well as the slot. */
+static void stmt_format_name(char name[32], unsigned int slot)
+{
+    snprintf(name, 32, "hg%lx_%u", (unsigned long)(uintptr_t)&stmt_event, slot);
+}
+
+/* the statement's name on this connection ("hg<copy>_<slot>"), preparing it first when new; NULL = run it
+ * unnamed (not preparable, the table is full, or the connection takes no events) */
+static const char *stmt_name(hg_db_t *db, const char *sql, int n, char name[32], PGresult **err)
+{
+    stmt_cache_t *c = PQinstanceData(db->conn, stmt_event);
+    unsigned int h, i;
+    PGresult *r;
+
+    *err = NULL;
+    if (!stmt_preparable(sql))
+        return NULL;
+    if (!c) {
+        if (!PQregisterEventProc(db->conn, stmt_event, "hg_db statements", NULL)
+            || !(c = calloc(1, sizeof(*c))))
+            return NULL;
+        if (!PQsetInstanceData(db->conn, stmt_event, c)) {
+            free(c);
+            return NULL;
+        }
+    }
+    h = stmt_hash(sql);
+    for (i = h % STMT_SLOTS; c->slot[i].sql; i = (i + 1) % STMT_SLOTS)
+        if (c->slot[i].hash == h && !strcmp(c->slot[i].sql, sql)) {
+            stmt_format_name(name, i);
+            return name;
+        }
+    if (c->used >= STMT_MAX)
+        return NULL;
+    stmt_format_name(name, i);
+    r = PQprepare(db->conn, name, sql, n, NULL);
+    if (!r || PQresultStatus(r) != PGRES_COMMAND_OK) {
+        *err = r;                  /* the statement itself is wrong: its error is the answer */
+        return NULL;
+    }
+    PQclear(r);
+    if (!(c->slot[i].sql = strdup(sql))) {
+        PQclear(PQexec(db->conn, apr_psprintf(db->pool, "DEALLOCATE %s", name)));
+        return NULL;
+    }
+    c->slot[i].hash = h;
+    c->used++;
+    return name;
+}
+
 apr_status_t hg_db_exec(hg_db_t *db, hg_db_result_t **pres, const char *sql, int n,
                         const char *const *params)
 {
     PGresult *r;
     ExecStatusType st;
     hg_db_result_t *res;
+    const char *name;
+    char buf[32];
     int i, j;
 
     db->sqlstate[0] = '\0';
     db->errmsg = NULL;
-    r = PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
+    name = stmt_name(db, sql, n, buf, &r);
+    if (!r)
+        r = name ? PQexecPrepared(db->conn, name, n, params, NULL, NULL, 0)
+                 : PQexecParams(db->conn, sql, n, NULL, params, NULL, NULL, 0);
     st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
         return fail(db, r);

@@ -1,6 +1,9 @@
 /* hg_db: PostgreSQL through libpq on a connection that mod_dbd pooled (or the CLI opened).
  * Text-format parameters (always bound, never pasted into SQL), whole results in pool memory,
- * SQLSTATE kept, and transactions that always end (rollback on any error). */
+ * SQLSTATE kept, and transactions that always end (rollback on any error).  Data statements
+ * (SELECT/WITH/INSERT/UPDATE/DELETE) are prepared once per connection and then executed by name,
+ * so the server neither parses nor re-plans them per call; the table follows the connection
+ * through PQreset and PQfinish (libpq events).  Not for a transaction-pooling proxy in between. */
 #ifndef HG_DB_H
 #define HG_DB_H
 #include <apr_pools.h>

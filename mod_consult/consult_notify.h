@@ -5,8 +5,10 @@
  * "doctor","visitTime"}.
  *   SMS     POST sms_url {"phone","content","sign"} -> {"code":"OK","bizId"}   (isv.* permanent except
  *           the flow controls; the rest retries — the same gateway scheme as mod_invoice)
- *   WeChat  POST wechat_url {"touser","template_id","url","data":{first,keyword1..3,remark}}
- *           -> {"errcode":0,"msgid"}; keyword1 科室, keyword2 医生, keyword3 就诊时间.
+ *   WeChat  POST wechat_url?access_token=<mod_hisgate's shared token>
+ *           {"touser","template_id","url","data":{first,keyword1..3,remark}}
+ *           -> {"errcode":0,"msgid"}; keyword1 科室, keyword2 医生, keyword3 就诊时间; a refused token
+ *           (40001/40014/42001) is replaced once.
  * "consult.push" — the submitted summary to the HIS (ConsultSummaryPushURL): the plain payload is
  *   the JSON document POSTed as is, with the headers
  *     X-HG-Timestamp: <unix seconds>
@@ -19,6 +21,7 @@
 #include <apr_pools.h>
 #include <jansson.h>
 #include "hg_outbox.h"
+#include "hg_http.h"
 
 typedef struct consult_notify_conf_t {
     const char *sms_url, *sms_sign;
@@ -26,6 +29,9 @@ typedef struct consult_notify_conf_t {
     const char *push_url, *push_secret;
     int timeout_ms;
     const char *ca_file;
+    /* mod_hisgate's shared WeChat access token (hg_wechat_token in hg_glue.h); NULL: not loaded */
+    apr_status_t (*wechat_token)(apr_pool_t *p, const char *stale, hg_http_observer_fn *observer,
+                                 void *observer_baton, const char **token, const char **why);
 } consult_notify_conf_t;
 
 /* the SMS text of a link payload, sign in front: NULL when the payload cannot make one */

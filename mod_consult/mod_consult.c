@@ -190,7 +190,7 @@ static apr_status_t enqueue_link(hg_call_t *c, const consult_visit_in_t *in, con
     payload = hg_json_dump(c->pool, hg_json_own(c->pool, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s}",
         "channel", in->openid ? "wechat" : "sms", "to", to, "url", url, "department", in->department,
         "doctor", in->doctor, "visitTime", in->visit_time)), 0);
-    if ((rv = hg_secret_seal(&sealed, c->pool, c->master_key, payload, strlen(payload))))
+    if ((rv = hg_secret_seal_packed(&sealed, c->pool, c->master_key, payload, strlen(payload))))
         return rv;
     return hg_outbox_enqueue(c->db, "consult.notify", c->institution,
                              apr_pstrcat(c->pool, c->institution, ":", in->visit_no, NULL),
@@ -384,7 +384,7 @@ static apr_status_t enqueue_push(hg_call_t *c, consult_visit_t *v, json_t *summa
         "visitTime", v->visit_time, "template", apr_pstrcat(c->pool, v->template_id, "|", v->version, NULL)));
     json_object_update(doc, summary);
     text = hg_json_dump(c->pool, doc, HG_JSON_DUMP_SORTED);
-    if ((rv = hg_secret_seal(&sealed, c->pool, c->master_key, text, strlen(text))))
+    if ((rv = hg_secret_seal_packed(&sealed, c->pool, c->master_key, text, strlen(text))))
         return rv;
     return hg_outbox_enqueue(c->db, "consult.push", c->institution,
                              apr_pstrcat(c->pool, c->institution, ":", v->visit_no, NULL),
@@ -548,6 +548,7 @@ static int consult_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     c->institution = conf_get("institution");
     c->notify.ca_file = conf_get("ca_file");
     c->master_key = (const unsigned char *)conf_get("master_key");
+    c->notify.wechat_token = APR_RETRIEVE_OPTIONAL_FN(hg_wechat_token);
     return OK;
 }
 

@@ -7,6 +7,7 @@
 #include "hg_json.h"
 #include "hg_money.h"
 #include "hg_err.h"
+#include "hg_wechat.h"
 
 static const hg_field_t NOTICE[] = {
     { .name = "channel", .type = HG_JT_STRING, .flags = HG_F_REQUIRED,
@@ -170,9 +171,10 @@ static apr_status_t send_wechat(apr_pool_t *p, const hg_outbox_item_t *item, con
     hg_http_resp_t *resp = NULL;
     hg_error_t *e = NULL;
     json_t *ans = NULL, *body, *msgid;
-    const char *name, *title, *msg;
-    apr_int64_t fen, errcode;
+    const char *name, *title, *msg, *token = NULL, *why = NULL;
+    apr_int64_t fen, errcode = 0;
     apr_status_t rv;
+    int attempt;
 
     if (!conf->wechat_url || !conf->wechat_template_id)
         return give_up(out, INVOICE_PERMANENT, "the WeChat gateway is not configured (InvoiceWeChatGateway)",
@@ -196,11 +198,24 @@ static apr_status_t send_wechat(apr_pool_t *p, const hg_outbox_item_t *item, con
         "remark", "value", "点击查看电子票据，可下载PDF。"));
     if (!body)
         return give_up(out, INVOICE_PERMANENT, "invoice.notify: the template message could not be built", HG_EINVALID);
-    if ((rv = post(&resp, p, item, conf, conf->wechat_url, "notify.wechat", body, out)))
-        return rv;
-    if (hg_json_parse(&ans, p, resp->body, resp->body_len, 0, NULL) != APR_SUCCESS
-        || hg_json_geti(ans, &errcode, "errcode", NULL) != APR_SUCCESS)
-        return give_up(out, INVOICE_RETRY, "notify.wechat: the answer is not WeChat's JSON", HG_EPLATFORM);
+    if (!conf->wechat_token)
+        return give_up(out, INVOICE_PERMANENT, "notify.wechat: mod_hisgate gives no WeChat access token", HG_EINVALID);
+    /* one more try with a fresh token when WeChat says this one is no good (a sibling or another
+     * system fetched a newer one, or it expired early) */
+    for (attempt = 0; attempt < 2; attempt++) {
+        if ((rv = conf->wechat_token(p, attempt ? token : NULL, item->http_observer, item->http_observer_baton,
+                                     &token, &why)))
+            return give_up(out, rv == HG_EINVALID ? INVOICE_PERMANENT : INVOICE_RETRY,
+                           apr_pstrcat(p, "notify.wechat: ", why, NULL), rv);
+        if ((rv = post(&resp, p, item, conf, hg_wechat_with_token(p, conf->wechat_url, token), "notify.wechat",
+                       body, out)))
+            return rv;
+        if (hg_json_parse(&ans, p, resp->body, resp->body_len, 0, NULL) != APR_SUCCESS
+            || hg_json_geti(ans, &errcode, "errcode", NULL) != APR_SUCCESS)
+            return give_up(out, INVOICE_RETRY, "notify.wechat: the answer is not WeChat's JSON", HG_EPLATFORM);
+        if (!hg_wechat_token_refused((long)errcode))
+            break;
+    }
     if (invoice_notify_wechat_classify((long)errcode) != INVOICE_DELIVERED) {
         msg = hg_json_gets(ans, "errmsg", NULL);
         return give_up(out, invoice_notify_wechat_classify((long)errcode), apr_psprintf(p, "notify.wechat: %"

@@ -11,7 +11,7 @@
  *
  * Wire shapes:
  *   SMS gateway   POST sms_url {"phone","content","sign"} -> {"code":"OK","bizId":…}
- *   WeChat        POST wechat_url (…/cgi-bin/message/template/send?access_token=…)
+ *   WeChat        POST wechat_url?access_token=<mod_hisgate's shared token> (…/cgi-bin/message/template/send)
  *                 {"touser","template_id","url","data":{"first","keyword1".."keyword4","remark"}}
  *                 -> {"errcode":0,"errmsg":"ok","msgid":…}
  *                 keyword1 开票单位, keyword2 票据名称, keyword3 票据代码/号码, keyword4 金额.
@@ -27,14 +27,19 @@
 #include <apr_pools.h>
 #include <jansson.h>
 #include "invoice_fiscal.h"
+#include "hg_http.h"
 
 typedef struct invoice_notify_conf_t {
     const char *sms_url;             /* NULL: SMS notices are dead-lettered as not configured */
     const char *sms_sign;            /* "某某医院" or "【某某医院】" */
-    const char *wechat_url;          /* NULL: WeChat notices are dead-lettered as not configured */
+    const char *wechat_url;          /* NULL: WeChat notices are dead-lettered as not configured;
+                                      * without access_token: the token comes from wechat_token */
     const char *wechat_template_id;
     int timeout_ms;                  /* one call; 0 = hg_http's default */
     const char *ca_file;             /* PEM bundle for https; NULL = system store */
+    /* mod_hisgate's shared WeChat access token (hg_wechat_token in hg_glue.h); NULL: not loaded */
+    apr_status_t (*wechat_token)(apr_pool_t *p, const char *stale, hg_http_observer_fn *observer,
+                                 void *observer_baton, const char **token, const char **why);
 } invoice_notify_conf_t;
 
 /* An SMS gateway's answer code (the common Chinese gateways' scheme): OK delivered; isv.* the

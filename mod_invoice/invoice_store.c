@@ -90,7 +90,7 @@ apr_status_t invoice_doc(invoice_ctx_t *x, const invoice_bill_t *bill, json_t **
 static const char *seal_text(invoice_ctx_t *x, const char *json_text)
 {
     char *s = NULL;
-    return hg_secret_seal(&s, x->p, x->master_key, json_text, strlen(json_text)) == APR_SUCCESS ? s : NULL;
+    return hg_secret_seal_packed(&s, x->p, x->master_key, json_text, strlen(json_text)) == APR_SUCCESS ? s : NULL;
 }
 
 /* keyed look-up index of one personal identifier, or NULL when absent */

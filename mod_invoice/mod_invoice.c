@@ -607,7 +607,7 @@ static apr_status_t route_pub_sms(hg_call_t *c)
             "channel", "sms", "to", phone, "text", apr_psprintf(c->pool,
             "您查询电子票据的验证码为%s，5分钟内有效。", code))), 0);
         sealed = NULL;
-        if ((rv = hg_secret_seal(&sealed, c->pool, c->master_key, payload, strlen(payload))))
+        if ((rv = hg_secret_seal_packed(&sealed, c->pool, c->master_key, payload, strlen(payload))))
             return rv;
         if ((rv = hg_outbox_enqueue(c->db, "invoice.notify", c->institution, apr_pstrcat(c->pool, "smscode:",
                                     c->request_id, NULL), hg_json_dump(c->pool, hg_json_own(c->pool,
@@ -754,6 +754,7 @@ static int invoice_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     c->fiscal.ca_file = conf_get("ca_file");
     c->fiscal.timeout_ms = (t = conf_get("fiscal_timeout_ms")) ? atoi(t) : 10000;
     c->notify.ca_file = c->fiscal.ca_file;
+    c->notify.wechat_token = APR_RETRIEVE_OPTIONAL_FN(hg_wechat_token);
     if (c->seal_key_file) {
         if (hg_pkey_load_file(&c->seal_key, pconf, c->seal_key_file) != APR_SUCCESS || !hg_pkey_is_sm2(c->seal_key)) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG10001: InvoiceSealKey %s is not an SM2 private key",

@@ -8,6 +8,7 @@
 #include "hg_glue.h"
 #include "hg_bosi.h"
 #include "sandbox_fiscal.h"
+#include "mod_sandbox_wechat.h"
 
 module AP_MODULE_DECLARE_DATA sandbox_module;
 
@@ -220,14 +221,14 @@ static apr_status_t wechat_answer(hg_call_t *c, int errcode, const char *errmsg,
 /* POST /sandbox/wechat/template/send[?access_token=…] — WeChat's template message API
  * (cgi-bin/message/template/send): {"touser","template_id","url","data":{"first":{"value":…},…}}
  * -> {"errcode":0,"errmsg":"ok","msgid":…}; errcodes are WeChat's documented ones.  The access
- * token is not checked (mode "reject" answers 40001 as an expired one would). */
+ * token must be one cgi-bin/token handed out and still valid (mod_sandbox_wechat.c). */
 static apr_status_t route_wechat(hg_call_t *c)
 {
     json_t *j = NULL, *data, *v;
     hg_db_result_t *r;
-    const char *mode, *touser, *key, *url;
+    const char *mode, *touser, *key, *url, *errmsg;
     apr_status_t rv;
-    int answered;
+    int answered, errcode;
 
     if ((rv = platform_mode(c, "wechat", &mode, &answered)) || answered)
         return rv;
@@ -235,6 +236,8 @@ static apr_status_t route_wechat(hg_call_t *c)
         return wechat_answer(c, -1, "system error", NULL);
     if (!strcmp(mode, "reject"))
         return wechat_answer(c, 40001, "invalid credential, access_token is invalid or not latest", NULL);
+    if ((rv = sandbox_wechat_check_token(c, &errcode, &errmsg)) || errcode)
+        return rv ? rv : wechat_answer(c, errcode, errmsg, NULL);
     if (hg_json_parse(&j, c->pool, c->body, c->body_len, 0, NULL) != APR_SUCCESS)
         return wechat_answer(c, 47001, "data format error", NULL);
     touser = hg_json_gets(j, "touser", NULL);
@@ -305,6 +308,7 @@ static int sandbox_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     reg("sandbox", sandbox_routes, NULL);
+    reg("sandbox-wechat", sandbox_wechat_routes, NULL);
     reg("sandbox-his", sandbox_his_routes, NULL);
     return OK;
 }

@@ -71,6 +71,18 @@ APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_register_topic,
  * (NULL when HisgateKeyFile is not set). NULL for an unknown or unset name. */
 APR_DECLARE_OPTIONAL_FN(const char *, hg_conf_get, (const char *name));
 
+/* The WeChat access token (HisgateWeChat or HisgateWeChatTokenURL; see common/hg_wechat.h):
+ * shared by every child through mod_hisgate's shared-memory cache, fetched by one at a time.
+ * stale: the token WeChat just refused (40001/40014/42001) — another is fetched unless a sibling
+ * already did; NULL otherwise.  The fetch is journalled through observer (may be NULL) with the
+ * secret and the token redacted.  HG_EINVALID when WeChat is not configured, HG_EPLATFORM /
+ * HG_ETIMEOUT when the token service failed; *why then says why (no secret in it). */
+typedef apr_status_t hg_wechat_token_fn(apr_pool_t *p, const char *stale, hg_http_observer_fn *observer,
+                                        void *observer_baton, const char **token, const char **why);
+APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_wechat_token,
+                        (apr_pool_t *p, const char *stale, hg_http_observer_fn *observer,
+                         void *observer_baton, const char **token, const char **why));
+
 /* NB: libhisgate is linked into every module with hidden symbols, so process-wide state of a
  * common/ file (hg_pdf's fonts, hg_http's default observer) is per module: a module that renders
  * PDFs calls hg_pdf_global_init(hg_conf_get("fonts")) in its own child_init. */

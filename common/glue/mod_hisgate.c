@@ -120,6 +120,26 @@ static const char *set_lockout(cmd_parms *cmd, void *dc, const char *n, const ch
     return NULL;
 }
 
+static const char *set_wechat(cmd_parms *cmd, void *dc, const char *appid, const char *secret,
+                              const char *api)
+{
+    hg_conf_t *c = conf_of(cmd);
+    if (api && strncmp(api, "http://", 7) && strncmp(api, "https://", 8))
+        return "HisgateWeChat: the API base must start with http:// or https://";
+    c->wechat_appid = appid;
+    c->wechat_secret = secret;
+    c->wechat_api = api;
+    return NULL;
+}
+
+static const char *set_wechat_token_url(cmd_parms *cmd, void *dc, const char *url)
+{
+    if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
+        return "HisgateWeChatTokenURL must start with http:// or https://";
+    conf_of(cmd)->wechat_token_url = url;
+    return NULL;
+}
+
 static const char *set_fiscal(cmd_parms *cmd, void *dc, const char *url, const char *appid,
                               const char *key)
 {
@@ -158,6 +178,10 @@ static const command_rec hg_cmds[] = {
                   "largest request body accepted, in bytes"),
     AP_INIT_TAKE3("HisgateFiscal", set_fiscal, NULL, RSRC_CONF,
                   "fiscal e-bill platform: base URL, appid, signing key"),
+    AP_INIT_TAKE23("HisgateWeChat", set_wechat, NULL, RSRC_CONF,
+                   "WeChat Official Account: appid, appsecret [, API base URL]; hisgate holds the access token"),
+    AP_INIT_TAKE1("HisgateWeChatTokenURL", set_wechat_token_url, NULL, RSRC_CONF,
+                  "the hospital's central WeChat access-token service (answers like cgi-bin/token)"),
     AP_INIT_TAKE1("HisgateFiscalTimeout", set_int, OFF(fiscal_timeout_ms), RSRC_CONF,
                   "milliseconds for a call to the fiscal platform"),
     AP_INIT_TAKE1("HisgateCAFile", set_str, OFF(ca_file), RSRC_CONF,
@@ -320,8 +344,10 @@ apr_status_t hg_acquire_db(request_rec *r, hg_db_t **db, hg_error_t **err)
 
 /* ---------------------------------------------------------------- replay cache */
 
-static ap_socache_provider_t *replay_provider;
-static ap_socache_instance_t *replay_inst;
+ap_socache_provider_t *hg_socache_provider;
+ap_socache_instance_t *hg_socache_inst;
+#define replay_provider hg_socache_provider
+#define replay_inst hg_socache_inst
 static apr_global_mutex_t *replay_mutex;
 static const char *const replay_mutex_type = "hisgate-replay";
 
@@ -761,6 +787,8 @@ static int hg_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     hg_module_names = apr_array_make(pconf, 8, sizeof(const char *));
     hg_register_routes("hisgate", hg_core_routes, NULL);
     hg_register_topic("hg.probe.fiscal", hg_probe_fiscal_deliver, NULL);
+    if (hg_wechat_pre_config(pconf) != APR_SUCCESS)
+        return HTTP_INTERNAL_SERVER_ERROR;
     return ap_mutex_register(pconf, replay_mutex_type, NULL, APR_LOCK_DEFAULT, 0);
 }
 
@@ -814,6 +842,8 @@ static int hg_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     }
     if (hg_http_global_init() != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
+    if (hg_wechat_post_config(s, pconf) != APR_SUCCESS)
+        return HTTP_INTERNAL_SERVER_ERROR;
     if ((rv = hg_drain_start(s, pconf)) != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "HG00007: hisgate %s ready", HG_VERSION);
@@ -829,6 +859,7 @@ static void hg_child_init(apr_pool_t *p, server_rec *s)
     app_cache = apr_hash_make(app_cache_pool);
     if (replay_mutex)
         apr_global_mutex_child_init(&replay_mutex, apr_global_mutex_lockfile(replay_mutex), p);
+    hg_wechat_child_init(p);
     /* fonts are read and parsed once per process, before any worker thread renders a PDF */
     if (hg_pdf_global_init(hg_conf_global->fonts) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "HG00008: HisgateFonts %s: %s; PDF layout files "
@@ -841,6 +872,7 @@ static void hg_register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(hg_register_routes);
     APR_REGISTER_OPTIONAL_FN(hg_register_topic);
     APR_REGISTER_OPTIONAL_FN(hg_conf_get);
+    APR_REGISTER_OPTIONAL_FN(hg_wechat_token);
     ap_hook_pre_config(hg_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* before mod_watchdog's post_config, which decides which watchdog threads to start */
     ap_hook_post_config(hg_post_config, NULL, succ, APR_HOOK_MIDDLE);

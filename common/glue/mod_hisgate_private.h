@@ -30,6 +30,7 @@ typedef struct hg_conf_t {
     int cookie_secure;                 /* -1 auto (when the request came over TLS) */
     const char *public_base_url;       /* e.g. https://his.example.org, for links sent to patients */
     const char *fonts;                 /* ':'-separated TrueType files for PDFs (CJK + Latin) */
+    const char *wechat_appid, *wechat_secret, *wechat_api, *wechat_token_url;
 } hg_conf_t;
 
 extern module AP_MODULE_DECLARE_DATA hisgate_module;
@@ -59,6 +60,17 @@ extern const hg_route_t hg_core_routes[];
 apr_status_t hg_probe_fiscal_deliver(apr_pool_t *p, const hg_outbox_item_t *item, void *baton,
                                      hg_outbox_outcome_t *out);
 apr_status_t hg_staff_session_json(hg_call_t *c, const char *token);
+
+/* the shared-memory cache (HisgateReplayCache): nonces, and the WeChat token (mod_hisgate.c) */
+extern ap_socache_provider_t *hg_socache_provider;
+extern ap_socache_instance_t *hg_socache_inst;
+
+/* the WeChat access token (mod_hisgate_wechat.c) */
+apr_status_t hg_wechat_pre_config(apr_pool_t *pconf);
+apr_status_t hg_wechat_post_config(server_rec *s, apr_pool_t *pconf);
+void hg_wechat_child_init(apr_pool_t *p);
+apr_status_t hg_wechat_token(apr_pool_t *p, const char *stale, hg_http_observer_fn *observer,
+                             void *observer_baton, const char **token, const char **why);
 
 /* the drain (mod_hisgate_drain.c) */
 apr_status_t hg_drain_start(server_rec *s, apr_pool_t *p);

@@ -1,0 +1,48 @@
+/* hg_wechat: the WeChat Official Account access token (the part without httpd).
+ *
+ * Every call to WeChat's API carries ?access_token=…, a 512-character credential valid 7,200 s.
+ * Fetching a new one (GET {api}/cgi-bin/token?grant_type=client_credential&appid=…&secret=…)
+ * makes every older token of the account invalid within 5 minutes, and the account may fetch only
+ * 2,000 a day — so one holder must fetch and share it (WeChat calls it the 中控服务器).  hisgate is
+ * that holder for its processes (mod_hisgate keeps the token in shared memory, one fetch at a time),
+ * or, when the hospital already runs one (its WeChat platform or HIS usually does), asks it:
+ * "HisgateWeChatTokenURL" answers the same JSON shape as WeChat's cgi-bin/token.
+ * With several httpd nodes on one account, use the central URL.
+ *
+ * Errcodes that mean "this token is no good, get another": 40001 (invalid or not latest), 40014
+ * (invalid access_token), 42001 (expired).  No httpd headers (domain file). */
+#ifndef HG_WECHAT_H
+#define HG_WECHAT_H
+#include <apr_pools.h>
+#include "hg_http.h"
+#include "hg_status.h"
+
+#define HG_WECHAT_API "https://api.weixin.qq.com"
+#define HG_WECHAT_EARLY_S 300      /* refresh this long before expiry (the old token's overlap) */
+
+typedef struct hg_wechat_conf_t {
+    const char *api_base;          /* NULL = HG_WECHAT_API */
+    const char *appid, *secret;    /* hisgate fetches itself, or: */
+    const char *token_url;         /* the hospital's central token service */
+    const char *ca_file;
+    int timeout_ms;
+} hg_wechat_conf_t;
+
+/* The token request (GET): WeChat's cgi-bin/token, or the central URL.  HG_EINVALID when neither
+ * appid+secret nor token_url is configured. */
+apr_status_t hg_wechat_token_request(hg_http_req_t *req, apr_pool_t *p, const hg_wechat_conf_t *conf);
+
+/* The token answer: {"access_token","expires_in"} -> token and seconds; {"errcode","errmsg"} or
+ * anything else -> HG_EPLATFORM with *why (never the secret or a token). */
+apr_status_t hg_wechat_token_parse(const char **token, int *expires_in, const char **why, apr_pool_t *p,
+                                   const char *body, apr_size_t len);
+
+/* 1 when errcode says the access token is invalid or expired (fetch another and try again once) */
+int hg_wechat_token_refused(long errcode);
+
+/* url with access_token=token appended (? or &), the token URL-encoded */
+const char *hg_wechat_with_token(apr_pool_t *p, const char *url, const char *token);
+
+/* the same URL with secret= and access_token= values replaced by "***": for the journal */
+const char *hg_wechat_redact_url(apr_pool_t *p, const char *url);
+#endif

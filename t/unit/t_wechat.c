@@ -1,0 +1,75 @@
+/* hg_wechat: token requests, answers, refusal codes, URL building and redaction */
+#include <stdio.h>
+#include <string.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+#include "tap.h"
+#include "hg_wechat.h"
+
+static apr_status_t parse(const char **tok, int *exp, const char **why, apr_pool_t *p, const char *body)
+{
+    return hg_wechat_token_parse(tok, exp, why, p, body, body ? strlen(body) : 0);
+}
+
+int main(void)
+{
+    apr_pool_t *p;
+    hg_http_req_t req;
+    hg_wechat_conf_t conf;
+    const char *tok, *why, *u;
+    int exp;
+
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+    tap_plan(22);
+
+    memset(&conf, 0, sizeof(conf));
+    tap_is_int(hg_wechat_token_request(&req, p, &conf), HG_EINVALID, "no credentials and no central URL: refused");
+    conf.appid = "wx5a1dbe0d3e5b0001";
+    conf.secret = "s3cret&x=1";
+    tap_is_int(hg_wechat_token_request(&req, p, &conf), APR_SUCCESS, "appid + secret: a request");
+    tap_is_str(req.url, "https://api.weixin.qq.com/cgi-bin/token?grant_type=client_credential"
+                        "&appid=wx5a1dbe0d3e5b0001&secret=s3cret%26x%3D1", "WeChat's cgi-bin/token, values escaped");
+    tap_ok(!strcmp(req.method, "GET") && req.idempotent && req.timeout_ms == 5000, "GET, idempotent, 5 s by default");
+    conf.api_base = "http://127.0.0.1:8080/sandbox/wechat";
+    hg_wechat_token_request(&req, p, &conf);
+    tap_ok(!strncmp(req.url, "http://127.0.0.1:8080/sandbox/wechat/cgi-bin/token?", 51), "api_base replaces WeChat's host");
+    conf.token_url = "https://wx.hospital.local/token?app=his";
+    hg_wechat_token_request(&req, p, &conf);
+    tap_is_str(req.url, "https://wx.hospital.local/token?app=his", "a central token URL wins over appid + secret");
+
+    tap_is_int(parse(&tok, &exp, &why, p, "{\"access_token\":\"ACCESS_TOKEN-1\",\"expires_in\":7200}"),
+               APR_SUCCESS, "WeChat's token answer parses");
+    tap_ok(tok && !strcmp(tok, "ACCESS_TOKEN-1") && exp == 7200, "token and expires_in");
+    tap_is_int(parse(&tok, &exp, &why, p, "{\"errcode\":40125,\"errmsg\":\"invalid appsecret\"}"),
+               HG_EPLATFORM, "an errcode answer is a platform refusal");
+    tap_ok(why && strstr(why, "40125") && strstr(why, "invalid appsecret") && !tok, "with the errcode and message: %s", why);
+    tap_is_int(parse(&tok, &exp, &why, p, "{\"access_token\":\"a b\",\"expires_in\":7200}"),
+               HG_EPLATFORM, "a token with a space is refused (it would break the URL)");
+    tap_is_int(parse(&tok, &exp, &why, p, "{\"access_token\":\"abc\"}"),
+               HG_EPLATFORM, "no expires_in: refused");
+    tap_is_int(parse(&tok, &exp, &why, p, "<html>"), HG_EPLATFORM, "not JSON: refused");
+    tap_is_int(parse(&tok, &exp, &why, p, NULL), HG_EPLATFORM, "no body: refused");
+
+    tap_ok(hg_wechat_token_refused(40001) && hg_wechat_token_refused(40014) && hg_wechat_token_refused(42001),
+           "40001, 40014, 42001 ask for another token");
+    tap_ok(!hg_wechat_token_refused(0) && !hg_wechat_token_refused(40003) && !hg_wechat_token_refused(-1),
+           "0, 40003 (openid), -1 (busy) do not");
+
+    tap_is_str(hg_wechat_with_token(p, "https://api.weixin.qq.com/cgi-bin/message/template/send", "T+k/1"),
+               "https://api.weixin.qq.com/cgi-bin/message/template/send?access_token=T%2Bk%2F1", "? and the token escaped");
+    tap_is_str(hg_wechat_with_token(p, "http://h/send?x=1", "T"), "http://h/send?x=1&access_token=T", "& after a query");
+
+    u = hg_wechat_redact_url(p, "https://api.weixin.qq.com/cgi-bin/token?grant_type=client_credential&appid=wx1&secret=s3cret");
+    tap_is_str(u, "https://api.weixin.qq.com/cgi-bin/token?grant_type=client_credential&appid=wx1&secret=***",
+               "the secret is redacted for the journal");
+    u = hg_wechat_redact_url(p, "http://h/send?access_token=T0KEN&x=1");
+    tap_is_str(u, "http://h/send?access_token=***&x=1", "so is an access token");
+    u = hg_wechat_redact_url(p, "http://h/send?mysecret=keep&x=1");
+    tap_is_str(u, "http://h/send?mysecret=keep&x=1", "only the exact parameter names");
+    tap_is_str(hg_wechat_redact_url(p, "http://h/send"), "http://h/send", "no query: unchanged");
+
+    apr_pool_destroy(p);
+    apr_terminate();
+    return tap_done();
+}
