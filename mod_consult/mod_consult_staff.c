@@ -420,7 +420,7 @@ static apr_status_t parse_path(hg_call_t *c, const char **tid, const char **ver,
     return APR_SUCCESS;
 }
 
-/* GET …/templates/<id>/versions/<v> | …/preview | …/fhir */
+/* GET …/templates/<id>/versions | …/versions/<v> | …/preview | …/fhir */
 static apr_status_t route_get(hg_call_t *c)
 {
     const char *tid, *ver, *what;
@@ -429,8 +429,21 @@ static apr_status_t route_get(hg_call_t *c)
     apr_status_t rv;
     if ((rv = need_role(c)) || (rv = parse_path(c, &tid, &ver, &what)))
         return rv;
-    if (!ver)
-        return hg_call_fail(c, "HG_NOT_FOUND", NULL, NULL);
+    if (!ver) {     /* …/versions: every version of the template, newest first */
+        hg_db_result_t *r;
+        json_t *a = json_array();
+        int i;
+        if ((rv = hg_db_q(c->db, &r, "SELECT " TVER_COLS " FROM consult.templates WHERE template_id = $1 ORDER BY "
+                          "CASE WHEN version ~ '^[0-9]{1,9}$' THEN version::int END DESC NULLS LAST, version DESC", 1, tid)))
+            return rv;
+        if (!r->nrows || !may_see(c, tver_of(c->pool, r, 0)->department)) {
+            json_decref(a);
+            return hg_call_fail(c, "HG_NOT_FOUND", NULL, "no such template");
+        }
+        for (i = 0; i < r->nrows; i++)
+            json_array_append_new(a, tver_json(c, tver_of(c->pool, r, i), 0));
+        return hg_call_answer(c, 200, json_pack("{s:s, s:o}", "templateId", tid, "versions", a));
+    }
     if ((rv = load_version(c, tid, ver, 0, &t)))
         return rv;
     if (!what)

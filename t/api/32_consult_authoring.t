@@ -13,7 +13,7 @@ use HG qw(json_of signed_request psql staff_login cli_env);
 
 binmode STDOUT, ":encoding(UTF-8)";
 binmode STDERR, ":encoding(UTF-8)";
-plan tests => 79;
+plan tests => 81;
 
 my $json = JSON::PP->new->utf8->canonical;
 my $run = $$ . time;
@@ -186,6 +186,11 @@ ok t_cmp(decode_utf8(psql("SELECT title FROM consult.templates WHERE template_id
          'even SQL cannot change a published version');
 ($r, $j) = spost('au_a', "$V", {});
 ok t_cmp($r->code . ' ' . ($j->{version} // ''), '201 3', 'a new version from the newest');
+($r, $j) = sget('au_a', "$V");
+ok t_cmp($r->code . ' ' . join(',', map { "$_->{version}:$_->{status}" } @{ $j->{versions} // [] }), '200 3:draft,2:draft,1:approved',
+         'the versions of the template, newest first');
+($r, $j) = sget('au_b', "$V");
+ok t_cmp(err($r, $j), '404 HG_NOT_FOUND ', 'not for another department');
 
 # ---- FHIR R4 export and import
 ($r, $j) = sget('au_a', "$V/1/fhir");
