@@ -2,6 +2,7 @@
 #include <string.h>
 #include <jansson.h>
 #include <apr_strings.h>
+#include <apr_tables.h>
 #include "hg_wechat.h"
 #include "hg_json.h"
 #include "hg_err.h"
@@ -110,4 +111,65 @@ const char *hg_wechat_redact_url(apr_pool_t *p, const char *url)
         out = apr_pstrcat(p, out, out[strlen(out) - 1] == '?' ? "" : "&", part, NULL);
     }
     return out;
+}
+
+apr_status_t hg_wechat_call(apr_pool_t *p, const hg_wechat_call_t *call, long *errcode, int *http_status,
+                            json_t **answer, const char **why)
+{
+    hg_http_req_t req;
+    hg_http_resp_t *resp = NULL;
+    const char *token = NULL, *msg;
+    apr_int64_t code = 0;
+    apr_status_t rv;
+    int attempt;
+
+    *errcode = 0;
+    *http_status = 0;
+    *answer = NULL;
+    *why = NULL;
+    if (!call->token) {
+        *why = "no WeChat access token source (HisgateWeChat or HisgateWeChatTokenURL in mod_hisgate)";
+        return HG_EINVALID;
+    }
+    for (attempt = 0; attempt < 2; attempt++) {
+        if ((rv = call->token(p, attempt ? token : NULL, call->observer, call->observer_baton, &token, why)))
+            return rv;
+        memset(&req, 0, sizeof(req));
+        req.method = "POST";
+        req.url = hg_wechat_with_token(p, call->url, token);
+        req.headers = apr_table_make(p, 2);
+        apr_table_setn(req.headers, "Content-Type", "application/json;charset=UTF-8");
+        req.body = call->body;
+        req.body_len = strlen(call->body);
+        req.timeout_ms = call->timeout_ms;
+        req.connect_timeout_ms = HG_HTTP_CONNECT_TIMEOUT_MS;
+        req.idempotent = 0;
+        req.ca_file = call->ca_file;
+        req.endpoint_name = call->endpoint_name;
+        req.observer = call->observer;
+        req.observer_baton = call->observer_baton;
+        rv = hg_http_do(&resp, p, &req);
+        if (rv != APR_SUCCESS) {
+            *why = apr_pstrcat(p, "WeChat not reached: ", resp && resp->error ? resp->error
+                               : rv == HG_ETIMEOUT ? "timeout" : "error", NULL);
+            return rv;
+        }
+        if ((*http_status = resp->status) != 200) {
+            *why = apr_psprintf(p, "WeChat answered HTTP %d", resp->status);
+            return HG_EPLATFORM;
+        }
+        if (hg_json_parse(answer, p, resp->body, resp->body_len, 0, NULL) != APR_SUCCESS
+            || hg_json_geti(*answer, &code, "errcode", NULL) != APR_SUCCESS) {
+            *why = "the answer is not WeChat's JSON";
+            return HG_EPLATFORM;
+        }
+        *errcode = (long)code;
+        if (!hg_wechat_token_refused(*errcode))
+            break;
+    }
+    if (*errcode) {
+        msg = hg_json_gets(*answer, "errmsg", NULL);
+        *why = apr_psprintf(p, "%ld %s", *errcode, msg ? hg_utf8_repair(p, msg) : "");
+    }
+    return APR_SUCCESS;
 }

@@ -14,6 +14,7 @@
 #ifndef HG_WECHAT_H
 #define HG_WECHAT_H
 #include <apr_pools.h>
+#include <jansson.h>
 #include "hg_http.h"
 #include "hg_status.h"
 
@@ -39,6 +40,31 @@ apr_status_t hg_wechat_token_parse(const char **token, int *expires_in, const ch
 
 /* 1 when errcode says the access token is invalid or expired (fetch another and try again once) */
 int hg_wechat_token_refused(long errcode);
+
+/* where the token comes from: mod_hisgate's hg_wechat_token (hg_glue.h) */
+typedef apr_status_t hg_wechat_token_get_fn(apr_pool_t *p, const char *stale, hg_http_observer_fn *observer,
+                                            void *observer_baton, const char **token, const char **why);
+
+/* One call of WeChat's JSON API (a template message): POST url?access_token=…, and once more with
+ * a fresh token when WeChat refuses the first.  Never retried beyond that: a second message is a
+ * second message.  Outcome:
+ *   APR_SUCCESS, *errcode 0      delivered; *answer is WeChat's JSON answer (msgid…)
+ *   APR_SUCCESS, *errcode != 0   WeChat refused: the caller decides (permanent or retry), *why
+ *   HG_EINVALID                  no token source configured (*why)
+ *   anything else                not reached, HTTP status other than 200 (*http_status), no
+ *                                token, or no JSON answer; *why */
+typedef struct hg_wechat_call_t {
+    const char *url;               /* e.g. https://api.weixin.qq.com/cgi-bin/message/template/send */
+    const char *body;              /* JSON text */
+    hg_wechat_token_get_fn *token;
+    const char *ca_file;
+    int timeout_ms;
+    const char *endpoint_name;     /* for the journal */
+    hg_http_observer_fn *observer;
+    void *observer_baton;
+} hg_wechat_call_t;
+apr_status_t hg_wechat_call(apr_pool_t *p, const hg_wechat_call_t *call, long *errcode, int *http_status,
+                            json_t **answer, const char **why);
 
 /* url with access_token=token appended (? or &), the token URL-encoded */
 const char *hg_wechat_with_token(apr_pool_t *p, const char *url, const char *token);

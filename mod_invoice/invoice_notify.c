@@ -168,13 +168,14 @@ static apr_status_t send_sms(apr_pool_t *p, const hg_outbox_item_t *item, const 
 static apr_status_t send_wechat(apr_pool_t *p, const hg_outbox_item_t *item, const invoice_notify_conf_t *conf,
                                 json_t *payload, hg_outbox_outcome_t *out)
 {
-    hg_http_resp_t *resp = NULL;
     hg_error_t *e = NULL;
     json_t *ans = NULL, *body, *msgid;
-    const char *name, *title, *msg, *token = NULL, *why = NULL;
-    apr_int64_t fen, errcode = 0;
+    hg_wechat_call_t call;
+    const char *name, *title, *why = NULL;
+    apr_int64_t fen;
+    long errcode = 0;
     apr_status_t rv;
-    int attempt;
+    int status = 0;
 
     if (!conf->wechat_url || !conf->wechat_template_id)
         return give_up(out, INVOICE_PERMANENT, "the WeChat gateway is not configured (InvoiceWeChatGateway)",
@@ -198,29 +199,20 @@ static apr_status_t send_wechat(apr_pool_t *p, const hg_outbox_item_t *item, con
         "remark", "value", "点击查看电子票据，可下载PDF。"));
     if (!body)
         return give_up(out, INVOICE_PERMANENT, "invoice.notify: the template message could not be built", HG_EINVALID);
-    if (!conf->wechat_token)
-        return give_up(out, INVOICE_PERMANENT, "notify.wechat: mod_hisgate gives no WeChat access token", HG_EINVALID);
-    /* one more try with a fresh token when WeChat says this one is no good (a sibling or another
-     * system fetched a newer one, or it expired early) */
-    for (attempt = 0; attempt < 2; attempt++) {
-        if ((rv = conf->wechat_token(p, attempt ? token : NULL, item->http_observer, item->http_observer_baton,
-                                     &token, &why)))
-            return give_up(out, rv == HG_EINVALID ? INVOICE_PERMANENT : INVOICE_RETRY,
-                           apr_pstrcat(p, "notify.wechat: ", why, NULL), rv);
-        if ((rv = post(&resp, p, item, conf, hg_wechat_with_token(p, conf->wechat_url, token), "notify.wechat",
-                       body, out)))
-            return rv;
-        if (hg_json_parse(&ans, p, resp->body, resp->body_len, 0, NULL) != APR_SUCCESS
-            || hg_json_geti(ans, &errcode, "errcode", NULL) != APR_SUCCESS)
-            return give_up(out, INVOICE_RETRY, "notify.wechat: the answer is not WeChat's JSON", HG_EPLATFORM);
-        if (!hg_wechat_token_refused((long)errcode))
-            break;
-    }
-    if (invoice_notify_wechat_classify((long)errcode) != INVOICE_DELIVERED) {
-        msg = hg_json_gets(ans, "errmsg", NULL);
-        return give_up(out, invoice_notify_wechat_classify((long)errcode), apr_psprintf(p, "notify.wechat: %"
-                       APR_INT64_T_FMT " %s", errcode, msg ? hg_utf8_repair(p, msg) : ""), HG_EPLATFORM);
-    }
+    call.url = conf->wechat_url;
+    call.body = hg_json_dump(p, body, 0);
+    call.token = conf->wechat_token;
+    call.ca_file = conf->ca_file;
+    call.timeout_ms = conf->timeout_ms;
+    call.endpoint_name = "notify.wechat";
+    call.observer = item->http_observer;
+    call.observer_baton = item->http_observer_baton;
+    if ((rv = hg_wechat_call(p, &call, &errcode, &status, &ans, &why)) != APR_SUCCESS)
+        return give_up(out, invoice_http_classify(rv == HG_EPLATFORM && status ? APR_SUCCESS : rv, status),
+                       apr_pstrcat(p, "notify.wechat: ", why, NULL), rv);
+    if (invoice_notify_wechat_classify(errcode) != INVOICE_DELIVERED)
+        return give_up(out, invoice_notify_wechat_classify(errcode), apr_pstrcat(p, "notify.wechat: ", why, NULL),
+                       HG_EPLATFORM);
     msgid = json_object_get(ans, "msgid");
     out->result = hg_json_dump(p, hg_json_own(p, json_pack("{s:s, s:O?}", "channel", "wechat", "msgid", msgid)), 0);
     return APR_SUCCESS;

@@ -27,7 +27,7 @@
 #include <apr_pools.h>
 #include <jansson.h>
 #include "invoice_fiscal.h"
-#include "hg_http.h"
+#include "hg_wechat.h"
 
 typedef struct invoice_notify_conf_t {
     const char *sms_url;             /* NULL: SMS notices are dead-lettered as not configured */
@@ -38,8 +38,7 @@ typedef struct invoice_notify_conf_t {
     int timeout_ms;                  /* one call; 0 = hg_http's default */
     const char *ca_file;             /* PEM bundle for https; NULL = system store */
     /* mod_hisgate's shared WeChat access token (hg_wechat_token in hg_glue.h); NULL: not loaded */
-    apr_status_t (*wechat_token)(apr_pool_t *p, const char *stale, hg_http_observer_fn *observer,
-                                 void *observer_baton, const char **token, const char **why);
+    hg_wechat_token_get_fn *wechat_token;
 } invoice_notify_conf_t;
 
 /* An SMS gateway's answer code (the common Chinese gateways' scheme): OK delivered; isv.* the

@@ -29,7 +29,7 @@ trap cleanup EXIT INT TERM
 as_user 'make -s all >t/build.log 2>&1' || { as_user 'tail -n 40 t/build.log'; exit 1; }
 as_user './t/pg-fixture.sh start'
 as_user 'perl t/TEST.PL -clean >/dev/null 2>&1 || true'
-if ! as_user '. t/state/env && export HG_PGPORT HG_KEYS HG_DSN && perl t/TEST.PL -apxs "$(command -v apxs)" -port select -start-httpd >t/start.log 2>&1'; then
+if ! as_user '. t/state/env && export HG_PGPORT HG_PGDIR HG_KEYS HG_DSN && perl t/TEST.PL -apxs "$(command -v apxs)" -port select -start-httpd >t/start.log 2>&1'; then
     as_user 'tail -n 40 t/start.log; tail -n 40 t/logs/error_log 2>/dev/null' || true
     exit 1
 fi

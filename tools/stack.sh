@@ -37,7 +37,7 @@ if ! as_user test -r "$HTDOCS/index.html" 2>/dev/null; then
     chown -R "$RUSER:$RGROUP" "$HTDOCS"
 fi
 
-export HG_TOP="$TOP" HG_VAR="$VAR" HG_STATE="$VAR/httpd" HG_PORT="$PORT" HG_PGPORT="$PGPORT" \
+export HG_TOP="$TOP" HG_VAR="$VAR" HG_STATE="$VAR/httpd" HG_PORT="$PORT" HG_PGPORT="$PGPORT" HG_PGHOST="$PGDIR" \
        HG_HTDOCS="$HTDOCS" HG_USER="$RUSER" HG_GROUP="$RGROUP"
 
 [ -f "$VAR/fiscal-key" ] && export HG_FISCAL_KEY="$(cat "$VAR/fiscal-key")"
@@ -106,11 +106,14 @@ CRED
 }
 
 start_httpd() {
+    # a running httpd is stopped, not reloaded: a graceful restart would keep the parent's old
+    # environment (the ${HG_…} values demo.conf reads) and answer health checks meanwhile
     if httpd_running; then
-        /usr/sbin/apache2 -f "$TOP/conf/demo.conf" -k graceful
-    else
-        /usr/sbin/apache2 -f "$TOP/conf/demo.conf" -k start
+        /usr/sbin/apache2 -f "$TOP/conf/demo.conf" -k stop
+        i=0
+        while httpd_running && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.1; done
     fi
+    /usr/sbin/apache2 -f "$TOP/conf/demo.conf" -k start
     i=0
     until curl -fsS "http://127.0.0.1:$PORT/hg/health" >/dev/null 2>&1; do
         i=$((i + 1))
