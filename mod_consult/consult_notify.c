@@ -114,13 +114,13 @@ static apr_status_t send_sms(apr_pool_t *p, const hg_outbox_item_t *item, const 
 static apr_status_t send_wechat(apr_pool_t *p, const hg_outbox_item_t *item, const consult_notify_conf_t *conf,
                                 json_t *pl, hg_outbox_outcome_t *out)
 {
-    hg_http_resp_t *resp;
+    hg_wechat_call_t call;
     json_t *ans = NULL, *body;
-    apr_int64_t errcode = 0;
+    long errcode = 0;
+    int status = 0;
     const char *dept = hg_json_gets(pl, "department", NULL), *doc = hg_json_gets(pl, "doctor", NULL);
-    const char *when = hg_json_gets(pl, "visitTime", NULL), *token = NULL, *why = NULL, *text;
+    const char *when = hg_json_gets(pl, "visitTime", NULL), *why = NULL;
     apr_status_t rv;
-    int attempt;
     if (!conf->wechat_url || !conf->wechat_template_id)
         return give_up(out, 1, "the WeChat gateway is not configured (ConsultWeChatGateway)", HG_EINVALID);
     if (!hg_json_gets(pl, "to", NULL) || !hg_json_gets(pl, "url", NULL))
@@ -131,26 +131,22 @@ static apr_status_t send_wechat(apr_pool_t *p, const hg_outbox_item_t *item, con
         "keyword1", "value", dept && *dept ? dept : "—", "keyword2", "value", doc && *doc ? doc : "—",
         "keyword3", "value", when && *when ? when : "—", "remark", "value", "点击填写，医生将提前了解您的病情。"));
     if (!body) return give_up(out, 1, "consult.notify: the template message could not be built", HG_EINVALID);
-    if (!conf->wechat_token)
-        return give_up(out, 1, "consult.wechat: mod_hisgate gives no WeChat access token", HG_EINVALID);
-    text = hg_json_dump(p, body, 0);
-    /* one more try with a fresh token when WeChat says this one is no good */
-    for (attempt = 0; attempt < 2; attempt++) {
-        if ((rv = conf->wechat_token(p, attempt ? token : NULL, item->http_observer, item->http_observer_baton,
-                                     &token, &why)))
-            return give_up(out, rv == HG_EINVALID, apr_pstrcat(p, "consult.wechat: ", why, NULL), rv);
-        if ((rv = post(&resp, p, item, conf, hg_wechat_with_token(p, conf->wechat_url, token), "consult.wechat", text,
-                       NULL, 0, out)))
-            return rv;
-        if (hg_json_parse(&ans, p, resp->body, resp->body_len, 0, NULL) != APR_SUCCESS
-            || hg_json_geti(ans, &errcode, "errcode", NULL) != APR_SUCCESS)
-            return give_up(out, 0, "consult.wechat: the answer is not WeChat's JSON", HG_EPLATFORM);
-        if (!hg_wechat_token_refused((long)errcode))
-            break;
-    }
+    memset(&call, 0, sizeof(call));
+    call.url = conf->wechat_url;
+    call.body = hg_json_dump(p, body, 0);
+    call.token = conf->wechat_token;
+    call.ca_file = conf->ca_file;
+    call.timeout_ms = conf->timeout_ms;
+    call.endpoint_name = "consult.wechat";
+    call.observer = item->http_observer;
+    call.observer_baton = item->http_observer_baton;
+    if ((rv = hg_wechat_call(p, &call, &errcode, &status, &ans, &why)) != APR_SUCCESS)
+        /* not configured: permanent; a 4xx but 408/429: permanent; the rest retries */
+        return give_up(out, rv == HG_EINVALID || (status >= 400 && status < 500 && status != 408 && status != 429),
+                       apr_pstrcat(p, "consult.wechat: ", why ? why : "failed", NULL), rv);
     if (errcode != 0)
         return give_up(out, errcode == 40003 || errcode == 40037 || errcode == 43004 || errcode == 47001 || errcode == 47003,
-                       apr_psprintf(p, "consult.wechat: errcode %" APR_INT64_T_FMT, errcode), HG_EPLATFORM);
+                       apr_pstrcat(p, "consult.wechat: ", why ? why : apr_ltoa(p, errcode), NULL), HG_EPLATFORM);
     out->result = hg_json_dump(p, hg_json_own(p, json_pack("{s:s, s:O?}", "channel", "wechat", "msgid",
                                                           json_object_get(ans, "msgid"))), 0);
     return APR_SUCCESS;

@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include "hg_outbox.h"
 #include "hg_http.h"
+#include "hg_wechat.h"
 
 typedef struct consult_notify_conf_t {
     const char *sms_url, *sms_sign;
@@ -30,8 +31,7 @@ typedef struct consult_notify_conf_t {
     int timeout_ms;
     const char *ca_file;
     /* mod_hisgate's shared WeChat access token (hg_wechat_token in hg_glue.h); NULL: not loaded */
-    apr_status_t (*wechat_token)(apr_pool_t *p, const char *stale, hg_http_observer_fn *observer,
-                                 void *observer_baton, const char **token, const char **why);
+    hg_wechat_token_get_fn *wechat_token;
 } consult_notify_conf_t;
 
 /* the SMS text of a link payload, sign in front: NULL when the payload cannot make one */
