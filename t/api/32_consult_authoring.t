@@ -181,7 +181,9 @@ ok t_cmp(psql("SELECT md5(definition::text) || status FROM consult.templates WHE
          "${before}approved", 'version 1 unchanged and still approved');
 ($r, $j) = spost('au_a', "$V/1/submit", {});
 ok t_cmp(err($r, $j), '409 HG_CONSULT_STATE ', 'an approved version cannot be submitted again');
-psql("UPDATE consult.templates SET title = 'x' WHERE template_id = '$tA' AND version = '1'");
+# the trigger's refusal caught in the database, so the test log stays clean
+psql("DO \$\$ BEGIN UPDATE consult.templates SET title = 'x' WHERE template_id = '$tA' AND version = '1'; "
+     . "EXCEPTION WHEN check_violation THEN NULL; END \$\$");
 ok t_cmp(decode_utf8(psql("SELECT title FROM consult.templates WHERE template_id = '$tA' AND version = '1'")), '测试问卷',
          'even SQL cannot change a published version');
 ($r, $j) = spost('au_a', "$V", {});
