@@ -70,7 +70,9 @@
     X(HG_INVOICE_STOCK_OVERLAP,   409, "the number range overlaps a stored range of the same bill code (号段与已入库号段重叠)") \
     X(HG_CONSULT_TEMPLATE,        400, "the questionnaire template is invalid (问卷模板错误)") \
     X(HG_CONSULT_SESSION,         404, "unknown or expired pre-consultation link (预问诊链接无效或已过期)") \
-    X(HG_CONSULT_CLOSED,          409, "the pre-consultation is already submitted or stopped (预问诊已提交或已终止)")
+    X(HG_CONSULT_CLOSED,          409, "the pre-consultation is already submitted or stopped (预问诊已提交或已终止)") \
+    X(HG_CONSULT_QUALITY,         409, "some answers need checking before submission (部分回答需要核对后再提交)") \
+    X(HG_CONSULT_STATE,           409, "the template version's status does not allow this (问卷模板当前状态不允许此操作)")
 
 /* One string constant per code, spelled like the code itself. */
 #define HG_ERR_DECLARE_(code, status, msg) extern const char code[];

@@ -68,7 +68,17 @@ typedef struct item_t {
     const char *advice, *section, *narrative, *negative;
     apr_array_header_t *children;   /* of int */
     apr_array_header_t *deps;       /* of int */
+    int female;                 /* tagged pregnancy / menstrual / female: a male's answer is suspect */
+    double dur_days;            /* durationUnit in days (0 = not a duration) */
+    int has_pmin, has_pmax;
+    double pmin, pmax;          /* plausible range (soft: a warning, not a refusal) */
 } item_t;
+
+typedef struct {
+    const char *id, *message, *link_id;
+    int block;
+    struct expr_t *when;
+} qrule_t;
 
 struct consult_template_t {
     apr_pool_t *pool;
@@ -77,6 +87,7 @@ struct consult_template_t {
     apr_array_header_t *items;      /* of item_t*, template (pre-)order */
     apr_array_header_t *roots;      /* of int */
     apr_hash_t *by_id;              /* linkId -> item_t* */
+    apr_array_header_t *quality;    /* of qrule_t */
 };
 
 #define ITEM(t, i) (APR_ARRAY_IDX((t)->items, (i), item_t *))
@@ -742,7 +753,11 @@ static void regfree_cleanup_reg(apr_pool_t *p, regex_t *re);
 
 static const char *const ITEM_KEYS[] = { "linkId", "type", "text", "prefix", "code", "required", "repeats",
     "readOnly", "options", "initial", "min", "max", "minLength", "maxLength", "pattern", "enableWhen",
-    "enableBehavior", "enableIf", "calculate", "terminal", "section", "narrative", "negative", "items", NULL };
+    "enableBehavior", "enableIf", "calculate", "terminal", "section", "narrative", "negative", "items",
+    "tags", "durationUnit", "plausible", NULL };
+static const char *const TAGS[] = { "pregnancy", "menstrual", "female", NULL };
+static const char *const UNITS[] = { "day", "week", "month", "year", NULL };
+static const double UNIT_DAYS[] = { 1, 7, 30, 365 };
 
 static apr_status_t load_items(loader_t *ld, json_t *arr, int parent, const char *prefix)
 {
@@ -840,6 +855,32 @@ static apr_status_t load_items(loader_t *ld, json_t *arr, int parent, const char
         if (j && (!json_is_string(j) || (strcmp(json_string_value(j), "all") && strcmp(json_string_value(j), "any"))))
             return tfail(ld, apr_pstrcat(p, it->path, ".enableBehavior", NULL), "enableBehavior must be all or any");
         it->any = j && !strcmp(json_string_value(j), "any");
+        if ((j = json_object_get(d, "tags"))) {
+            size_t g;
+            if (!json_is_array(j)) return tfail(ld, apr_pstrcat(p, it->path, ".tags", NULL), "tags must be an array");
+            for (g = 0; g < json_array_size(j); g++) {
+                const char *tag = json_string_value(json_array_get(j, g));
+                for (k = 0; tag && TAGS[k] && strcmp(TAGS[k], tag); k++) ;
+                if (!tag || !TAGS[k])
+                    return tfail(ld, apr_psprintf(p, "%s.tags[%lu]", it->path, (unsigned long)g), "a tag is one of pregnancy|menstrual|female");
+                it->female = 1;
+            }
+        }
+        if ((j = json_object_get(d, "durationUnit"))) {
+            const char *u = json_string_value(j);
+            for (k = 0; u && UNITS[k] && strcmp(UNITS[k], u); k++) ;
+            if (!u || !UNITS[k] || it->type != IT_NUMBER)
+                return tfail(ld, apr_pstrcat(p, it->path, ".durationUnit", NULL), "durationUnit (day|week|month|year) is for number items");
+            it->dur_days = UNIT_DAYS[k];
+        }
+        if ((j = json_object_get(d, "plausible"))) {
+            json_t *lo = json_object_get(j, "min"), *hi = json_object_get(j, "max");
+            if (!json_is_object(j) || it->type != IT_NUMBER || (lo && !json_is_number(lo)) || (hi && !json_is_number(hi))
+                || json_object_size(j) != (size_t)(!!lo + !!hi))
+                return tfail(ld, apr_pstrcat(p, it->path, ".plausible", NULL), "plausible is {\"min\",\"max\"} numbers, for number items");
+            if ((it->has_pmin = lo != NULL)) it->pmin = json_number_value(lo);
+            if ((it->has_pmax = hi != NULL)) it->pmax = json_number_value(hi);
+        }
 
         if ((j = json_object_get(d, "items")))
             if (load_items(ld, j, it->idx, apr_pstrcat(p, it->path, ".items", NULL)) != APR_SUCCESS)
@@ -938,6 +979,52 @@ static apr_status_t link_item(loader_t *ld, item_t *it)
     return APR_SUCCESS;
 }
 
+/* template-level quality rules: [{"id","when","message","severity":"warn|block","linkId"}] */
+static apr_status_t load_quality(loader_t *ld, json_t *arr)
+{
+    consult_template_t *t = ld->t;
+    apr_pool_t *p = t->pool;
+    size_t i, k;
+    t->quality = apr_array_make(p, 4, sizeof(qrule_t));
+    if (!arr) return APR_SUCCESS;
+    if (!json_is_array(arr)) return tfail(ld, "quality", "quality must be an array of rules");
+    for (i = 0; i < json_array_size(arr); i++) {
+        json_t *d = json_array_get(arr, i);
+        const char *f = apr_psprintf(p, "quality[%lu]", (unsigned long)i), *why, *bad, *sev, *key;
+        qrule_t *q;
+        json_t *val;
+        if (!json_is_object(d)) return tfail(ld, f, "a quality rule must be an object");
+        json_object_foreach(d, key, val)
+            if (strcmp(key, "id") && strcmp(key, "when") && strcmp(key, "message") && strcmp(key, "severity") && strcmp(key, "linkId"))
+                return tfail(ld, apr_pstrcat(p, f, ".", key, NULL), apr_psprintf(p, "unknown quality rule key '%s'", key));
+        q = &APR_ARRAY_PUSH(t->quality, qrule_t);
+        q->id = hg_json_gets(d, "id", NULL);
+        if (!q->id || !*q->id || strspn(q->id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(q->id))
+            return tfail(ld, apr_pstrcat(p, f, ".id", NULL), "id is missing or not [A-Za-z0-9_.-]");
+        for (k = 0; k + 1 < (size_t)t->quality->nelts; k++)
+            if (!strcmp(APR_ARRAY_IDX(t->quality, k, qrule_t).id, q->id))
+                return tfail(ld, apr_pstrcat(p, f, ".id", NULL), apr_psprintf(p, "duplicate quality rule id '%s'", q->id));
+        if (!(q->message = hg_json_gets(d, "message", NULL)) || !*q->message)
+            return tfail(ld, apr_pstrcat(p, f, ".message", NULL), "a quality rule needs a message");
+        sev = hg_json_gets(d, "severity", NULL);
+        if (!sev && json_object_get(d, "severity")) sev = "?";
+        if (!sev) sev = "warn";
+        if (strcmp(sev, "warn") && strcmp(sev, "block"))
+            return tfail(ld, apr_pstrcat(p, f, ".severity", NULL), "severity must be warn or block");
+        q->block = !strcmp(sev, "block");
+        q->link_id = hg_json_gets(d, "linkId", NULL);
+        if (json_object_get(d, "linkId") && (!q->link_id || !apr_hash_get(t->by_id, q->link_id, APR_HASH_KEY_STRING)))
+            return tfail(ld, apr_pstrcat(p, f, ".linkId", NULL), apr_psprintf(p, "unknown linkId '%s'", q->link_id ? q->link_id : ""));
+        f = apr_pstrcat(p, f, ".when", NULL);
+        if (!hg_json_gets(d, "when", NULL)) return tfail(ld, f, "an expression must be a string");
+        if (!(q->when = parse_expr(p, hg_json_gets(d, "when", NULL), &why)))
+            return tfail(ld, f, apr_psprintf(p, "expression syntax: %s", why));
+        if ((bad = resolve(t, q->when, NULL)))
+            return tfail(ld, f, apr_psprintf(p, "unknown linkId '%s'", bad));
+    }
+    return APR_SUCCESS;
+}
+
 /* DFS with colours; on a back edge report the cycle as a -> b -> a */
 static apr_status_t find_cycle(loader_t *ld, int i, char *color, int *stack, int depth)
 {
@@ -983,6 +1070,7 @@ apr_status_t consult_template_load(consult_template_t **out, apr_pool_t *p, json
     n = t->items->nelts;
     for (i = 0; i < n; i++)
         if (link_item(&ld, ITEM(t, i)) != APR_SUCCESS) return HG_EINVALID;
+    if (load_quality(&ld, json_object_get(def, "quality")) != APR_SUCCESS) return HG_EINVALID;
     color = apr_pcalloc(p, n + 1);
     stack = apr_pcalloc(p, sizeof(int) * (n + 1));
     for (i = 0; i < n; i++)
@@ -1369,5 +1457,230 @@ apr_status_t consult_fhir_response(json_t **qr, apr_pool_t *p, const consult_tem
     hg_json_sets(o, "status", st == CONSULT_STOPPED ? "stopped" : st == CONSULT_REVIEW ? "completed" : "in-progress");
     if ((items = fhir_items(&ev, t->roots))) hg_json_set_new(o, "item", items);
     *qr = o;
+    return APR_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- quality rules */
+
+static const char *const SECTION_LABELS[] = { "主诉", "现病史", "既往史", "个人史", "过敏史", "家族史" };
+
+static json_t *warning(const char *code, const char *link_id, const char *message, int block)
+{
+    json_t *w = json_pack("{s:s, s:s, s:s}", "code", code, "message", message, "severity", block ? "block" : "warn");
+    if (link_id) json_object_set_new(w, "linkId", json_string(link_id));
+    return w;
+}
+
+/* an answer that says "yes, something": not null, false, [], "" nor an option marked negative */
+static int affirmative(const item_t *it, json_t *v)
+{
+    if (!v || json_is_null(v) || json_is_false(v)) return 0;
+    if (json_is_array(v)) {
+        size_t i;
+        for (i = 0; i < json_array_size(v); i++)
+            if (affirmative(it, json_array_get(v, i))) return 1;
+        return 0;
+    }
+    if (json_is_string(v)) {
+        json_t *op = it->options ? find_option(it, json_string_value(v)) : NULL;
+        if (!*json_string_value(v)) return 0;
+        if (op && json_is_true(json_object_get(op, "negative"))) return 0;
+    }
+    if (json_is_number(v) && json_number_value(v) == 0) return 0;
+    return 1;
+}
+
+apr_status_t consult_quality(json_t **warnings, apr_pool_t *p, const consult_template_t *t,
+                             json_t *answers, const consult_ctx_t *ctx)
+{
+    ev_t ev;
+    json_t *a = hg_json_own(p, json_array());
+    double age_days = -1;
+    int i;
+    if (!a) return APR_ENOMEM;
+    ev_init(&ev, p, t, answers, ctx);
+    if (ev.ctx->birth_date && ev.ctx->today) {
+        val_t b = vstr(ev.ctx->birth_date), d = vstr(ev.ctx->today);
+        long d1, d2;
+        if (date_days(&b, &d1, NULL, NULL, NULL) && date_days(&d, &d2, NULL, NULL, NULL)) age_days = (double)(d2 - d1);
+    }
+    for (i = 0; i < t->items->nelts; i++) {
+        const item_t *it = ITEM(t, i);
+        json_t *v;
+        if (!answerable(it->type) || !(v = json_object_get(ev.answers, it->link_id)) || !enabled(&ev, i)) continue;
+        if (it->female && ev.ctx->sex && !strcmp(ev.ctx->sex, "M") && affirmative(it, v))
+            json_array_append_new(a, warning("sex_mismatch", it->link_id,
+                apr_psprintf(p, "“%s”只适用于女性，但您登记的性别为男，请核对", it->text ? it->text : it->link_id), 1));
+        if (json_is_number(v) && it->dur_days > 0 && age_days >= 0 && json_number_value(v) * it->dur_days > age_days + 1)
+            json_array_append_new(a, warning("duration_exceeds_age", it->link_id,
+                apr_psprintf(p, "“%s”填写的时长超过了您的年龄，请核对", it->text ? it->text : it->link_id), 1));
+        if (json_is_number(v) && ((it->has_pmin && json_number_value(v) < it->pmin) ||
+                                  (it->has_pmax && json_number_value(v) > it->pmax)))
+            json_array_append_new(a, warning("implausible_value", it->link_id,
+                apr_psprintf(p, "“%s”填写的数值 %s 不太常见，请确认是否填写正确", it->text ? it->text : it->link_id,
+                             num_text(p, json_number_value(v))), 0));
+    }
+    for (i = 0; t->quality && i < t->quality->nelts; i++) {
+        const qrule_t *q = &APR_ARRAY_IDX(t->quality, i, qrule_t);
+        val_t v = eval(&ev, q->when);
+        if (truthy(&v)) json_array_append_new(a, warning(q->id, q->link_id, q->message, q->block));
+    }
+    *warnings = a;
+    return APR_SUCCESS;
+}
+
+int consult_warnings_block(json_t *warnings)
+{
+    size_t i;
+    for (i = 0; i < json_array_size(warnings); i++)
+        {
+            const char *sv = hg_json_gets(json_array_get(warnings, i), "severity", NULL);
+            if (sv && !strcmp(sv, "block")) return 1;
+        }
+    return 0;
+}
+
+const char *consult_narrative(apr_pool_t *p, json_t *sections)
+{
+    const char *out = "";
+    int s;
+    for (s = 0; s < NSECT; s++) {
+        const char *x = hg_json_gets(sections, SECTIONS[s], NULL);
+        if (!x) x = "";
+        if (*x) out = apr_pstrcat(p, out, *out ? "\n" : "", SECTION_LABELS[s], "：", x, NULL);
+    }
+    return out;
+}
+
+int consult_section_key(const char *key)
+{
+    int s;
+    for (s = 0; key && s < NSECT; s++)
+        if (!strcmp(SECTIONS[s], key)) return s;
+    return -1;
+}
+
+/* ---------------------------------------------------------------- pages and Back */
+
+static int nav_npages(json_t *nav) { return (int)json_array_size(json_object_get(nav, "pages")); }
+
+static int nav_pos(json_t *nav)
+{
+    json_t *j = json_object_get(nav, "pos");
+    int n = nav_npages(nav);
+    if (!json_is_integer(j) || json_integer_value(j) < 0 || json_integer_value(j) > n) return n;
+    return (int)json_integer_value(j);
+}
+
+/* the items of history page k that are still enabled and answerable, with their answers */
+static json_t *page_view(ev_t *ev, json_t *nav, int k)
+{
+    json_t *ids = json_array_get(json_object_get(nav, "pages"), (size_t)k), *a = json_array(), *id;
+    char *on = apr_pcalloc(ev->p, ev->t->items->nelts + 1);
+    size_t i;
+    int n;
+    json_array_foreach(ids, i, id) {
+        const item_t *it = json_is_string(id) ? apr_hash_get(ev->t->by_id, json_string_value(id), APR_HASH_KEY_STRING) : NULL;
+        if (it) on[it->idx] = 1;
+    }
+    /* in template order, whatever order the page was posted in */
+    for (n = 0; n < ev->t->items->nelts; n++) {
+        const item_t *it = ITEM(ev->t, n);
+        json_t *o, *v;
+        if (!on[n] || !answerable(it->type) || !enabled(ev, it->idx)) continue;
+        o = client_view(it);
+        if ((v = json_object_get(ev->answers, it->link_id))) json_object_set(o, "answer", v);
+        json_array_append_new(a, o);
+    }
+    if (!json_array_size(a)) { json_decref(a); return NULL; }
+    return a;
+}
+
+void consult_nav_record(json_t *nav, json_t *posted)
+{
+    json_t *pages = json_object_get(nav, "pages"), *fresh = json_array(), *id;
+    int n, pos, k, target, at = -1;
+    size_t i, j;
+    if (!json_is_array(pages)) { pages = json_array(); json_object_set_new(nav, "pages", pages); }
+    n = nav_npages(nav);
+    pos = nav_pos(nav);
+    target = pos < n ? pos : n;
+    /* every item lives on one page: the one it was last answered on */
+    for (k = 0; k < n; k++) {
+        json_t *page = json_array_get(pages, (size_t)k), *kept = json_array();
+        json_array_foreach(page, i, id) {
+            int dup = 0;
+            json_t *q;
+            json_array_foreach(posted, j, q) if (json_equal(q, id)) dup = 1;
+            if (!dup) json_array_append(kept, id);
+        }
+        if (k == target) { json_array_extend(kept, posted); at = (int)json_array_size(fresh); }
+        if (json_array_size(kept)) json_array_append_new(fresh, kept);
+        else json_decref(kept);
+    }
+    if (at < 0) { at = (int)json_array_size(fresh); json_array_append(fresh, posted); }
+    json_object_set_new(nav, "pages", fresh);
+    json_object_set_new(nav, "pos", json_integer(at + 1));
+}
+
+int consult_nav_back(const consult_template_t *t, json_t *answers, json_t *nav, const consult_ctx_t *ctx,
+                     apr_pool_t *p)
+{
+    ev_t ev;
+    int pos = nav_pos(nav);
+    ev_init(&ev, p, t, answers, ctx);
+    while (--pos >= 0) {
+        json_t *v = page_view(&ev, nav, pos);
+        if (v) {
+            json_decref(v);
+            json_object_set_new(nav, "pos", json_integer(pos));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+apr_status_t consult_view(json_t **view, apr_pool_t *p, const consult_template_t *t, json_t *answers,
+                          json_t *nav, const consult_ctx_t *ctx)
+{
+    ev_t ev;
+    json_t *o = hg_json_object(p), *items = NULL;
+    const char *advice = NULL;
+    int i, answered = 0, pending = 0, pos, n;
+    consult_state_t st;
+    if (!o) return APR_ENOMEM;
+    ev_init(&ev, p, t, answers, ctx);
+    for (i = 0; i < t->items->nelts; i++) {
+        const item_t *it = ITEM(t, i);
+        if (!answerable(it->type) || !enabled(&ev, i)) continue;
+        if (json_object_get(ev.answers, it->link_id)) answered++;
+        else pending++;
+    }
+    st = consult_state(t, answers, ctx, &advice, p);
+    if (st == CONSULT_STOPPED) {
+        hg_json_sets(o, "state", "stopped");
+        hg_json_set_new(o, "items", json_array());
+        hg_json_sets(o, "advice", advice ? advice : "");
+    } else {
+        n = nav ? nav_npages(nav) : 0;
+        for (pos = nav ? nav_pos(nav) : 0; pos < n && !items; pos++) items = page_view(&ev, nav, pos);
+        if (!items && pending) {
+            json_t *nx;
+            consult_next_items(&nx, p, t, answers, ctx);
+            items = json_incref(nx);
+        }
+        hg_json_sets(o, "state", items ? "in-progress" : "review");
+        hg_json_set_new(o, "items", items ? items : json_array());
+        if (!items) {
+            json_t *pruned, *sections, *warnings;
+            consult_prune(&pruned, p, t, answers, ctx);
+            consult_summary(&sections, p, t, pruned, ctx);
+            consult_quality(&warnings, p, t, pruned, ctx);
+            hg_json_set_new(o, "review", json_pack("{s:O, s:s, s:O}", "sections", sections, "narrative",
+                                                   consult_narrative(p, sections), "warnings", warnings));
+        }
+    }
+    hg_json_set_new(o, "progress", json_pack("{s:i, s:i}", "answered", answered, "total", answered + pending));
+    *view = o;
     return APR_SUCCESS;
 }

@@ -24,7 +24,13 @@
  *   "narrative": "咳嗽{cough_days}天"       {value} = this item's answer as text, {x} = item x's
  *   "negative":  "否认药物、食物过敏史"      used for boolean false, multi [] and text ""
  *   "items": [ITEM…]                        children (groups, or follow-ups of a question)
+ *   "tags": ["pregnancy"|"menstrual"|"female"]   the item only applies to women (quality rule)
+ *   "durationUnit": "day|week|month|year"   a number item that is a duration (quality rule vs age)
+ *   "plausible": {"min","max"}              soft range of a number item: outside it is a warning
  * }
+ * An option may carry "negative": true (it means "no": not an affirmative answer for the rules).
+ * Template level: "quality": [{"id","when":"<expression>","message","severity":"warn|block","linkId"}]
+ * (when true on the pruned answers, the message is a warning; linkId optional, must exist).
  * Answers: a JSON object linkId -> value: choice "code", multi ["code"…], text "s", number n,
  * date "yyyy-MM-dd", boolean true/false; repeats -> array.  JSON null = skipped (counts as answered
  * for navigation, as unanswered for logic); a missing key = not answered yet.
@@ -130,5 +136,38 @@ apr_status_t consult_fhir_response(json_t **qr, apr_pool_t *p, const consult_tem
  * when the result is null).  HG_EINVALID with HG_CONSULT_TEMPLATE on syntax or unknown names. */
 apr_status_t consult_eval(json_t **out, apr_pool_t *p, const consult_template_t *t, const char *expr,
                           json_t *answers, const consult_ctx_t *ctx, hg_error_t **err);
+
+/* ---- quality rules (review before submission) ----
+ * Warnings on the (pruned) answers: a pool-owned array of {"code","linkId"?,"message","severity"}.
+ * Built-in: sex_mismatch (block) an affirmative answer to an item tagged pregnancy/menstrual/female
+ * for a male patient; duration_exceeds_age (block) a durationUnit item longer than the patient's age
+ * (+1 day); implausible_value (warn) a number outside "plausible".  Then the template's rules (code =
+ * rule id), in order. */
+apr_status_t consult_quality(json_t **warnings, apr_pool_t *p, const consult_template_t *t,
+                             json_t *answers, const consult_ctx_t *ctx);
+/* 1 when a warning has severity block */
+int consult_warnings_block(json_t *warnings);
+/* "主诉：…\n现病史：…" over the non-empty sections, in order */
+const char *consult_narrative(apr_pool_t *p, json_t *sections);
+/* index 0..5 of a section key, -1 when unknown */
+int consult_section_key(const char *key);
+
+/* ---- pages and Back ----
+ * nav is a JSON object {"pages":[["linkId"…]…], "pos":n} kept with the session: the pages the
+ * patient answered, and where they are (pos = number of pages: at the frontier).  A page shown is
+ * history page pos (its still-enabled items, each with "answer") while pos < pages, else the pending
+ * items (consult_next_items).  Answers are never dropped by Back; hidden ones wait for the pruning
+ * at submission. */
+/* after a POST of answers with linkIds posted (an array of strings): the ids move to the page being
+ * shown (a revisited page, or a new one at the frontier) and pos moves past it */
+void consult_nav_record(json_t *nav, json_t *posted);
+/* one page back (skipping pages with nothing enabled left): 1 moved, 0 already at the first page */
+int consult_nav_back(const consult_template_t *t, json_t *answers, json_t *nav, const consult_ctx_t *ctx,
+                     apr_pool_t *p);
+/* The patient's view (pool-owned): {"state":"in-progress|review|stopped", "items":[…],
+ * "progress":{"answered","total"}, "advice" when stopped, "review":{"sections","narrative","warnings"}
+ * when review}.  nav may be NULL (no history).  "completed" is the caller's (stored) state. */
+apr_status_t consult_view(json_t **view, apr_pool_t *p, const consult_template_t *t, json_t *answers,
+                          json_t *nav, const consult_ctx_t *ctx);
 
 #endif

@@ -16,26 +16,47 @@ const char *consult_today(apr_pool_t *p)
     return apr_pstrdup(p, buf);
 }
 
+/* the newest approved version of a template id */
+#define NEWEST_APPROVED(tid) "(SELECT version FROM consult.templates a WHERE a.template_id = " tid \
+    " AND a.status = 'approved' ORDER BY a.approved_at DESC NULLS LAST, a.created_at DESC LIMIT 1)"
+
 apr_status_t consult_store_pick_template(hg_db_t *db, apr_pool_t *p, const char *department,
-                                         const char **template_id, const char **version)
+                                         const char *disease, const char *doctor, consult_pick_t *pick)
 {
     hg_db_result_t *r;
-    apr_status_t rv = hg_db_q(db, &r, "SELECT template_id, version FROM consult.templates WHERE status = 'approved' "
-                              "AND (department = $1 OR department IS NULL) "
-                              "ORDER BY department IS NULL, approved_at DESC NULLS LAST, created_at DESC LIMIT 1",
-                              1, department);
+    apr_status_t rv;
+    memset(pick, 0, sizeof(*pick));
+    rv = hg_db_q(db, &r, "SELECT r.template_id, " NEWEST_APPROVED("r.template_id") ", r.id::text FROM consult.rules r "
+                 "WHERE r.enabled AND (r.department IS NULL OR r.department = $1) "
+                 "AND (r.disease IS NULL OR ($2::text IS NOT NULL AND starts_with(upper($2), upper(r.disease)))) "
+                 "AND (r.doctor IS NULL OR r.doctor = $3) AND " NEWEST_APPROVED("r.template_id") " IS NOT NULL "
+                 "ORDER BY (r.disease IS NOT NULL)::int + (r.doctor IS NOT NULL)::int + (r.department IS NOT NULL)::int DESC, "
+                 "r.disease IS NOT NULL DESC, r.priority DESC, r.id DESC LIMIT 1", 3, department, disease, doctor);
+    if (rv)
+        return rv;
+    if (r->nrows) {
+        pick->template_id = hg_db_val(r, 0, 0);
+        pick->version = hg_db_val(r, 0, 1);
+        pick->rule_id = hg_db_val(r, 0, 2);
+        pick->choice = "rule";
+        return APR_SUCCESS;
+    }
+    rv = hg_db_q(db, &r, "SELECT template_id, version, department IS NULL FROM consult.templates WHERE status = 'approved' "
+                 "AND disease IS NULL AND (department = $1 OR department IS NULL) "
+                 "ORDER BY department IS NULL, approved_at DESC NULLS LAST, created_at DESC LIMIT 1", 1, department);
     if (rv)
         return rv;
     if (!r->nrows)
         return HG_ENOTFOUND;
-    *template_id = hg_db_val(r, 0, 0);
-    *version = hg_db_val(r, 0, 1);
+    pick->template_id = hg_db_val(r, 0, 0);
+    pick->version = hg_db_val(r, 0, 1);
+    pick->choice = !strcmp(hg_db_val(r, 0, 2), "t") ? "generic" : "department";
     return APR_SUCCESS;
 }
 
 #define VISIT_COLS "v.id, v.institution, v.visit_no, v.patient_id, v.sex, v.birth_date::text, v.department, " \
     "v.doctor, to_char(v.visit_time, 'YYYY-MM-DD HH24:MI:SS'), v.template_id, v.version, t.definition::text, " \
-    "v.token_sealed, v.state, v.answers::text, v.summary::text"
+    "v.token_sealed, v.state, v.answers::text, v.summary::text, v.nav::text, v.disease, v.rule_id::text, v.choice"
 #define VISIT_FROM " FROM consult.visits v JOIN consult.templates t USING (template_id, version) "
 
 static apr_status_t visit_of(apr_pool_t *p, hg_db_result_t *r, consult_visit_t **out)
@@ -64,6 +85,12 @@ static apr_status_t visit_of(apr_pool_t *p, hg_db_result_t *r, consult_visit_t *
         v->answers = hg_json_object(p);
     s = hg_db_val(r, 0, 15);
     v->summary = s ? hg_json_own(p, json_loads(s, 0, NULL)) : NULL;
+    v->nav = hg_json_own(p, json_loads(hg_db_val(r, 0, 16), 0, NULL));
+    if (!json_is_object(v->nav))
+        v->nav = hg_json_object(p);
+    v->disease = hg_db_val(r, 0, 17);
+    v->rule_id = hg_db_val(r, 0, 18);
+    v->choice = hg_db_val(r, 0, 19);
     *out = v;
     return APR_SUCCESS;
 }
@@ -78,8 +105,9 @@ apr_status_t consult_store_visit_upsert(hg_db_t *db, apr_pool_t *p, const unsign
                                         int ttl_seconds, consult_visit_t **v, const char **token,
                                         int *created)
 {
-    const char *tid, *ver;
-    char *tok, *idx, *tok_sealed, *name_sealed;
+    consult_pick_t pk;
+    char *tok, *idx, *tok_sealed, *name_sealed, *contact_sealed = NULL;
+    const char *channel = NULL;
     unsigned char *raw;
     apr_size_t len;
     hg_db_result_t *r;
@@ -88,18 +116,28 @@ apr_status_t consult_store_visit_upsert(hg_db_t *db, apr_pool_t *p, const unsign
     *created = 0;
     if ((rv = consult_store_by_visit_no(db, p, institution, in->visit_no, v)) != HG_ENOTFOUND)
         goto existing;
-    if ((rv = consult_store_pick_template(db, p, in->department, &tid, &ver)))
+    if ((rv = consult_store_pick_template(db, p, in->department, in->disease, in->doctor, &pk)))
         return rv;
     if ((rv = hg_token_new(&tok, p)) || (rv = token_index(&idx, p, key, tok))
         || (rv = hg_secret_seal(&tok_sealed, p, key, tok, strlen(tok)))
         || (rv = hg_secret_seal(&name_sealed, p, key, in->name, strlen(in->name))))
         return rv;
+    /* WeChat when the patient follows the account, else SMS; the address itself only sealed */
+    if (in->openid || in->phone) {
+        const char *c = in->openid ? in->openid : in->phone;
+        channel = in->openid ? "wechat" : "sms";
+        if ((rv = hg_secret_seal(&contact_sealed, p, key, c, strlen(c))))
+            return rv;
+    }
     rv = hg_db_q(db, &r, "INSERT INTO consult.visits (institution, visit_no, patient_id, name_sealed, sex, birth_date, "
-                 "department, doctor, visit_time, template_id, version, token_hash, token_sealed, expires_at) "
+                 "department, doctor, visit_time, template_id, version, token_hash, token_sealed, expires_at, "
+                 "disease, rule_id, choice, contact_sealed, channel) "
                  "VALUES ($1, $2, $3, $4, $5, $6::date, $7, $8, $9::timestamp, $10, $11, $12, $13, "
-                 "now() + make_interval(secs => $14::int)) ON CONFLICT (institution, visit_no) DO NOTHING RETURNING id",
-                 14, institution, in->visit_no, in->patient_id, name_sealed, in->sex, in->birth_date, in->department,
-                 in->doctor, in->visit_time, tid, ver, idx, tok_sealed, apr_itoa(p, ttl_seconds));
+                 "now() + make_interval(secs => $14::int), $15, $16::bigint, $17, $18, $19) "
+                 "ON CONFLICT (institution, visit_no) DO NOTHING RETURNING id",
+                 19, institution, in->visit_no, in->patient_id, name_sealed, in->sex, in->birth_date, in->department,
+                 in->doctor, in->visit_time, pk.template_id, pk.version, idx, tok_sealed, apr_itoa(p, ttl_seconds),
+                 in->disease, pk.rule_id, pk.choice, contact_sealed, channel);
     if (rv)
         return rv;
     if (r->nrows) {
@@ -148,10 +186,11 @@ apr_status_t consult_store_by_visit_no(hg_db_t *db, apr_pool_t *p, const char *i
 }
 
 apr_status_t consult_store_save(hg_db_t *db, apr_pool_t *p, const consult_visit_t *v, json_t *answers,
-                                const char *state)
+                                json_t *nav, const char *state)
 {
-    return hg_db_q(db, NULL, "UPDATE consult.visits SET answers = $2::jsonb, state = $3, updated_at = now() "
-                   "WHERE id = $1::bigint", 3, v->id, hg_json_dump(p, answers, HG_JSON_DUMP_SORTED), state);
+    return hg_db_q(db, NULL, "UPDATE consult.visits SET answers = $2::jsonb, state = $3, nav = $4::jsonb, "
+                   "updated_at = now() WHERE id = $1::bigint", 4, v->id, hg_json_dump(p, answers, HG_JSON_DUMP_SORTED),
+                   state, hg_json_dump(p, nav, HG_JSON_DUMP_SORTED));
 }
 
 apr_status_t consult_store_complete(hg_db_t *db, apr_pool_t *p, const consult_visit_t *v, json_t *answers,

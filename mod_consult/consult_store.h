@@ -17,16 +17,27 @@ typedef struct {
     const char *state;          /* in-progress | review | completed | stopped */
     json_t     *answers;        /* pool-owned object */
     json_t     *summary;        /* pool-owned, NULL until submitted */
+    json_t     *nav;            /* pool-owned {"pages","pos"} (consult_engine.h) */
+    const char *disease, *rule_id, *choice;
 } consult_visit_t;
 
 typedef struct {
     const char *visit_no, *patient_id, *name, *sex, *birth_date, *department, *doctor, *visit_time;
+    const char *disease;        /* optional diagnosis / disease code */
+    const char *phone, *openid; /* optional: where the link goes (sealed at rest) */
 } consult_visit_in_t;
 
-/* the approved template of the department (the newest version), else the generic one
- * (department NULL): HG_ENOTFOUND when neither exists */
+/* the template a visit gets: *rule_id (NULL when no rule), *choice "rule" | "department" | "generic" */
+typedef struct {
+    const char *template_id, *version, *rule_id, *choice;
+} consult_pick_t;
+
+/* the template for a visit: the most specific enabled rule matching department / disease (prefix) /
+ * doctor whose template has an approved version (then priority, then the newest rule), else the
+ * department's own approved template, else the generic one (institution scope, no disease):
+ * HG_ENOTFOUND when none.  Always the newest approved version of the chosen template. */
 apr_status_t consult_store_pick_template(hg_db_t *db, apr_pool_t *p, const char *department,
-                                         const char **template_id, const char **version);
+                                         const char *disease, const char *doctor, consult_pick_t *pick);
 
 /* create the visit, or find the one stored under (institution, visitNo): *created says which.
  * A new visit gets a new random token (*token); an existing one answers its stored token. */
@@ -42,9 +53,9 @@ apr_status_t consult_store_by_token(hg_db_t *db, apr_pool_t *p, const unsigned c
 apr_status_t consult_store_by_visit_no(hg_db_t *db, apr_pool_t *p, const char *institution,
                                        const char *visit_no, consult_visit_t **v);
 
-/* store the answers and the state */
+/* store the answers, the navigation and the state */
 apr_status_t consult_store_save(hg_db_t *db, apr_pool_t *p, const consult_visit_t *v, json_t *answers,
-                                const char *state);
+                                json_t *nav, const char *state);
 
 /* store the pruned answers and the summary; state completed, submitted_at now */
 apr_status_t consult_store_complete(hg_db_t *db, apr_pool_t *p, const consult_visit_t *v, json_t *answers,

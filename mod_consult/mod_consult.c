@@ -14,36 +14,68 @@
 #include "consult_engine.h"
 #include "consult_store.h"
 #include "mod_consult_stats.h"
+#include "hg_auth.h"
+#include "mod_consult_private.h"
 
 module AP_MODULE_DECLARE_DATA consult_module;
 
-typedef struct consult_conf_t {
-    int session_ttl;               /* seconds a patient link stays valid */
-    const char *public_url;
-} consult_conf_t;
-
-static consult_conf_t *G;
+consult_conf_t *consult_G;
+#define G consult_G
 
 static void *create_conf(apr_pool_t *p, server_rec *s)
 {
     consult_conf_t *c = apr_pcalloc(p, sizeof(*c));
     c->session_ttl = 172800;
+    c->notify.timeout_ms = 5000;
     return c;
+}
+
+static consult_conf_t *conf_of(cmd_parms *cmd)
+{
+    return ap_get_module_config(cmd->server->module_config, &consult_module);
 }
 
 static const char *set_ttl(cmd_parms *cmd, void *dc, const char *arg)
 {
-    consult_conf_t *c = ap_get_module_config(cmd->server->module_config, &consult_module);
     int v = atoi(arg);
     if (v < 600 || v > 30 * 86400)
         return "ConsultSessionTTL: seconds between 600 and 2592000";
-    c->session_ttl = v;
+    conf_of(cmd)->session_ttl = v;
+    return NULL;
+}
+
+static const char *set_sms(cmd_parms *cmd, void *dc, const char *url, const char *sign)
+{
+    conf_of(cmd)->notify.sms_url = url;
+    conf_of(cmd)->notify.sms_sign = sign;
+    return NULL;
+}
+
+static const char *set_wechat(cmd_parms *cmd, void *dc, const char *url, const char *tpl)
+{
+    conf_of(cmd)->notify.wechat_url = url;
+    conf_of(cmd)->notify.wechat_template_id = tpl;
+    return NULL;
+}
+
+static const char *set_push(cmd_parms *cmd, void *dc, const char *url, const char *secret)
+{
+    if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
+        return "ConsultSummaryPushURL: an http(s) URL, then optionally the HMAC secret";
+    conf_of(cmd)->notify.push_url = url;
+    conf_of(cmd)->notify.push_secret = secret;
     return NULL;
 }
 
 static const command_rec consult_cmds[] = {
     AP_INIT_TAKE1("ConsultSessionTTL", set_ttl, NULL, RSRC_CONF,
                   "seconds a patient's pre-consultation link stays valid (default 172800)"),
+    AP_INIT_TAKE2("ConsultSMSGateway", set_sms, NULL, RSRC_CONF,
+                  "SMS gateway URL and the signature text (【医院名】) for the link message"),
+    AP_INIT_TAKE2("ConsultWeChatGateway", set_wechat, NULL, RSRC_CONF,
+                  "WeChat template-message URL and template id for the link message"),
+    AP_INIT_TAKE12("ConsultSummaryPushURL", set_push, NULL, RSRC_CONF,
+                   "the HIS URL that receives submitted summaries, and the HMAC-SHA256 secret"),
     { NULL }
 };
 
@@ -60,16 +92,34 @@ static const hg_field_t VISIT_SCHEMA[] = {
     { .name = "department", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
     { .name = "doctor", .type = HG_JT_STRING, .max_len = 50 },
     { .name = "visitTime", .type = HG_JT_DATE, .flags = HG_F_REQUIRED, .date_format = HG_DATE_DATETIME },
+    { .name = "diagnosis", .type = HG_JT_STRING, .max_len = 50, .pattern = "[A-Za-z0-9_.-]+" },
+    { .name = "disease", .type = HG_JT_STRING, .max_len = 50, .pattern = "[A-Za-z0-9_.-]+" },
+    { .name = "phone", .type = HG_JT_STRING, .pattern = "1[0-9]{10}" },
+    { .name = "openid", .type = HG_JT_STRING, .min_len = 16, .max_len = 64, .pattern = "[A-Za-z0-9_-]+" },
     HG_FIELDS_END
 };
 
-static const char *const STATE_NAMES[] = { "in-progress", "review", "stopped" };
+static const hg_field_t SUBMIT_SCHEMA[] = {
+    { .name = "confirm", .type = HG_JT_BOOLEAN },
+    { .name = "sections", .type = HG_JT_OBJECT },
+    HG_FIELDS_END
+};
 
 static apr_status_t fail_rv(hg_call_t *c, apr_status_t rv, const char *what)
 {
     if (rv == HG_ENOTFOUND)
         return hg_call_fail(c, "HG_CONSULT_SESSION", NULL, what);
     return rv;
+}
+
+/* the audit row names the session by its keyed index, never by the token (a credential) */
+static void redact_uri(hg_call_t *c, const char *token, const char *what)
+{
+    char *idx = NULL;
+    if (!c->master_key || hg_keyed_index(&idx, c->pool, c->master_key, apr_pstrcat(c->pool, "consult-token:", token, NULL)) != APR_SUCCESS)
+        idx = "-";
+    c->r->uri = apr_pstrcat(c->pool, "/consult/pub/v1/sessions/~", apr_pstrndup(c->pool, idx, 16),
+                            what ? "/" : "", what ? what : "", NULL);
 }
 
 /* the visit's template (the stored definition is the authority: it was checked when published, and
@@ -89,38 +139,73 @@ static apr_status_t load_template(hg_call_t *c, consult_visit_t *v, consult_temp
     return APR_SUCCESS;
 }
 
-/* what the patient's page shows: the state, the next items, or the advice */
-static json_t *session_view(hg_call_t *c, consult_visit_t *v, consult_template_t *t, consult_ctx_t *ctx)
+/* the sections as the patient confirmed them: generated, with the patient's edits over them */
+static json_t *final_sections(apr_pool_t *p, json_t *summary)
 {
-    json_t *o = json_object(), *items = NULL;
-    const char *advice = NULL;
+    json_t *o = hg_json_own(p, json_deep_copy(json_object_get(summary, "sections")));
+    if (o && json_is_object(json_object_get(summary, "patientEdits")))
+        json_object_update(o, json_object_get(summary, "patientEdits"));
+    return o ? o : hg_json_object(p);
+}
+
+/* what the patient's page shows */
+static apr_status_t session_view(hg_call_t *c, consult_visit_t *v, consult_template_t *t, consult_ctx_t *ctx,
+                                 json_t **out)
+{
     if (!strcmp(v->state, "completed")) {
-        json_object_set_new(o, "state", json_string("completed"));
-        json_object_set_new(o, "items", json_array());
-        if (v->summary && json_object_get(v->summary, "sections"))
-            json_object_set(o, "summary", json_object_get(v->summary, "sections"));
-        return o;
+        *out = hg_json_own(c->pool, json_pack("{s:s, s:[], s:O}", "state", "completed", "items", "summary",
+                                              final_sections(c->pool, v->summary)));
+        return APR_SUCCESS;
     }
-    consult_state_t st = consult_state(t, v->answers, ctx, &advice, c->pool);
-    json_object_set_new(o, "state", json_string(STATE_NAMES[st]));
-    if (st == CONSULT_STOPPED) {
-        json_object_set_new(o, "items", json_array());
-        json_object_set_new(o, "advice", json_string(advice ? advice : ""));
-        return o;
-    }
-    if (consult_next_items(&items, c->pool, t, v->answers, ctx) != APR_SUCCESS)
-        items = NULL;
-    json_object_set_new(o, "items", items ? json_incref(items) : json_array());
-    return o;
+    return consult_view(out, c->pool, t, v->answers, v->nav, ctx);
+}
+
+static apr_status_t answer_view(hg_call_t *c, consult_visit_t *v, consult_template_t *t, consult_ctx_t *ctx)
+{
+    json_t *o;
+    apr_status_t rv = session_view(c, v, t, ctx, &o);
+    return rv ? rv : hg_call_answer(c, 200, json_incref(o));
+}
+
+/* store answers, pages and the state the view shows (in-progress, review or stopped), answer the view */
+static apr_status_t save_and_answer(hg_call_t *c, consult_visit_t *v, consult_template_t *t, consult_ctx_t *ctx)
+{
+    json_t *view;
+    apr_status_t rv;
+    if ((rv = consult_view(&view, c->pool, t, v->answers, v->nav, ctx)))
+        return rv;
+    v->state = hg_json_gets(view, "state", NULL);
+    if ((rv = consult_store_save(c->db, c->pool, v, v->answers, v->nav, v->state)))
+        return rv;
+    return hg_call_answer(c, 200, json_incref(view));
 }
 
 /* ---------------------------------------------------------------- HIS: announce a visit */
+
+static apr_status_t enqueue_link(hg_call_t *c, const consult_visit_in_t *in, const char *url)
+{
+    const char *to = in->openid ? in->openid : in->phone;
+    char *payload, *sealed;
+    int created;
+    apr_status_t rv;
+    if (!to)
+        return APR_SUCCESS;
+    payload = hg_json_dump(c->pool, hg_json_own(c->pool, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s}",
+        "channel", in->openid ? "wechat" : "sms", "to", to, "url", url, "department", in->department,
+        "doctor", in->doctor, "visitTime", in->visit_time)), 0);
+    if ((rv = hg_secret_seal_packed(&sealed, c->pool, c->master_key, payload, strlen(payload))))
+        return rv;
+    return hg_outbox_enqueue(c->db, "consult.notify", c->institution,
+                             apr_pstrcat(c->pool, c->institution, ":", in->visit_no, NULL),
+                             hg_json_dump(c->pool, hg_json_own(c->pool, json_pack("{s:s}", "sealed", sealed)), 0),
+                             8, &created);
+}
 
 static apr_status_t route_visit(hg_call_t *c)
 {
     consult_visit_in_t in;
     consult_visit_t *v;
-    const char *token;
+    const char *token, *url;
     int created;
     apr_status_t rv;
 
@@ -128,6 +213,7 @@ static apr_status_t route_visit(hg_call_t *c)
         return rv;
     if (!c->master_key)
         return hg_call_fail(c, "HG_INTERNAL", NULL, "HisgateKeyFile is not configured");
+    memset(&in, 0, sizeof(in));
     in.visit_no = hg_json_gets(c->json, "visitNo", NULL);
     in.patient_id = hg_json_gets(c->json, "patientId", NULL);
     in.name = hg_json_gets(c->json, "name", NULL);
@@ -136,6 +222,13 @@ static apr_status_t route_visit(hg_call_t *c)
     in.department = hg_json_gets(c->json, "department", NULL);
     in.doctor = hg_json_gets(c->json, "doctor", NULL);
     in.visit_time = hg_json_gets(c->json, "visitTime", NULL);
+    in.disease = hg_json_gets(c->json, "diagnosis", NULL);
+    if (!in.disease)
+        in.disease = hg_json_gets(c->json, "disease", NULL);
+    in.phone = hg_json_gets(c->json, "phone", NULL);
+    in.openid = hg_json_gets(c->json, "openid", NULL);
+    if ((rv = hg_db_begin(c->db)))
+        return rv;
     rv = consult_store_visit_upsert(c->db, c->pool, c->master_key, c->institution, &in, G->session_ttl,
                                     &v, &token, &created);
     if (rv == HG_ENOTFOUND)
@@ -145,11 +238,16 @@ static apr_status_t route_visit(hg_call_t *c)
         return rv;
     if (!created && (strcmp(v->patient_id, in.patient_id) || strcmp(v->department, in.department)))
         return hg_call_fail(c, "HG_CONFLICT", "visitNo", "visitNo already announced for another patient or department");
-    return hg_call_answer(c, created ? 201 : 200, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b}",
-        "visitNo", v->visit_no, "token", token, "url",
-        apr_psprintf(c->pool, "%s/consult/q.html#t=%s", G->public_url ? G->public_url : "", token),
+    url = apr_psprintf(c->pool, "%s/consult/q.html#t=%s", G->public_url ? G->public_url : "", token);
+    /* the link message leaves with the visit, or not at all */
+    if (created && (rv = enqueue_link(c, &in, url)))
+        return rv;
+    if ((rv = hg_db_commit(c->db)))
+        return rv;
+    return hg_call_answer(c, created ? 201 : 200, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s?}",
+        "visitNo", v->visit_no, "token", token, "url", url,
         "template", apr_pstrcat(c->pool, v->template_id, "|", v->version, NULL), "state", v->state,
-        "replayed", !created));
+        "replayed", !created, "choice", v->choice, "rule", v->rule_id));
 }
 
 /* ---------------------------------------------------------------- doctor: the summary */
@@ -162,7 +260,7 @@ static apr_status_t route_summary(hg_call_t *c)
     consult_visit_t *v;
     consult_template_t *t;
     consult_ctx_t ctx;
-    json_t *pruned, *sections, *qr;
+    json_t *pruned, *sections, *qr, *calc, *warn;
     apr_status_t rv;
 
     if (!no || !what || strcmp(what, "summary") || apr_strtok(NULL, "/", &last))
@@ -171,19 +269,25 @@ static apr_status_t route_summary(hg_call_t *c)
         return hg_call_fail(c, "HG_NOT_FOUND", "visitNo", "no pre-consultation for this visit");
     if (rv)
         return rv;
-    if (!strcmp(v->state, "completed") && v->summary)
-        return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:O, s:O}", "visitNo", v->visit_no, "state", v->state,
-                              "sections", json_object_get(v->summary, "sections"),
-                              "questionnaireResponse", json_object_get(v->summary, "questionnaireResponse")));
+    if (!strcmp(v->state, "completed") && v->summary) {
+        json_t *o = json_pack("{s:s, s:s, s:s}", "visitNo", v->visit_no, "state", v->state, "template",
+                              apr_pstrcat(c->pool, v->template_id, "|", v->version, NULL));
+        json_object_update(o, v->summary);
+        return hg_call_answer(c, 200, o);
+    }
     /* not submitted yet: what the answers say so far */
     if ((rv = load_template(c, v, &t, &ctx)))
         return rv;
     if ((rv = consult_prune(&pruned, c->pool, t, v->answers, &ctx))
         || (rv = consult_summary(&sections, c->pool, t, pruned, &ctx))
+        || (rv = consult_calculate(&calc, c->pool, t, pruned, &ctx))
+        || (rv = consult_quality(&warn, c->pool, t, pruned, &ctx))
         || (rv = consult_fhir_response(&qr, c->pool, t, pruned, &ctx)))
         return rv;
-    return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:O, s:O}", "visitNo", v->visit_no, "state", v->state,
-                                            "sections", sections, "questionnaireResponse", qr));
+    return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:s, s:O, s:{}, s:s, s:O, s:{s:O, s:O}, s:O}",
+        "visitNo", v->visit_no, "state", v->state, "template", apr_pstrcat(c->pool, v->template_id, "|", v->version, NULL),
+        "sections", sections, "patientEdits", "narrative", consult_narrative(c->pool, sections), "warnings", warn,
+        "structured", "answers", pruned, "calculated", calc, "questionnaireResponse", qr));
 }
 
 /* ---------------------------------------------------------------- the patient */
@@ -195,22 +299,22 @@ static apr_status_t route_session(hg_call_t *c)
     consult_template_t *t;
     consult_ctx_t ctx;
     apr_status_t rv;
+    redact_uri(c, c->path_rest, NULL);
     if (strchr(c->path_rest, '/'))
         return hg_call_fail(c, "HG_NOT_FOUND", NULL, NULL);
     if ((rv = consult_store_by_token(c->db, c->pool, c->master_key, c->path_rest, 0, &v)))
         return fail_rv(c, rv, "预问诊链接无效或已过期");
     if ((rv = load_template(c, v, &t, &ctx)))
         return rv;
-    return hg_call_answer(c, 200, session_view(c, v, t, &ctx));
+    return answer_view(c, v, t, &ctx);
 }
 
 static apr_status_t do_answers(hg_call_t *c, consult_visit_t *v)
 {
     consult_template_t *t;
     consult_ctx_t ctx;
-    json_t *list = json_object_get(c->json, "answers"), *a, *merged;
-    const char *advice;
-    apr_size_t i;
+    json_t *list = json_object_get(c->json, "answers"), *a, *merged, *posted;
+    apr_size_t i, k;
     apr_status_t rv;
 
     if (!json_is_array(list) || json_array_size(list) == 0)
@@ -222,10 +326,13 @@ static apr_status_t do_answers(hg_call_t *c, consult_visit_t *v)
     if ((rv = load_template(c, v, &t, &ctx)))
         return rv;
     merged = hg_json_own(c->pool, json_deep_copy(v->answers));
+    posted = hg_json_own(c->pool, json_array());
     json_array_foreach(list, i, a) {
         const char *id = hg_json_gets(a, "linkId", NULL);
         json_t *val = json_object_get(a, "value");
         hg_error_t *e = NULL;
+        if (!json_is_object(a))
+            return hg_call_fail(c, "HG_FIELD_TYPE", apr_psprintf(c->pool, "answers[%d]", (int)i), "{\"linkId\",\"value\"}");
         if (!id || !*id)
             return hg_call_fail(c, "HG_FIELD_REQUIRED", apr_psprintf(c->pool, "answers[%d].linkId", (int)i), NULL);
         if (!val)
@@ -234,7 +341,11 @@ static apr_status_t do_answers(hg_call_t *c, consult_visit_t *v)
             c->err = e;
             return HG_EINVALID;
         }
+        for (k = 0; k < i; k++)
+            if (!strcmp(hg_json_gets(json_array_get(list, k), "linkId", NULL), id))
+                return hg_call_fail(c, "HG_CONFLICT", id, "the same question is answered twice in one request");
         json_object_set(merged, id, val);
+        json_array_append_new(posted, json_string(id));
     }
     /* every answered item must be shown under the answers as they now stand */
     json_array_foreach(list, i, a) {
@@ -243,24 +354,61 @@ static apr_status_t do_answers(hg_call_t *c, consult_visit_t *v)
             return hg_call_fail(c, "HG_FIELD_UNKNOWN", id, "this question does not apply (问题不适用)");
     }
     v->answers = merged;
-    v->state = STATE_NAMES[consult_state(t, merged, &ctx, &advice, c->pool)];
-    if ((rv = consult_store_save(c->db, c->pool, v, merged, v->state)))
+    consult_nav_record(v->nav, posted);
+    return save_and_answer(c, v, t, &ctx);
+}
+
+static apr_status_t do_back(hg_call_t *c, consult_visit_t *v)
+{
+    consult_template_t *t;
+    consult_ctx_t ctx;
+    apr_status_t rv;
+    if (strcmp(v->state, "in-progress") && strcmp(v->state, "review"))
+        return hg_call_fail(c, "HG_CONSULT_CLOSED", NULL, NULL);
+    if ((rv = load_template(c, v, &t, &ctx)))
         return rv;
-    return hg_call_answer(c, 200, session_view(c, v, t, &ctx));
+    if (!consult_nav_back(t, v->answers, v->nav, &ctx, c->pool))
+        return answer_view(c, v, t, &ctx);
+    return save_and_answer(c, v, t, &ctx);
+}
+
+/* the summary pushed to the HIS (sealed in the outbox: it is the patient's history) */
+static apr_status_t enqueue_push(hg_call_t *c, consult_visit_t *v, json_t *summary)
+{
+    json_t *doc;
+    char *sealed;
+    const char *text;
+    int created;
+    apr_status_t rv;
+    if (!G->notify.push_url)
+        return APR_SUCCESS;
+    doc = hg_json_own(c->pool, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s, s:s}", "visitNo", v->visit_no,
+        "patientId", v->patient_id, "institution", c->institution, "department", v->department, "doctor", v->doctor,
+        "visitTime", v->visit_time, "template", apr_pstrcat(c->pool, v->template_id, "|", v->version, NULL)));
+    json_object_update(doc, summary);
+    text = hg_json_dump(c->pool, doc, HG_JSON_DUMP_SORTED);
+    if ((rv = hg_secret_seal_packed(&sealed, c->pool, c->master_key, text, strlen(text))))
+        return rv;
+    return hg_outbox_enqueue(c->db, "consult.push", c->institution,
+                             apr_pstrcat(c->pool, c->institution, ":", v->visit_no, NULL),
+                             hg_json_dump(c->pool, hg_json_own(c->pool, json_pack("{s:s}", "sealed", sealed)), 0),
+                             10, &created);
 }
 
 static apr_status_t do_submit(hg_call_t *c, consult_visit_t *v)
 {
     consult_template_t *t;
     consult_ctx_t ctx;
-    json_t *items, *it, *pruned, *sections, *qr, *summary;
-    const char *advice;
+    json_t *items, *it, *pruned, *sections, *qr, *summary, *warnings, *calc, *edits, *given, *val;
+    const char *advice, *key;
     apr_size_t i;
     apr_status_t rv;
 
+    if ((rv = hg_json_validate(c->pool, c->json, SUBMIT_SCHEMA, &c->err)))
+        return rv;
     if (!strcmp(v->state, "completed") && v->summary)   /* again: the same summary */
         return hg_call_answer(c, 200, json_pack("{s:s, s:O, s:b}", "state", "completed", "summary",
-                              json_object_get(v->summary, "sections"), "replayed", 1));
+                              final_sections(c->pool, v->summary), "replayed", 1));
     if ((rv = load_template(c, v, &t, &ctx)))
         return rv;
     if (consult_state(t, v->answers, &ctx, &advice, c->pool) == CONSULT_STOPPED || !strcmp(v->state, "stopped"))
@@ -272,31 +420,63 @@ static apr_status_t do_submit(hg_call_t *c, consult_visit_t *v)
             return hg_call_fail(c, "HG_FIELD_REQUIRED", hg_json_gets(it, "linkId", NULL), "请先回答所有必答问题");
     if ((rv = consult_prune(&pruned, c->pool, t, v->answers, &ctx))
         || (rv = consult_summary(&sections, c->pool, t, pruned, &ctx))
+        || (rv = consult_calculate(&calc, c->pool, t, pruned, &ctx))
+        || (rv = consult_quality(&warnings, c->pool, t, pruned, &ctx))
         || (rv = consult_fhir_response(&qr, c->pool, t, pruned, &ctx)))
         return rv;
-    summary = hg_json_own(c->pool, json_pack("{s:O, s:O}", "sections", sections, "questionnaireResponse", qr));
-    if ((rv = consult_store_complete(c->db, c->pool, v, pruned, summary)))
+    /* the patient's own words beside the generated text; only what differs is an edit */
+    edits = hg_json_object(c->pool);
+    given = json_object_get(c->json, "sections");
+    json_object_foreach(given, key, val) {
+        const char *f = apr_pstrcat(c->pool, "sections.", key, NULL), *s = json_string_value(val);
+        apr_size_t ncp;
+        if (consult_section_key(key) < 0)
+            return hg_call_fail(c, "HG_FIELD_UNKNOWN", hg_utf8_repair(c->pool, f), "not a section of 五史一诉");
+        if (!s)
+            return hg_call_fail(c, "HG_FIELD_TYPE", f, "a section is text");
+        if (hg_utf8_count(&ncp, s, strlen(s)) != APR_SUCCESS || ncp > 2000)
+            return hg_call_fail(c, "HG_FIELD_TOO_LONG", f, "at most 2000 characters");
+        if (strcmp(s, hg_json_gets(sections, key, NULL)))
+            hg_json_sets(edits, key, s);
+    }
+    /* every warning waits for the patient's confirmation; a blocking one for a changed answer */
+    if (json_array_size(warnings) && (consult_warnings_block(warnings) || !json_is_true(json_object_get(c->json, "confirm"))))
+        return hg_call_answer(c, 409, json_pack("{s:s, s:s, s:O, s:s}", "code", "HG_CONSULT_QUALITY", "message",
+            consult_warnings_block(warnings) ? "请先修改与您情况不符的回答" : "请确认以下提示后再提交",
+            "warnings", warnings, "request_id", c->request_id));
+    summary = hg_json_own(c->pool, json_pack("{s:O, s:O, s:s, s:O, s:{s:O, s:O}, s:O}", "sections", sections,
+        "patientEdits", edits, "narrative", consult_narrative(c->pool, sections), "warnings", warnings,
+        "structured", "answers", pruned, "calculated", calc, "questionnaireResponse", qr));
+    if ((rv = consult_store_complete(c->db, c->pool, v, pruned, summary)) || (rv = enqueue_push(c, v, summary)))
         return rv;
-    return hg_call_answer(c, 200, json_pack("{s:s, s:O, s:b}", "state", "completed", "summary", sections,
-                                            "replayed", 0));
+    return hg_call_answer(c, 200, json_pack("{s:s, s:O, s:b}", "state", "completed", "summary",
+                                            final_sections(c->pool, summary), "replayed", 0));
 }
 
-/* POST /consult/pub/v1/sessions/<token>/answers | /submit — one transaction, the visit row locked */
+/* POST /consult/pub/v1/sessions/<token>/answers | /back | /submit — one transaction, the row locked */
 static apr_status_t route_session_post(hg_call_t *c)
 {
     char *rest = apr_pstrdup(c->pool, c->path_rest), *last;
     const char *tok = apr_strtok(rest, "/", &last), *what = apr_strtok(NULL, "/", &last);
     consult_visit_t *v;
+    const char *ct = apr_table_get(c->r->headers_in, "Content-Type");
     apr_status_t rv;
-    if (!tok || !what || apr_strtok(NULL, "/", &last) || (strcmp(what, "answers") && strcmp(what, "submit")))
+    redact_uri(c, tok ? tok : "", what && strlen(what) < 10 ? what : NULL);
+    if (!tok || !what || apr_strtok(NULL, "/", &last)
+        || (strcmp(what, "answers") && strcmp(what, "submit") && strcmp(what, "back")))
         return hg_call_fail(c, "HG_NOT_FOUND", NULL, NULL);
+    /* the body is parsed here, not by the pipeline: the token is out of the URI the audit row keeps */
+    if (ct && strncasecmp(ct, "application/json", 16) != 0)
+        return hg_call_fail(c, "HG_UNSUPPORTED_MEDIA_TYPE", "Content-Type", NULL);
+    if ((rv = hg_json_parse(&c->json, c->pool, c->body, c->body_len, 0, &c->err)))
+        return rv;
     if ((rv = hg_db_begin(c->db)))
         return rv;
     if ((rv = consult_store_by_token(c->db, c->pool, c->master_key, tok, 1, &v))) {
         hg_db_rollback(c->db);
         return fail_rv(c, rv, "预问诊链接无效或已过期");
     }
-    rv = !strcmp(what, "answers") ? do_answers(c, v) : do_submit(c, v);
+    rv = !strcmp(what, "answers") ? do_answers(c, v) : !strcmp(what, "back") ? do_back(c, v) : do_submit(c, v);
     if (rv) {
         hg_db_rollback(c->db);
         return rv;
@@ -307,29 +487,72 @@ static apr_status_t route_session_post(hg_call_t *c)
 static const hg_route_t consult_routes[] = {
     { "POST", "/consult/api/v1/visits", HG_R_SIGNED | HG_R_JSON, NULL, route_visit },
     { "GET",  "/consult/api/v1/visits/", HG_R_SIGNED | HG_R_PREFIX, NULL, route_summary },
-    { "GET",  "/consult/pub/v1/sessions/", HG_R_DB | HG_R_PREFIX, NULL, route_session },
-    { "POST", "/consult/pub/v1/sessions/", HG_R_DB | HG_R_JSON | HG_R_PREFIX, NULL, route_session_post },
+    { "GET",  "/consult/pub/v1/sessions/", HG_R_DB | HG_R_PREFIX | HG_R_AUDIT, NULL, route_session },
+    { "POST", "/consult/pub/v1/sessions/", HG_R_DB | HG_R_PREFIX | HG_R_AUDIT, NULL, route_session_post },
     { NULL }
 };
+
+/* ---------------------------------------------------------------- outbox topics */
+
+/* payloads are sealed (personal data): open, then hand the adapter the plain item */
+static apr_status_t open_item(apr_pool_t *p, const hg_outbox_item_t *item, hg_outbox_item_t *plain,
+                              hg_outbox_outcome_t *out)
+{
+    json_t *o = hg_json_own(p, json_loads(item->payload, 0, NULL));
+    const char *sealed = hg_json_gets(o, "sealed", NULL);
+    const unsigned char *key = G->master_key;
+    unsigned char *raw;
+    apr_size_t len;
+    *plain = *item;
+    if (!sealed || !key || hg_secret_open(&raw, &len, p, key, sealed) != APR_SUCCESS) {
+        out->permanent = 1;
+        out->error = "outbox payload does not open with the master key";
+        return HG_ECRYPTO;
+    }
+    plain->payload = apr_pstrmemdup(p, (const char *)raw, len);
+    return APR_SUCCESS;
+}
+
+static apr_status_t deliver_notify(apr_pool_t *p, const hg_outbox_item_t *item, void *baton, hg_outbox_outcome_t *out)
+{
+    hg_outbox_item_t plain;
+    apr_status_t rv = open_item(p, item, &plain, out);
+    return rv ? rv : consult_notify_deliver(p, &plain, &G->notify, out);
+}
+
+static apr_status_t deliver_push(apr_pool_t *p, const hg_outbox_item_t *item, void *baton, hg_outbox_outcome_t *out)
+{
+    hg_outbox_item_t plain;
+    apr_status_t rv = open_item(p, item, &plain, out);
+    return rv ? rv : consult_push_deliver(p, &plain, &G->notify, out);
+}
 
 /* ---------------------------------------------------------------- hooks */
 
 static int consult_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     APR_OPTIONAL_FN_TYPE(hg_register_routes) *reg_routes = APR_RETRIEVE_OPTIONAL_FN(hg_register_routes);
+    APR_OPTIONAL_FN_TYPE(hg_register_topic) *reg_topic = APR_RETRIEVE_OPTIONAL_FN(hg_register_topic);
     APR_OPTIONAL_FN_TYPE(hg_conf_get) *conf_get = APR_RETRIEVE_OPTIONAL_FN(hg_conf_get);
     consult_conf_t *c = ap_get_module_config(s->module_config, &consult_module);
 
-    if (!reg_routes || !conf_get) {
+    if (!reg_routes || !reg_topic || !conf_get) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG11000: mod_consult needs mod_hisgate loaded first");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     G = c;
     reg_routes("consult", consult_routes, c);
     reg_routes("consult-stats", consult_stats_routes, c);
+    reg_routes("consult-staff", consult_staff_routes, c);
+    reg_topic("consult.notify", deliver_notify, c);
+    reg_topic("consult.push", deliver_push, c);
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;
     c->public_url = conf_get("public_url");
+    c->institution = conf_get("institution");
+    c->notify.ca_file = conf_get("ca_file");
+    c->master_key = (const unsigned char *)conf_get("master_key");
+    c->notify.wechat_token = APR_RETRIEVE_OPTIONAL_FN(hg_wechat_token);
     return OK;
 }
 

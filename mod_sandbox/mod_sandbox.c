@@ -373,6 +373,8 @@ static const hg_route_t sandbox_routes[] = {
     { NULL }
 };
 
+extern const hg_route_t sandbox_his_routes[];   /* mod_sandbox_his.c */
+
 static int sandbox_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     APR_OPTIONAL_FN_TYPE(hg_register_routes) *reg = APR_RETRIEVE_OPTIONAL_FN(hg_register_routes);
@@ -382,6 +384,7 @@ static int sandbox_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     }
     reg("sandbox", sandbox_routes, NULL);
     reg("sandbox-wechat", sandbox_wechat_routes, NULL);
+    reg("sandbox-his", sandbox_his_routes, NULL);
     return OK;
 }
 

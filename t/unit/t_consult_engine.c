@@ -6,6 +6,8 @@
 #include "tap.h"
 #include "hg_json.h"
 #include "consult_engine.h"
+#include "consult_fhir.h"
+#include "consult_notify.h"
 
 static apr_pool_t *pool;
 static const consult_ctx_t CTX = { "F", "1990-06-15", "2026-06-14" };
@@ -438,6 +440,260 @@ static void test_respiratory(void)
     tap_is_str(hg_json_gets(qr, "status", NULL), "stopped", "QR status stopped after a terminal");
 }
 
+/* ---- quality rules ---- */
+
+static const char *QT =
+    "{\"id\":\"q\",\"version\":\"1\",\"items\":["
+    "{\"linkId\":\"preg\",\"type\":\"choice\",\"text\":\"可能怀孕？\",\"tags\":[\"pregnancy\"],\"options\":["
+    "  {\"code\":\"yes\"},{\"code\":\"no\",\"negative\":true}]},"
+    "{\"linkId\":\"lmp\",\"type\":\"date\",\"tags\":[\"menstrual\"]},"
+    "{\"linkId\":\"days\",\"type\":\"number\",\"text\":\"多少天\",\"durationUnit\":\"day\"},"
+    "{\"linkId\":\"years\",\"type\":\"number\",\"durationUnit\":\"year\"},"
+    "{\"linkId\":\"temp\",\"type\":\"number\",\"min\":30,\"max\":45,\"plausible\":{\"min\":35,\"max\":42}},"
+    "{\"linkId\":\"smoke\",\"type\":\"boolean\"},{\"linkId\":\"packs\",\"type\":\"number\"}],"
+    "\"quality\":[{\"id\":\"packs_no_smoke\",\"when\":\"smoke = false and packs > 0\",\"message\":\"不吸烟却填写了吸烟量\","
+    "  \"linkId\":\"packs\"},{\"id\":\"hot\",\"when\":\"temp > 41\",\"message\":\"高热\",\"severity\":\"block\"}]}";
+
+static const char *warn_codes(consult_template_t *t, const char *answers, const consult_ctx_t *ctx)
+{
+    json_t *w = NULL, *x;
+    const char *s = "";
+    size_t i;
+    consult_quality(&w, pool, t, J(answers), ctx);
+    json_array_foreach(w, i, x)
+        s = apr_psprintf(pool, "%s%s%s:%s:%s", s, i ? "," : "", hg_json_gets(x, "code", NULL),
+                         hg_json_gets(x, "linkId", NULL) ? hg_json_gets(x, "linkId", NULL) : "-",
+                         hg_json_gets(x, "severity", NULL));
+    return s;
+}
+
+static void test_quality(void)
+{
+    consult_template_t *t = load_ok(QT);
+    const consult_ctx_t male = { "M", "1990-06-15", "2026-06-14" }, female = { "F", "1990-06-15", "2026-06-14" };
+    json_t *w = NULL;
+    tap_is_str(warn_codes(t, "{\"preg\":\"yes\"}", &male), "sex_mismatch:preg:block", "pregnancy answered yes by a man: blocking");
+    tap_is_str(warn_codes(t, "{\"preg\":\"no\"}", &male), "", "a negative option by a man: no warning");
+    tap_is_str(warn_codes(t, "{\"preg\":\"yes\"}", &female), "", "a woman: no warning");
+    tap_is_str(warn_codes(t, "{\"lmp\":\"2026-06-01\"}", &male), "sex_mismatch:lmp:block", "menstrual date by a man");
+    tap_is_str(warn_codes(t, "{\"lmp\":null}", &male), "", "skipped menstrual item: no warning");
+    /* 36 years less a day of life: 13148 days */
+    tap_is_str(warn_codes(t, "{\"days\":13149}", &male), "", "a duration within the age (+1 day)");
+    tap_is_str(warn_codes(t, "{\"days\":13150}", &male), "duration_exceeds_age:days:block", "a duration longer than the age");
+    tap_is_str(warn_codes(t, "{\"years\":40}", &male), "duration_exceeds_age:years:block", "40 years at 35");
+    tap_is_str(warn_codes(t, "{\"years\":30}", &male), "", "30 years at 35");
+    tap_is_str(warn_codes(t, "{\"temp\":34}", &male), "implausible_value:temp:warn", "below the plausible range: warn");
+    tap_is_str(warn_codes(t, "{\"temp\":37}", &male), "", "plausible");
+    tap_is_str(warn_codes(t, "{\"temp\":41.5}", &male), "hot:-:block", "the template's blocking rule");
+    tap_is_str(warn_codes(t, "{\"smoke\":false,\"packs\":2}", &male), "packs_no_smoke:packs:warn", "the template's rule, warn by default");
+    tap_is_str(warn_codes(t, "{\"smoke\":true,\"packs\":2}", &male), "", "the rule does not fire");
+    tap_is_str(warn_codes(t, "{\"preg\":\"yes\",\"days\":99999,\"smoke\":false,\"packs\":1}", &male),
+               "sex_mismatch:preg:block,duration_exceeds_age:days:block,packs_no_smoke:packs:warn", "several warnings, template order");
+    consult_quality(&w, pool, t, J("{\"preg\":\"yes\"}"), &male);
+    tap_ok(strstr(hg_json_gets(json_array_get(w, 0), "message", NULL), "可能怀孕") != NULL, "the message names the question");
+    tap_is_int(consult_warnings_block(w), 1, "block detected");
+    consult_quality(&w, pool, t, J("{\"temp\":34}"), &male);
+    tap_is_int(consult_warnings_block(w), 0, "warn only: not blocking");
+    tap_is_str(warn_codes(t, "{\"days\":99999}", &(consult_ctx_t){ "M", NULL, "2026-06-14" }), "", "no birth date: no age rule");
+
+    load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"number\"}],"
+             "\"quality\":[{\"id\":\"r\",\"when\":\"nope > 1\",\"message\":\"m\"}]}", "quality[0].when", "unknown linkId 'nope'", "quality rule with an unknown name");
+    load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"number\"}],"
+             "\"quality\":[{\"id\":\"r\",\"when\":\"a > 1\",\"message\":\"m\",\"severity\":\"fatal\"}]}", "quality[0].severity", "warn or block", "bad severity");
+    load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"number\"}],"
+             "\"quality\":[{\"id\":\"r\",\"when\":\"a > 1\",\"message\":\"m\",\"severity\":1}]}", "quality[0].severity", "warn or block", "severity not a string");
+    load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"number\"}],"
+             "\"quality\":{\"id\":\"r\"}}", "quality", "array", "quality not an array");
+    load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"number\"}],"
+             "\"quality\":[{\"id\":\"r\",\"when\":\"a > 1\",\"message\":\"m\"},{\"id\":\"r\",\"when\":\"a > 2\",\"message\":\"m\"}]}",
+             "quality[1].id", "duplicate", "duplicate rule id");
+    load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"number\"}],"
+             "\"quality\":[{\"id\":\"r\",\"when\":\"a > 1\",\"message\":\"m\",\"linkId\":\"zz\"}]}", "quality[0].linkId", "unknown linkId", "rule linkId unknown");
+    load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"number\"}],"
+             "\"quality\":[{\"id\":\"r\",\"when\":\"a >\",\"message\":\"m\"}]}", "quality[0].when", "expression syntax", "rule syntax error");
+    load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"text\",\"tags\":[\"male\"]}]}",
+             "items[0].tags[0]", "pregnancy|menstrual|female", "unknown tag");
+    load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"text\",\"durationUnit\":\"day\"}]}",
+             "items[0].durationUnit", "for number items", "durationUnit on text");
+    load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"number\",\"plausible\":{\"min\":\"1\"}}]}",
+             "items[0].plausible", "numbers", "plausible with a string");
+}
+
+/* ---- pages, Back, the view ---- */
+
+static const char *view_of(consult_template_t *t, json_t *answers, json_t *nav, const consult_ctx_t *ctx)
+{
+    json_t *v = NULL, *x;
+    const char *s;
+    size_t i;
+    consult_view(&v, pool, t, answers, nav, ctx);
+    s = apr_psprintf(pool, "%s %d/%d [", hg_json_gets(v, "state", NULL),
+                     (int)json_integer_value(json_object_get(json_object_get(v, "progress"), "answered")),
+                     (int)json_integer_value(json_object_get(json_object_get(v, "progress"), "total")));
+    json_array_foreach(json_object_get(v, "items"), i, x) {
+        json_t *a = json_object_get(x, "answer");
+        s = apr_psprintf(pool, "%s%s%s%s%s", s, i ? "," : "", hg_json_gets(x, "linkId", NULL), a ? "=" : "",
+                         a ? hg_json_dump(pool, a, HG_JSON_DUMP_SORTED | JSON_ENCODE_ANY) : "");
+    }
+    return apr_pstrcat(pool, s, "]", NULL);
+}
+
+static void post(consult_template_t *t, json_t *answers, json_t *nav, const char *add)
+{
+    json_t *a = J(add), *ids = hg_json_own(pool, json_array()), *v;
+    const char *k;
+    json_object_foreach(a, k, v) {
+        json_object_set(answers, k, v);
+        json_array_append_new(ids, json_string(k));
+    }
+    consult_nav_record(nav, ids);
+    (void)t;
+}
+
+static void test_navigation(void)
+{
+    consult_template_t *t = load_ok("{\"id\":\"n\",\"version\":\"1\",\"items\":["
+        "{\"linkId\":\"cough\",\"type\":\"choice\",\"required\":true,\"section\":\"chief_complaint\",\"narrative\":\"咳嗽{days}天\","
+        "  \"options\":[{\"code\":\"yes\"},{\"code\":\"no\",\"narrative\":\"无咳嗽\"}]},"
+        "{\"linkId\":\"days\",\"type\":\"number\",\"durationUnit\":\"day\",\"enableWhen\":[{\"question\":\"cough\",\"operator\":\"=\",\"answer\":\"yes\"}]},"
+        "{\"linkId\":\"sputum\",\"type\":\"boolean\",\"section\":\"present_illness\",\"narrative\":\"有痰\",\"negative\":\"无痰\","
+        "  \"enableWhen\":[{\"question\":\"cough\",\"operator\":\"=\",\"answer\":\"yes\"}]},"
+        "{\"linkId\":\"smoke\",\"type\":\"boolean\",\"section\":\"personal_history\",\"narrative\":\"吸烟\",\"negative\":\"否认吸烟史\"}]}");
+    json_t *ans = hg_json_object(pool), *nav = hg_json_object(pool), *v = NULL;
+    tap_is_str(view_of(t, ans, nav, &CTX), "in-progress 0/2 [cough,smoke]", "first page: what applies");
+    post(t, ans, nav, "{\"cough\":\"yes\"}");
+    tap_is_str(view_of(t, ans, nav, &CTX), "in-progress 1/4 [days,sputum,smoke]", "cough yes: follow-ups appear");
+    post(t, ans, nav, "{\"days\":4,\"sputum\":true}");
+    tap_is_str(view_of(t, ans, nav, &CTX), "in-progress 3/4 [smoke]", "then the rest");
+    tap_is_int(consult_nav_back(t, ans, nav, &CTX, pool), 1, "back moves");
+    tap_is_str(view_of(t, ans, nav, &CTX), "in-progress 3/4 [days=4,sputum=true]", "back: the last page with its answers");
+    tap_is_int(consult_nav_back(t, ans, nav, &CTX, pool), 1, "back again");
+    tap_is_str(view_of(t, ans, nav, &CTX), "in-progress 3/4 [cough=\"yes\"]", "back: the first page");
+    tap_is_int(consult_nav_back(t, ans, nav, &CTX, pool), 0, "no page before the first");
+    post(t, ans, nav, "{\"cough\":\"no\"}");
+    tap_is_str(view_of(t, ans, nav, &CTX), "in-progress 1/2 [smoke]", "cough changed to no: the hidden page is skipped");
+    tap_ok(json_object_get(ans, "days") != NULL, "hidden answers are kept until submission");
+    tap_is_int(consult_nav_back(t, ans, nav, &CTX, pool), 1, "back from the frontier");
+    tap_is_str(view_of(t, ans, nav, &CTX), "in-progress 1/2 [cough=\"no\"]", "back skips the page whose items are all hidden");
+    post(t, ans, nav, "{\"cough\":\"yes\"}");
+    tap_is_str(view_of(t, ans, nav, &CTX), "in-progress 3/4 [days=4,sputum=true]", "yes again: the kept answers come back on their page");
+    post(t, ans, nav, "{\"days\":5,\"sputum\":true}");
+    tap_is_str(view_of(t, ans, nav, &CTX), "in-progress 3/4 [smoke]", "forward to the frontier");
+    post(t, ans, nav, "{\"smoke\":false}");
+    consult_view(&v, pool, t, ans, nav, &CTX);
+    tap_is_str(hg_json_gets(v, "state", NULL), "review", "all answered: review");
+    tap_is_str(hg_json_gets(v, "review", "narrative", NULL), "主诉：咳嗽5天\n现病史：有痰\n个人史：否认吸烟史", "review narrative, labelled sections");
+    tap_is_str(hg_json_gets(v, "review", "sections", "chief_complaint", NULL), "咳嗽5天", "review sections");
+    tap_is_int(json_array_size(json_object_get(json_object_get(v, "review"), "warnings")), 0, "no warnings");
+    tap_is_int(consult_nav_back(t, ans, nav, &CTX, pool), 1, "back from the review");
+    tap_is_str(view_of(t, ans, nav, &CTX), "in-progress 4/4 [smoke=false]", "the last page again");
+    json_object_set_new(ans, "days", json_integer(20000));
+    json_object_set_new(nav, "pos", json_integer(99));
+    consult_view(&v, pool, t, ans, nav, &CTX);
+    tap_is_str(hg_json_gets(v, "review", "warnings", NULL) ? "" : hg_json_dump(pool, json_object_get(json_object_get(v, "review"), "warnings"), HG_JSON_DUMP_SORTED),
+               "[{\"code\":\"duration_exceeds_age\",\"linkId\":\"days\",\"message\":\"“days”填写的时长超过了您的年龄，请核对\",\"severity\":\"block\"}]",
+               "a bad position is the frontier; the review carries the warnings");
+    tap_is_str(view_of(t, J("{\"cough\":\"yes\"}"), NULL, &CTX), "in-progress 1/4 [days,sputum,smoke]", "no nav: the pending items");
+}
+
+/* ---- FHIR Questionnaire ---- */
+
+static const char *RICH =
+    "{\"id\":\"rich\",\"version\":\"3\",\"title\":\"全功能\",\"items\":["
+    "{\"linkId\":\"c\",\"type\":\"choice\",\"text\":\"选择\",\"required\":true,\"section\":\"chief_complaint\",\"narrative\":\"主诉{n}\","
+    "  \"options\":[{\"code\":\"a\",\"display\":\"甲\",\"narrative\":\"选甲\"},{\"code\":\"b\",\"display\":\"乙\",\"negative\":true}],\"initial\":\"a\"},"
+    "{\"linkId\":\"m\",\"type\":\"multi\",\"text\":\"多选\",\"options\":[{\"code\":\"x\"},{\"code\":\"y\"}],\"initial\":[\"x\",\"y\"],"
+    "  \"negative\":\"无\",\"terminal\":{\"when\":\"m anyof ['y']\",\"advice\":\"急诊\"}},"
+    "{\"linkId\":\"n\",\"type\":\"number\",\"min\":0,\"max\":120,\"plausible\":{\"min\":1,\"max\":90},\"durationUnit\":\"week\","
+    "  \"enableWhen\":[{\"question\":\"c\",\"operator\":\"=\",\"answer\":\"a\"},{\"question\":\"m\",\"operator\":\"exists\",\"answer\":true}],"
+    "  \"enableBehavior\":\"any\"},"
+    "{\"linkId\":\"d\",\"type\":\"date\",\"min\":\"2000-01-01\",\"max\":\"2030-12-31\",\"tags\":[\"menstrual\"],"
+    "  \"enableWhen\":[{\"question\":\"n\",\"operator\":\">=\",\"answer\":3}]},"
+    "{\"linkId\":\"t\",\"type\":\"text\",\"minLength\":2,\"maxLength\":20,\"pattern\":\"[a-z]+\",\"repeats\":true,\"prefix\":\"1.\","
+    "  \"enableIf\":\"not (c = 'b') and $age > 10\",\"code\":[{\"system\":\"http://loinc.org\",\"code\":\"10154-3\"}]},"
+    "{\"linkId\":\"b\",\"type\":\"boolean\",\"readOnly\":false,\"enableWhen\":[{\"question\":\"d\",\"operator\":\"<\",\"answer\":\"2026-01-01\"}]},"
+    "{\"linkId\":\"g\",\"type\":\"group\",\"text\":\"组\",\"items\":["
+    "  {\"linkId\":\"g1\",\"type\":\"display\",\"text\":\"说明\"},"
+    "  {\"linkId\":\"score\",\"type\":\"calculated\",\"calculate\":\"iif(b, 1, 0) + count(m)\",\"section\":\"present_illness\",\"narrative\":\"评分{value}\"}]}],"
+    "\"quality\":[{\"id\":\"q1\",\"when\":\"n > 100\",\"message\":\"太大\",\"severity\":\"block\",\"linkId\":\"n\"}]}";
+
+static void test_fhir(void)
+{
+    json_t *def = J(RICH), *q = NULL, *back = NULL, *q2 = NULL, *item;
+    hg_error_t *e = NULL;
+    load_ok(RICH);
+    tap_ok(consult_fhir_export(&q, pool, def, "active") == APR_SUCCESS, "export");
+    tap_is_str(hg_json_gets(q, "resourceType", NULL), "Questionnaire", "a Questionnaire");
+    tap_is_str(hg_json_gets(q, "status", NULL), "active", "approved -> active");
+    item = json_array_get(json_object_get(q, "item"), 1);
+    tap_is_str(hg_json_gets(item, "type", NULL), "choice", "multi -> choice");
+    tap_ok(json_is_true(json_object_get(item, "repeats")), "multi -> repeats");
+    item = json_array_get(json_object_get(q, "item"), 2);
+    tap_is_str(hg_json_dump(pool, json_object_get(item, "enableWhen"), HG_JSON_DUMP_SORTED),
+               "[{\"answerCoding\":{\"code\":\"a\"},\"operator\":\"=\",\"question\":\"c\"},"
+               "{\"answerBoolean\":true,\"operator\":\"exists\",\"question\":\"m\"}]", "enableWhen typed by the question");
+    tap_is_str(hg_json_gets(item, "type", NULL), "decimal", "number -> decimal");
+    tap_is_str(hg_json_dump(pool, json_array_get(json_object_get(item, "extension"), 0), HG_JSON_DUMP_SORTED),
+               "{\"url\":\"http://hl7.org/fhir/StructureDefinition/minValue\",\"valueDecimal\":0}", "min -> the standard minValue");
+    item = json_array_get(json_object_get(q, "item"), 4);
+    tap_is_str(hg_json_gets(item, "type", NULL), "string", "text -> string");
+    tap_is_int(json_integer_value(json_object_get(item, "maxLength")), 20, "maxLength core");
+    tap_is_str(hg_json_dump(pool, json_array_get(json_object_get(json_array_get(json_object_get(q, "item"), 0), "answerOption"), 0), HG_JSON_DUMP_SORTED),
+               "{\"extension\":[{\"url\":\"https://hisgate.org/fhir/StructureDefinition/consult-narrative\",\"valueString\":\"选甲\"}],"
+               "\"valueCoding\":{\"code\":\"a\",\"display\":\"甲\"}}", "answerOption with code, display and our narrative");
+    tap_ok(consult_fhir_import(&back, pool, q, NULL, "3", &e) == APR_SUCCESS, "import of the export");
+    tap_ok(json_equal(back, def), "round trip: the same template");
+    if (!json_equal(back, def)) tap_diag("got %s", hg_json_dump(pool, back, HG_JSON_DUMP_SORTED));
+    consult_fhir_export(&q2, pool, back, "active");
+    tap_ok(json_equal(q, q2), "round trip: the same Questionnaire");
+    json_object_set_new(json_array_get(json_object_get(json_array_get(json_object_get(q, "item"), 6), "item"), 0), "type", json_string("attachment"));
+    tap_ok(consult_fhir_import(&back, pool, q, NULL, "1", &e) == HG_EINVALID && !strcmp(e->field, "item[6].item[0].type"),
+           "an unsupported type is refused with its FHIR path");
+    tap_ok(consult_fhir_import(&back, pool, J("{\"resourceType\":\"Patient\"}"), NULL, "1", &e) == HG_EINVALID
+           && !strcmp(e->field, "resourceType"), "not a Questionnaire: refused");
+    tap_ok(consult_fhir_import(&back, pool, J("{\"resourceType\":\"Questionnaire\",\"id\":\"z\",\"item\":[{\"linkId\":\"a\",\"type\":\"integer\"},"
+           "{\"linkId\":\"b\",\"type\":\"text\",\"enableWhen\":[{\"question\":\"a\",\"operator\":\">\",\"answerInteger\":3}]}]}"),
+           NULL, "1", &e) == APR_SUCCESS, "a plain FHIR Questionnaire imports");
+    tap_is_str(hg_json_dump(pool, back, HG_JSON_DUMP_SORTED),
+               "{\"id\":\"z\",\"items\":[{\"linkId\":\"a\",\"type\":\"number\"},{\"enableWhen\":[{\"answer\":3,\"operator\":\">\",\"question\":\"a\"}],"
+               "\"linkId\":\"b\",\"type\":\"text\"}],\"version\":\"1\"}", "integer -> number, answerInteger -> answer");
+}
+
+/* ---- demo templates, notify ---- */
+
+static void test_demo_templates(void)
+{
+    FILE *f = fopen("mod_consult/demo.sql", "r");
+    char *buf = apr_palloc(pool, 200000), *s, *e;
+    size_t n = f ? fread(buf, 1, 199999, f) : 0;
+    int count = 0;
+    if (f) fclose(f);
+    buf[n] = 0;
+    for (s = buf; (s = strstr(s, "$json$")) && (e = strstr(s + 6, "$json$")); s = e + 6) {
+        consult_template_t *t = NULL;
+        hg_error_t *err = NULL;
+        json_t *def = NULL;
+        *e = 0;
+        hg_json_parse(&def, pool, s + 6, strlen(s + 6), 0, NULL);
+        if (!tap_ok(def && consult_template_load(&t, pool, def, &err) == APR_SUCCESS, "demo template %s loads",
+                    def ? hg_json_gets(def, "id", NULL) : "?"))
+            tap_diag("%s %s", err ? err->field : "", err ? err->message : "not JSON");
+        count++;
+    }
+    tap_ok(count >= 4, "at least four demo templates (%d)", count);
+}
+
+static void test_notify(void)
+{
+    const char *text = consult_notify_sms_text(pool, "【演示医院】", J("{\"url\":\"http://h/consult/q.html#t=abc\","
+                                                                 "\"department\":\"0302\",\"visitTime\":\"2026-06-14 09:30:00\"}"));
+    tap_ok(text && !strncmp(text, "【演示医院】", strlen("【演示医院】")) && strstr(text, "http://h/consult/q.html#t=abc")
+           && strstr(text, "2026-06-14 09:30:00"), "SMS: sign, visit time and link");
+    tap_ok(consult_notify_sms_text(pool, NULL, J("{\"url\":\"x\"}")) == NULL, "no sign: no SMS");
+    tap_is_str(consult_push_signature(pool, "test-push-secret", "1700000000", "{\"visitNo\":\"V1\"}", 16),
+               "1e19b6ccdf8fd8065cd7f4d6f96c42132a24f7f8c3714573ab01f536b1b90c13", "push signature: HMAC-SHA256 of ts\\nbody");
+}
+
 int main(void)
 {
     apr_initialize();
@@ -449,6 +705,11 @@ int main(void)
     test_validate();
     test_calculated();
     test_respiratory();
+    test_quality();
+    test_navigation();
+    test_fhir();
+    test_demo_templates();
+    test_notify();
     tap_plan(tap_n);        /* trailing plan: the count follows the tables above */
     apr_pool_destroy(pool);
     apr_terminate();
