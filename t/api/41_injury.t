@@ -22,7 +22,7 @@ my @FUNCTIONS = qw(bizh110001 bizh110102 bizh110103 bizh110104 bizh110105 bizh11
                    bizh120105 bizh120106 bizh120107 bizh120108 bizh120109 bizh120206 bizh120113
                    bizh200101 bizh200102 bizh200103 bizh200104 bizh200105 bizh200106
                    bizh410004 bizh410005 bizh120205);
-plan tests => 112 + 3 * @FUNCTIONS;
+plan tests => 114 + 3 * @FUNCTIONS;
 
 my $json = JSON::PP->new->utf8->canonical;
 my $api = '/injury/api/v1';
@@ -151,7 +151,7 @@ ok t_cmp(join(',', map { ncalls($_) - $before{$_} } sort keys %before), '0,0,0,0
 my (@rows, $total) = ();
 $total = 0;
 for my $i (1 .. 700) {
-    my $name = $i % 100 == 7 ? "$HOSTILE 第$i项 <script>alert(1)</script> & 'x'" : "住院项目$i";
+    my $name = $i % 100 == 7 ? "$HOSTILE 第${i}项 <script>alert(1)</script> & 'x'" : "住院项目$i";
     my $price = 1 + ($i % 17) * 0.25;
     push @rows, fee(sprintf('ZY%04d', $i), $name, $price, 2, aka036 => ($i % 10 == 0 ? '1' : '0'));
     $total += int($price * 2 * 100 + 0.5);
@@ -240,6 +240,23 @@ ok t_cmp(code_of($r, $j), '409 HG_INJURY_STATE', 'wiping nothing: 409');
 ok t_cmp(code_of($r, $j), '200 ok', 'admission details changed (120104)');
 ($r, $j) = call('bizh120109', { aaz218 => $ip3 });
 ok t_cmp(code_of($r, $j) . ' ' . ($j->{state} // ''), '200 ok cancelled', 'second stay cancelled');
+
+# ======================================================================== one login for many processes at once
+psql("DELETE FROM injury.sessions");
+my $nlogin = ncalls('sys0001');
+my @kids;
+for my $k (1 .. 6) {
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        my ($kr) = call('bizh110001', { bka895 => 'aac001', bka896 => '1000000005', bka006 => '410' });
+        POSIX::_exit($kr->code == 200 ? 0 : 1);
+    }
+    push @kids, $pid;
+}
+my $kids_ok = 0;
+for (@kids) { waitpid($_, 0); $kids_ok++ if $? == 0; }
+ok t_cmp($kids_ok, 6, 'six concurrent calls without a session all succeed');
+ok t_cmp(ncalls('sys0001') - $nlogin, 1, 'exactly one sys0001 login among them (advisory lock)');
 
 # ======================================================================== a lost settlement answer
 my $lo = "LO$run";
