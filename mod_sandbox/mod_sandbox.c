@@ -4,10 +4,12 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "http_core.h"
 #include "apr_strings.h"
 #include "hg_glue.h"
 #include "hg_bosi.h"
 #include "sandbox_fiscal.h"
+#include "sandbox_injury.h"
 
 module AP_MODULE_DECLARE_DATA sandbox_module;
 
@@ -112,24 +114,43 @@ static apr_status_t route_fiscal(hg_call_t *c)
 
 static const hg_field_t control_schema[] = {
     { .name = "platform", .type = HG_JT_STRING, .flags = HG_F_REQUIRED,
-      .enum_values = (const char *const[]){ "fiscal", "sms", "wechat", NULL } },
+      .enum_values = (const char *const[]){ "fiscal", "sms", "wechat", "injury", NULL } },
     { .name = "mode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED,
-      .enum_values = (const char *const[]){ "normal", "down", "slow", "reject", "error", NULL } },
+      .enum_values = (const char *const[]){ "normal", "down", "slow", "reject", "error", "expire", "lost", "late",
+                                            NULL } },
     { .name = "slow_ms", .type = HG_JT_INTEGER, .flags = HG_F_MIN | HG_F_MAX, .min = 0, .max = 120000 },
+    /* injury's one-shot modes (error, lost, late): the function they wait for, error's message */
+    { .name = "function_id", .type = HG_JT_STRING, .max_len = 32, .pattern = "^[a-z]+[0-9]+$" },
+    { .name = "message", .type = HG_JT_STRING, .max_len = 200 },
     { .name = NULL }
 };
 
-/* POST /sandbox/control {"platform":"fiscal|sms|wechat","mode":"down"} — switch failure modes on demand */
+/* POST /sandbox/control {"platform":"fiscal|sms|wechat|injury","mode":"down"} — switch failure modes on
+ * demand.  expire / lost / late are the work-injury platform's only (mod_sandbox/INJURY.md §6), and
+ * reject is not one of its modes. */
 static apr_status_t route_control(hg_call_t *c)
 {
     apr_int64_t slow = 3000;
+    const char *platform, *mode;
+    int injury;
     apr_status_t rv;
     if (hg_json_validate(c->pool, c->json, control_schema, &c->err) != APR_SUCCESS)
         return HG_EINVALID;
+    platform = hg_json_gets(c->json, "platform", NULL);
+    mode = hg_json_gets(c->json, "mode", NULL);
+    injury = !strcmp(platform, "injury");
+    if (injury ? !strcmp(mode, "reject") : (!strcmp(mode, "expire") || !strcmp(mode, "lost") || !strcmp(mode, "late")))
+        return hg_call_fail(c, "HG_FIELD_ENUM", "mode",
+                            apr_psprintf(c->pool, "mode %s is not one of platform %s", mode, platform));
     hg_json_geti(c->json, &slow, "slow_ms", NULL);
-    if ((rv = hg_db_q(c->db, NULL, "UPDATE sandbox.modes SET mode = $2, slow_ms = $3::int, updated_at = now() "
-                      "WHERE platform = $1", 3, hg_json_gets(c->json, "platform", NULL),
-                      hg_json_gets(c->json, "mode", NULL), apr_off_t_toa(c->pool, slow))))
+    if (injury && !strcmp(mode, "expire"))
+        rv = sandbox_injury_expire(c->db);
+    else
+        rv = hg_db_q(c->db, NULL, "UPDATE sandbox.modes SET mode = $2, slow_ms = $3::int, target = $4, message = $5, "
+                     "updated_at = now() WHERE platform = $1", 5, platform, mode, apr_off_t_toa(c->pool, slow),
+                     injury ? hg_json_gets(c->json, "function_id", NULL) : NULL,
+                     injury ? hg_json_gets(c->json, "message", NULL) : NULL);
+    if (rv)
         return rv;
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, c->r, "HG09001: sandbox %s switched to %s",
                   hg_json_gets(c->json, "platform", NULL), hg_json_gets(c->json, "mode", NULL));
@@ -152,6 +173,54 @@ static apr_status_t route_calls(hg_call_t *c)
             "appid", hg_db_val(res, i, 2), "sign_ok", hg_db_val(res, i, 3)[0] == 't',
             "result", hg_db_val(res, i, 4), "data", hg_db_val(res, i, 5)));
     return hg_call_answer(c, 200, json_pack("{s:o}", "calls", a));
+}
+
+/* ---------------------------------------------------------------- work-injury platform
+ * POST /sandbox/injury/api/call.action: the Guangdong work-injury platform's single endpoint, raw
+ * XML both ways (mod_sandbox/INJURY.md).  "down" and "slow" are platform_mode's; the one-shot
+ * modes are the domain's, except what only the HTTP side can do: drop the answer ("lost") or
+ * send it late ("late"), in both cases after the work was committed. */
+static apr_status_t route_injury(hg_call_t *c)
+{
+    const char *mode, *xml;
+    int answered, after, after_ms;
+    apr_status_t rv;
+
+    if ((rv = platform_mode(c, "injury", &mode, &answered)) || answered)
+        return rv;
+    if ((rv = sandbox_injury_serve(c->pool, c->db, c->body, c->body_len, &xml, &after, &after_ms)))
+        return rv;
+    if (after == SBI_AFTER_LOST) {
+        apr_socket_t *sock = ap_get_conn_socket(c->r->connection);
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, c->r, "HG09002: sandbox injury answer dropped (mode lost)");
+        c->r->connection->keepalive = AP_CONN_CLOSE;
+        if (sock)
+            apr_socket_shutdown(sock, APR_SHUTDOWN_READWRITE);
+        c->r->connection->aborted = 1;      /* the output filters now discard the answer */
+    }
+    else if (after == SBI_AFTER_LATE)
+        apr_sleep(apr_time_from_msec(after_ms));
+    c->out_body = xml;
+    c->out_len = strlen(xml);
+    c->out_type = "text/xml;charset=UTF-8";
+    return APR_SUCCESS;
+}
+
+/* GET /sandbox/injury/calls[?function_id=…] — what the simulated platform received, newest first */
+static apr_status_t route_injury_calls(hg_call_t *c)
+{
+    const char *fid = NULL;
+    char *args = c->r->args ? apr_pstrdup(c->pool, c->r->args) : NULL, *kv, *last;
+    json_t *out;
+    apr_status_t rv;
+    for (kv = args ? apr_strtok(args, "&", &last) : NULL; kv; kv = apr_strtok(NULL, "&", &last))
+        if (!strncmp(kv, "function_id=", 12)) {
+            ap_unescape_url(kv + 12);
+            fid = kv + 12;
+        }
+    if ((rv = sandbox_injury_calls(c->pool, c->db, fid, &out)))
+        return rv;
+    return hg_call_answer(c, 200, out);
 }
 
 /* ---------------------------------------------------------------- message gateways
@@ -292,6 +361,8 @@ static const hg_route_t sandbox_routes[] = {
     { "POST", "/sandbox/sms/send", HG_R_PUBLIC | HG_R_DB, NULL, route_sms },
     { "POST", "/sandbox/wechat/template/send", HG_R_PUBLIC | HG_R_DB, NULL, route_wechat },
     { "GET",  "/sandbox/messages", HG_R_PUBLIC | HG_R_DB, NULL, route_messages },
+    { "POST", "/sandbox/injury/api/call.action", HG_R_PUBLIC | HG_R_DB, NULL, route_injury },
+    { "GET",  "/sandbox/injury/calls", HG_R_PUBLIC | HG_R_DB, NULL, route_injury_calls },
     { NULL }
 };
 
