@@ -22,7 +22,7 @@ my @FUNCTIONS = qw(bizh110001 bizh110102 bizh110103 bizh110104 bizh110105 bizh11
                    bizh120105 bizh120106 bizh120107 bizh120108 bizh120109 bizh120206 bizh120113
                    bizh200101 bizh200102 bizh200103 bizh200104 bizh200105 bizh200106
                    bizh410004 bizh410005 bizh120205);
-plan tests => 114 + 3 * @FUNCTIONS;
+plan tests => 119 + 3 * @FUNCTIONS;
 
 my $json = JSON::PP->new->utf8->canonical;
 my $api = '/injury/api/v1';
@@ -232,6 +232,20 @@ ok t_cmp(($j->{session}{relogins} // -1) . ' ' . ($j->{session}{logins} // -1), 
 ok t_cmp(psql("SELECT logins FROM injury.sessions WHERE akb020 = 'H44010100001'"), $logins + 1, 'the shared session was replaced');
 my @c2 = @{ calls('bizh120002') };
 ok t_cmp(join(',', map { $_->{return_code} } @c2[0, 1]), '1,-9', 'the platform saw -9 then success');
+
+# a later batch refused by the platform (row 450's amount is not price x quantity): wipe and report
+my @bad = map { fee("BT$_", "批次项目$_", 3, 1) } 1 .. 650;
+$bad[449]{bka058} = '4.00';
+my $n004 = ncalls('bizh120004');
+($r, $j) = call('bizh120002', { aaz218 => $ip3, feeinfo => \@bad });
+ok t_cmp(code_of($r, $j), '502 HG_INJURY_FEE_BATCH', 'batch 2 of 3 refused: 502 HG_INJURY_FEE_BATCH');
+ok t_cmp(join(' ', $j->{failed_batch} // '', $j->{return_code} // '', $j->{wiped} ? 1 : 0, $j->{state} // ''),
+         '2 -2 1 registered', 'names the batch, keeps the return_code, wiped, back to registered');
+ok t_cmp($j->{return_code_message} // '', qr/金额/, "the platform's reason intact");
+ok t_cmp(ncalls('bizh120004') - $n004, 1, 'the wipe went out (120004)');
+($r, $j) = call('bizh120113', { aaz218 => $ip3 });
+ok t_cmp(ref $j->{result}{feeinfo} eq 'ARRAY' ? scalar @{ $j->{result}{feeinfo} } : 0, 0, 'no fee line left on the platform');
+call('bizh120002', { aaz218 => $ip3, feeinfo => [ map { fee("SF$_", "项目$_", 2, 1) } 1 .. 5 ] });
 ($r, $j) = call('bizh120004', { aaz218 => $ip3 });
 ok t_cmp(code_of($r, $j) . ' ' . ($j->{state} // ''), '200 ok registered', 'fees wiped (120004)');
 ($r, $j) = call('bizh120004', { aaz218 => $ip3 });
@@ -248,6 +262,7 @@ my @kids;
 for my $k (1 .. 6) {
     my $pid = fork // die "fork: $!";
     if (!$pid) {
+        srand($$ ^ time);          # the nonces of a child must not repeat the parent's
         my ($kr) = call('bizh110001', { bka895 => 'aac001', bka896 => '1000000005', bka006 => '410' });
         POSIX::_exit($kr->code == 200 ? 0 : 1);
     }
@@ -275,7 +290,7 @@ ok t_cmp(ncalls('bizh120106') - $n106, 1, 'exactly one settlement call reached t
 ok t_cmp(ncalls('bizh120102') > 0 ? 1 : 0, 1, 'the query went out (120102)');
 my $sid4 = psql("SELECT id FROM injury.stays WHERE aaz218 = '$ip4'");
 ok t_cmp(psql("SELECT count(*) || ',' || bool_and(resolved_by_query) FROM injury.settlements WHERE stay_id = $sid4"),
-         '1,t', 'one local settlement, marked resolved by query');
+         '1,true', 'one local settlement, marked resolved by query');
 ok t_cmp(psql("SELECT coalesce(pending_fn, '-') FROM injury.stays WHERE id = $sid4"), '-', 'nothing left pending');
 ($r, $j) = call('bizh120106', { aaz218 => $ip4 });
 ok t_cmp(code_of($r, $j), '409 HG_INJURY_STATE', 'the HIS retries: refused, never settled twice');
