@@ -122,6 +122,7 @@ static const hg_field_t control_schema[] = {
     /* injury's one-shot modes (error, lost, late): the function they wait for, error's message */
     { .name = "function_id", .type = HG_JT_STRING, .max_len = 32, .pattern = "^[a-z]+[0-9]+$" },
     { .name = "message", .type = HG_JT_STRING, .max_len = 200 },
+    { .name = "skip", .type = HG_JT_INTEGER, .flags = HG_F_MIN | HG_F_MAX, .min = 0, .max = 1000 },
     { .name = NULL }
 };
 
@@ -130,7 +131,7 @@ static const hg_field_t control_schema[] = {
  * reject is not one of its modes. */
 static apr_status_t route_control(hg_call_t *c)
 {
-    apr_int64_t slow = 3000;
+    apr_int64_t slow = 3000, skip = 0;
     const char *platform, *mode;
     int injury;
     apr_status_t rv;
@@ -143,13 +144,14 @@ static apr_status_t route_control(hg_call_t *c)
         return hg_call_fail(c, "HG_FIELD_ENUM", "mode",
                             apr_psprintf(c->pool, "mode %s is not one of platform %s", mode, platform));
     hg_json_geti(c->json, &slow, "slow_ms", NULL);
+    hg_json_geti(c->json, &skip, "skip", NULL);
     if (injury && !strcmp(mode, "expire"))
         rv = sandbox_injury_expire(c->db);
     else
         rv = hg_db_q(c->db, NULL, "UPDATE sandbox.modes SET mode = $2, slow_ms = $3::int, target = $4, message = $5, "
-                     "updated_at = now() WHERE platform = $1", 5, platform, mode, apr_off_t_toa(c->pool, slow),
-                     injury ? hg_json_gets(c->json, "function_id", NULL) : NULL,
-                     injury ? hg_json_gets(c->json, "message", NULL) : NULL);
+                     "skip = $6::int, updated_at = now() WHERE platform = $1", 6, platform, mode,
+                     apr_off_t_toa(c->pool, slow), injury ? hg_json_gets(c->json, "function_id", NULL) : NULL,
+                     injury ? hg_json_gets(c->json, "message", NULL) : NULL, apr_off_t_toa(c->pool, injury ? skip : 0));
     if (rv)
         return rv;
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, c->r, "HG09001: sandbox %s switched to %s",

@@ -1334,13 +1334,16 @@ static apr_status_t login(sbi_t *s)
 static apr_status_t one_shot(sbi_t *s, const char **mode, const char **message, int *ms)
 {
     hg_db_result_t *r;
-    apr_status_t rv = hg_db_q(s->db, &r, "WITH o AS (SELECT platform, mode, message, slow_ms FROM sandbox.modes "
+    /* a matching call either counts down skip or takes the mode (and the platform is normal again) */
+    apr_status_t rv = hg_db_q(s->db, &r, "WITH o AS (SELECT platform, mode, message, slow_ms, skip FROM sandbox.modes "
         "WHERE platform = 'injury' AND mode IN ('error','lost','late') "
         "AND (target = $1 OR (target IS NULL AND $1 <> 'sys0001')) FOR UPDATE) "
-        "UPDATE sandbox.modes m SET mode = 'normal', target = NULL, message = NULL, updated_at = now() FROM o "
-        "WHERE m.platform = o.platform RETURNING o.mode, o.message, o.slow_ms::text", 1, s->fid);
+        "UPDATE sandbox.modes m SET mode = CASE WHEN o.skip > 0 THEN m.mode ELSE 'normal' END, "
+        "target = CASE WHEN o.skip > 0 THEN m.target END, message = CASE WHEN o.skip > 0 THEN m.message END, "
+        "skip = greatest(o.skip - 1, 0), updated_at = now() FROM o "
+        "WHERE m.platform = o.platform RETURNING o.mode, o.message, o.slow_ms::text, o.skip", 1, s->fid);
     *mode = NULL;
-    if (rv || !r->nrows)
+    if (rv || !r->nrows || atoi(hg_db_val(r, 0, 3)) > 0)
         return rv;
     *mode = hg_db_val(r, 0, 0);
     *message = hg_db_val(r, 0, 1);
