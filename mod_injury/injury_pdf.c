@@ -25,6 +25,14 @@ static const char *txt(json_t *o, const char *k)
     return s ? s : "";
 }
 
+/* the platform's yyyyMMddHHmmss as a reader expects it; anything else as it is */
+static const char *when(apr_pool_t *p, const char *t)
+{
+    if (strlen(t) == 14 && strspn(t, "0123456789") == 14)
+        return apr_psprintf(p, "%.4s-%.2s-%.2s %.2s:%.2s:%.2s", t, t + 4, t + 6, t + 8, t + 10, t + 12);
+    return t;
+}
+
 apr_status_t injury_pdf_slip(const char **buf, apr_size_t *len, apr_pool_t *p, const injury_conf_t *conf,
                              const injury_settlement_t *s, const char **why)
 {
@@ -59,7 +67,7 @@ apr_status_t injury_pdf_slip(const char **buf, apr_size_t *len, apr_pool_t *p, c
     TRY(hg_pdf_text(pdf, 12, 30, apr_psprintf(p, "业务：%s%s    交易：%s    批次：%s    结算时间：%s",
                                               strcmp(s->stay.kind, "inpatient") ? "工伤门诊" : "工伤住院",
                                               strcmp(s->kind, "refund") ? "结算" : "退费", s->function_id,
-                                              txt(row, "bka001"), *txt(row, "bka045") ? txt(row, "bka045")
+                                              txt(row, "bka001"), *txt(row, "bka045") ? when(p, txt(row, "bka045"))
                                                                                        : s->created_at)));
     cells[n++] = "项目"; cells[n++] = "金额(元)"; cells[n++] = "项目"; cells[n++] = "金额(元)";
     for (i = 0; i < NSPLIT; i++) {
@@ -68,7 +76,8 @@ apr_status_t injury_pdf_slip(const char **buf, apr_size_t *len, apr_pool_t *p, c
     }
     TRY(hg_pdf_table(pdf, 12, 36, 4, w, cells, (int)(n / 4), 1, al, 7.0, &y));
     TRY(hg_pdf_text(pdf, 12, y + 3, s->split_ok == 0 ? "注意：平台返回的结算分项不平（akc264 ≠ bka831 + bka832 等），请核对"
-                                     : "结算分项核对：akc264 = bka831 + bka832，个人与基金分项相符"));
+                                     : s->split_ok == 1 ? "结算分项核对：akc264 = bka831 + bka832，个人与基金分项相符"
+                                     : "平台应答未含结算分项，未核对"));
     if (s->cancelled_at)
         TRY(hg_pdf_text(pdf, 12, y + 9, apr_psprintf(p, "本结算已于 %s 取消（已取消出院结算）", s->cancelled_at)));
     TRY(hg_pdf_text(pdf, 12, 136, "经办人：                患者签名：                打印：hisgate"));
