@@ -392,7 +392,7 @@ static int platform_visit(hg_call_t *c, injury_ctx_t *x, const injury_stay_t *st
 {
     const injury_fn_t *q3 = injury_fn_find("bizh110103"), *q2 = injury_fn_find("bizh110102");
     json_t *in = hg_json_own(c->pool, json_pack("{s:s, s:s, s:s, s:s}", "bka895", "aaz218", "bka896", st->aaz218,
-                                               "bka006", "410", "bka001", "0")), *rows, *row;
+                                               "bka006", "410", "bka001", "0")), *row;
     injury_result_t r;
     const char *why;
     size_t i;

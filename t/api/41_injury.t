@@ -22,7 +22,7 @@ my @FUNCTIONS = qw(bizh110001 bizh110102 bizh110103 bizh110104 bizh110105 bizh11
                    bizh120105 bizh120106 bizh120107 bizh120108 bizh120109 bizh120206 bizh120113
                    bizh200101 bizh200102 bizh200103 bizh200104 bizh200105 bizh200106
                    bizh410004 bizh410005 bizh120205);
-plan tests => 121 + 3 * @FUNCTIONS;
+plan tests => 125 + 3 * @FUNCTIONS;
 
 my $json = JSON::PP->new->utf8->canonical;
 my $api = '/injury/api/v1';
@@ -124,6 +124,19 @@ ok t_cmp(code_of($r, json_of($r)), '404 HG_INJURY_NOT_FOUND', 'slip of an unknow
 ok t_cmp(code_of($r, $j) . ' ' . ($j->{state} // ''), '200 ok cancelled', 'registration cancelled (110106)');
 ($r, $j) = call('bizh110105', { aaz218 => $op, bka893 => '0', feeinfo => [ fee('X002', '布洛芬', 3, 1) ] });
 ok t_cmp(code_of($r, $j), '409 HG_INJURY_STATE', 'a cancelled visit takes no more calls');
+
+# a lost outpatient settlement answer: resolved with 110103's batches, never charged twice
+($r, $j) = call('bizh110104', { %reg, aac001 => '1000000005', bka025 => "MZL$run" });
+my $opl = $j->{aaz218} // '';
+my $n105l = ncalls('bizh110105');
+control(mode => 'lost', function_id => 'bizh110105');
+($r, $j) = call('bizh110105', { aaz218 => $opl, bka893 => '1', feeinfo => [ fee('X001', '阿莫西林胶囊', 12.5, 2) ] });
+ok t_cmp(code_of($r, $j) . ' ' . ($j->{state} // '') . ' ' . ($j->{resolved_by_query} ? 1 : 0), '200 ok settled 1',
+         'lost outpatient settlement answer: resolved by query');
+ok t_cmp($j->{result}{payinfo}[0]{akc264} // '', '25.00', "... with the platform's batch");
+ok t_cmp(ncalls('bizh110105') - $n105l, 1, '... one settlement call only');
+($r, $j) = call('bizh110105', { aaz218 => $opl, bka893 => '1', feeinfo => [ fee('X001', '阿莫西林胶囊', 12.5, 2) ] });
+ok t_cmp(code_of($r, $j), '409 HG_INJURY_STATE', 'the HIS retries: refused');
 
 # ======================================================================== inpatient stay
 ($r, $j) = call('bizh120001', { bka895 => 'aac001', bka896 => '1000000002', aka130 => '42', bka017 => $today,
