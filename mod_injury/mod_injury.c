@@ -272,6 +272,31 @@ static apr_status_t store_settlement(hg_call_t *c, const injury_fn_t *fn, const 
     return APR_SUCCESS;
 }
 
+/* A registration whose answer was lost: does the platform hold a live visit or stay with our
+ * bka025 for this person (110102 by aac001 / 120102 by bka025)?  Its aaz218, "" when it holds none,
+ * NULL when the platform cannot tell. */
+static const char *platform_registration(hg_call_t *c, injury_ctx_t *x, const injury_fn_t *fn, const char *aac001,
+                                         const char *bka025)
+{
+    int ip = fn->kind != INJ_K_OUTPATIENT;
+    const injury_fn_t *q = injury_fn_find(ip ? "bizh120102" : "bizh110102");
+    json_t *in = hg_json_own(c->pool, json_pack("{s:s, s:s, s:s}", "bka895", ip ? "bka025" : "aac001",
+                                               "bka896", ip ? bka025 : aac001, "bka006", ip ? "420" : "410")), *v, *row;
+    injury_result_t r;
+    const char *why, *k;
+    size_t i;
+    if (injury_call(x, q, in, NULL, NULL, &r, &why) || r.outcome != INJ_O_ANSWERED)
+        return NULL;
+    if (r.verdict != INJ_R_OK)
+        return r.verdict == INJ_R_REJECTED ? "" : NULL;     /* "no such business" */
+    json_object_foreach(r.answer, k, v)
+        json_array_foreach(v, i, row)
+            if (!strcmp(text_of(c, row, "bka025"), bka025) && !strcmp(text_of(c, row, "aac001"), aac001)
+                && strcmp(text_of(c, row, "aae100"), "0") && *text_of(c, row, "aaz218"))
+                return text_of(c, row, "aaz218");
+    return "";
+}
+
 static apr_status_t do_register(hg_call_t *c, injury_ctx_t *x, const injury_fn_t *fn)
 {
     const char *bka025 = text_of(c, c->json, "bka025"), *aac001 = text_of(c, c->json, "aac001"), *id, *aaz218;
@@ -301,6 +326,29 @@ static apr_status_t do_register(hg_call_t *c, injury_ctx_t *x, const injury_fn_t
     if (rv)
         return rv;
     rv = injury_call(x, fn, c->json, NULL, NULL, &r, &why);
+    if (!rv && r.outcome == INJ_O_UNKNOWN) {
+        /* the answer was lost: ask the platform whether the registration exists before anyone repeats it */
+        const char *found = platform_registration(c, x, fn, aac001, bka025);
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r, "HG12031: work-injury %s for bka025 %s: %s; the query says %s",
+                      fn->id, bka025, r.error ? r.error : "no answer", !found ? "nothing (platform away)"
+                      : *found ? found : "not registered");
+        if (found && *found && !(fn->action == INJ_A_OP_REGISTER && json_array_size(json_object_get(c->json, "feeinfo")))) {
+            if ((rv = injury_store_set_aaz218(c->db, id, found)))
+                return rv;
+            injury_store_release(c->db, id);
+            json_object_set_new(extra, "replayed", json_false());
+            json_object_set_new(extra, "aaz218", json_string(found));
+            json_object_set_new(extra, "state", json_string("registered"));
+            json_object_set_new(extra, "resolved_by_query", json_true());
+            return ok_answer(c, x, fn, "ok", NULL, extra);
+        }
+        if (found && !*found) {
+            injury_store_delete(c->db, id);
+            return platform_fail(c, x, fn, "HG_PLATFORM_UNAVAILABLE", apr_psprintf(c->pool, "%s: the answer was lost "
+                                 "and the platform holds no such registration (checked by query): safe to call again",
+                                 fn->id), NULL, NULL);
+        }
+    }
     if (rv || r.outcome != INJ_O_ANSWERED || r.verdict != INJ_R_OK
         || !(aaz218 = hg_json_gets(r.answer, "aaz218", NULL)) || !*aaz218) {
         apr_status_t drv = injury_store_delete(c->db, id);

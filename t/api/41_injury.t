@@ -22,7 +22,7 @@ my @FUNCTIONS = qw(bizh110001 bizh110102 bizh110103 bizh110104 bizh110105 bizh11
                    bizh120105 bizh120106 bizh120107 bizh120108 bizh120109 bizh120206 bizh120113
                    bizh200101 bizh200102 bizh200103 bizh200104 bizh200105 bizh200106
                    bizh410004 bizh410005 bizh120205);
-plan tests => 125 + 3 * @FUNCTIONS;
+plan tests => 129 + 3 * @FUNCTIONS;
 
 my $json = JSON::PP->new->utf8->canonical;
 my $api = '/injury/api/v1';
@@ -292,6 +292,18 @@ my $kids_ok = 0;
 for (@kids) { waitpid($_, 0); $kids_ok++ if $? == 0; }
 ok t_cmp($kids_ok, 6, 'six concurrent calls without a session all succeed');
 ok t_cmp(ncalls('sys0001') - $nlogin, 1, 'exactly one sys0001 login among them (advisory lock)');
+
+# ======================================================================== a lost admission answer
+my $n103 = ncalls('bizh120103');
+control(mode => 'lost', function_id => 'bizh120103');
+($r, $j) = admit('1000000003', "LA$run");
+ok t_cmp(code_of($r, $j) . ' ' . ($j->{resolved_by_query} ? 1 : 0), '200 ok 1', 'lost admission answer: found by query (120102)');
+my $ip5 = $j->{aaz218} // '';
+ok t_cmp(psql("SELECT count(*) FROM injury.stays WHERE aaz218 = '$ip5' AND bka025 = 'LA$run' AND state = 'registered'"), 1,
+         '... and recorded with its aaz218');
+ok t_cmp(ncalls('bizh120103') - $n103, 1, '... one admission call');
+($r, $j) = call('bizh120109', { aaz218 => $ip5 });
+ok t_cmp(code_of($r, $j), '200 ok', 'and cancelled again');
 
 # ======================================================================== a lost settlement answer
 my $lo = "LO$run";
