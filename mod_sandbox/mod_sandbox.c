@@ -117,9 +117,10 @@ static const hg_field_t control_schema[] = {
       .enum_values = (const char *const[]){ "fiscal", "sms", "wechat", "injury", NULL } },
     { .name = "mode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED,
       .enum_values = (const char *const[]){ "normal", "down", "slow", "reject", "error", "expire", "lost", "late",
-                                            NULL } },
+                                            "badsplit", NULL } },
     { .name = "slow_ms", .type = HG_JT_INTEGER, .flags = HG_F_MIN | HG_F_MAX, .min = 0, .max = 120000 },
-    /* injury's one-shot modes (error, lost, late): the function they wait for, error's message */
+    /* injury's one-shot modes (error, lost, late, badsplit): the function they wait for, error's message,
+     * how many matching calls pass first */
     { .name = "function_id", .type = HG_JT_STRING, .max_len = 32, .pattern = "^[a-z]+[0-9]+$" },
     { .name = "message", .type = HG_JT_STRING, .max_len = 200 },
     { .name = "skip", .type = HG_JT_INTEGER, .flags = HG_F_MIN | HG_F_MAX, .min = 0, .max = 1000 },
@@ -127,8 +128,8 @@ static const hg_field_t control_schema[] = {
 };
 
 /* POST /sandbox/control {"platform":"fiscal|sms|wechat|injury","mode":"down"} — switch failure modes on
- * demand.  expire / lost / late are the work-injury platform's only (mod_sandbox/INJURY.md §6), and
- * reject is not one of its modes. */
+ * demand.  expire / lost / late / badsplit are the work-injury platform's only (mod_sandbox/INJURY.md
+ * §6), and reject is not one of its modes. */
 static apr_status_t route_control(hg_call_t *c)
 {
     apr_int64_t slow = 3000, skip = 0;
@@ -140,7 +141,8 @@ static apr_status_t route_control(hg_call_t *c)
     platform = hg_json_gets(c->json, "platform", NULL);
     mode = hg_json_gets(c->json, "mode", NULL);
     injury = !strcmp(platform, "injury");
-    if (injury ? !strcmp(mode, "reject") : (!strcmp(mode, "expire") || !strcmp(mode, "lost") || !strcmp(mode, "late")))
+    if (injury ? !strcmp(mode, "reject")
+               : (!strcmp(mode, "expire") || !strcmp(mode, "lost") || !strcmp(mode, "late") || !strcmp(mode, "badsplit")))
         return hg_call_fail(c, "HG_FIELD_ENUM", "mode",
                             apr_psprintf(c->pool, "mode %s is not one of platform %s", mode, platform));
     hg_json_geti(c->json, &slow, "slow_ms", NULL);

@@ -1336,7 +1336,7 @@ static apr_status_t one_shot(sbi_t *s, const char **mode, const char **message, 
     hg_db_result_t *r;
     /* a matching call either counts down skip or takes the mode (and the platform is normal again) */
     apr_status_t rv = hg_db_q(s->db, &r, "WITH o AS (SELECT platform, mode, message, slow_ms, skip FROM sandbox.modes "
-        "WHERE platform = 'injury' AND mode IN ('error','lost','late') "
+        "WHERE platform = 'injury' AND mode IN ('error','lost','late','badsplit') "
         "AND (target = $1 OR (target IS NULL AND $1 <> 'sys0001')) FOR UPDATE) "
         "UPDATE sandbox.modes m SET mode = CASE WHEN o.skip > 0 THEN m.mode ELSE 'normal' END, "
         "target = CASE WHEN o.skip > 0 THEN m.target END, message = CASE WHEN o.skip > 0 THEN m.message END, "
@@ -1349,6 +1349,19 @@ static apr_status_t one_shot(sbi_t *s, const char **mode, const char **message, 
     *message = hg_db_val(r, 0, 1);
     *ms = atoi(hg_db_val(r, 0, 2));
     return APR_SUCCESS;
+}
+
+/* mode badsplit: the answer's bka832 one fen too high in every payinfo row (what was stored is right) */
+static void break_split(sbi_t *s)
+{
+    json_t *rows = json_object_get(s->out, "payinfo");
+    apr_int64_t v;
+    size_t i;
+    for (i = 0; json_is_array(rows) && i < json_array_size(rows); i++) {
+        json_t *row = json_array_get(rows, i);
+        if (sbi_decimal(&v, json_string_value(json_object_get(row, "bka832")), 2, 1) == APR_SUCCESS)
+            hg_json_setm(row, "bka832", v + 1);
+    }
 }
 
 static apr_status_t serve(sbi_t *s, const char *body, apr_size_t len, const char **mode, int *after, int *after_ms)
@@ -1388,12 +1401,16 @@ static apr_status_t serve(sbi_t *s, const char *body, apr_size_t len, const char
         return rv;
     if (*mode && !strcmp(*mode, "error"))
         return refuse(s, RC_REFUSED, "%s", message ? message : "模拟业务错误：平台业务处理失败，请稍后重试");
-    if (*mode)
-        *after = !strcmp(*mode, "lost") ? SBI_AFTER_LOST : SBI_AFTER_LATE;
+    if (*mode && !strcmp(*mode, "lost"))
+        *after = SBI_AFTER_LOST;
+    else if (*mode && !strcmp(*mode, "late"))
+        *after = SBI_AFTER_LATE;
     *after_ms = ms;
     if ((rv = hg_db_begin(s->db)))
         return rv;
     rv = fn ? fn(s) : login(s);
+    if (rv == APR_SUCCESS && *mode && !strcmp(*mode, "badsplit"))
+        break_split(s);
     if (rv == APR_SUCCESS)
         return hg_db_commit(s->db);
     hg_db_rollback(s->db);

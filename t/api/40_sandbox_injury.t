@@ -17,7 +17,7 @@ use HG qw(json_of psql);
 
 binmode STDOUT, ":encoding(UTF-8)";   # Chinese test names and diagnostics
 binmode STDERR, ":encoding(UTF-8)";
-plan tests => 213;
+plan tests => 218;
 
 my $URL = 'http://' . Apache::TestRequest::hostport() . '/sandbox/injury/api/call.action';
 my $AKB020 = 'H44010100001';
@@ -339,6 +339,11 @@ rc_is(biz('bizh120002', aaz218 => $ip15, feeinfo => [map { fee_row($_) } 1 .. 3]
 rc_is(biz('bizh120002', aaz218 => $ip15, feeinfo => [map { fee_row($_) } 4 .. 6]), -1, qr/^模拟：第二批失败$/, 'second batch fails');
 rc_is(biz('bizh120002', aaz218 => $ip15, feeinfo => [map { fee_row($_) } 4 .. 6]), 1, undef, 'third call normal again');
 ok t_cmp(scalar @{ biz('bizh120113', aaz218 => $ip15)->{feeinfo} }, 6, 'the failed batch stored nothing, the retry did');
+ok t_cmp(control(mode => 'badsplit', function_id => 'bizh120003')->code, 200, 'control: a broken split in the next 120003 answer');
+$a = biz('bizh120003', aaz218 => $ip15, bka438 => '2')->{payinfo}[0];
+ok t_cmp(fen($a->{akc264}) - fen($a->{bka831}) - fen($a->{bka832}), -1, 'badsplit: akc264 ≠ bka831 + bka832 by one fen');
+$a = biz('bizh120003', aaz218 => $ip15, bka438 => '2')->{payinfo}[0];
+split_ok($a, 'badsplit is one-shot');
 rc_is(biz('bizh120004', aaz218 => $ip15), 1, undef, 'cleanup: wipe');
 rc_is(biz('bizh120109', aaz218 => $ip15), 1, undef, 'cleanup: cancel admission 15');
 
