@@ -12,7 +12,7 @@ use Apache::TestRequest qw(GET POST);
 use Apache::TestUtil qw(t_cmp);
 use JSON::PP;
 use POSIX qw(strftime);
-use HG qw(json_of signed_request psql hisgate);
+use HG qw(json_of signed_request psql hisgate log_window);
 
 binmode STDOUT, ":encoding(UTF-8)";
 binmode STDERR, ":encoding(UTF-8)";
@@ -22,7 +22,7 @@ my @FUNCTIONS = qw(bizh110001 bizh110102 bizh110103 bizh110104 bizh110105 bizh11
                    bizh120105 bizh120106 bizh120107 bizh120108 bizh120109 bizh120206 bizh120113
                    bizh200101 bizh200102 bizh200103 bizh200104 bizh200105 bizh200106
                    bizh410004 bizh410005 bizh120205);
-plan tests => 129 + 3 * @FUNCTIONS;
+plan tests => 133 + 3 * @FUNCTIONS;
 
 my $json = JSON::PP->new->utf8->canonical;
 my $api = '/injury/api/v1';
@@ -137,6 +137,21 @@ ok t_cmp($j->{result}{payinfo}[0]{akc264} // '', '25.00', "... with the platform
 ok t_cmp(ncalls('bizh110105') - $n105l, 1, '... one settlement call only');
 ($r, $j) = call('bizh110105', { aaz218 => $opl, bka893 => '1', feeinfo => [ fee('X001', '阿莫西林胶囊', 12.5, 2) ] });
 ok t_cmp(code_of($r, $j), '409 HG_INJURY_STATE', 'the HIS retries: refused');
+
+# a settlement whose split does not add up (sandbox mode badsplit): settled, logged, flagged
+($r, $j) = call('bizh110104', { %reg, bka025 => "MZB$run" });
+my $opb = $j->{aaz218} // '';
+log_window('BEGIN', 'injury-split');
+control(mode => 'badsplit', function_id => 'bizh110105');
+($r, $j) = call('bizh110105', { aaz218 => $opb, bka893 => '1', feeinfo => [ fee('X001', '阿莫西林胶囊', 12.5, 2) ] });
+log_window('END', 'injury-split');
+ok t_cmp(code_of($r, $j) . ' ' . ($j->{state} // ''), '200 split_mismatch settled', 'a split that does not add up is flagged');
+ok t_cmp(join(' | ', @{ $j->{split_check}{violations} || [] }), qr/akc264 = bka831 \+ bka832 \(25\.00 != 25\.01\)/,
+         '... naming the broken rule and the amounts');
+ok t_cmp(psql("SELECT split_ok::text FROM injury.settlements WHERE id = " . ($j->{settlement_id} // 0)), 'false',
+         '... and recorded as such');
+my $elog = Apache::Test::config()->{vars}{t_logs} . '/error_log';
+ok t_cmp((`grep -c 'HG12010: work-injury bizh110105 for aaz218 $opb' '$elog'` // 0) + 0 >= 1 ? 1 : 0, 1, '... and logged (HG12010)');
 
 # ======================================================================== inpatient stay
 ($r, $j) = call('bizh120001', { bka895 => 'aac001', bka896 => '1000000002', aka130 => '42', bka017 => $today,
