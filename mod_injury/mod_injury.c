@@ -494,6 +494,14 @@ static int resolve_pending(hg_call_t *c, injury_ctx_t *x, injury_stay_t *st, jso
         }
         if (happened && pf->action == INJ_A_IP_UNSETTLE)
             injury_store_cancel_settlement(c->db, st->id);
+        /* it did not happen, and the platform's state is not ours either: the platform is the truth
+         * (a settled stay is not adopted this way: its settlement would be missing here) */
+        if (!happened && now != facts.state && now != INJ_S_SETTLED) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r, "HG12032: work-injury stay %s: local state %s, the "
+                          "platform's %s: adopted", st->aaz218, st->state, injury_state_name(now));
+            injury_store_set_state(c->db, st->id, injury_state_name(now), -1);
+            st->state = injury_state_name(now);
+        }
     }
     else {
         json_t *batches = NULL, *row, *newest = NULL;
