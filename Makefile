@@ -2,7 +2,7 @@
 #
 # Adding a business module: create mod_NAME/ (mod_NAME.c glue, NAME_*.c domain, sql/NNN_*.sql)
 # and add NAME to MODULES below.  Nothing else.
-MODULES  = sandbox invoice consult
+MODULES  = sandbox invoice consult injury
 
 APXS    ?= apxs
 PORT    ?= 8080

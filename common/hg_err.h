@@ -72,7 +72,12 @@
     X(HG_CONSULT_SESSION,         404, "unknown or expired pre-consultation link (预问诊链接无效或已过期)") \
     X(HG_CONSULT_CLOSED,          409, "the pre-consultation is already submitted or stopped (预问诊已提交或已终止)") \
     X(HG_CONSULT_QUALITY,         409, "some answers need checking before submission (部分回答需要核对后再提交)") \
-    X(HG_CONSULT_STATE,           409, "the template version's status does not allow this (问卷模板当前状态不允许此操作)")
+    X(HG_CONSULT_STATE,           409, "the template version's status does not allow this (问卷模板当前状态不允许此操作)") \
+    X(HG_INJURY_UNKNOWN_FUNCTION, 404, "unknown work-injury function_id (未知的工伤联网结算交易)") \
+    X(HG_INJURY_STATE,            409, "the visit or stay is not in a state that allows this call (业务状态不允许该交易)") \
+    X(HG_INJURY_BUSY,             409, "another call for this visit or stay is in progress (该业务正在处理中)") \
+    X(HG_INJURY_FEE_BATCH,        502, "a fee batch was refused: the stay's uploaded fees were wiped (费用分批上传失败，已删除已上传费用)") \
+    X(HG_INJURY_NOT_FOUND,        404, "no such work-injury settlement (工伤结算记录不存在)")
 
 /* One string constant per code, spelled like the code itself. */
 #define HG_ERR_DECLARE_(code, status, msg) extern const char code[];

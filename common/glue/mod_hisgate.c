@@ -281,6 +281,8 @@ static const char *hg_conf_get(const char *name)
         return c->fiscal_timeout_text;
     if (!strcmp(name, "master_key"))
         return c->keys_loaded ? (const char *)c->master_key : NULL;
+    if (!strcmp(name, "audit_key"))      /* for modules that journal their own outbound exchanges */
+        return c->keys_loaded ? (const char *)c->audit_key : NULL;
     return NULL;
 }
 
