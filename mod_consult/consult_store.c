@@ -166,7 +166,7 @@ apr_status_t consult_store_by_token(hg_db_t *db, apr_pool_t *p, const unsigned c
         return HG_ENOTFOUND;
     if ((rv = token_index(&idx, p, key, token)))
         return rv;
-    if ((rv = hg_db_q(db, &r, lock ? "SELECT " VISIT_COLS VISIT_FROM "WHERE v.token_hash = $1 AND v.expires_at > now() "
+    if ((rv = (lock == 2 ? hg_db_begin_q : hg_db_q)(db, &r, lock ? "SELECT " VISIT_COLS VISIT_FROM "WHERE v.token_hash = $1 AND v.expires_at > now() "
                                      "FOR UPDATE OF v"
                                    : "SELECT " VISIT_COLS VISIT_FROM "WHERE v.token_hash = $1 AND v.expires_at > now()",
                       1, idx)))
@@ -186,9 +186,9 @@ apr_status_t consult_store_by_visit_no(hg_db_t *db, apr_pool_t *p, const char *i
 }
 
 apr_status_t consult_store_save(hg_db_t *db, apr_pool_t *p, const consult_visit_t *v, json_t *answers,
-                                json_t *nav, const char *state)
+                                json_t *nav, const char *state, int commit)
 {
-    return hg_db_q(db, NULL, "UPDATE consult.visits SET answers = $2::jsonb, state = $3, nav = $4::jsonb, "
+    return (commit ? hg_db_q_commit : hg_db_q)(db, NULL, "UPDATE consult.visits SET answers = $2::jsonb, state = $3, nav = $4::jsonb, "
                    "updated_at = now() WHERE id = $1::bigint", 4, v->id, hg_json_dump(p, answers, HG_JSON_DUMP_SORTED),
                    state, hg_json_dump(p, nav, HG_JSON_DUMP_SORTED));
 }

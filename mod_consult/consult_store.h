@@ -46,16 +46,17 @@ apr_status_t consult_store_visit_upsert(hg_db_t *db, apr_pool_t *p, const unsign
                                         int ttl_seconds, consult_visit_t **v, const char **token,
                                         int *created);
 
-/* the visit of a session token that has not expired (FOR UPDATE when lock): HG_ENOTFOUND else */
+/* the visit of a session token that has not expired: HG_ENOTFOUND else.  lock: 0 just read,
+ * 1 FOR UPDATE in the open transaction, 2 BEGIN the transaction with it (one round trip) */
 apr_status_t consult_store_by_token(hg_db_t *db, apr_pool_t *p, const unsigned char *master_key,
                                     const char *token, int lock, consult_visit_t **v);
 
 apr_status_t consult_store_by_visit_no(hg_db_t *db, apr_pool_t *p, const char *institution,
                                        const char *visit_no, consult_visit_t **v);
 
-/* store the answers, the navigation and the state */
+/* store the answers, the navigation and the state; commit: end the open transaction with it */
 apr_status_t consult_store_save(hg_db_t *db, apr_pool_t *p, const consult_visit_t *v, json_t *answers,
-                                json_t *nav, const char *state);
+                                json_t *nav, const char *state, int commit);
 
 /* store the pruned answers and the summary; state completed, submitted_at now */
 apr_status_t consult_store_complete(hg_db_t *db, apr_pool_t *p, const consult_visit_t *v, json_t *answers,

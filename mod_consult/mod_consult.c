@@ -175,7 +175,8 @@ static apr_status_t save_and_answer(hg_call_t *c, consult_visit_t *v, consult_te
     if ((rv = consult_view(&view, c->pool, t, v->answers, v->nav, ctx)))
         return rv;
     v->state = hg_json_gets(view, "state", NULL);
-    if ((rv = consult_store_save(c->db, c->pool, v, v->answers, v->nav, v->state)))
+    /* the last statement of the step: with COMMIT in the same round trip */
+    if ((rv = consult_store_save(c->db, c->pool, v, v->answers, v->nav, v->state, c->db->in_tx)))
         return rv;
     return hg_call_answer(c, 200, json_incref(view));
 }
@@ -470,9 +471,8 @@ static apr_status_t route_session_post(hg_call_t *c)
         return hg_call_fail(c, "HG_UNSUPPORTED_MEDIA_TYPE", "Content-Type", NULL);
     if ((rv = hg_json_parse(&c->json, c->pool, c->body, c->body_len, 0, &c->err)))
         return rv;
-    if ((rv = hg_db_begin(c->db)))
-        return rv;
-    if ((rv = consult_store_by_token(c->db, c->pool, c->master_key, tok, 1, &v))) {
+    /* BEGIN with the locking read; an answer or back step commits with its last write */
+    if ((rv = consult_store_by_token(c->db, c->pool, c->master_key, tok, 2, &v))) {
         hg_db_rollback(c->db);
         return fail_rv(c, rv, "预问诊链接无效或已过期");
     }
@@ -481,7 +481,7 @@ static apr_status_t route_session_post(hg_call_t *c)
         hg_db_rollback(c->db);
         return rv;
     }
-    return hg_db_commit(c->db);
+    return c->db->in_tx ? hg_db_commit(c->db) : APR_SUCCESS;
 }
 
 static const hg_route_t consult_routes[] = {

@@ -4,7 +4,8 @@
  *   GET stats?from=&to=&dept=&template=&group=   usage per hour/day/week/month/dept/template/age band/sex/channel
  *   GET stats/questions?template=&version=&from=&to=&dept=   per question: options, completion rate
  * every one with &format=csv.  Who sees what: admin and consult_admin every department of their
- * institution; consult_doctor only the department of their account; anyone else 403.
+ * institution; consult_doctor, consult_author and consult_reviewer only the department of their
+ * account; anyone else 403.
  * The figures and the SQL are in consult_stats.c. */
 #include <string.h>
 #include "httpd.h"
@@ -68,8 +69,11 @@ static apr_status_t scope(hg_call_t *c, const char **dept)
     const char *mine = c->staff_department;
     if (hg_call_has_role(c, "admin") || hg_call_has_role(c, "consult_admin"))
         return APR_SUCCESS;
-    if (!hg_call_has_role(c, "consult_doctor"))
-        return hg_call_fail(c, "HG_FORBIDDEN", NULL, "this needs the role 'consult_doctor' or 'consult_admin'");
+    /* a department's doctors, and its template authors and reviewers (mod_consult_staff.c) */
+    if (!hg_call_has_role(c, "consult_doctor") && !hg_call_has_role(c, "consult_author")
+        && !hg_call_has_role(c, "consult_reviewer"))
+        return hg_call_fail(c, "HG_FORBIDDEN", NULL,
+                            "this needs the role consult_doctor, consult_author, consult_reviewer or consult_admin");
     if (!mine || !*mine)
         return hg_call_fail(c, "HG_FORBIDDEN", "dept", "your account has no department");
     if (*dept && strcmp(*dept, mine))

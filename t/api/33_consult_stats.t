@@ -17,7 +17,7 @@ use HG qw(json_of signed_request staff_login psql cli_env);
 
 binmode STDOUT, ':encoding(UTF-8)';
 binmode STDERR, ':encoding(UTF-8)';
-plan tests => 84;
+plan tests => 86;
 
 my $json = JSON::PP->new->utf8->canonical;
 my $run  = $$ . time;
@@ -231,6 +231,14 @@ ok t_cmp(join(',', map { $_->{department} } @{ $j->{sessions} // [] }), "$dept,$
 ok t_cmp(err($r), '403 HG_FORBIDDEN visitNo', "another department's questionnaire: 403");
 ($r) = get("/sessions/ST${run}2", $doctor);
 ok t_cmp($r->code, 200, 'their own: 200');
+# a template reviewer of the department (mod_consult's authoring roles) has the same view
+my $rev = "crev$run";
+`echo 'Consult-Rev#2026x' | $env '$top/tools/hisgate' user add --username $rev --institution 44010001 --department $dept --roles consult_reviewer 2>&1`;
+my (undef, $reviewer) = staff_login($rev, 'Consult-Rev#2026x');
+($r, $j) = get("/stats?$range&group=dept", $reviewer);
+ok t_cmp($r->code . ' ' . ($j->{dept} // '-'), "200 $dept", "a consult_reviewer of $dept: their department's figures");
+($r) = get("/stats?$range&dept=$dept2", $reviewer);
+ok t_cmp(err($r), '403 HG_FORBIDDEN dept', 'and not another department\'s');
 
 # ---- bad parameters: 4xx with a JSON error naming the parameter
 my @bad = (

@@ -134,8 +134,10 @@ ok t_cmp($done->{stored} ? 'kept' : 'forgotten', 'forgotten', 'the tab forgets t
 # ---- what the server stored
 my $r = signed_request('GET', "/consult/api/v1/visits/${run}1/summary", '');
 my $sum = json_of($r);
-ok t_cmp(($sum->{state} // '') . ' ' . ($sum->{sections}{chief_complaint} // ''), 'completed ' . ($o->{edited_chief} // '咳嗽5天'),
-         'the doctor reads the completed summary');
+# the summary keeps the generated text in sections and what the patient changed beside it
+ok t_cmp(($sum->{state} // '') . ' ' . ($o->{edited_chief} ? ($sum->{patientEdits}{chief_complaint} // '')
+                                                        : ($sum->{sections}{chief_complaint} // '')),
+         'completed ' . ($o->{edited_chief} // '咳嗽5天'), 'the doctor reads the completed summary (with the patient\'s edit)');
 ok t_cmp($sum->{sections}{present_illness} // '', qr/最高体温38\.5℃/, 'with the answers the browser sent');
 ok t_cmp(psql("SELECT (answers->>'fever') || ' ' || (answers->>'cough_days') FROM consult.visits WHERE visit_no = '${run}1'"),
          'yes 5', 'stored answers: fever = yes after Back, cough 5 days');
