@@ -55,7 +55,9 @@ apr_status_t consult_store_pick_template(hg_db_t *db, apr_pool_t *p, const char 
 }
 
 #define VISIT_COLS "v.id, v.institution, v.visit_no, v.patient_id, v.sex, v.birth_date::text, v.department, " \
-    "v.doctor, to_char(v.visit_time, 'YYYY-MM-DD HH24:MI:SS'), v.template_id, v.version, t.definition::text, " \
+    "v.doctor, to_char(v.visit_time, 'YYYY-MM-DD HH24:MI:SS'), v.template_id, v.version, " \
+    /* an approved version never changes: the module keeps it parsed, so it is not read per step */ \
+    "CASE WHEN t.status = 'approved' THEN NULL ELSE t.definition::text END, " \
     "v.token_sealed, v.state, v.answers::text, v.summary::text, v.nav::text, v.disease, v.rule_id::text, v.choice"
 #define VISIT_FROM " FROM consult.visits v JOIN consult.templates t USING (template_id, version) "
 
@@ -172,6 +174,20 @@ apr_status_t consult_store_by_token(hg_db_t *db, apr_pool_t *p, const unsigned c
                       1, idx)))
         return rv;
     return visit_of(p, r, v);
+}
+
+apr_status_t consult_store_definition(hg_db_t *db, apr_pool_t *p, const char *template_id,
+                                      const char *version, const char **definition)
+{
+    hg_db_result_t *r;
+    apr_status_t rv;
+    if ((rv = hg_db_q(db, &r, "SELECT definition::text FROM consult.templates WHERE template_id = $1 AND version = $2",
+                      2, template_id, version)))
+        return rv;
+    if (!r->nrows)
+        return HG_ENOTFOUND;
+    *definition = hg_db_val(r, 0, 0);
+    return APR_SUCCESS;
 }
 
 apr_status_t consult_store_by_visit_no(hg_db_t *db, apr_pool_t *p, const char *institution,

@@ -12,7 +12,8 @@ typedef struct {
     const char *id;
     const char *institution, *visit_no, *patient_id, *sex, *birth_date, *department, *doctor, *visit_time;
     const char *template_id, *version;
-    const char *definition;     /* the template's JSON text */
+    const char *definition;     /* the template's JSON text; NULL for an approved version (immutable:
+                                 * consult_store_definition reads it when it is not cached) */
     const char *token_sealed;
     const char *state;          /* in-progress | review | completed | stopped */
     json_t     *answers;        /* pool-owned object */
@@ -50,6 +51,10 @@ apr_status_t consult_store_visit_upsert(hg_db_t *db, apr_pool_t *p, const unsign
  * 1 FOR UPDATE in the open transaction, 2 BEGIN the transaction with it (one round trip) */
 apr_status_t consult_store_by_token(hg_db_t *db, apr_pool_t *p, const unsigned char *master_key,
                                     const char *token, int lock, consult_visit_t **v);
+
+/* the definition text of one template version */
+apr_status_t consult_store_definition(hg_db_t *db, apr_pool_t *p, const char *template_id,
+                                      const char *version, const char **definition);
 
 apr_status_t consult_store_by_visit_no(hg_db_t *db, apr_pool_t *p, const char *institution,
                                        const char *visit_no, consult_visit_t **v);

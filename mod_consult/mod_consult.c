@@ -10,6 +10,7 @@
 #include "http_core.h"
 #include "ap_mpm.h"
 #include "apr_strings.h"
+#include "apr_thread_mutex.h"
 #include "hg_glue.h"
 #include "consult_engine.h"
 #include "consult_store.h"
@@ -124,15 +125,78 @@ static void redact_uri(hg_call_t *c, const char *token, const char *what)
 
 /* the visit's template (the stored definition is the authority: it was checked when published, and
  * is checked again here) and the patient's context */
+/* Parsed templates, per process: a patient's every step would otherwise read, parse and compile the
+ * definition again (about 120 µs in httpd, and the text from PostgreSQL).  An approved version never
+ * changes (a trigger guards it): its key is id|version, and its text is read once.  Any other
+ * version comes with its text, and its key holds a hash of it, so a changed draft is another entry.
+ * The engine only reads a loaded template (jansson's reference counts are atomic): threads share it. */
+#define TEMPLATE_CACHE_MAX 256
+static apr_thread_mutex_t *template_mutex;
+static apr_hash_t *template_cache;
+static apr_pool_t *template_pool;
+
+static const char *template_key(apr_pool_t *p, const consult_visit_t *v)
+{
+    apr_uint64_t h = 14695981039346656037ULL;   /* FNV-1a 64 */
+    const unsigned char *s;
+    if (!v->definition)
+        return apr_pstrcat(p, v->template_id, "|", v->version, "|approved", NULL);
+    for (s = (const unsigned char *)v->definition; *s; s++)
+        h = (h ^ *s) * 1099511628211ULL;
+    return apr_psprintf(p, "%s|%s|%" APR_UINT64_T_HEX_FMT, v->template_id, v->version, h);
+}
+
+static void consult_child_init(apr_pool_t *p, server_rec *s)
+{
+    if (apr_pool_create(&template_pool, p) == APR_SUCCESS
+        && apr_thread_mutex_create(&template_mutex, APR_THREAD_MUTEX_DEFAULT, p) == APR_SUCCESS)
+        template_cache = apr_hash_make(template_pool);
+}
+
 static apr_status_t load_template(hg_call_t *c, consult_visit_t *v, consult_template_t **t, consult_ctx_t *ctx)
 {
-    json_t *def = hg_json_own(c->pool, json_loads(v->definition, 0, NULL));
+    json_t *def;
     hg_error_t *e = NULL;
+    const char *key = template_cache ? template_key(c->pool, v) : NULL;
+    apr_pool_t *tp = NULL;
+
+    *t = NULL;
+    if (key && !v->definition) {           /* approved: its text only when it is not cached yet */
+        apr_thread_mutex_lock(template_mutex);
+        *t = apr_hash_get(template_cache, key, APR_HASH_KEY_STRING);
+        apr_thread_mutex_unlock(template_mutex);
+    }
+    if (!*t && !v->definition) {
+        apr_status_t rv = consult_store_definition(c->db, c->pool, v->template_id, v->version, &v->definition);
+        if (rv)
+            return rv == HG_ENOTFOUND ? hg_call_fail(c, "HG_CONSULT_TEMPLATE", NULL, NULL) : rv;
+    }
+    if (key && !*t) {
+        apr_thread_mutex_lock(template_mutex);
+        *t = apr_hash_get(template_cache, key, APR_HASH_KEY_STRING);
+        /* a miss is loaded into its own pool under the lock: rare, and never loaded twice */
+        if (!*t && apr_hash_count(template_cache) < TEMPLATE_CACHE_MAX
+            && apr_pool_create(&tp, template_pool) == APR_SUCCESS) {
+            def = hg_json_own(tp, json_loads(v->definition, 0, NULL));
+            if (def && consult_template_load(t, tp, def, &e) == APR_SUCCESS)
+                apr_hash_set(template_cache, apr_pstrdup(tp, key), APR_HASH_KEY_STRING, *t);
+            else {
+                *t = NULL;
+                apr_pool_destroy(tp);
+                e = NULL;             /* loaded again below, in the request's pool, to report */
+            }
+        }
+        apr_thread_mutex_unlock(template_mutex);
+    }
+    if (*t)
+        goto loaded;
+    def = hg_json_own(c->pool, json_loads(v->definition, 0, NULL));
     if (!def || consult_template_load(t, c->pool, def, &e) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, c->r, "HG11001: consult template %s/%s does not load: %s",
                       v->template_id, v->version, e ? e->message : "not JSON");
         return hg_call_fail(c, "HG_CONSULT_TEMPLATE", NULL, NULL);
     }
+loaded:
     ctx->sex = v->sex;
     ctx->birth_date = v->birth_date;
     ctx->today = consult_today(c->pool);
@@ -560,6 +624,7 @@ static void consult_register_hooks(apr_pool_t *p)
 {
     static const char *const pred[] = { "mod_hisgate.c", NULL };
     ap_hook_post_config(consult_post_config, pred, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(consult_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(consult) = {
