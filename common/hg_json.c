@@ -710,3 +710,9 @@ apr_status_t hg_json_validate(apr_pool_t *p, json_t *obj, const hg_field_t *sche
     }
     return check_object(&c, NULL, obj, schema, 0);
 }
+
+const char *hg_json_opt(json_t *o, const char *key)
+{
+    const char *s = hg_json_gets(o, key, NULL);
+    return s && *s ? s : NULL;
+}

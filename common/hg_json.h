@@ -53,6 +53,9 @@ char *hg_json_dump(apr_pool_t *p, const json_t *j, unsigned flags);
 json_t *hg_json_get(json_t *j, ...) HG_SENTINEL;
 /* The string at the path, or NULL when missing or not a string. */
 const char *hg_json_gets(json_t *j, ...) HG_SENTINEL;
+/* the string at key of object o when given and not empty ("" and absent both mean "not given",
+ * as the validator treats them), else NULL */
+const char *hg_json_opt(json_t *o, const char *key);
 /* The integer at the path: APR_NOTFOUND when missing or null, HG_EINVALID when not a JSON integer. */
 apr_status_t hg_json_geti(json_t *j, apr_int64_t *out, ...) HG_SENTINEL;
 /* An amount in fen at the path: a string ("12.30", "-1.5", "7") or a number (12.3, 7); APR_NOTFOUND

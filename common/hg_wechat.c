@@ -89,6 +89,11 @@ int hg_wechat_token_refused(long errcode)
     return errcode == 40001 || errcode == 40014 || errcode == 42001;
 }
 
+int hg_wechat_errcode_permanent(long errcode)
+{
+    return errcode == 40003 || errcode == 40037 || errcode == 43004 || errcode == 47001 || errcode == 47003;
+}
+
 const char *hg_wechat_with_token(apr_pool_t *p, const char *url, const char *token)
 {
     return apr_pstrcat(p, url, strchr(url, '?') ? "&" : "?", "access_token=", query_escape(p, token), NULL);

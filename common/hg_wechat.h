@@ -66,6 +66,12 @@ typedef struct hg_wechat_call_t {
 apr_status_t hg_wechat_call(apr_pool_t *p, const hg_wechat_call_t *call, long *errcode, int *http_status,
                             json_t **answer, const char **why);
 
+/* 1 when waiting cannot help a message WeChat refused: 40003 invalid openid, 40037 invalid
+ * template_id, 43004 the user does not follow the account, 47001 data format error, 47003
+ * argument invalid.  Everything else is worth another attempt later (-1 busy, 45009 rate limit,
+ * a refused token that a fresh one cures). */
+int hg_wechat_errcode_permanent(long errcode);
+
 /* url with access_token=token appended (? or &), the token URL-encoded */
 const char *hg_wechat_with_token(apr_pool_t *p, const char *url, const char *token);
 

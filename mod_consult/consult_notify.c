@@ -145,7 +145,7 @@ static apr_status_t send_wechat(apr_pool_t *p, const hg_outbox_item_t *item, con
         return give_up(out, rv == HG_EINVALID || (status >= 400 && status < 500 && status != 408 && status != 429),
                        apr_pstrcat(p, "consult.wechat: ", why ? why : "failed", NULL), rv);
     if (errcode != 0)
-        return give_up(out, errcode == 40003 || errcode == 40037 || errcode == 43004 || errcode == 47001 || errcode == 47003,
+        return give_up(out, hg_wechat_errcode_permanent(errcode),
                        apr_pstrcat(p, "consult.wechat: ", why ? why : apr_ltoa(p, errcode), NULL), HG_EPLATFORM);
     out->result = hg_json_dump(p, hg_json_own(p, json_pack("{s:s, s:O?}", "channel", "wechat", "msgid",
                                                           json_object_get(ans, "msgid"))), 0);

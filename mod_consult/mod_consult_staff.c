@@ -45,23 +45,6 @@ static apr_status_t need_role(hg_call_t *c)
 
 /* ---------------------------------------------------------------- helpers */
 
-static json_t *query_args(hg_call_t *c)
-{
-    apr_table_t *t = NULL;
-    const apr_array_header_t *arr;
-    json_t *o = hg_json_object(c->pool);
-    int i;
-    ap_args_to_table(c->r, &t);
-    arr = t ? apr_table_elts(t) : NULL;
-    for (i = 0; arr && i < arr->nelts; i++) {
-        const apr_table_entry_t *e = &APR_ARRAY_IDX(arr, i, apr_table_entry_t);
-        json_t *v = json_string(e->val);
-        if (!v || json_object_set_new(o, e->key, v) != 0)
-            return NULL;
-    }
-    return o;
-}
-
 typedef struct tver_t tver_t;
 static int t_is_own_work(hg_call_t *c, const tver_t *t);
 
@@ -179,17 +162,23 @@ static apr_status_t answer_version(hg_call_t *c, int status, const char *tid, co
 
 /* ---------------------------------------------------------------- list, create, import */
 
+static const hg_field_t LIST_SCHEMA[] = {
+    { .name = "status", .type = HG_JT_STRING,
+      .enum_values = (const char *const[]){ "draft", "review", "approved", "rejected", NULL } },
+    HG_FIELDS_END_CLOSED
+};
+
 /* GET /consult/staff/v1/templates[?status=] */
 static apr_status_t route_list(hg_call_t *c)
 {
-    json_t *q = query_args(c), *a = json_array();
+    json_t *q, *a = json_array();
     const char *status;
     hg_db_result_t *r;
     apr_status_t rv;
     int i;
-    if ((rv = need_role(c)))
+    if ((rv = need_role(c)) || (rv = hg_call_query(c, LIST_SCHEMA, &q)))
         return rv;
-    status = q ? hg_json_gets(q, "status", NULL) : NULL;
+    status = hg_json_gets(q, "status", NULL);
     if ((rv = hg_db_q(c->db, &r, "SELECT " TVER_COLS " FROM consult.templates WHERE ($1::text IS NULL OR status = $1) "
                       "AND ($2 OR department IS NULL OR department = $3) ORDER BY template_id, "
                       "CASE WHEN version ~ '^[0-9]{1,9}$' THEN version::int END DESC NULLS LAST, version DESC", 3,
@@ -384,14 +373,12 @@ static const hg_field_t PREVIEW_SCHEMA[] = {
 
 static apr_status_t preview(hg_call_t *c, tver_t *t)
 {
-    json_t *q = query_args(c), *view;
+    json_t *q, *view;
     consult_template_t *tpl;
     consult_ctx_t ctx;
     hg_error_t *e = NULL;
     apr_status_t rv;
-    if (!q)
-        return hg_call_fail(c, "HG_FIELD_PATTERN", NULL, "the query is not UTF-8 text");
-    if ((rv = hg_json_validate(c->pool, q, PREVIEW_SCHEMA, &c->err)))
+    if ((rv = hg_call_query(c, PREVIEW_SCHEMA, &q)))
         return rv;
     if (consult_template_load(&tpl, c->pool, t->definition, &e) != APR_SUCCESS) {
         c->err = e;

@@ -25,43 +25,6 @@ static const char *const FORMATS[] = { "json", "csv", NULL };
 static const char *const STATES[] = { "in-progress", "review", "completed", "stopped", NULL };
 static const char *const SEX_LABEL[][2] = { { "M", "男" }, { "F", "女" } };
 
-/* the query string as a JSON object of strings, validated like a body (unknown keys refused) */
-static apr_status_t query_args(hg_call_t *c, const hg_field_t *schema, json_t **out)
-{
-    apr_table_t *t = NULL;
-    const apr_array_header_t *arr;
-    json_t *o = hg_json_object(c->pool);
-    int i;
-    /* a parameter given twice is refused (ap_args_to_table keeps only one of them) */
-    if (c->r->args) {
-        apr_table_t *seen = apr_table_make(c->pool, 8);
-        char *args = apr_pstrdup(c->pool, c->r->args), *last, *kv;
-        for (kv = apr_strtok(args, "&", &last); kv; kv = apr_strtok(NULL, "&", &last)) {
-            char *eq = strchr(kv, '=');
-            if (eq)
-                *eq = '\0';
-            if (apr_table_get(seen, kv))
-                return hg_call_fail(c, "HG_FIELD_UNKNOWN", hg_utf8_repair(c->pool, kv), "given twice");
-            apr_table_setn(seen, kv, "1");
-        }
-    }
-    ap_args_to_table(c->r, &t);
-    arr = t ? apr_table_elts(t) : NULL;
-    for (i = 0; arr && i < arr->nelts; i++) {
-        const apr_table_entry_t *e = &APR_ARRAY_IDX(arr, i, apr_table_entry_t);
-        json_t *v = json_string(e->val);
-        if (!v || json_object_set_new(o, e->key, v) != 0)
-            return hg_call_fail(c, "HG_FIELD_PATTERN", hg_utf8_repair(c->pool, e->key), "not UTF-8 text");
-    }
-    *out = o;
-    return hg_json_validate(c->pool, o, schema, &c->err);
-}
-
-static const char *opt(json_t *o, const char *key)
-{
-    const char *s = hg_json_gets(o, key, NULL);
-    return s && *s ? s : NULL;
-}
 
 /* the caller's scope: *dept in = the asked department (NULL = all), out = what they may see */
 static apr_status_t scope(hg_call_t *c, const char **dept)
@@ -86,9 +49,9 @@ static apr_status_t scope(hg_call_t *c, const char **dept)
 static apr_status_t date_range(hg_call_t *c, json_t *q, consult_stats_q_t *sq)
 {
     long f, t;
-    sq->to = opt(q, "to") ? opt(q, "to") : consult_stats_ymd(c->pool, consult_stats_days(consult_today(c->pool)));
+    sq->to = hg_json_opt(q, "to") ? hg_json_opt(q, "to") : consult_stats_ymd(c->pool, consult_stats_days(consult_today(c->pool)));
     t = consult_stats_days(sq->to);
-    sq->from = opt(q, "from") ? opt(q, "from") : consult_stats_ymd(c->pool, t - 29);
+    sq->from = hg_json_opt(q, "from") ? hg_json_opt(q, "from") : consult_stats_ymd(c->pool, t - 29);
     f = consult_stats_days(sq->from);
     if (f > t)
         return hg_call_fail(c, "HG_FIELD_RANGE", "from", "from is after to");
@@ -160,18 +123,18 @@ static apr_status_t route_list(hg_call_t *c)
     apr_size_t i;
     apr_status_t rv;
 
-    if ((rv = query_args(c, LIST_QUERY, &q)))
+    if ((rv = hg_call_query(c, LIST_QUERY, &q)))
         return rv;
-    dept = opt(q, "dept");
+    dept = hg_json_opt(q, "dept");
     if ((rv = scope(c, &dept)))
         return rv;
-    if ((lim = opt(q, "limit")) && ((limit = atoi(lim)) < 1 || limit > LIST_MAX))
+    if ((lim = hg_json_opt(q, "limit")) && ((limit = atoi(lim)) < 1 || limit > LIST_MAX))
         return hg_call_fail(c, "HG_FIELD_RANGE", "limit", apr_psprintf(c->pool, "1 to %d", LIST_MAX));
-    date = opt(q, "date") ? opt(q, "date") : consult_today(c->pool);
+    date = hg_json_opt(q, "date") ? hg_json_opt(q, "date") : consult_today(c->pool);
     if ((rv = consult_stats_day_list(&out, c->db, c->pool, c->master_key, c->institution, date, dept,
-                                     opt(q, "state"), limit)))
+                                     hg_json_opt(q, "state"), limit)))
         return rv;
-    if ((fmt = opt(q, "format")) && !strcmp(fmt, "csv")) {
+    if ((fmt = hg_json_opt(q, "format")) && !strcmp(fmt, "csv")) {
         apr_array_header_t *rows = apr_array_make(c->pool, 64, sizeof(apr_array_header_t *)), *r;
         r = row_new(c->pool, rows);
         CELL(r, "就诊号"); CELL(r, "患者ID"); CELL(r, "姓名"); CELL(r, "性别"); CELL(r, "年龄"); CELL(r, "科室");
@@ -198,7 +161,7 @@ static apr_status_t route_visit(hg_call_t *c)
     json_t *q, *out;
     const char *dept = NULL, *vdept;
     apr_status_t rv;
-    if ((rv = query_args(c, schema, &q)))
+    if ((rv = hg_call_query(c, schema, &q)))
         return rv;
     if (strchr(c->path_rest, '/') || strlen(c->path_rest) > 50)
         return hg_call_fail(c, "HG_NOT_FOUND", NULL, NULL);
@@ -242,17 +205,17 @@ static apr_status_t route_stats(hg_call_t *c)
     apr_size_t i;
     apr_status_t rv;
 
-    if ((rv = query_args(c, STATS_QUERY, &q)))
+    if ((rv = hg_call_query(c, STATS_QUERY, &q)))
         return rv;
-    sq.dept = opt(q, "dept");
+    sq.dept = hg_json_opt(q, "dept");
     if ((rv = scope(c, &sq.dept)) || (rv = date_range(c, q, &sq)))
         return rv;
     sq.institution = c->institution;
-    sq.template_id = opt(q, "template");
-    sq.group = opt(q, "group") ? opt(q, "group") : "day";
+    sq.template_id = hg_json_opt(q, "template");
+    sq.group = hg_json_opt(q, "group") ? hg_json_opt(q, "group") : "day";
     if ((rv = consult_stats_usage(&out, c->db, c->pool, &sq)))
         return rv;
-    if ((fmt = opt(q, "format")) && !strcmp(fmt, "csv")) {
+    if ((fmt = hg_json_opt(q, "format")) && !strcmp(fmt, "csv")) {
         apr_array_header_t *rows = apr_array_make(c->pool, 64, sizeof(apr_array_header_t *)), *r;
         json_t *tot = json_object_get(out, "totals");
         r = row_new(c->pool, rows);
@@ -300,19 +263,19 @@ static apr_status_t route_questions(hg_call_t *c)
     apr_size_t i, k;
     apr_status_t rv;
 
-    if ((rv = query_args(c, QUESTIONS_QUERY, &q)))
+    if ((rv = hg_call_query(c, QUESTIONS_QUERY, &q)))
         return rv;
-    sq.dept = opt(q, "dept");
+    sq.dept = hg_json_opt(q, "dept");
     if ((rv = scope(c, &sq.dept)) || (rv = date_range(c, q, &sq)))
         return rv;
     sq.institution = c->institution;
-    sq.template_id = opt(q, "template");
-    rv = consult_stats_questions(&out, c->db, c->pool, &sq, opt(q, "version"));
+    sq.template_id = hg_json_opt(q, "template");
+    rv = consult_stats_questions(&out, c->db, c->pool, &sq, hg_json_opt(q, "version"));
     if (rv == HG_ENOTFOUND)
-        return hg_call_fail(c, "HG_NOT_FOUND", opt(q, "version") ? "version" : "template", "no such questionnaire template");
+        return hg_call_fail(c, "HG_NOT_FOUND", hg_json_opt(q, "version") ? "version" : "template", "no such questionnaire template");
     if (rv)
         return rv;
-    if ((fmt = opt(q, "format")) && !strcmp(fmt, "csv")) {
+    if ((fmt = hg_json_opt(q, "format")) && !strcmp(fmt, "csv")) {
         apr_array_header_t *rows = apr_array_make(c->pool, 64, sizeof(apr_array_header_t *)), *r;
         r = row_new(c->pool, rows);
         CELL(r, "题目编码"); CELL(r, "题目"); CELL(r, "题型"); CELL(r, "应答人数"); CELL(r, "作答人数"); CELL(r, "完成率");

@@ -64,14 +64,7 @@ static inline invoice_verdict_t invoice_notify_sms_classify(const char *code)
  * 42001 access_token invalid or expired: a fresh one comes with a later attempt, 45009 rate limit). */
 static inline invoice_verdict_t invoice_notify_wechat_classify(long errcode)
 {
-    switch (errcode) {
-    case 0:
-        return INVOICE_DELIVERED;
-    case 40003: case 40037: case 43004: case 47001: case 47003:
-        return INVOICE_PERMANENT;
-    default:
-        return INVOICE_RETRY;
-    }
+    return !errcode ? INVOICE_DELIVERED : hg_wechat_errcode_permanent(errcode) ? INVOICE_PERMANENT : INVOICE_RETRY;
 }
 
 /* the SMS text for a payload (either shape), sign included; HG_EINVALID (with *why) when the

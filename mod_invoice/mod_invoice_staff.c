@@ -37,32 +37,6 @@ static apr_int64_t col64(const hg_db_result_t *r, int row, int col)
     return v ? apr_atoi64(v) : 0;
 }
 
-/* the query string as a JSON object of strings, validated like a body: one rule for all input */
-static apr_status_t query_args(hg_call_t *c, const hg_field_t *schema, json_t **out)
-{
-    apr_table_t *t = NULL;
-    const apr_array_header_t *arr;
-    json_t *o = hg_json_object(c->pool);
-    int i;
-    ap_args_to_table(c->r, &t);
-    arr = t ? apr_table_elts(t) : NULL;
-    for (i = 0; arr && i < arr->nelts; i++) {
-        const apr_table_entry_t *e = &APR_ARRAY_IDX(arr, i, apr_table_entry_t);
-        json_t *v = json_string(e->val);
-        /* jansson refuses invalid UTF-8 in a value or a key: never let a parameter slip by unchecked */
-        if (!v || json_object_set_new(o, e->key, v) != 0)
-            return hg_call_fail(c, "HG_FIELD_PATTERN", hg_utf8_repair(c->pool, e->key), "not UTF-8 text");
-    }
-    *out = o;
-    return hg_json_validate(c->pool, o, schema, &c->err);
-}
-
-/* "" and absent both mean "not given" (the validator treats "" as missing) */
-static const char *opt(json_t *o, const char *key)
-{
-    const char *s = hg_json_gets(o, key, NULL);
-    return s && *s ? s : NULL;
-}
 
 static const char *kind_label(const char *code)
 {
@@ -140,13 +114,13 @@ static apr_status_t route_stock(hg_call_t *c)
     const char *open;
     apr_status_t rv;
     int i;
-    if ((rv = query_args(c, STOCK_QUERY, &q)))
+    if ((rv = hg_call_query(c, STOCK_QUERY, &q)))
         return rv;
-    open = opt(q, "open");
+    open = hg_json_opt(q, "open");
     if ((rv = hg_db_q(c->db, &r, STOCK_SELECT "WHERE s.institution = $1 AND ($2::text IS NULL OR s.place_code = $2) "
                       "AND ($3::text IS NULL OR s.kind = $3) AND ($4::text IS NULL OR s.next_no <= s.end_no) "
                       "ORDER BY s.place_code, s.kind, s.bill_batch_code, s.start_no", 4, c->institution,
-                      opt(q, "placeCode"), opt(q, "kind"), open && !strcmp(open, "1") ? "1" : NULL)))
+                      hg_json_opt(q, "placeCode"), hg_json_opt(q, "kind"), open && !strcmp(open, "1") ? "1" : NULL)))
         return rv;
     rows = json_array();
     for (i = 0; i < r->nrows; i++)
@@ -162,7 +136,7 @@ static apr_status_t route_places(hg_call_t *c)
     hg_db_result_t *r;
     apr_status_t rv;
     int i;
-    if ((rv = query_args(c, schema, &q)))
+    if ((rv = hg_call_query(c, schema, &q)))
         return rv;
     if ((rv = hg_db_q(c->db, &r, "SELECT p.place_code, p.name, "
                       "coalesce(sum(s.end_no - s.next_no + 1) FILTER (WHERE s.kind = 'ebill'), 0), "
@@ -232,8 +206,8 @@ static apr_status_t route_stock_apply(hg_call_t *c)
     batch = hg_json_gets(c->json, "billBatchCode", NULL);
     hg_json_geti(c->json, &start, "startNo", NULL);
     hg_json_geti(c->json, &end, "endNo", NULL);
-    place = opt(c->json, "placeCode");
-    name = opt(c->json, "placeName");
+    place = hg_json_opt(c->json, "placeCode");
+    name = hg_json_opt(c->json, "placeName");
     if (start > end)
         return hg_call_fail(c, "HG_FIELD_RANGE", "endNo", "endNo must not be below startNo");
     if (!place)
@@ -335,7 +309,7 @@ static apr_status_t route_stock_distribute(hg_call_t *c)
         rv = HG_ECONFLICT;
         goto rollback;
     }
-    if ((rv = ensure_place(c, x, place, opt(c->json, "placeName"))))
+    if ((rv = ensure_place(c, x, place, hg_json_opt(c->json, "placeName"))))
         goto rollback;
     if (k + n <= e) {
         /* numbers remain: the source row becomes the rest, the moved and used parts are new rows */
@@ -530,10 +504,10 @@ static apr_status_t route_report_daily(hg_call_t *c)
     apr_size_t j;
     int i;
 
-    if ((rv = query_args(c, REPORT_QUERY, &q)))
+    if ((rv = hg_call_query(c, REPORT_QUERY, &q)))
         return rv;
-    format = opt(q, "format");
-    if (!(date = opt(q, "date"))) {
+    format = hg_json_opt(q, "format");
+    if (!(date = hg_json_opt(q, "date"))) {
         if ((rv = hg_db_q(c->db, &r, "SELECT to_char(current_date, 'YYYY-MM-DD')", 0)))
             return rv;
         date = hg_db_val(r, 0, 0);
@@ -611,9 +585,9 @@ static apr_status_t route_bills(hg_call_t *c)
     apr_status_t rv;
     int i;
 
-    if ((rv = query_args(c, BILLS_QUERY, &q)))
+    if ((rv = hg_call_query(c, BILLS_QUERY, &q)))
         return rv;
-    if ((lim = opt(q, "limit")) && ((limit = apr_atoi64(lim)) < 1 || limit > LIST_MAX))
+    if ((lim = hg_json_opt(q, "limit")) && ((limit = apr_atoi64(lim)) < 1 || limit > LIST_MAX))
         return hg_call_fail(c, "HG_FIELD_RANGE", "limit", apr_psprintf(c->pool, "1 to %d", LIST_MAX));
     if ((rv = hg_db_q(c->db, &r, "SELECT b.id, b.bill_batch_code, b.bill_no, b.bus_no, b.kind, b.place_code, "
                       "b.total_fen, b.state, b.is_scarlet, b.paper_batch_code, b.paper_no, coalesce(o.state, 'pending'), "
@@ -626,7 +600,7 @@ static apr_status_t route_bills(hg_call_t *c)
                       "AND ($4::text IS NULL OR ($4 = 'red' AND b.is_scarlet) "
                       "OR ($4 <> 'red' AND NOT b.is_scarlet AND b.state = $4)) "
                       "AND ($5::bigint IS NULL OR b.id < $5::bigint) ORDER BY b.id DESC LIMIT $6::int", 6,
-                      c->institution, opt(q, "date"), opt(q, "placeCode"), opt(q, "state"), opt(q, "beforeId"),
+                      c->institution, hg_json_opt(q, "date"), hg_json_opt(q, "placeCode"), hg_json_opt(q, "state"), hg_json_opt(q, "beforeId"),
                       i64s(c->pool, limit))))
         return rv;
     rows = json_array();

@@ -10,6 +10,8 @@
 #include "http_config.h"
 #include "http_log.h"
 #include "apr_optional.h"
+#include "apr_strings.h"
+#include "util_script.h"
 #include <jansson.h>
 #include "hg_db.h"
 #include "hg_err.h"
@@ -101,6 +103,40 @@ static inline apr_status_t hg_call_answer(hg_call_t *c, int status, json_t *out)
     c->status = status;
     c->out = hg_json_own(c->pool, out);
     return APR_SUCCESS;
+}
+
+/* The query string as a JSON object of strings, validated like a body against schema: one rule
+ * for all input.  A parameter given twice is refused (ap_args_to_table would keep one of them
+ * silently), and so is one that is not UTF-8 (jansson refuses it as a key or a value). */
+static inline apr_status_t hg_call_query(hg_call_t *c, const hg_field_t *schema, json_t **out)
+{
+    apr_table_t *t = NULL;
+    const apr_array_header_t *arr;
+    json_t *o = hg_json_object(c->pool);
+    char *args, *last, *kv, *eq;
+    int i;
+    *out = NULL;
+    if (c->r->args) {
+        apr_table_t *seen = apr_table_make(c->pool, 8);
+        args = apr_pstrdup(c->pool, c->r->args);
+        for (kv = apr_strtok(args, "&", &last); kv; kv = apr_strtok(NULL, "&", &last)) {
+            if ((eq = strchr(kv, '=')))
+                *eq = '\0';
+            if (apr_table_get(seen, kv))
+                return hg_call_fail(c, "HG_FIELD_UNKNOWN", hg_utf8_repair(c->pool, kv), "given twice");
+            apr_table_setn(seen, kv, "1");
+        }
+    }
+    ap_args_to_table(c->r, &t);
+    arr = t ? apr_table_elts(t) : NULL;
+    for (i = 0; arr && i < arr->nelts; i++) {
+        const apr_table_entry_t *e = &APR_ARRAY_IDX(arr, i, apr_table_entry_t);
+        json_t *v = json_string(e->val);
+        if (!v || json_object_set_new(o, e->key, v) != 0)
+            return hg_call_fail(c, "HG_FIELD_PATTERN", hg_utf8_repair(c->pool, e->key), "not UTF-8 text");
+    }
+    *out = o;
+    return hg_json_validate(c->pool, o, schema, &c->err);
 }
 
 static inline int hg_call_has_role(const hg_call_t *c, const char *role)

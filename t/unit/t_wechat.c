@@ -21,7 +21,7 @@ int main(void)
 
     apr_initialize();
     apr_pool_create(&p, NULL);
-    tap_plan(22);
+    tap_plan(24);
 
     memset(&conf, 0, sizeof(conf));
     tap_is_int(hg_wechat_token_request(&req, p, &conf), HG_EINVALID, "no credentials and no central URL: refused");
@@ -55,6 +55,12 @@ int main(void)
            "40001, 40014, 42001 ask for another token");
     tap_ok(!hg_wechat_token_refused(0) && !hg_wechat_token_refused(40003) && !hg_wechat_token_refused(-1),
            "0, 40003 (openid), -1 (busy) do not");
+
+    tap_ok(hg_wechat_errcode_permanent(40003) && hg_wechat_errcode_permanent(40037) && hg_wechat_errcode_permanent(43004)
+           && hg_wechat_errcode_permanent(47001) && hg_wechat_errcode_permanent(47003),
+           "openid, template, not following, data format, argument: waiting cannot help");
+    tap_ok(!hg_wechat_errcode_permanent(-1) && !hg_wechat_errcode_permanent(45009) && !hg_wechat_errcode_permanent(40001),
+           "busy, rate limit, refused token: another attempt later");
 
     tap_is_str(hg_wechat_with_token(p, "https://api.weixin.qq.com/cgi-bin/message/template/send", "T+k/1"),
                "https://api.weixin.qq.com/cgi-bin/message/template/send?access_token=T%2Bk%2F1", "? and the token escaped");
