@@ -34,11 +34,7 @@
   /* ---------------------------------------------------------------- helpers */
 
   function $(id) { return doc.getElementById(id); }
-  function esc(s) {
-    return String(s === null || s === undefined ? '' : s).replace(/[&<>"'`=]/g, function (c) {
-      return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;', '=': '&#61;' }[c];
-    });
-  }
+  var esc = win.HG.esc;             /* /static/hg.js */
   function isArr(a) { return Object.prototype.toString.call(a) === '[object Array]'; }
   function has(o, k) { return o && Object.prototype.hasOwnProperty.call(o, k); }
 
@@ -102,29 +98,9 @@
     return '请求失败（' + (err.code || ('HTTP ' + err.status)) + '）';
   }
 
-  /* JSON request; cb(err, data); err = {code, message, field, status, data} */
+  /* JSON request on this session; cb(err, data); err = {code, message, field, status, data} */
   function api(method, path, body, cb) {
-    var x = new XMLHttpRequest(), done = false;
-    function finish(err, data) { if (!done) { done = true; cb(err, data); } }
-    x.open(method, API + encodeURIComponent(token) + path, true);
-    x.timeout = 15000;
-    x.setRequestHeader('Accept', 'application/json');
-    if (body !== undefined) x.setRequestHeader('Content-Type', 'application/json');
-    x.onreadystatechange = function () {
-      var data = null;
-      if (x.readyState !== 4 || x.status === 0) return;
-      try { data = JSON.parse(x.responseText); } catch (e) { data = null; }
-      if (x.status >= 200 && x.status < 300) {
-        if (data && typeof data === 'object') finish(null, data);
-        else finish({ code: 'BAD_RESPONSE', status: x.status });
-        return;
-      }
-      data = data && typeof data === 'object' ? data : {};
-      finish({ code: data.code || '', message: data.message || '', field: data.field || '', status: x.status, data: data });
-    };
-    x.onerror = function () { finish({ code: 'NETWORK', status: 0 }); };
-    x.ontimeout = function () { finish({ code: 'TIMEOUT', status: 0 }); };
-    x.send(body !== undefined ? JSON.stringify(body) : null);
+    win.HG.api(method, API + encodeURIComponent(token) + path, body, cb);
   }
 
   var tipTimer = null;

@@ -5,15 +5,7 @@
 (function (win) {
   'use strict';
   var doc = win.document;
-  var HG = {};
-
-  HG.$ = function (id) { return doc.getElementById(id); };
-
-  HG.esc = function (s) {
-    return String(s === null || s === undefined ? '' : s).replace(/[&<>"'`=]/g, function (c) {
-      return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;', '=': '&#61;' }[c];
-    });
-  };
+  var HG = win.HG || {};          /* HG.$, HG.esc and HG.api come from /static/hg.js */
 
   /* #code=44010126&no=0000000001&r=a1b2c3 -> {code:..., no:..., r:...}; the fragment never reaches the server */
   HG.hashParams = function () {
@@ -79,32 +71,6 @@
     if (err.status >= 500) return '服务暂时不可用，请稍后再试';
     if (err.status === 404) return MESSAGES.HG_NOT_FOUND;
     return '请求失败（' + (err.code || ('HTTP ' + err.status)) + '）';
-  };
-
-  /* JSON request; cb(err, data).  err: {code, message, status, data} from the error envelope, or
-   * NETWORK/TIMEOUT/BAD_RESPONSE.  A 2xx answer that is not JSON is BAD_RESPONSE. */
-  HG.api = function (method, url, body, cb) {
-    var x = new XMLHttpRequest(), done = false;
-    function finish(err, data) { if (!done) { done = true; cb(err, data); } }
-    x.open(method, url, true);
-    x.timeout = 15000;
-    x.setRequestHeader('Accept', 'application/json');
-    if (body !== undefined) x.setRequestHeader('Content-Type', 'application/json');
-    x.onreadystatechange = function () {
-      var data = null;
-      if (x.readyState !== 4 || x.status === 0) return;
-      try { data = JSON.parse(x.responseText); } catch (e) { data = null; }
-      if (x.status >= 200 && x.status < 300) {
-        if (data && typeof data === 'object') finish(null, data);
-        else finish({ code: 'BAD_RESPONSE', status: x.status });
-        return;
-      }
-      data = data && typeof data === 'object' ? data : {};
-      finish({ code: data.code || '', message: data.message || '', status: x.status, data: data });
-    };
-    x.onerror = function () { finish({ code: 'NETWORK', status: 0 }); };
-    x.ontimeout = function () { finish({ code: 'TIMEOUT', status: 0 }); };
-    x.send(body !== undefined ? JSON.stringify(body) : null);
   };
 
   /* "12.3" / 12.3 / "-5" -> "12.30" / "-5.00"; strings are not passed through floating point. */
