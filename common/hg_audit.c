@@ -56,21 +56,39 @@ apr_status_t hg_audit_decrypt(char **out, apr_size_t *len, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-apr_status_t hg_audit_insert(hg_db_t *db, const unsigned char key[16], const hg_audit_rec_t *rec)
+apr_status_t hg_audit_stmt(hg_db_stmt_t *st, apr_pool_t *p, const unsigned char key[16],
+                           const hg_audit_rec_t *rec)
 {
+    const char **params = apr_palloc(p, 9 * sizeof(*params));
     char *req, *resp;
     apr_status_t rv;
-    if ((rv = hg_audit_encrypt(&req, db->pool, key, rec->req_body, rec->req_len)) != APR_SUCCESS)
+    if ((rv = hg_audit_encrypt(&req, p, key, rec->req_body, rec->req_len)) != APR_SUCCESS)
         return rv;
-    if ((rv = hg_audit_encrypt(&resp, db->pool, key, rec->resp_body, rec->resp_len)) != APR_SUCCESS)
+    if ((rv = hg_audit_encrypt(&resp, p, key, rec->resp_body, rec->resp_len)) != APR_SUCCESS)
         return rv;
-    return hg_db_q(db, NULL,
-                   "INSERT INTO hg.audit (institution, caller, direction, endpoint, status, elapsed_ms, "
-                   "  request_id, req_enc, resp_enc) VALUES ($1,$2,$3,$4,$5::int,$6::int,$7,$8,$9)",
-                   9, rec->institution ? rec->institution : "", rec->caller ? rec->caller : "-",
-                   rec->direction, rec->endpoint, apr_itoa(db->pool, rec->status),
-                   apr_itoa(db->pool, rec->elapsed_ms), rec->request_id ? rec->request_id : "",
-                   req, resp);
+    params[0] = rec->institution ? rec->institution : "";
+    params[1] = rec->caller ? rec->caller : "-";
+    params[2] = rec->direction;
+    params[3] = rec->endpoint;
+    params[4] = apr_itoa(p, rec->status);
+    params[5] = apr_itoa(p, rec->elapsed_ms);
+    params[6] = rec->request_id ? rec->request_id : "";
+    params[7] = req;
+    params[8] = resp;
+    st->sql = "INSERT INTO hg.audit (institution, caller, direction, endpoint, status, elapsed_ms, "
+              "  request_id, req_enc, resp_enc) VALUES ($1,$2,$3,$4,$5::int,$6::int,$7,$8,$9)";
+    st->n = 9;
+    st->params = params;
+    return APR_SUCCESS;
+}
+
+apr_status_t hg_audit_insert(hg_db_t *db, const unsigned char key[16], const hg_audit_rec_t *rec)
+{
+    hg_db_stmt_t st;
+    apr_status_t rv;
+    if ((rv = hg_audit_stmt(&st, db->pool, key, rec)) != APR_SUCCESS)
+        return rv;
+    return hg_db_exec(db, NULL, st.sql, st.n, st.params);
 }
 
 apr_status_t hg_audit_row_hash(char out_hex[65], const char *prev_hex, apr_int64_t seq,

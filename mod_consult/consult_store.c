@@ -201,12 +201,26 @@ apr_status_t consult_store_by_visit_no(hg_db_t *db, apr_pool_t *p, const char *i
     return visit_of(p, r, v);
 }
 
-apr_status_t consult_store_save(hg_db_t *db, apr_pool_t *p, const consult_visit_t *v, json_t *answers,
-                                json_t *nav, const char *state, int commit)
+void consult_store_save_stmt(hg_db_stmt_t *st, apr_pool_t *p, const consult_visit_t *v, json_t *answers,
+                             json_t *nav, const char *state)
 {
-    return (commit ? hg_db_q_commit : hg_db_q)(db, NULL, "UPDATE consult.visits SET answers = $2::jsonb, state = $3, nav = $4::jsonb, "
-                   "updated_at = now() WHERE id = $1::bigint", 4, v->id, hg_json_dump(p, answers, HG_JSON_DUMP_SORTED),
-                   state, hg_json_dump(p, nav, HG_JSON_DUMP_SORTED));
+    const char **params = apr_palloc(p, 4 * sizeof(*params));
+    params[0] = v->id;
+    params[1] = hg_json_dump(p, answers, HG_JSON_DUMP_SORTED);
+    params[2] = state;
+    params[3] = hg_json_dump(p, nav, HG_JSON_DUMP_SORTED);
+    st->sql = "UPDATE consult.visits SET answers = $2::jsonb, state = $3, nav = $4::jsonb, "
+              "updated_at = now() WHERE id = $1::bigint";
+    st->n = 4;
+    st->params = params;
+}
+
+apr_status_t consult_store_save(hg_db_t *db, apr_pool_t *p, const consult_visit_t *v, json_t *answers,
+                                json_t *nav, const char *state)
+{
+    hg_db_stmt_t st;
+    consult_store_save_stmt(&st, p, v, answers, nav, state);
+    return hg_db_exec(db, NULL, st.sql, st.n, st.params);
 }
 
 apr_status_t consult_store_complete(hg_db_t *db, apr_pool_t *p, const consult_visit_t *v, json_t *answers,

@@ -59,9 +59,12 @@ apr_status_t consult_store_definition(hg_db_t *db, apr_pool_t *p, const char *te
 apr_status_t consult_store_by_visit_no(hg_db_t *db, apr_pool_t *p, const char *institution,
                                        const char *visit_no, consult_visit_t **v);
 
-/* store the answers, the navigation and the state; commit: end the open transaction with it */
+/* store the answers, the navigation and the state; _stmt: the same as a statement for the caller's
+ * pipeline (a step commits it with its audit row) */
 apr_status_t consult_store_save(hg_db_t *db, apr_pool_t *p, const consult_visit_t *v, json_t *answers,
-                                json_t *nav, const char *state, int commit);
+                                json_t *nav, const char *state);
+void consult_store_save_stmt(hg_db_stmt_t *st, apr_pool_t *p, const consult_visit_t *v, json_t *answers,
+                             json_t *nav, const char *state);
 
 /* store the pruned answers and the summary; state completed, submitted_at now */
 apr_status_t consult_store_complete(hg_db_t *db, apr_pool_t *p, const consult_visit_t *v, json_t *answers,

@@ -234,15 +234,20 @@ static apr_status_t answer_view(hg_call_t *c, consult_visit_t *v, consult_templa
 /* store answers, pages and the state the view shows (in-progress, review or stopped), answer the view */
 static apr_status_t save_and_answer(hg_call_t *c, consult_visit_t *v, consult_template_t *t, consult_ctx_t *ctx)
 {
+    hg_db_stmt_t last;
     json_t *view;
     apr_status_t rv;
     if ((rv = consult_view(&view, c->pool, t, v->answers, v->nav, ctx)))
         return rv;
     v->state = hg_json_gets(view, "state", NULL);
-    /* the last statement of the step: with COMMIT in the same round trip */
-    if ((rv = consult_store_save(c->db, c->pool, v, v->answers, v->nav, v->state, c->db->in_tx)))
-        return rv;
-    return hg_call_answer(c, 200, json_incref(view));
+    if (!c->db->in_tx) {
+        if ((rv = consult_store_save(c->db, c->pool, v, v->answers, v->nav, v->state)))
+            return rv;
+        return hg_call_answer(c, 200, json_incref(view));
+    }
+    /* the last statement of the step, its audit row and COMMIT: one round trip */
+    consult_store_save_stmt(&last, c->pool, v, v->answers, v->nav, v->state);
+    return hg_call_commit_answer_stmt(c, 200, json_incref(view), NULL, &last);
 }
 
 /* ---------------------------------------------------------------- HIS: announce a visit */

@@ -12,6 +12,7 @@
 #include "apr_optional.h"
 #include "apr_strings.h"
 #include "util_script.h"
+#include <stdarg.h>
 #include <jansson.h>
 #include "hg_db.h"
 #include "hg_err.h"
@@ -41,6 +42,11 @@ typedef struct hg_call_t {
     apr_size_t    out_len;
     const char   *out_type;
     hg_error_t   *err;           /* set through hg_call_fail */
+    /* set by mod_hisgate, for hg_call_commit_answer */
+    apr_status_t (*commit_answer)(struct hg_call_t *c, hg_db_result_t **res, const hg_db_stmt_t *last);
+    unsigned      route_flags;
+    int           audited;       /* the call's audit row went with the route's commit */
+    const char   *out_text;      /* c->out as it was journalled, sent as it is */
 } hg_call_t;
 
 typedef apr_status_t hg_route_fn(hg_call_t *c);
@@ -102,7 +108,37 @@ static inline apr_status_t hg_call_answer(hg_call_t *c, int status, json_t *out)
 {
     c->status = status;
     c->out = hg_json_own(c->pool, out);
+    c->out_text = NULL;       /* a new answer is journalled as it is sent */
+    c->audited = 0;
     return APR_SUCCESS;
+}
+
+/* Answer, and end the route's open transaction with its last statement and the call's audit row
+ * (for audited routes) in one round trip and one commit; an audited route would otherwise commit
+ * twice, its write and then its audit row.  The answer must be final: the audit row keeps it.  On
+ * failure nothing is committed, the answer is dropped and the statement's error is returned (the
+ * route may still answer otherwise, e.g. a replay after a unique violation). */
+static inline apr_status_t hg_call_commit_answer(hg_call_t *c, int status, json_t *out, hg_db_result_t **res,
+                                                 const char *sql, int n, ...)
+{
+    const char **params = n > 0 ? (const char **)apr_palloc(c->pool, n * sizeof(*params)) : NULL;
+    hg_db_stmt_t st = { sql, n, params };
+    va_list ap;
+    int i;
+    va_start(ap, n);
+    for (i = 0; i < n; i++)
+        params[i] = va_arg(ap, const char *);
+    va_end(ap);
+    hg_call_answer(c, status, out);
+    return c->commit_answer(c, res, &st);
+}
+
+/* the same with the last statement built by a domain function */
+static inline apr_status_t hg_call_commit_answer_stmt(hg_call_t *c, int status, json_t *out, hg_db_result_t **res,
+                                                      const hg_db_stmt_t *last)
+{
+    hg_call_answer(c, status, out);
+    return c->commit_answer(c, res, last);
 }
 
 /* The query string as a JSON object of strings, validated like a body against schema: one rule
