@@ -82,6 +82,30 @@ apr_status_t hg_audit_stmt(hg_db_stmt_t *st, apr_pool_t *p, const unsigned char 
     return APR_SUCCESS;
 }
 
+apr_status_t hg_audit_stmt_guarded(hg_db_stmt_t *st, apr_pool_t *p, const unsigned char key[16],
+                                   const hg_audit_rec_t *rec, const hg_db_stmt_t *guard)
+{
+    hg_db_stmt_t row;
+    const char **params;
+    int n = guard->n, i;
+    apr_status_t rv;
+    if ((rv = hg_audit_stmt(&row, p, key, rec)) != APR_SUCCESS)
+        return rv;
+    params = apr_palloc(p, (n + row.n) * sizeof(*params));
+    for (i = 0; i < n; i++)
+        params[i] = guard->params[i];
+    for (i = 0; i < row.n; i++)
+        params[n + i] = row.params[i];
+    st->sql = apr_psprintf(p, "WITH g AS (%s) INSERT INTO hg.audit (institution, caller, direction, endpoint, "
+                           "status, elapsed_ms, request_id, req_enc, resp_enc) SELECT $%d::text, $%d::text, "
+                           "$%d::text, $%d::text, $%d::int, $%d::int, $%d::text, $%d::text, $%d::text FROM g "
+                           "LIMIT 1 RETURNING id", guard->sql, n + 1, n + 2, n + 3, n + 4, n + 5, n + 6, n + 7,
+                           n + 8, n + 9);
+    st->n = n + row.n;
+    st->params = params;
+    return APR_SUCCESS;
+}
+
 apr_status_t hg_audit_insert(hg_db_t *db, const unsigned char key[16], const hg_audit_rec_t *rec)
 {
     hg_db_stmt_t st;

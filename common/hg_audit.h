@@ -27,6 +27,10 @@ apr_status_t hg_audit_insert(hg_db_t *db, const unsigned char key[16], const hg_
  * a write and its audit row committed together, in one round trip */
 apr_status_t hg_audit_stmt(hg_db_stmt_t *st, apr_pool_t *p, const unsigned char key[16],
                            const hg_audit_rec_t *rec);
+/* one statement: guard (a data-modifying statement with RETURNING), and the row only when the guard
+ * returned a row (then the result has one row): a guarded write and its journal, or neither */
+apr_status_t hg_audit_stmt_guarded(hg_db_stmt_t *st, apr_pool_t *p, const unsigned char key[16],
+                                   const hg_audit_rec_t *rec, const hg_db_stmt_t *guard);
 
 /* chain up to max_rows unsealed rows; *sealed = how many */
 apr_status_t hg_audit_seal(hg_db_t *db, int max_rows, int *sealed);

@@ -43,7 +43,8 @@ typedef struct hg_call_t {
     const char   *out_type;
     hg_error_t   *err;           /* set through hg_call_fail */
     /* set by mod_hisgate, for hg_call_commit_answer */
-    apr_status_t (*commit_answer)(struct hg_call_t *c, hg_db_result_t **res, const hg_db_stmt_t *last);
+    apr_status_t (*commit_answer)(struct hg_call_t *c, hg_db_result_t **res, const hg_db_stmt_t *last,
+                                  int *applied);
     unsigned      route_flags;
     int           audited;       /* the call's audit row went with the route's commit */
     const char   *out_text;      /* c->out as it was journalled, sent as it is */
@@ -130,7 +131,7 @@ static inline apr_status_t hg_call_commit_answer(hg_call_t *c, int status, json_
         params[i] = va_arg(ap, const char *);
     va_end(ap);
     hg_call_answer(c, status, out);
-    return c->commit_answer(c, res, &st);
+    return c->commit_answer(c, res, &st, NULL);
 }
 
 /* the same with the last statement built by a domain function */
@@ -138,7 +139,18 @@ static inline apr_status_t hg_call_commit_answer_stmt(hg_call_t *c, int status, 
                                                       const hg_db_stmt_t *last)
 {
     hg_call_answer(c, status, out);
-    return c->commit_answer(c, res, last);
+    return c->commit_answer(c, res, last, NULL);
+}
+
+/* Answer with a guarded write outside any transaction: `guard` is a data-modifying statement with
+ * RETURNING (e.g. UPDATE … WHERE rev = $n RETURNING …) and it commits with the call's audit row in
+ * one statement.  *applied = 0 when it returned no row: then nothing was written, the answer is
+ * dropped, and the route decides again (e.g. from a fresh, locked read). */
+static inline apr_status_t hg_call_answer_if(hg_call_t *c, int status, json_t *out, const hg_db_stmt_t *guard,
+                                             int *applied)
+{
+    hg_call_answer(c, status, out);
+    return c->commit_answer(c, NULL, guard, applied);
 }
 
 /* The query string as a JSON object of strings, validated like a body against schema: one rule

@@ -671,24 +671,43 @@ static int call_audited(const hg_call_t *c)
     return (c->route_flags & (HG_R_SIGNED | HG_R_AUDIT)) && hg_conf_global->keys_loaded;
 }
 
-/* hg_call_commit_answer: [last statement, audit row, COMMIT] in one pipeline */
-static apr_status_t commit_answer(hg_call_t *c, hg_db_result_t **res, const hg_db_stmt_t *last)
+/* hg_call_commit_answer: [last statement, audit row, COMMIT] in one pipeline;
+ * hg_call_answer_if (applied != NULL): the guard with the audit row in one statement, no transaction */
+static apr_status_t commit_answer(hg_call_t *c, hg_db_result_t **res, const hg_db_stmt_t *last, int *applied)
 {
     hg_db_stmt_t st[2];
+    hg_db_result_t *r = NULL;
     hg_audit_rec_t rec;
     const char *text = NULL;
     apr_status_t rv;
-    int status = c->status ? c->status : 200;
+    int status = c->status ? c->status : 200, n = 1;
 
     st[0] = *last;
     if (call_audited(c)) {
         text = hg_json_dump(c->pool, c->out, 0);
         audit_rec(c, &rec, text, strlen(text), status);
-        if ((rv = hg_audit_stmt(&st[1], c->pool, hg_conf_global->audit_key, &rec)) != APR_SUCCESS)
-            text = NULL;      /* cannot happen short of memory: the row is then written after */
+        rv = applied ? hg_audit_stmt_guarded(&st[0], c->pool, hg_conf_global->audit_key, &rec, last)
+                     : hg_audit_stmt(&st[1], c->pool, hg_conf_global->audit_key, &rec);
+        if (rv != APR_SUCCESS) {   /* cannot happen short of memory: the row is then written after */
+            st[0] = *last;
+            text = NULL;
+        }
+        else if (!applied)
+            n = 2;
     }
-    rv = hg_db_pipeline(c->db, res, st, text ? 2 : 1, HG_DB_COMMIT);
-    if (rv != APR_SUCCESS) {
+    if (applied) {
+        if (c->db->in_tx)
+            return APR_EINVAL;
+        *applied = 0;
+        rv = hg_db_exec(c->db, &r, st[0].sql, st[0].n, st[0].params);
+        if (rv == APR_SUCCESS && !(*applied = r->nrows > 0))
+            text = NULL;
+        if (res)
+            *res = r;
+    }
+    else
+        rv = hg_db_pipeline(c->db, res, st, n, HG_DB_COMMIT);
+    if (rv != APR_SUCCESS || (applied && !*applied)) {
         c->out = NULL;
         c->status = 0;
         return rv;
