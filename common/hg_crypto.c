@@ -3,6 +3,7 @@
 #define _GNU_SOURCE             /* memmem */
 #endif
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -58,6 +59,49 @@ static apr_status_t fail(apr_status_t rv, const char *what)
     return rv;
 }
 
+/* ---------------------------------------------------------------- algorithms, fetched once */
+
+/* OpenSSL 3 looks an implicit algorithm (EVP_sm3(), EVP_MAC_fetch, a digest named in HMAC's params)
+ * up in its provider store at every use, under a lock: it showed in profiles of the issuing path,
+ * which hashes, MACs and encrypts a dozen times per bill.  Fetched once per process, kept for its
+ * life; the implicit forms stay as a fallback. */
+static pthread_once_t algs_once = PTHREAD_ONCE_INIT;
+static EVP_MD *md_sm3, *md_sha256;
+static EVP_CIPHER *ci_sm4_cbc, *ci_sm4_ecb;
+
+static void algs_fetch(void)
+{
+    md_sm3 = EVP_MD_fetch(NULL, "SM3", NULL);
+    md_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    ci_sm4_cbc = EVP_CIPHER_fetch(NULL, "SM4-CBC", NULL);
+    ci_sm4_ecb = EVP_CIPHER_fetch(NULL, "SM4-ECB", NULL);
+    ERR_clear_error();
+}
+
+static const EVP_MD *alg_sm3(void)
+{
+    pthread_once(&algs_once, algs_fetch);
+    return md_sm3 ? md_sm3 : EVP_sm3();
+}
+
+static const EVP_MD *alg_sha256(void)
+{
+    pthread_once(&algs_once, algs_fetch);
+    return md_sha256 ? md_sha256 : EVP_sha256();
+}
+
+static const EVP_CIPHER *alg_sm4_cbc(void)
+{
+    pthread_once(&algs_once, algs_fetch);
+    return ci_sm4_cbc ? ci_sm4_cbc : EVP_sm4_cbc();
+}
+
+static const EVP_CIPHER *alg_sm4_ecb(void)
+{
+    pthread_once(&algs_once, algs_fetch);
+    return ci_sm4_ecb ? ci_sm4_ecb : EVP_sm4_ecb();
+}
+
 /* ---------------------------------------------------------------- digests and MACs */
 
 static apr_status_t digest(unsigned char *out, const EVP_MD *md, const void *d, apr_size_t n,
@@ -80,12 +124,12 @@ leave:
 
 apr_status_t hg_sm3(unsigned char out[32], const void *d, apr_size_t n)
 {
-    return digest(out, EVP_sm3(), d, n, "sm3");
+    return digest(out, alg_sm3(), d, n, "sm3");
 }
 
 apr_status_t hg_sha256(unsigned char out[32], const void *d, apr_size_t n)
 {
-    return digest(out, EVP_sha256(), d, n, "sha256");
+    return digest(out, alg_sha256(), d, n, "sha256");
 }
 
 apr_status_t hg_md5_hex_upper(char out[33], const void *d, apr_size_t n)
@@ -106,17 +150,16 @@ leave:
     return rv;
 }
 
-/* HMAC over the concatenation of iov[0..niov): one code path for one-shot and gathered input. */
+/* HMAC (RFC 2104) over the concatenation of iov[0..niov), on a digest fetched once: one code path for
+ * one-shot and gathered input.  SM3 and SHA-256 both have 64-byte blocks and 32-byte outputs. */
 static apr_status_t hmac_v(unsigned char *out, const char *mdname, const void *key, apr_size_t klen,
                            const hg_iov_t *iov, int niov, const char *what)
 {
+    const EVP_MD *md = !strcmp(mdname, "SM3") ? alg_sm3() : alg_sha256();
+    unsigned char k0[64], pad[64], inner[32];
+    unsigned int len = 0;
+    EVP_MD_CTX *ctx = NULL;
     apr_status_t rv = HG_ECRYPTO;
-    /* HMAC with an empty key is legal (RFC 2104), but the provider wants a non-NULL pointer. */
-    static const unsigned char nokey[1];
-    EVP_MAC *mac = NULL;
-    EVP_MAC_CTX *ctx = NULL;
-    OSSL_PARAM params[2];
-    size_t outlen = 0;
     int i;
 
     if (!out || (!key && klen) || (!iov && niov) || niov < 0) {
@@ -129,21 +172,35 @@ static apr_status_t hmac_v(unsigned char *out, const char *mdname, const void *k
             goto leave;
         }
     }
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)mdname, 0);
-    params[1] = OSSL_PARAM_construct_end();
-    if (!(mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) || !(ctx = EVP_MAC_CTX_new(mac))
-        || !EVP_MAC_init(ctx, klen ? key : nokey, klen, params))
-        goto leave;
-    for (i = 0; i < niov; i++) {
-        if (iov[i].n && !EVP_MAC_update(ctx, iov[i].d, iov[i].n))
+    memset(k0, 0, sizeof(k0));
+    if (klen > sizeof(k0)) {           /* a key longer than the block is hashed first */
+        if (!EVP_Digest(key, klen, k0, &len, md, NULL))
             goto leave;
     }
-    if (!EVP_MAC_final(ctx, out, &outlen, 32) || outlen != 32)
+    else if (klen)
+        memcpy(k0, key, klen);
+    if (!(ctx = EVP_MD_CTX_new()))
+        goto leave;
+    for (i = 0; i < 64; i++)
+        pad[i] = k0[i] ^ 0x36;
+    if (!EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, pad, 64))
+        goto leave;
+    for (i = 0; i < niov; i++)
+        if (iov[i].n && !EVP_DigestUpdate(ctx, iov[i].d, iov[i].n))
+            goto leave;
+    if (!EVP_DigestFinal_ex(ctx, inner, &len) || len != 32)
+        goto leave;
+    for (i = 0; i < 64; i++)
+        pad[i] = k0[i] ^ 0x5c;
+    if (!EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, pad, 64)
+        || !EVP_DigestUpdate(ctx, inner, 32) || !EVP_DigestFinal_ex(ctx, out, &len) || len != 32)
         goto leave;
     rv = APR_SUCCESS;
 leave:
-    EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
+    EVP_MD_CTX_free(ctx);
+    OPENSSL_cleanse(k0, sizeof(k0));
+    OPENSSL_cleanse(pad, sizeof(pad));
+    OPENSSL_cleanse(inner, sizeof(inner));
     if (rv != APR_SUCCESS)
         rv = fail(rv, what);
     return rv;
@@ -254,13 +311,13 @@ leave:
 apr_status_t hg_sm4_ecb_encrypt(apr_pool_t *p, unsigned char **out, apr_size_t *outlen,
                                 const unsigned char key[16], const void *in, apr_size_t n)
 {
-    return sm4_pooled(p, out, outlen, EVP_sm4_ecb(), key, NULL, 1, in, n, "sm4-ecb encrypt");
+    return sm4_pooled(p, out, outlen, alg_sm4_ecb(), key, NULL, 1, in, n, "sm4-ecb encrypt");
 }
 
 apr_status_t hg_sm4_ecb_decrypt(apr_pool_t *p, unsigned char **out, apr_size_t *outlen,
                                 const unsigned char key[16], const void *in, apr_size_t n)
 {
-    return sm4_pooled(p, out, outlen, EVP_sm4_ecb(), key, NULL, 0, in, n, "sm4-ecb decrypt");
+    return sm4_pooled(p, out, outlen, alg_sm4_ecb(), key, NULL, 0, in, n, "sm4-ecb decrypt");
 }
 
 apr_status_t hg_sm4_cbc_encrypt(apr_pool_t *p, unsigned char **out, apr_size_t *outlen,
@@ -269,7 +326,7 @@ apr_status_t hg_sm4_cbc_encrypt(apr_pool_t *p, unsigned char **out, apr_size_t *
 {
     if (!iv)
         return fail(HG_EINVALID, "sm4-cbc encrypt: no iv");
-    return sm4_pooled(p, out, outlen, EVP_sm4_cbc(), key, iv, 1, in, n, "sm4-cbc encrypt");
+    return sm4_pooled(p, out, outlen, alg_sm4_cbc(), key, iv, 1, in, n, "sm4-cbc encrypt");
 }
 
 apr_status_t hg_sm4_cbc_decrypt(apr_pool_t *p, unsigned char **out, apr_size_t *outlen,
@@ -278,7 +335,7 @@ apr_status_t hg_sm4_cbc_decrypt(apr_pool_t *p, unsigned char **out, apr_size_t *
 {
     if (!iv)
         return fail(HG_EINVALID, "sm4-cbc decrypt: no iv");
-    return sm4_pooled(p, out, outlen, EVP_sm4_cbc(), key, iv, 0, in, n, "sm4-cbc decrypt");
+    return sm4_pooled(p, out, outlen, alg_sm4_cbc(), key, iv, 0, in, n, "sm4-cbc decrypt");
 }
 
 apr_status_t hg_sm4_ecb_raw(unsigned char *out, const unsigned char key[16], const void *in,
@@ -292,7 +349,7 @@ apr_status_t hg_sm4_ecb_raw(unsigned char *out, const unsigned char key[16], con
         goto leave;
     }
     /* without padding Final writes nothing, so out needs exactly n bytes */
-    rv = cipher_run(out, &len, EVP_sm4_ecb(), key, NULL, encrypt ? 1 : 0, 0, in, n, "sm4-ecb raw");
+    rv = cipher_run(out, &len, alg_sm4_ecb(), key, NULL, encrypt ? 1 : 0, 0, in, n, "sm4-ecb raw");
 leave:
     return rv;
 }
@@ -707,8 +764,8 @@ static apr_status_t sm2_md_ctx(EVP_MD_CTX **pmctx, EVP_PKEY_CTX **ppctx, const h
         || EVP_PKEY_CTX_set1_id(*ppctx, id, (int)idlen) <= 0)
         goto leave;
     EVP_MD_CTX_set_pkey_ctx(*pmctx, *ppctx);
-    if ((sign ? EVP_DigestSignInit(*pmctx, NULL, EVP_sm3(), NULL, pk->pkey)
-              : EVP_DigestVerifyInit(*pmctx, NULL, EVP_sm3(), NULL, pk->pkey)) <= 0)
+    if ((sign ? EVP_DigestSignInit(*pmctx, NULL, alg_sm3(), NULL, pk->pkey)
+              : EVP_DigestVerifyInit(*pmctx, NULL, alg_sm3(), NULL, pk->pkey)) <= 0)
         goto leave;
     rv = APR_SUCCESS;
 leave:

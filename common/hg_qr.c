@@ -47,9 +47,14 @@ apr_status_t hg_qr_png(const unsigned char **png, apr_size_t *len, apr_pool_t *p
         z_stream zs;
         rawlen = (apr_size_t)(rb + 1) * px;       /* a filter byte (0) per row */
         raw = apr_pcalloc(p, rawlen);
+        /* one pixel row per module row, copied for the other scale - 1 */
         for (y = 0; y < px; y++) {
             unsigned char *row = raw + (apr_size_t)y * (rb + 1);
             int my = y / scale - QUIET;
+            if (y % scale) {
+                memcpy(row, row - (rb + 1), rb + 1);
+                continue;
+            }
             for (x = 0; x < px; x++) {
                 int mx = x / scale - QUIET, dark = mx >= 0 && my >= 0 && mx < w && my < w
                                                    && (qr->data[my * w + mx] & 1);
