@@ -257,8 +257,9 @@ static void log_outcome(server_rec *s, job_t *j, int dead)
 }
 
 /* the outcomes and journals of finished deliveries: one transaction for all of them; if that
- * fails, one by one (autocommit) so that one bad row does not hold back the others */
-static void record(server_rec *s, hg_db_t *db, apr_pool_t *tp, job_t *fin)
+ * fails, one by one (autocommit) so that one bad row does not hold back the others.  Returns 0
+ * when the connection was lost: nothing is recorded, the caller keeps the outcomes for later. */
+static int record(server_rec *s, hg_db_t *db, apr_pool_t *tp, job_t *fin)
 {
     apr_array_header_t *ids = apr_array_make(tp, 16, sizeof(apr_int64_t));
     apr_array_header_t *results = apr_array_make(tp, 16, sizeof(const char *));
@@ -288,16 +289,20 @@ static void record(server_rec *s, hg_db_t *db, apr_pool_t *tp, job_t *fin)
     if (rv == APR_SUCCESS) {
         for (j = fin; j; j = j->next)
             log_outcome(s, j, APR_ARRAY_IDX(deads, n++, int));
-        return;
+        return 1;
     }
     hg_db_rollback(db);
+    if (rv == HG_EDBDOWN || PQstatus(db->conn) != CONNECTION_OK)
+        return 0;
     for (j = fin, n = 0; j; j = j->next)
         n++;
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00046: outbox: recording %d outcomes together failed (%s); "
                  "one by one", n, db->errmsg ? db->errmsg : "");
     for (j = fin; j; j = j->next) {
         dead = 0;
-        journal_insert(db, j);
+        if (journal_insert(db, j) != APR_SUCCESS)
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00047: outbox %s: exchange not journalled: %s",
+                         apr_off_t_toa(j->pool, j->item.id), db->errmsg);
         if (j->rv == APR_SUCCESS)
             rv = hg_outbox_mark_done_many(db, 1, &j->item.id, &j->out.result);
         else
@@ -308,6 +313,7 @@ static void record(server_rec *s, hg_db_t *db, apr_pool_t *tp, job_t *fin)
         else
             log_outcome(s, j, dead);
     }
+    return 1;
 }
 
 static void free_jobs(job_t *fin)
@@ -416,19 +422,23 @@ static apr_status_t drain_tick(int state, void *data, apr_pool_t *ptemp)
             apr_pool_create(&tp, ptemp);
             if (db_enter()) {
                 if ((dbd = open_db(s, tp, &db))) {
-                    if (fin) {
-                        record(s, db, tp, fin);
+                    if (fin && record(s, db, tp, fin)) {
                         free_jobs(fin);
                         fin = NULL;
                     }
-                    if (want_seal) {
+                    else if (fin) {
+                        dbd_close(s, dbd);
+                        dbd = NULL;   /* connection lost: keep the outcomes (below) */
+                        want_seal = want_claim = 0;
+                    }
+                    if (dbd && want_seal) {
                         int sealed = 0;
                         if (hg_audit_seal(db, 2000, &sealed) != APR_SUCCESS)
                             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00036: audit seal failed: %s",
                                          db->errmsg);
                         next_seal = now + apr_time_from_sec(HG_DRAIN_SEAL_EVERY_S);
                     }
-                    if (want_claim) {
+                    if (dbd && want_claim) {
                         apr_array_header_t *items;
                         int n = idle < hg_conf_global->outbox_batch ? idle : hg_conf_global->outbox_batch;
                         if (hg_outbox_claim(db, &items, topics, n, hg_conf_global->lease_s) != APR_SUCCESS) {
@@ -443,7 +453,8 @@ static apr_status_t drain_tick(int state, void *data, apr_pool_t *ptemp)
                         if (items)
                             hand_out(items);
                     }
-                    dbd_close(s, dbd);
+                    if (dbd)
+                        dbd_close(s, dbd);
                 }
                 db_leave();
             }
@@ -528,6 +539,11 @@ apr_status_t hg_drain_start(server_rec *s, apr_pool_t *p)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG00037: mod_watchdog and mod_dbd are required");
         return APR_EGENERAL;
     }
+    /* a delivery must end before its lease does, or another drainer may send it again */
+    if ((apr_int64_t)hg_conf_global->lease_s * 1000 < 2 * (apr_int64_t)hg_conf_global->fiscal_timeout_ms + 5000)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00048: HisgateOutboxLease %d s is shorter than a fiscal "
+                     "delivery may take (2 x HisgateFiscalTimeout + 5 s): it could be claimed again while in flight",
+                     hg_conf_global->lease_s);
     /* created before the fork (this generation's pconf), used by the child that runs the drain */
     memset(&D, 0, sizeof(D));
     D.s = s;
