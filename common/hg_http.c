@@ -16,6 +16,22 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static CURLcode g_init_rc = CURLE_FAILED_INIT;
 static hg_http_observer_fn *g_observer;
 static void *g_observer_baton;
+/* the calling thread's own handle while it asked for reuse (hg_http_thread_reuse_begin) */
+static __thread CURL *t_handle;
+static __thread int t_reuse;
+
+void hg_http_thread_reuse_begin(void)
+{
+    t_reuse = 1;
+}
+
+void hg_http_thread_reuse_end(void)
+{
+    if (t_handle)
+        curl_easy_cleanup(t_handle);
+    t_handle = NULL;
+    t_reuse = 0;
+}
 
 static void global_init_once(void)
 {
@@ -192,7 +208,13 @@ static void attempt_once(attempt_t *out, hg_http_resp_t *r, apr_pool_t *p,
     r->error = NULL;
     r->headers = apr_table_make(p, 8);
 
-    if (apr_pool_create(&scratch, p) != APR_SUCCESS || !(h = curl_easy_init())) {
+    if (t_reuse && !t_handle)
+        t_handle = curl_easy_init();
+    if (t_reuse && t_handle) {
+        h = t_handle;
+        curl_easy_reset(h);              /* options back to defaults; connections and caches kept */
+    }
+    if (apr_pool_create(&scratch, p) != APR_SUCCESS || (!h && !(h = curl_easy_init()))) {
         out->rv = HG_EHTTP;
         r->error = "cannot create an HTTP handle";
         goto leave;
@@ -217,6 +239,8 @@ static void attempt_once(attempt_t *out, hg_http_resp_t *r, apr_pool_t *p,
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    if (h == t_handle && !q->idempotent)
+        curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);   /* no silent re-send on a stale connection */
     if (q->proxy && *q->proxy) {
         curl_easy_setopt(h, CURLOPT_PROXY, q->proxy);
     }
@@ -269,6 +293,11 @@ static void attempt_once(attempt_t *out, hg_http_resp_t *r, apr_pool_t *p,
     curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &t_pre);
     curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &req_size);
     curl_easy_getinfo(h, CURLINFO_SCHEME, &scheme);
+    {
+        long nc = 0;
+        if (curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &nc) == CURLE_OK)
+            r->connects += (int)nc;
+    }
     r->status = (int)code;
 
     if (rc == CURLE_OK) {
@@ -307,8 +336,10 @@ static void attempt_once(attempt_t *out, hg_http_resp_t *r, apr_pool_t *p,
     out->retryable = (rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT);
 
 leave:
-    if (h)
+    if (h && h != t_handle)
         curl_easy_cleanup(h);
+    else if (h)
+        curl_easy_reset(h);              /* drop pointers into this call's stack and pools */
     if (scratch)
         apr_pool_destroy(scratch);
 }

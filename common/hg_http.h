@@ -4,10 +4,16 @@
  * Lifetime and processes
  *   - hg_http_global_init() runs curl_global_init once; call it in post_config (before the
  *     children fork and before any thread).  hg_http_do() calls it too, as a safety net.
- *   - Every hg_http_do() creates its own easy handle and destroys it before returning, so no
- *     handle (and no TLS session, no socket) ever crosses a fork or is shared between threads.
- *     Do not add a handle cache here without forgetting inherited handles in child_init
- *     (cleaning them would write TLS close_notify into the parent's sockets).
+ *   - By default every hg_http_do() creates its own easy handle and destroys it before
+ *     returning, so no handle (and no TLS session, no socket) ever crosses a fork or is shared
+ *     between threads.
+ *   - A long-lived thread that talks to the same platforms over and over (the outbox's delivery
+ *     threads) may keep ONE handle of its own between hg_http_thread_reuse_begin() and
+ *     hg_http_thread_reuse_end(): connections stay open between exchanges (keep-alive), DNS and
+ *     TLS sessions are cached.  The handle is thread-local, created after the fork by the thread
+ *     that uses it, and never seen by another thread.  A non-idempotent request still gets a
+ *     fresh connection: libcurl silently re-sends a request whose reused connection turns out to
+ *     be dead, which only an idempotent call may suffer.
  *   - CURLOPT_NOSIGNAL is always set: httpd's worker threads must never get SIGALRM from
  *     the resolver.
  *
@@ -100,6 +106,7 @@ struct hg_http_resp_t {
     apr_size_t body_len;
     double elapsed_ms;             /* all attempts and back-off included */
     int attempts;                  /* 0 when the request was refused before sending */
+    int connects;                  /* new connections opened (0: all attempts reused one) */
     const char *error;             /* NULL on APR_SUCCESS; else a text without secrets */
 };
 
@@ -109,6 +116,11 @@ apr_status_t hg_http_global_init(void);
 /* Process-wide default observer, used when req->observer is NULL; set it in post_config,
  * before threads exist.  NULL = none. */
 void hg_http_set_observer(hg_http_observer_fn *fn, void *baton);
+
+/* Keep one easy handle for this thread (see "Lifetime" above); begin twice = once.  End closes
+ * its connections: call it before the thread exits. */
+void hg_http_thread_reuse_begin(void);
+void hg_http_thread_reuse_end(void);
 
 /* One exchange (plus retries for idempotent calls).  See the outcome table above. */
 apr_status_t hg_http_do(hg_http_resp_t **resp, apr_pool_t *p, const hg_http_req_t *req);

@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <string.h>
 #include <math.h>
 #include <apr_strings.h>
 #include "hg_outbox.h"
@@ -29,25 +30,41 @@ apr_status_t hg_outbox_enqueue_ordered(hg_db_t *db, const char *topic, const cha
     return rv;
 }
 
-/* topics travel as one text[] literal parameter: {"a","b"} with quotes escaped */
-static const char *pg_text_array(apr_pool_t *p, const apr_array_header_t *a)
+/* a list of texts as one text[] literal parameter: {"a","b",NULL} with quotes escaped */
+static const char *pg_text_list(apr_pool_t *p, int n, const char *const *v)
 {
-    char *s = "{";
+    apr_size_t len = 3;
+    char *s, *o;
     int i;
-    for (i = 0; i < a->nelts; i++) {
-        const char *t = APR_ARRAY_IDX(a, i, const char *), *c;
-        char *q = apr_palloc(p, strlen(t) * 2 + 3), *o = q;
+    for (i = 0; i < n; i++)
+        len += (v[i] ? strlen(v[i]) * 2 + 3 : 5);
+    s = o = apr_palloc(p, len);
+    *o++ = '{';
+    for (i = 0; i < n; i++) {
+        const char *c;
+        if (i)
+            *o++ = ',';
+        if (!v[i]) {
+            memcpy(o, "NULL", 4);
+            o += 4;
+            continue;
+        }
         *o++ = '"';
-        for (c = t; *c; c++) {
+        for (c = v[i]; *c; c++) {
             if (*c == '"' || *c == '\\')
                 *o++ = '\\';
             *o++ = *c;
         }
         *o++ = '"';
-        *o = '\0';
-        s = apr_pstrcat(p, s, i ? "," : "", q, NULL);
     }
-    return apr_pstrcat(p, s, "}", NULL);
+    *o++ = '}';
+    *o = '\0';
+    return s;
+}
+
+static const char *pg_text_array(apr_pool_t *p, const apr_array_header_t *a)
+{
+    return pg_text_list(p, a->nelts, (const char *const *)a->elts);
 }
 
 apr_status_t hg_outbox_claim(hg_db_t *db, apr_array_header_t **items,
@@ -92,10 +109,27 @@ apr_status_t hg_outbox_claim(hg_db_t *db, apr_array_header_t **items,
 
 apr_status_t hg_outbox_mark_done(hg_db_t *db, apr_int64_t id, const char *result_json)
 {
+    return hg_outbox_mark_done_many(db, 1, &id, &result_json);
+}
+
+apr_status_t hg_outbox_mark_done_many(hg_db_t *db, int n, const apr_int64_t *ids,
+                                      const char *const *results)
+{
+    char *list;
+    int i;
+    if (n <= 0)
+        return APR_SUCCESS;
+    list = apr_palloc(db->pool, (apr_size_t)n * 21 + 3);
+    strcpy(list, "{");
+    for (i = 0; i < n; i++)
+        strcat(strcat(list, i ? "," : ""), apr_off_t_toa(db->pool, ids[i]));
+    strcat(list, "}");
+    /* one statement for the lot; a delivered row is done even if its lease ran out meanwhile */
     return hg_db_q(db, NULL,
-                   "UPDATE hg.outbox SET state = 'done', lease_until = NULL, last_error = NULL, "
-                   "  result = $2::jsonb, updated_at = now() WHERE id = $1::bigint",
-                   2, apr_off_t_toa(db->pool, id), result_json);
+                   "UPDATE hg.outbox o SET state = 'done', lease_until = NULL, last_error = NULL, "
+                   "  result = v.result::jsonb, updated_at = now() "
+                   "FROM unnest($1::bigint[], $2::text[]) AS v(id, result) WHERE o.id = v.id",
+                   2, list, pg_text_list(db->pool, n, results));
 }
 
 int hg_outbox_delay_seconds(int attempt, int base_s, double jitter01)
@@ -123,17 +157,20 @@ apr_status_t hg_outbox_mark_failed(hg_db_t *db, const hg_outbox_item_t *item,
         *dead = is_dead;
     if (strlen(err) > 1000)
         err = apr_pstrndup(db->pool, err, 1000);
+    /* only while the row is still this attempt's: a drainer whose lease ran out must not turn a
+     * row that another one delivered (or is delivering) back into pending */
     if (is_dead)
         return hg_db_q(db, NULL,
                        "UPDATE hg.outbox SET state = 'dead', lease_until = NULL, last_error = $2, "
-                       "  updated_at = now() WHERE id = $1::bigint",
-                       2, apr_off_t_toa(db->pool, item->id), err);
+                       "  updated_at = now() WHERE id = $1::bigint AND state = 'inflight' AND attempts = $3::int",
+                       3, apr_off_t_toa(db->pool, item->id), err, apr_itoa(db->pool, item->attempts));
     return hg_db_q(db, NULL,
                    "UPDATE hg.outbox SET state = 'pending', lease_until = NULL, last_error = $2, "
                    "  next_at = now() + make_interval(secs => $3::int), updated_at = now() "
-                   "WHERE id = $1::bigint",
-                   3, apr_off_t_toa(db->pool, item->id), err,
-                   apr_itoa(db->pool, hg_outbox_delay_seconds(item->attempts, base_delay_s, j)));
+                   "WHERE id = $1::bigint AND state = 'inflight' AND attempts = $4::int",
+                   4, apr_off_t_toa(db->pool, item->id), err,
+                   apr_itoa(db->pool, hg_outbox_delay_seconds(item->attempts, base_delay_s, j)),
+                   apr_itoa(db->pool, item->attempts));
 }
 
 apr_status_t hg_outbox_retry(hg_db_t *db, apr_int64_t id, int *found)

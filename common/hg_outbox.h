@@ -1,7 +1,8 @@
 /* hg_outbox: the durable outbox in PostgreSQL (hg.outbox).
  * Producers enqueue inside their own transaction; the watchdog singleton claims due rows with
- * FOR UPDATE SKIP LOCKED (so several nodes cooperate), delivers each through the topic's
- * registered function outside any transaction, then records done / retry / dead. */
+ * FOR UPDATE SKIP LOCKED (so several nodes cooperate), delivers them through the topic's
+ * registered function outside any transaction (several at once, one thread each: a delivery
+ * function must be thread-safe), then records done / retry / dead. */
 #ifndef HG_OUTBOX_H
 #define HG_OUTBOX_H
 #include <apr_pools.h>
@@ -44,7 +45,11 @@ apr_status_t hg_outbox_claim(hg_db_t *db, apr_array_header_t **items /* of hg_ou
                              const apr_array_header_t *topics, int n, int lease_seconds);
 
 apr_status_t hg_outbox_mark_done(hg_db_t *db, apr_int64_t id, const char *result_json);
-/* schedules the next attempt with back-off, or dead-letters (permanent or attempts exhausted) */
+/* the same for n rows in one statement (results[i] may be NULL) */
+apr_status_t hg_outbox_mark_done_many(hg_db_t *db, int n, const apr_int64_t *ids,
+                                      const char *const *results);
+/* schedules the next attempt with back-off, or dead-letters (permanent or attempts exhausted);
+ * only while the row is in flight with item->attempts (a stale drainer changes nothing) */
 apr_status_t hg_outbox_mark_failed(hg_db_t *db, const hg_outbox_item_t *item,
                                    const hg_outbox_outcome_t *out, int base_delay_s, int *dead);
 /* manual retry from the console or the CLI: a dead (or pending) row becomes due now */

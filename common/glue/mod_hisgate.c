@@ -47,6 +47,7 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     c->replay_cache = "shmcb";
     c->outbox_interval_ms = 1000;
     c->outbox_batch = 20;
+    c->outbox_concurrency = 8;
     c->retry_base_s = 30;
     c->lease_s = 120;
     c->max_body = 4 * 1024 * 1024;
@@ -110,6 +111,15 @@ static const char *set_cookie_secure(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const char *set_outbox_concurrency(cmd_parms *cmd, void *dc, const char *arg)
+{
+    int n = atoi(arg);
+    if (n < 1 || n > 64 || strspn(arg, "0123456789") != strlen(arg))
+        return "HisgateOutboxConcurrency: 1 to 64 delivery threads";
+    conf_of(cmd)->outbox_concurrency = n;
+    return NULL;
+}
+
 static const char *set_lockout(cmd_parms *cmd, void *dc, const char *n, const char *secs)
 {
     hg_conf_t *c = conf_of(cmd);
@@ -169,7 +179,9 @@ static const command_rec hg_cmds[] = {
     AP_INIT_TAKE1("HisgateOutboxInterval", set_int, OFF(outbox_interval_ms), RSRC_CONF,
                   "milliseconds between outbox drain ticks"),
     AP_INIT_TAKE1("HisgateOutboxBatch", set_int, OFF(outbox_batch), RSRC_CONF,
-                  "outbox rows claimed per tick"),
+                  "most outbox rows claimed by one statement"),
+    AP_INIT_TAKE1("HisgateOutboxConcurrency", set_outbox_concurrency, NULL, RSRC_CONF,
+                  "outbox deliveries in flight at once (delivery threads of the drain)"),
     AP_INIT_TAKE1("HisgateOutboxRetryBase", set_int, OFF(retry_base_s), RSRC_CONF,
                   "first retry delay in seconds (doubles per attempt, capped at one hour)"),
     AP_INIT_TAKE1("HisgateOutboxLease", set_int, OFF(lease_s), RSRC_CONF,
@@ -920,6 +932,7 @@ static void hg_child_init(apr_pool_t *p, server_rec *s)
     if (replay_mutex)
         apr_global_mutex_child_init(&replay_mutex, apr_global_mutex_lockfile(replay_mutex), p);
     hg_wechat_child_init(p);
+    hg_drain_child_init(p, s);
     /* fonts are read and parsed once per process, before any worker thread renders a PDF */
     if (hg_pdf_global_init(hg_conf_global->fonts) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "HG00008: HisgateFonts %s: %s; PDF layout files "

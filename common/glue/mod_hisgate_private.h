@@ -20,6 +20,7 @@ typedef struct hg_conf_t {
     int auth_window;
     const char *replay_cache;          /* socache provider[:args] */
     int outbox_interval_ms, outbox_batch, retry_base_s, lease_s;
+    int outbox_concurrency;            /* delivery threads of the drain */
     apr_size_t max_body;
     const char *fiscal_url, *fiscal_appid, *fiscal_key;
     int fiscal_timeout_ms;
@@ -74,6 +75,7 @@ apr_status_t hg_wechat_token(apr_pool_t *p, const char *stale, hg_http_observer_
 
 /* the drain (mod_hisgate_drain.c) */
 apr_status_t hg_drain_start(server_rec *s, apr_pool_t *p);
+void hg_drain_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* DB access with a bounded wait for a pool slot (mod_hisgate.c) */
 apr_status_t hg_acquire_db(request_rec *r, hg_db_t **db, hg_error_t **err);

@@ -241,6 +241,63 @@ static int start_server(void)
     return 0;
 }
 
+/* keep-alive server: answers each request on a connection with how many it served on it */
+static int ka_port;
+
+static void *ka_serve(void *arg)
+{
+    int fd = (int)(intptr_t)arg, n = 0;
+    char buf[8193], *hend, *p;
+    size_t got = 0, clen, hlen;
+    for (;;) {
+        while (!(buf[got] = '\0', hend = strstr(buf, "\r\n\r\n"))) {
+            ssize_t r = got < sizeof(buf) - 1 ? recv(fd, buf + got, sizeof(buf) - 1 - got, 0) : -1;
+            if (r <= 0)
+                goto done;
+            got += r;
+        }
+        hlen = hend + 4 - buf;
+        clen = 0;
+        for (p = buf; p < hend; p = strstr(p, "\r\n") + 2)
+            if (strncasecmp(p, "Content-Length:", 15) == 0)
+                clen = strtoul(p + 15, NULL, 10);
+        while (got < hlen + clen) {
+            ssize_t r = got < sizeof(buf) - 1 ? recv(fd, buf + got, sizeof(buf) - 1 - got, 0) : -1;
+            if (r <= 0)
+                goto done;
+            got += r;
+        }
+        {
+            char out[128];
+            int len = snprintf(out, sizeof(out), "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                               "Content-Length: %d\r\n\r\n%d", n + 1 >= 10 ? 2 : 1, n + 1);
+            n++;
+            send_all(fd, out, len);
+        }
+        memmove(buf, buf + hlen + clen, got - hlen - clen);
+        got -= hlen + clen;
+    }
+done:
+    close(fd);
+    return NULL;
+}
+
+static void *ka_accept_loop(void *arg)
+{
+    int lfd = (int)(intptr_t)arg;
+    for (;;) {
+        pthread_t t;
+        int fd = accept(lfd, NULL, NULL);
+        if (fd < 0) {
+            if (errno == EINTR)
+                continue;
+            return NULL;
+        }
+        pthread_create(&t, NULL, ka_serve, (void *)(intptr_t)fd);
+        pthread_detach(t);
+    }
+}
+
 /* a port that certainly refuses: bound, then closed */
 static int closed_port(void)
 {
@@ -640,6 +697,39 @@ int main(void)
     rv = hg_http_do(&r, p, &q);
     tap_ok(rv == APR_SUCCESS && r->body && strstr(r->body, "\"path\":\"http://platform.invalid/echo\""),
            "proxy field: request sent through the named proxy (%s)", r->body ? r->body : "");
+
+    /* --- 9b. keep-alive: a thread that asked for reuse keeps its connection between calls --- */
+    {
+        pthread_t t;
+        int lfd = listen_loopback(16, &ka_port);
+        const char *b1, *b2, *b3, *b4;
+        int c1, c2, c3, c4;
+        pthread_create(&t, NULL, ka_accept_loop, (void *)(intptr_t)lfd);
+        pthread_detach(t);
+        hg_http_thread_reuse_begin();
+        memset(&q, 0, sizeof(q));
+        q.url = apr_psprintf(p, "http://127.0.0.1:%d/upload", ka_port);
+        q.body = "{}";
+        q.idempotent = 1;
+        rv = hg_http_do(&r, p, &q);
+        b1 = r->body; c1 = r->connects;
+        rv |= hg_http_do(&r, p, &q);
+        b2 = r->body; c2 = r->connects;
+        tap_ok(rv == APR_SUCCESS && b1 && b2 && !strcmp(b1, "1") && !strcmp(b2, "2") && c1 == 1 && c2 == 0,
+               "reuse: the second idempotent call travels on the first one's connection (%s/%s, %d/%d new)",
+               b1 ? b1 : "-", b2 ? b2 : "-", c1, c2);
+        q.idempotent = 0;
+        rv = hg_http_do(&r, p, &q);
+        b3 = r->body; c3 = r->connects;
+        tap_ok(rv == APR_SUCCESS && b3 && !strcmp(b3, "1") && c3 == 1,
+               "reuse: a non-idempotent call gets a fresh connection (%s, %d new)", b3 ? b3 : "-", c3);
+        hg_http_thread_reuse_end();
+        q.idempotent = 1;
+        rv = hg_http_do(&r, p, &q);
+        b4 = r->body; c4 = r->connects;
+        tap_ok(rv == APR_SUCCESS && b4 && !strcmp(b4, "1") && c4 == 1,
+               "without reuse every call opens its own connection (%s, %d new)", b4 ? b4 : "-", c4);
+    }
 
     /* --- 10. TLS verification against openssl s_server --- */
     if (start_tls_server() == 0) {

@@ -1,0 +1,137 @@
+/* hg_outbox against the test cluster (HG_DSN): what the parallel drain relies on — a claim never
+ * returns two rows of one order_key, the successor becomes due once the first is recorded, many
+ * outcomes recorded in one statement (results with quotes, backslashes, NULL), and a stale
+ * attempt (its lease ran out, the row was claimed again) cannot change the row. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+#include "tap.h"
+#include "hg_outbox.h"
+
+static hg_db_t *db;
+static const char *topic;
+
+static const char *state_of(apr_pool_t *p, const char *key)
+{
+    hg_db_result_t *r;
+    if (hg_db_q(db, &r, "SELECT state || '/' || attempts FROM hg.outbox WHERE topic = $1 AND business_key = $2",
+                2, topic, key) || r->nrows != 1)
+        return "?";
+    return apr_pstrdup(p, hg_db_val(r, 0, 0));
+}
+
+static hg_outbox_item_t *find(apr_array_header_t *items, const char *key)
+{
+    int i;
+    for (i = 0; items && i < items->nelts; i++)
+        if (!strcmp(APR_ARRAY_IDX(items, i, hg_outbox_item_t *)->business_key, key))
+            return APR_ARRAY_IDX(items, i, hg_outbox_item_t *);
+    return NULL;
+}
+
+int main(void)
+{
+    const char *dsn = getenv("HG_DSN"), *key_k = NULL;
+    apr_pool_t *p;
+    apr_array_header_t *topics, *items;
+    hg_db_result_t *r;
+    hg_outbox_item_t *a1, *b1, *a2 = NULL, *stale, *again = NULL;
+    hg_outbox_outcome_t out;
+    PGconn *conn;
+    int created, dead;
+
+    if (!dsn || !*dsn) {
+        printf("1..0 # SKIP HG_DSN is not set (make test sets it)\n");
+        return 0;
+    }
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+    conn = PQconnectdb(dsn);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        printf("Bail out! cannot connect to HG_DSN: %s", PQerrorMessage(conn));
+        return 2;
+    }
+    hg_db_wrap(&db, p, conn);
+    topic = apr_psprintf(p, "unit.outbox.%ld", (long)getpid());   /* a topic no drain delivers */
+    topics = apr_array_make(p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(topics, const char *) = topic;
+    key_k = apr_psprintf(p, "order:%s", topic);
+
+    /* a1 then a2 share an order_key; b1 has none */
+    hg_outbox_enqueue_ordered(db, topic, "44010001", "a1", key_k, "{\"n\":1}", 5, &created);
+    hg_outbox_enqueue_ordered(db, topic, "44010001", "a2", key_k, "{\"n\":2}", 5, &created);
+    hg_outbox_enqueue(db, topic, "44010001", "b1", "{\"n\":3}", 5, &created);
+    tap_is_int(hg_outbox_claim(db, &items, topics, 10, 60), APR_SUCCESS, "claim");
+    if (!items->nelts) {
+        tap_ok(0, "Bail out! nothing claimed");
+        goto end;
+    }
+    a1 = find(items, "a1");
+    b1 = find(items, "b1");
+    tap_ok(items->nelts == 2 && a1 && b1 && !find(items, "a2"),
+           "the claim takes the first of an order_key and the free row, never the second (%d rows)", items->nelts);
+    tap_ok(hg_outbox_claim(db, &items, topics, 10, 60) == APR_SUCCESS && items->nelts == 0,
+           "while the first is in flight its successor is not due (%d rows)", items->nelts);
+    if (!a1 || !b1)
+        goto end;
+
+    /* both delivered, recorded in one statement; results keep quotes and backslashes, NULL is NULL */
+    {
+        apr_int64_t ids[2];
+        const char *results[2] = { "{\"m\":\"say \\\"hi\\\" \\\\ {ok}, \\u00e9\"}", NULL };
+        ids[0] = a1->id;
+        ids[1] = b1->id;
+        tap_is_int(hg_outbox_mark_done_many(db, 2, ids, results), APR_SUCCESS, "two outcomes in one statement");
+    }
+    r = NULL;
+    tap_ok(hg_db_q(db, &r, "SELECT coalesce(result->>'m', '-') || '|' || state FROM hg.outbox "
+                   "WHERE topic = $1 AND business_key = 'a1'", 1, topic) == APR_SUCCESS
+           && r->nrows == 1 && !strcmp(hg_db_val(r, 0, 0), "say \"hi\" \\ {ok}, \xc3\xa9|done"),
+           "the result is stored as sent (%s)", r && r->nrows ? hg_db_val(r, 0, 0) : db->errmsg);
+    r = NULL;
+    tap_ok(hg_db_q(db, &r, "SELECT state, result IS NULL FROM hg.outbox WHERE topic = $1 AND business_key = 'b1'",
+                   1, topic) == APR_SUCCESS && r->nrows == 1 && !strcmp(hg_db_val(r, 0, 0), "done")
+           && !strcmp(hg_db_val(r, 0, 1), "t"), "a NULL result stays NULL");
+
+    /* now the successor is due */
+    tap_ok(hg_outbox_claim(db, &items, topics, 10, 0) == APR_SUCCESS && items->nelts == 1
+           && (a2 = find(items, "a2")) && a2->attempts == 1,
+           "once the first is recorded, its successor is claimed (%d rows)", items->nelts);
+    /* lease 0: it runs out at once, so the next claim takes it again as attempt 2 */
+    stale = a2;
+    usleep(20000);
+    tap_ok(hg_outbox_claim(db, &items, topics, 10, 60) == APR_SUCCESS && items->nelts == 1
+           && (again = find(items, "a2")) && again->attempts == 2,
+           "a row whose lease ran out is claimed again, attempt 2 (%d rows)", items->nelts);
+    memset(&out, 0, sizeof(out));
+    if (!stale || !again) {
+        tap_ok(0, "Bail out! the claims above failed");
+        goto end;
+    }
+    out.error = "stale";
+    tap_is_int(hg_outbox_mark_failed(db, stale, &out, 30, &dead), APR_SUCCESS, "the stale attempt reports a failure");
+    tap_is_str(state_of(p, "a2"), "inflight/2", "and changes nothing: attempt 2 owns the row");
+    tap_is_int(hg_outbox_mark_done(db, again->id, NULL), APR_SUCCESS, "attempt 2 delivers");
+    tap_is_int(hg_outbox_mark_failed(db, stale, &out, 30, &dead), APR_SUCCESS, "the stale failure arrives late");
+    tap_is_str(state_of(p, "a2"), "done/2", "and does not turn a delivered row back into pending");
+
+    /* a real failure: back-off, then dead letter after max_attempts */
+    hg_outbox_enqueue(db, topic, "44010001", "c1", "{}", 1, &created);
+    hg_outbox_claim(db, &items, topics, 10, 60);
+    a1 = find(items, "c1");
+    out.error = "platform said no";
+    tap_ok(a1 && hg_outbox_mark_failed(db, a1, &out, 30, &dead) == APR_SUCCESS && dead,
+           "the last attempt's failure dead-letters");
+    tap_is_str(state_of(p, "c1"), "dead/1", "dead after one attempt of one");
+
+end:
+    hg_db_q(db, NULL, "DELETE FROM hg.outbox WHERE topic = $1", 1, topic);
+    PQfinish(conn);
+    apr_pool_destroy(p);
+    apr_terminate();
+    tap_plan(tap_n);
+    return tap_done();
+}
