@@ -370,8 +370,9 @@ static apr_status_t take_slot(request_rec *r, int again, hg_error_t **err)
         }
         apr_thread_cond_timedwait(slot_cond, slot_mutex, left);
     }
-    if (again)
-        slots_wanted_again--;
+    /* the last returning waiter served: first-timers held back by it may go if slots are left */
+    if (again && --slots_wanted_again == 0 && slots_in_use + 1 < c->db_slots)
+        apr_thread_cond_broadcast(slot_cond);
     slots_in_use++;
     apr_thread_mutex_unlock(slot_mutex);
     return APR_SUCCESS;
