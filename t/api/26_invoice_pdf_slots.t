@@ -13,7 +13,7 @@ use Time::HiRes qw(time sleep);
 use HG qw(json_of signed_request psql wait_until);
 use HGInvoice qw(inpatient);
 
-plan tests => 12;
+plan tests => 14;
 
 my $api = '/invoice/api/v1';
 my $N_API = 16;          # signed HIS downloads, one fresh bill each
@@ -159,6 +159,16 @@ ok t_cmp(psql("SELECT count(*) FROM invoice.pdf_cache c JOIN invoice.bills b ON 
          $N_API + $N_PUB, 'every rendered PDF is in the cache');
 my $r = signed_request('GET', "$api/bills/$bills[0]{billBatchCode}/$bills[0]{billNo}/pdf", '');
 ok t_cmp($r->code . ' ' . substr($r->content, 0, 5), '200 %PDF-', 'a cached PDF answers');
+
+# ---- the 告知单 renders without the connection too, and its signed call is audited once
+$r = signed_request('GET', "$api/bills/$bills[1]{billBatchCode}/$bills[1]{billNo}/notice", '');
+my $nf = "$state/slots.notice.pdf";
+{ open my $fh, '>:raw', $nf or die $!; print $fh $r->content; close $fh; }
+ok t_cmp(($r->header('Content-Type') // '') eq 'application/pdf' && pdftext($nf) =~ /\Q$bills[1]{random}\E/ ? 'notice' : $r->code,
+         'notice', 'the notice is a PDF with the check code');
+unlink $nf;
+ok t_cmp(psql("SELECT count(*) FROM hg.audit WHERE request_id = '" . ($r->header('X-Request-Id') // '') . "'"), 1,
+         'the notice call left one audit row');
 
 # ---- nothing left over: each process's slots back to the status call's own, connections bounded
 my $ua = LWP::UserAgent->new(keep_alive => 0, timeout => 10);
