@@ -56,21 +56,63 @@ apr_status_t hg_audit_decrypt(char **out, apr_size_t *len, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-apr_status_t hg_audit_insert(hg_db_t *db, const unsigned char key[16], const hg_audit_rec_t *rec)
+apr_status_t hg_audit_stmt(hg_db_stmt_t *st, apr_pool_t *p, const unsigned char key[16],
+                           const hg_audit_rec_t *rec)
 {
+    const char **params = apr_palloc(p, 9 * sizeof(*params));
     char *req, *resp;
     apr_status_t rv;
-    if ((rv = hg_audit_encrypt(&req, db->pool, key, rec->req_body, rec->req_len)) != APR_SUCCESS)
+    if ((rv = hg_audit_encrypt(&req, p, key, rec->req_body, rec->req_len)) != APR_SUCCESS)
         return rv;
-    if ((rv = hg_audit_encrypt(&resp, db->pool, key, rec->resp_body, rec->resp_len)) != APR_SUCCESS)
+    if ((rv = hg_audit_encrypt(&resp, p, key, rec->resp_body, rec->resp_len)) != APR_SUCCESS)
         return rv;
-    return hg_db_q(db, NULL,
-                   "INSERT INTO hg.audit (institution, caller, direction, endpoint, status, elapsed_ms, "
-                   "  request_id, req_enc, resp_enc) VALUES ($1,$2,$3,$4,$5::int,$6::int,$7,$8,$9)",
-                   9, rec->institution ? rec->institution : "", rec->caller ? rec->caller : "-",
-                   rec->direction, rec->endpoint, apr_itoa(db->pool, rec->status),
-                   apr_itoa(db->pool, rec->elapsed_ms), rec->request_id ? rec->request_id : "",
-                   req, resp);
+    params[0] = rec->institution ? rec->institution : "";
+    params[1] = rec->caller ? rec->caller : "-";
+    params[2] = rec->direction;
+    params[3] = rec->endpoint;
+    params[4] = apr_itoa(p, rec->status);
+    params[5] = apr_itoa(p, rec->elapsed_ms);
+    params[6] = rec->request_id ? rec->request_id : "";
+    params[7] = req;
+    params[8] = resp;
+    st->sql = "INSERT INTO hg.audit (institution, caller, direction, endpoint, status, elapsed_ms, "
+              "  request_id, req_enc, resp_enc) VALUES ($1,$2,$3,$4,$5::int,$6::int,$7,$8,$9)";
+    st->n = 9;
+    st->params = params;
+    return APR_SUCCESS;
+}
+
+apr_status_t hg_audit_stmt_guarded(hg_db_stmt_t *st, apr_pool_t *p, const unsigned char key[16],
+                                   const hg_audit_rec_t *rec, const hg_db_stmt_t *guard)
+{
+    hg_db_stmt_t row;
+    const char **params;
+    int n = guard->n, i;
+    apr_status_t rv;
+    if ((rv = hg_audit_stmt(&row, p, key, rec)) != APR_SUCCESS)
+        return rv;
+    params = apr_palloc(p, (n + row.n) * sizeof(*params));
+    for (i = 0; i < n; i++)
+        params[i] = guard->params[i];
+    for (i = 0; i < row.n; i++)
+        params[n + i] = row.params[i];
+    st->sql = apr_psprintf(p, "WITH g AS (%s) INSERT INTO hg.audit (institution, caller, direction, endpoint, "
+                           "status, elapsed_ms, request_id, req_enc, resp_enc) SELECT $%d::text, $%d::text, "
+                           "$%d::text, $%d::text, $%d::int, $%d::int, $%d::text, $%d::text, $%d::text FROM g "
+                           "LIMIT 1 RETURNING id", guard->sql, n + 1, n + 2, n + 3, n + 4, n + 5, n + 6, n + 7,
+                           n + 8, n + 9);
+    st->n = n + row.n;
+    st->params = params;
+    return APR_SUCCESS;
+}
+
+apr_status_t hg_audit_insert(hg_db_t *db, const unsigned char key[16], const hg_audit_rec_t *rec)
+{
+    hg_db_stmt_t st;
+    apr_status_t rv;
+    if ((rv = hg_audit_stmt(&st, db->pool, key, rec)) != APR_SUCCESS)
+        return rv;
+    return hg_db_exec(db, NULL, st.sql, st.n, st.params);
 }
 
 apr_status_t hg_audit_row_hash(char out_hex[65], const char *prev_hex, apr_int64_t seq,

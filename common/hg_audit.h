@@ -23,6 +23,14 @@ apr_status_t hg_audit_decrypt(char **out, apr_size_t *len, apr_pool_t *p,
                               const unsigned char key[16], const char *enc);
 
 apr_status_t hg_audit_insert(hg_db_t *db, const unsigned char key[16], const hg_audit_rec_t *rec);
+/* the same row as a statement (bodies encrypted, parameters in p), to send in a caller's pipeline:
+ * a write and its audit row committed together, in one round trip */
+apr_status_t hg_audit_stmt(hg_db_stmt_t *st, apr_pool_t *p, const unsigned char key[16],
+                           const hg_audit_rec_t *rec);
+/* one statement: guard (a data-modifying statement with RETURNING), and the row only when the guard
+ * returned a row (then the result has one row): a guarded write and its journal, or neither */
+apr_status_t hg_audit_stmt_guarded(hg_db_stmt_t *st, apr_pool_t *p, const unsigned char key[16],
+                                   const hg_audit_rec_t *rec, const hg_db_stmt_t *guard);
 
 /* chain up to max_rows unsealed rows; *sealed = how many */
 apr_status_t hg_audit_seal(hg_db_t *db, int max_rows, int *sealed);

@@ -231,29 +231,37 @@ apr_status_t hg_db_q(hg_db_t *db, hg_db_result_t **res, const char *sql, int n, 
     return hg_db_exec(db, res, sql, n, params);
 }
 
-/* BEGIN (before) and/or COMMIT (after) around one statement, all sent at once (libpq pipeline
- * mode): one round trip instead of two.  The statement's result is what the caller gets; the
- * first error of any of them is the answer, and then the transaction is rolled back. */
-static apr_status_t pipelined(hg_db_t *db, hg_db_result_t **pres, int before, const char *sql, int n,
-                              const char *const *params, int after)
+/* Statements sent at once (libpq pipeline mode), optionally opened by BEGIN and closed by COMMIT:
+ * one round trip instead of one per statement.  The first statement's result is what the caller
+ * gets; the first error of any of them is the answer, and then the transaction is rolled back. */
+static apr_status_t pipelined(hg_db_t *db, hg_db_result_t **pres, int before, const hg_db_stmt_t *stmts,
+                              int count, int after)
 {
     PGconn *conn = db->conn;
     PGresult *r, *mine = NULL, *err = NULL;
-    const char *name;
-    char buf[32];
-    int cmds = before + 1 + after, mine_at = before, i, ok;
+    const char *names[HG_DB_PIPELINE_MAX];
+    char bufs[HG_DB_PIPELINE_MAX][32];
+    int cmds = before + count + after, mine_at = before, i, ok;
 
+    if (count < 1 || count > HG_DB_PIPELINE_MAX)
+        return APR_EINVAL;
     db->sqlstate[0] = '\0';
     db->errmsg = NULL;
-    name = stmt_name(db, sql, n, buf, &r);   /* a new statement is prepared first, on its own */
-    if (r)
-        return fail(db, r);
+    for (i = 0; i < count; i++) {      /* a new statement is prepared first, on its own */
+        names[i] = stmt_name(db, stmts[i].sql, stmts[i].n, bufs[i], &r);
+        if (r) {
+            apr_status_t rv = fail(db, r);
+            hg_db_rollback(db);
+            return rv;
+        }
+    }
     if (!PQenterPipelineMode(conn))
         return fail(db, NULL);
-    ok = (!before || PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
-         && (name ? PQsendQueryPrepared(conn, name, n, params, NULL, NULL, 0)
-                  : PQsendQueryParams(conn, sql, n, NULL, params, NULL, NULL, 0))
-         && (!after || PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
+    ok = !before || PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+    for (i = 0; ok && i < count; i++)
+        ok = names[i] ? PQsendQueryPrepared(conn, names[i], stmts[i].n, stmts[i].params, NULL, NULL, 0)
+                      : PQsendQueryParams(conn, stmts[i].sql, stmts[i].n, NULL, stmts[i].params, NULL, NULL, 0);
+    ok = ok && (!after || PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
          && PQpipelineSync(conn);
     if (!ok) {
         PQexitPipelineMode(conn);
@@ -278,12 +286,12 @@ static apr_status_t pipelined(hg_db_t *db, hg_db_result_t **pres, int before, co
         if (mine)
             PQclear(mine);
         rv = fail(db, err);
-        hg_db_rollback(db);       /* BEGIN went through but the statement did not, or COMMIT failed */
+        hg_db_rollback(db);       /* BEGIN went through but a statement did not, or COMMIT failed */
         return rv;
     }
     keep_result(db, pres, mine);
     PQclear(mine);
-    db->in_tx = !after;
+    db->in_tx = after ? 0 : (before || db->in_tx);
     return APR_SUCCESS;
 }
 
@@ -291,12 +299,13 @@ static apr_status_t pipelined_va(hg_db_t *db, hg_db_result_t **res, int before, 
                                  int after, va_list ap)
 {
     const char *params[32];
+    hg_db_stmt_t st = { sql, n, params };
     int i;
     if (n > 32)
         return APR_EINVAL;
     for (i = 0; i < n; i++)
         params[i] = va_arg(ap, const char *);
-    return pipelined(db, res, before, sql, n, params, after);
+    return pipelined(db, res, before, &st, 1, after);
 }
 
 apr_status_t hg_db_begin_q(hg_db_t *db, hg_db_result_t **res, const char *sql, int n, ...)
@@ -319,6 +328,14 @@ apr_status_t hg_db_q_commit(hg_db_t *db, hg_db_result_t **res, const char *sql, 
     rv = pipelined_va(db, res, 0, sql, n, 1, ap);
     va_end(ap);
     return rv;
+}
+
+apr_status_t hg_db_pipeline(hg_db_t *db, hg_db_result_t **res, const hg_db_stmt_t *stmts, int count,
+                            unsigned flags)
+{
+    if ((flags & HG_DB_COMMIT) && !(flags & HG_DB_BEGIN) && !db->in_tx)
+        return APR_EINVAL;
+    return pipelined(db, res, (flags & HG_DB_BEGIN) != 0, stmts, count, (flags & HG_DB_COMMIT) != 0);
 }
 
 apr_status_t hg_db_begin(hg_db_t *db)

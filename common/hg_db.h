@@ -47,6 +47,19 @@ apr_status_t hg_db_begin(hg_db_t *db);
  * back and the error is the statement's (or COMMIT's); hg_db_q_commit needs an open transaction. */
 apr_status_t hg_db_begin_q(hg_db_t *db, hg_db_result_t **res, const char *sql, int n, ...);
 apr_status_t hg_db_q_commit(hg_db_t *db, hg_db_result_t **res, const char *sql, int n, ...);
+/* several statements in one round trip: flags HG_DB_BEGIN opens a transaction before them,
+ * HG_DB_COMMIT ends it after them (or the open one).  *res is the first statement's result; on any
+ * error the transaction is rolled back and the error is the first that happened. */
+#define HG_DB_PIPELINE_MAX 8
+#define HG_DB_BEGIN  0x1
+#define HG_DB_COMMIT 0x2
+typedef struct hg_db_stmt_t {
+    const char *sql;
+    int n;
+    const char *const *params;
+} hg_db_stmt_t;
+apr_status_t hg_db_pipeline(hg_db_t *db, hg_db_result_t **res, const hg_db_stmt_t *stmts, int count,
+                            unsigned flags);
 apr_status_t hg_db_commit(hg_db_t *db);
 void         hg_db_rollback(hg_db_t *db);   /* safe to call when no transaction is open */
 

@@ -1,4 +1,5 @@
 /* mod_consult store: consult.templates and consult.visits (see consult_store.h). */
+#include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_time.h>
@@ -58,14 +59,20 @@ apr_status_t consult_store_pick_template(hg_db_t *db, apr_pool_t *p, const char 
     "v.doctor, to_char(v.visit_time, 'YYYY-MM-DD HH24:MI:SS'), v.template_id, v.version, " \
     /* an approved version never changes: the module keeps it parsed, so it is not read per step */ \
     "CASE WHEN t.status = 'approved' THEN NULL ELSE t.definition::text END, " \
-    "v.token_sealed, v.state, v.answers::text, v.summary::text, v.nav::text, v.disease, v.rule_id::text, v.choice"
+    "v.token_sealed, v.state, v.answers::text, v.summary::text, v.nav::text, v.disease, v.rule_id::text, v.choice, " \
+    "v.rev::text, extract(epoch FROM v.expires_at)::bigint::text"
+#define VISIT_NCOLS 22
+#define COL_STATE   13
+#define COL_ANSWERS 14
+#define COL_NAV     16
+#define COL_REV     20
 #define VISIT_FROM " FROM consult.visits v JOIN consult.templates t USING (template_id, version) "
 
 static apr_status_t visit_of(apr_pool_t *p, hg_db_result_t *r, consult_visit_t **out)
 {
     consult_visit_t *v;
     const char *s;
-    if (!r->nrows)
+    if (!r->nrows || r->ncols != VISIT_NCOLS || !hg_db_val(r, 0, 20))
         return HG_ENOTFOUND;
     v = apr_pcalloc(p, sizeof(*v));
     v->id = hg_db_val(r, 0, 0);
@@ -93,11 +100,14 @@ static apr_status_t visit_of(apr_pool_t *p, hg_db_result_t *r, consult_visit_t *
     v->disease = hg_db_val(r, 0, 17);
     v->rule_id = hg_db_val(r, 0, 18);
     v->choice = hg_db_val(r, 0, 19);
+    v->rev = hg_db_val(r, 0, 20);
+    v->expires_at = apr_atoi64(hg_db_val(r, 0, 21) ? hg_db_val(r, 0, 21) : "0");
+    v->row = r;
     *out = v;
     return APR_SUCCESS;
 }
 
-static apr_status_t token_index(char **hex, apr_pool_t *p, const unsigned char *key, const char *token)
+apr_status_t consult_store_token_index(char **hex, apr_pool_t *p, const unsigned char *key, const char *token)
 {
     return hg_keyed_index(hex, p, key, apr_pstrcat(p, "consult-token:", token, NULL));
 }
@@ -120,7 +130,7 @@ apr_status_t consult_store_visit_upsert(hg_db_t *db, apr_pool_t *p, const unsign
         goto existing;
     if ((rv = consult_store_pick_template(db, p, in->department, in->disease, in->doctor, &pk)))
         return rv;
-    if ((rv = hg_token_new(&tok, p)) || (rv = token_index(&idx, p, key, tok))
+    if ((rv = hg_token_new(&tok, p)) || (rv = consult_store_token_index(&idx, p, key, tok))
         || (rv = hg_secret_seal(&tok_sealed, p, key, tok, strlen(tok)))
         || (rv = hg_secret_seal(&name_sealed, p, key, in->name, strlen(in->name))))
         return rv;
@@ -166,7 +176,7 @@ apr_status_t consult_store_by_token(hg_db_t *db, apr_pool_t *p, const unsigned c
     apr_status_t rv;
     if (!token || strlen(token) != 43)
         return HG_ENOTFOUND;
-    if ((rv = token_index(&idx, p, key, token)))
+    if ((rv = consult_store_token_index(&idx, p, key, token)))
         return rv;
     if ((rv = (lock == 2 ? hg_db_begin_q : hg_db_q)(db, &r, lock ? "SELECT " VISIT_COLS VISIT_FROM "WHERE v.token_hash = $1 AND v.expires_at > now() "
                                      "FOR UPDATE OF v"
@@ -201,18 +211,56 @@ apr_status_t consult_store_by_visit_no(hg_db_t *db, apr_pool_t *p, const char *i
     return visit_of(p, r, v);
 }
 
-apr_status_t consult_store_save(hg_db_t *db, apr_pool_t *p, const consult_visit_t *v, json_t *answers,
-                                json_t *nav, const char *state, int commit)
+void consult_store_save_stmt(hg_db_stmt_t *st, apr_pool_t *p, const consult_visit_t *v, json_t *answers,
+                             json_t *nav, const char *state, int guarded)
 {
-    return (commit ? hg_db_q_commit : hg_db_q)(db, NULL, "UPDATE consult.visits SET answers = $2::jsonb, state = $3, nav = $4::jsonb, "
-                   "updated_at = now() WHERE id = $1::bigint", 4, v->id, hg_json_dump(p, answers, HG_JSON_DUMP_SORTED),
-                   state, hg_json_dump(p, nav, HG_JSON_DUMP_SORTED));
+    const char **params = apr_palloc(p, 5 * sizeof(*params));
+    params[0] = v->id;
+    params[1] = hg_json_dump(p, answers, HG_JSON_DUMP_SORTED);
+    params[2] = state;
+    params[3] = hg_json_dump(p, nav, HG_JSON_DUMP_SORTED);
+    params[4] = v->rev;
+    st->sql = guarded
+        ? "UPDATE consult.visits SET answers = $2::jsonb, state = $3, nav = $4::jsonb, updated_at = now(), "
+          "rev = rev + 1 WHERE id = $1::bigint AND rev = $5::int AND expires_at > now() RETURNING rev"
+        : "UPDATE consult.visits SET answers = $2::jsonb, state = $3, nav = $4::jsonb, updated_at = now(), "
+          "rev = rev + 1 WHERE id = $1::bigint";
+    st->n = guarded ? 5 : 4;
+    st->params = params;
+}
+
+hg_db_result_t *consult_store_row_after_save(apr_pool_t *p, const consult_visit_t *v, const hg_db_stmt_t *st)
+{
+    hg_db_result_t *r;
+    if (!v->row || v->row->ncols != VISIT_NCOLS)
+        return NULL;
+    r = apr_pmemdup(p, v->row, sizeof(*r));
+    r->nrows = 1;
+    r->vals = apr_pmemdup(p, v->row->vals, VISIT_NCOLS * sizeof(*r->vals));
+    r->vals[COL_ANSWERS] = st->params[1];
+    r->vals[COL_STATE] = st->params[2];
+    r->vals[COL_NAV] = st->params[3];
+    r->vals[COL_REV] = apr_ltoa(p, atol(v->rev) + 1);
+    return r;
+}
+
+apr_status_t consult_store_visit_of_row(apr_pool_t *p, hg_db_result_t *row, consult_visit_t **v)
+{
+    return visit_of(p, row, v);
+}
+
+apr_status_t consult_store_save(hg_db_t *db, apr_pool_t *p, const consult_visit_t *v, json_t *answers,
+                                json_t *nav, const char *state)
+{
+    hg_db_stmt_t st;
+    consult_store_save_stmt(&st, p, v, answers, nav, state, 0);
+    return hg_db_exec(db, NULL, st.sql, st.n, st.params);
 }
 
 apr_status_t consult_store_complete(hg_db_t *db, apr_pool_t *p, const consult_visit_t *v, json_t *answers,
                                     json_t *summary)
 {
     return hg_db_q(db, NULL, "UPDATE consult.visits SET answers = $2::jsonb, summary = $3::jsonb, state = 'completed', "
-                   "submitted_at = now(), updated_at = now() WHERE id = $1::bigint", 3, v->id,
+                   "submitted_at = now(), updated_at = now(), rev = rev + 1 WHERE id = $1::bigint", 3, v->id,
                    hg_json_dump(p, answers, HG_JSON_DUMP_SORTED), hg_json_dump(p, summary, HG_JSON_DUMP_SORTED));
 }

@@ -20,6 +20,9 @@ typedef struct {
     json_t     *summary;        /* pool-owned, NULL until submitted */
     json_t     *nav;            /* pool-owned {"pages","pos"} (consult_engine.h) */
     const char *disease, *rule_id, *choice;
+    const char *rev;            /* the row's write counter: a guarded write names the one it read */
+    apr_int64_t expires_at;     /* the token's end, seconds since the epoch */
+    hg_db_result_t *row;        /* the row as read (for consult_cache) */
 } consult_visit_t;
 
 typedef struct {
@@ -47,10 +50,17 @@ apr_status_t consult_store_visit_upsert(hg_db_t *db, apr_pool_t *p, const unsign
                                         int ttl_seconds, consult_visit_t **v, const char **token,
                                         int *created);
 
+/* the keyed index a session token is found by (hex) */
+apr_status_t consult_store_token_index(char **hex, apr_pool_t *p, const unsigned char *master_key,
+                                       const char *token);
+
 /* the visit of a session token that has not expired: HG_ENOTFOUND else.  lock: 0 just read,
  * 1 FOR UPDATE in the open transaction, 2 BEGIN the transaction with it (one round trip) */
 apr_status_t consult_store_by_token(hg_db_t *db, apr_pool_t *p, const unsigned char *master_key,
                                     const char *token, int lock, consult_visit_t **v);
+
+/* the visit of a row from consult_cache (the columns consult_store_by_token reads) */
+apr_status_t consult_store_visit_of_row(apr_pool_t *p, hg_db_result_t *row, consult_visit_t **v);
 
 /* the definition text of one template version */
 apr_status_t consult_store_definition(hg_db_t *db, apr_pool_t *p, const char *template_id,
@@ -59,9 +69,16 @@ apr_status_t consult_store_definition(hg_db_t *db, apr_pool_t *p, const char *te
 apr_status_t consult_store_by_visit_no(hg_db_t *db, apr_pool_t *p, const char *institution,
                                        const char *visit_no, consult_visit_t **v);
 
-/* store the answers, the navigation and the state; commit: end the open transaction with it */
+/* store the answers, the navigation and the state; _stmt: the same as a statement for the caller's
+ * pipeline (a step commits it with its audit row) */
 apr_status_t consult_store_save(hg_db_t *db, apr_pool_t *p, const consult_visit_t *v, json_t *answers,
-                                json_t *nav, const char *state, int commit);
+                                json_t *nav, const char *state);
+/* guarded: only while the row is still the one read (rev) and unexpired, with RETURNING rev (no row
+ * when another write came first); unguarded: for the row locked by this transaction */
+void consult_store_save_stmt(hg_db_stmt_t *st, apr_pool_t *p, const consult_visit_t *v, json_t *answers,
+                             json_t *nav, const char *state, int guarded);
+/* the row as it stands after that statement: for consult_cache */
+hg_db_result_t *consult_store_row_after_save(apr_pool_t *p, const consult_visit_t *v, const hg_db_stmt_t *st);
 
 /* store the pruned answers and the summary; state completed, submitted_at now */
 apr_status_t consult_store_complete(hg_db_t *db, apr_pool_t *p, const consult_visit_t *v, json_t *answers,

@@ -14,6 +14,7 @@
 #include "hg_glue.h"
 #include "consult_engine.h"
 #include "consult_store.h"
+#include "consult_cache.h"
 #include "mod_consult_stats.h"
 #include "hg_auth.h"
 #include "mod_consult_private.h"
@@ -113,14 +114,51 @@ static apr_status_t fail_rv(hg_call_t *c, apr_status_t rv, const char *what)
     return rv;
 }
 
-/* the audit row names the session by its keyed index, never by the token (a credential) */
-static void redact_uri(hg_call_t *c, const char *token, const char *what)
+/* the audit row names the session by its keyed index, never by the token (a credential);
+ * the index is also the key of the session's row in visit_cache (NULL without a master key) */
+static const char *redact_uri(hg_call_t *c, const char *token, const char *what)
 {
     char *idx = NULL;
-    if (!c->master_key || hg_keyed_index(&idx, c->pool, c->master_key, apr_pstrcat(c->pool, "consult-token:", token, NULL)) != APR_SUCCESS)
-        idx = "-";
-    c->r->uri = apr_pstrcat(c->pool, "/consult/pub/v1/sessions/~", apr_pstrndup(c->pool, idx, 16),
+    if (!c->master_key || consult_store_token_index(&idx, c->pool, c->master_key, token) != APR_SUCCESS)
+        idx = NULL;
+    c->r->uri = apr_pstrcat(c->pool, "/consult/pub/v1/sessions/~", idx ? apr_pstrndup(c->pool, idx, 16) : "-",
                             what ? "/" : "", what ? what : "", NULL);
+    return idx;
+}
+
+/* Visit rows this process has seen (consult_cache.h): an answer step whose row is here is one
+ * guarded statement; the database decides whether the row is still current. */
+#define VISIT_CACHE_MAX 8192
+static consult_cache_t *visit_cache;
+
+/* how a step is written: guarded (from the cached row) or in the transaction of its locked read */
+typedef struct {
+    const char *idx;         /* cache key */
+    int guarded, applied;
+} step_t;
+
+static consult_visit_t *cached_visit(hg_call_t *c, const char *idx)
+{
+    hg_db_result_t *row;
+    consult_visit_t *v;
+    if (!visit_cache || !idx || !(row = consult_cache_get(visit_cache, c->pool, idx)))
+        return NULL;
+    if (consult_store_visit_of_row(c->pool, row, &v) != APR_SUCCESS
+        || v->expires_at <= apr_time_sec(apr_time_now()))
+        return NULL;
+    return v;
+}
+
+static void remember_visit(const char *idx, hg_db_result_t *row)
+{
+    if (visit_cache && idx && row)
+        consult_cache_put(visit_cache, idx, row);
+}
+
+static void forget_visit(const char *idx)
+{
+    if (visit_cache && idx)
+        consult_cache_drop(visit_cache, idx);
 }
 
 /* the visit's template (the stored definition is the authority: it was checked when published, and
@@ -151,6 +189,8 @@ static void consult_child_init(apr_pool_t *p, server_rec *s)
     if (apr_pool_create(&template_pool, p) == APR_SUCCESS
         && apr_thread_mutex_create(&template_mutex, APR_THREAD_MUTEX_DEFAULT, p) == APR_SUCCESS)
         template_cache = apr_hash_make(template_pool);
+    if (consult_cache_create(&visit_cache, p, VISIT_CACHE_MAX) != APR_SUCCESS)
+        visit_cache = NULL;       /* every step then reads its row: slower, not wrong */
 }
 
 static apr_status_t load_template(hg_call_t *c, consult_visit_t *v, consult_template_t **t, consult_ctx_t *ctx)
@@ -231,18 +271,29 @@ static apr_status_t answer_view(hg_call_t *c, consult_visit_t *v, consult_templa
     return rv ? rv : hg_call_answer(c, 200, json_incref(o));
 }
 
-/* store answers, pages and the state the view shows (in-progress, review or stopped), answer the view */
-static apr_status_t save_and_answer(hg_call_t *c, consult_visit_t *v, consult_template_t *t, consult_ctx_t *ctx)
+/* store answers, pages and the state the view shows (in-progress, review or stopped), answer the view:
+ * the write and its audit row in one commit, either one guarded statement (s->applied says whether
+ * the cached row was still current) or the last round trip of the locked transaction */
+static apr_status_t save_and_answer(hg_call_t *c, consult_visit_t *v, consult_template_t *t, consult_ctx_t *ctx,
+                                    step_t *s)
 {
+    hg_db_stmt_t last;
     json_t *view;
     apr_status_t rv;
     if ((rv = consult_view(&view, c->pool, t, v->answers, v->nav, ctx)))
         return rv;
     v->state = hg_json_gets(view, "state", NULL);
-    /* the last statement of the step: with COMMIT in the same round trip */
-    if ((rv = consult_store_save(c->db, c->pool, v, v->answers, v->nav, v->state, c->db->in_tx)))
+    consult_store_save_stmt(&last, c->pool, v, v->answers, v->nav, v->state, s->guarded);
+    if (s->guarded) {
+        if ((rv = hg_call_answer_if(c, 200, json_incref(view), &last, &s->applied)) || !s->applied)
+            return rv;
+    }
+    else if (!c->db->in_tx)
+        return APR_EINVAL;        /* a step writes from a locked read, or guarded */
+    else if ((rv = hg_call_commit_answer_stmt(c, 200, json_incref(view), NULL, &last)))
         return rv;
-    return hg_call_answer(c, 200, json_incref(view));
+    remember_visit(s->idx, consult_store_row_after_save(c->pool, v, &last));
+    return APR_SUCCESS;
 }
 
 /* ---------------------------------------------------------------- HIS: announce a visit */
@@ -364,17 +415,18 @@ static apr_status_t route_session(hg_call_t *c)
     consult_template_t *t;
     consult_ctx_t ctx;
     apr_status_t rv;
-    redact_uri(c, c->path_rest, NULL);
+    const char *idx = redact_uri(c, c->path_rest, NULL);
     if (strchr(c->path_rest, '/'))
         return hg_call_fail(c, "HG_NOT_FOUND", NULL, NULL);
     if ((rv = consult_store_by_token(c->db, c->pool, c->master_key, c->path_rest, 0, &v)))
         return fail_rv(c, rv, "预问诊链接无效或已过期");
+    remember_visit(idx, v->row);     /* the page's next step usually comes to this process */
     if ((rv = load_template(c, v, &t, &ctx)))
         return rv;
     return answer_view(c, v, t, &ctx);
 }
 
-static apr_status_t do_answers(hg_call_t *c, consult_visit_t *v)
+static apr_status_t do_answers(hg_call_t *c, consult_visit_t *v, step_t *s)
 {
     consult_template_t *t;
     consult_ctx_t ctx;
@@ -420,10 +472,10 @@ static apr_status_t do_answers(hg_call_t *c, consult_visit_t *v)
     }
     v->answers = merged;
     consult_nav_record(v->nav, posted);
-    return save_and_answer(c, v, t, &ctx);
+    return save_and_answer(c, v, t, &ctx, s);
 }
 
-static apr_status_t do_back(hg_call_t *c, consult_visit_t *v)
+static apr_status_t do_back(hg_call_t *c, consult_visit_t *v, step_t *s)
 {
     consult_template_t *t;
     consult_ctx_t ctx;
@@ -433,8 +485,8 @@ static apr_status_t do_back(hg_call_t *c, consult_visit_t *v)
     if ((rv = load_template(c, v, &t, &ctx)))
         return rv;
     if (!consult_nav_back(t, v->answers, v->nav, &ctx, c->pool))
-        return answer_view(c, v, t, &ctx);
-    return save_and_answer(c, v, t, &ctx);
+        return s->guarded ? APR_SUCCESS : answer_view(c, v, t, &ctx);  /* guarded: nothing written, read again */
+    return save_and_answer(c, v, t, &ctx, s);
 }
 
 /* the summary pushed to the HIS (sealed in the outbox: it is the patient's history) */
@@ -518,15 +570,18 @@ static apr_status_t do_submit(hg_call_t *c, consult_visit_t *v)
                                             final_sections(c->pool, summary), "replayed", 0));
 }
 
-/* POST /consult/pub/v1/sessions/<token>/answers | /back | /submit — one transaction, the row locked */
+/* POST /consult/pub/v1/sessions/<token>/answers | /back | /submit.  An answer or back step whose row
+ * this process holds is one guarded statement; otherwise, or when the row was not current (or the
+ * step was refused on what may be a stale row), it is one transaction from a locked read. */
 static apr_status_t route_session_post(hg_call_t *c)
 {
     char *rest = apr_pstrdup(c->pool, c->path_rest), *last;
-    const char *tok = apr_strtok(rest, "/", &last), *what = apr_strtok(NULL, "/", &last);
+    const char *tok = apr_strtok(rest, "/", &last), *what = apr_strtok(NULL, "/", &last), *idx;
     consult_visit_t *v;
     const char *ct = apr_table_get(c->r->headers_in, "Content-Type");
+    step_t s = { NULL, 0, 0 };
     apr_status_t rv;
-    redact_uri(c, tok ? tok : "", what && strlen(what) < 10 ? what : NULL);
+    idx = redact_uri(c, tok ? tok : "", what && strlen(what) < 10 ? what : NULL);
     if (!tok || !what || apr_strtok(NULL, "/", &last)
         || (strcmp(what, "answers") && strcmp(what, "submit") && strcmp(what, "back")))
         return hg_call_fail(c, "HG_NOT_FOUND", NULL, NULL);
@@ -535,12 +590,30 @@ static apr_status_t route_session_post(hg_call_t *c)
         return hg_call_fail(c, "HG_UNSUPPORTED_MEDIA_TYPE", "Content-Type", NULL);
     if ((rv = hg_json_parse(&c->json, c->pool, c->body, c->body_len, 0, &c->err)))
         return rv;
+    s.idx = idx;
+    if (strcmp(what, "submit") && (v = cached_visit(c, idx))) {
+        s.guarded = 1;
+        rv = !strcmp(what, "answers") ? do_answers(c, v, &s) : do_back(c, v, &s);
+        if (rv == APR_SUCCESS && s.applied)
+            return APR_SUCCESS;
+        forget_visit(idx);
+        if (rv == HG_EDBDOWN)
+            return rv;
+        c->err = NULL;          /* decided again from the current row */
+        c->out = NULL;
+        c->status = 0;
+        s.guarded = s.applied = 0;
+    }
     /* BEGIN with the locking read; an answer or back step commits with its last write */
     if ((rv = consult_store_by_token(c->db, c->pool, c->master_key, tok, 2, &v))) {
         hg_db_rollback(c->db);
         return fail_rv(c, rv, "预问诊链接无效或已过期");
     }
-    rv = !strcmp(what, "answers") ? do_answers(c, v) : !strcmp(what, "back") ? do_back(c, v) : do_submit(c, v);
+    if (strcmp(what, "submit"))
+        remember_visit(idx, v->row);
+    else
+        forget_visit(idx);
+    rv = !strcmp(what, "answers") ? do_answers(c, v, &s) : !strcmp(what, "back") ? do_back(c, v, &s) : do_submit(c, v);
     if (rv) {
         hg_db_rollback(c->db);
         return rv;

@@ -151,10 +151,12 @@ static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_ki
                                 const char *bill_no, const char *random, const char *create_time,
                                 apr_int64_t total, int red, apr_int64_t related, const char *hash,
                                 json_t *doc, json_t *norm, const char *upload_service,
-                                int commit, apr_int64_t *id)
+                                int commit, const invoice_bill_t *answer, apr_int64_t *id)
 {
     char *sig = NULL;
     const char *doc_text, *upload, *notify = NULL, *tel, *openid;
+    const char **params;
+    hg_db_stmt_t st;
     json_t *up;
     hg_db_result_t *r;
     apr_status_t rv;
@@ -184,9 +186,29 @@ static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_ki
     }
     if (!upload || !doc_text)
         return APR_ENOMEM;
-    /* commit: end the transaction with this statement, in the same round trip */
-    rv = (commit ? hg_db_q_commit : hg_db_q)(x->db, &r,
-        "WITH b AS (INSERT INTO invoice.bills (institution, bus_no, kind, service, place_code, "
+    params = apr_palloc(x->p, 21 * sizeof(*params));
+    params[0] = x->institution;
+    params[1] = bus_no;
+    params[2] = invoice_kind_code(kind);
+    params[3] = service;
+    params[4] = place;
+    params[5] = batch;
+    params[6] = bill_no;
+    params[7] = random;
+    params[8] = create_time;
+    params[9] = apr_off_t_toa(x->p, total);
+    params[10] = red ? "true" : "false";
+    params[11] = apr_off_t_toa(x->p, related);
+    params[12] = hash;
+    params[13] = seal_text(x, doc_text);
+    params[14] = sig;
+    params[15] = pidx(x, "id", hg_json_gets(norm, "idCardNo", NULL));
+    params[16] = pidx(x, "tel", tel);
+    params[17] = pidx(x, "card", hg_json_gets(norm, "cardNo", NULL));
+    params[18] = tel && *tel ? seal_text(x, tel) : NULL;
+    params[19] = upload;
+    params[20] = notify;
+    st.sql = "WITH b AS (INSERT INTO invoice.bills (institution, bus_no, kind, service, place_code, "
         "    bill_batch_code, bill_no, random, create_time, total_fen, is_scarlet, related_id, "
         "    content_hash, doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed) "
         "  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::bigint, $11::boolean, "
@@ -197,12 +219,15 @@ static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_ki
         " n AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts) "
         "  SELECT 'invoice.notify', $1, 'notify:' || b.id, jsonb_build_object('sealed', $21::text), 8 "
         "  FROM b WHERE $21::text IS NOT NULL) "
-        "SELECT id FROM b", 21,
-        x->institution, bus_no, invoice_kind_code(kind), service, place, batch, bill_no, random,
-        create_time, apr_off_t_toa(x->p, total), red ? "true" : "false", apr_off_t_toa(x->p, related),
-        hash, seal_text(x, doc_text), sig, pidx(x, "id", hg_json_gets(norm, "idCardNo", NULL)),
-        pidx(x, "tel", tel), pidx(x, "card", hg_json_gets(norm, "cardNo", NULL)),
-        tel && *tel ? seal_text(x, tel) : NULL, upload, notify);
+        "SELECT id FROM b";
+    st.n = 21;
+    st.params = params;
+    /* commit: end the transaction with this statement, in the same round trip — with the caller's
+     * answer and audit row when the caller commits (x->commit_last) */
+    if (commit && answer && x->commit_last)
+        rv = x->commit_last(x->commit_baton, answer, &r, &st);
+    else
+        rv = hg_db_pipeline(x->db, &r, &st, 1, commit ? HG_DB_COMMIT : 0);
     if (rv)
         return rv;
     *id = apr_atoi64(hg_db_val(r, 0, 0));
@@ -258,19 +283,8 @@ apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
         if ((rv = invoice_make_doc(&doc, x->p, kind, x->institution, x->institution_name, batch, bill_no,
                                    random, create_time, 0, NULL, NULL, norm)))
             goto rollback;
-        rv = insert_bill(x, bus_no, kind, invoice_kind_service(kind), place, batch, bill_no, random,
-                         create_time, total, 0, 0, hash, doc, norm, invoice_kind_service(kind), 1, &id);
-        if (rv == HG_ECONFLICT) {
-            hg_db_rollback(x->db);
-            if ((rv = replay_or_conflict(x, bus_no, hash, bill, replayed, &found)) || found)
-                return rv;
-            continue;       /* the other request rolled back: try again */
-        }
-        if (rv)
-            goto rollback;
-        /* the answer from what we just wrote, without reading it back */
+        /* the answer is what we are writing: no read back (its id comes with the insert) */
         b = apr_pcalloc(x->p, sizeof(*b));
-        b->id = id;
         b->bus_no = bus_no;
         b->kind = invoice_kind_code(kind);
         b->service = invoice_kind_service(kind);
@@ -282,6 +296,17 @@ apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
         b->total_fen = total;
         b->state = "normal";
         b->upload_state = "pending";
+        rv = insert_bill(x, bus_no, kind, invoice_kind_service(kind), place, batch, bill_no, random,
+                         create_time, total, 0, 0, hash, doc, norm, invoice_kind_service(kind), 1, b, &id);
+        if (rv == HG_ECONFLICT) {
+            hg_db_rollback(x->db);
+            if ((rv = replay_or_conflict(x, bus_no, hash, bill, replayed, &found)) || found)
+                return rv;
+            continue;       /* the other request rolled back: try again */
+        }
+        if (rv)
+            goto rollback;
+        b->id = id;
         *bill = b;
         return APR_SUCCESS;
     }
@@ -357,7 +382,7 @@ apr_status_t invoice_flush(invoice_ctx_t *x, json_t *req, invoice_bill_t **red, 
                                   random, create_time, 1, orig->bill_batch_code, orig->bill_no, red_norm))
         || (rv = insert_bill(x, hg_json_gets(red_norm, "busNo", NULL), kind, "writeOffEBill", place, batch,
                              bill_no, random, create_time, total, 1, orig->id, hash, red_doc, red_norm,
-                             "writeOffEBill", 0, &id))
+                             "writeOffEBill", 0, NULL, &id))
         || (rv = hg_db_q(x->db, NULL, "UPDATE invoice.bills SET state = 'flushed', related_id = $2::bigint "
                          "WHERE id = $1::bigint", 2, apr_off_t_toa(x->p, orig->id), apr_off_t_toa(x->p, id)))
         || (rv = hg_db_commit(x->db)))

@@ -12,6 +12,7 @@
 #include "apr_optional.h"
 #include "apr_strings.h"
 #include "util_script.h"
+#include <stdarg.h>
 #include <jansson.h>
 #include "hg_db.h"
 #include "hg_err.h"
@@ -41,6 +42,12 @@ typedef struct hg_call_t {
     apr_size_t    out_len;
     const char   *out_type;
     hg_error_t   *err;           /* set through hg_call_fail */
+    /* set by mod_hisgate, for hg_call_commit_answer */
+    apr_status_t (*commit_answer)(struct hg_call_t *c, hg_db_result_t **res, const hg_db_stmt_t *last,
+                                  int *applied);
+    unsigned      route_flags;
+    int           audited;       /* the call's audit row went with the route's commit */
+    const char   *out_text;      /* c->out as it was journalled, sent as it is */
 } hg_call_t;
 
 typedef apr_status_t hg_route_fn(hg_call_t *c);
@@ -96,7 +103,8 @@ APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_wechat_token,
  * new c->db, or HG_EDBBUSY (HG_DB_BUSY) / HG_EDBDOWN (HG_DB_UNAVAILABLE) with c->err set (clear
  * it to carry on without the database).  Nothing to do when c->db is set.  The audit row of a
  * signed (or HG_R_AUDIT) call is written whatever the route did: mod_hisgate takes a connection
- * again for it when the route ended without one.  Both are cheap: release when the work ahead
+ * again for it when the route ended without one, and hg_call_commit_answer / hg_call_answer_if
+ * on a call that gave its connection back take one again first.  Both are cheap: release when the work ahead
  * costs more than a few milliseconds. */
 APR_DECLARE_OPTIONAL_FN(void, hg_glue_db_release, (hg_call_t *c));
 APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_glue_db_reacquire, (hg_call_t *c));
@@ -136,7 +144,48 @@ static inline apr_status_t hg_call_answer(hg_call_t *c, int status, json_t *out)
 {
     c->status = status;
     c->out = hg_json_own(c->pool, out);
+    c->out_text = NULL;       /* a new answer is journalled as it is sent */
+    c->audited = 0;
     return APR_SUCCESS;
+}
+
+/* Answer, and end the route's open transaction with its last statement and the call's audit row
+ * (for audited routes) in one round trip and one commit; an audited route would otherwise commit
+ * twice, its write and then its audit row.  The answer must be final: the audit row keeps it.  On
+ * failure nothing is committed, the answer is dropped and the statement's error is returned (the
+ * route may still answer otherwise, e.g. a replay after a unique violation). */
+static inline apr_status_t hg_call_commit_answer(hg_call_t *c, int status, json_t *out, hg_db_result_t **res,
+                                                 const char *sql, int n, ...)
+{
+    const char **params = n > 0 ? (const char **)apr_palloc(c->pool, n * sizeof(*params)) : NULL;
+    hg_db_stmt_t st = { sql, n, params };
+    va_list ap;
+    int i;
+    va_start(ap, n);
+    for (i = 0; i < n; i++)
+        params[i] = va_arg(ap, const char *);
+    va_end(ap);
+    hg_call_answer(c, status, out);
+    return c->commit_answer(c, res, &st, NULL);
+}
+
+/* the same with the last statement built by a domain function */
+static inline apr_status_t hg_call_commit_answer_stmt(hg_call_t *c, int status, json_t *out, hg_db_result_t **res,
+                                                      const hg_db_stmt_t *last)
+{
+    hg_call_answer(c, status, out);
+    return c->commit_answer(c, res, last, NULL);
+}
+
+/* Answer with a guarded write outside any transaction: `guard` is a data-modifying statement with
+ * RETURNING (e.g. UPDATE … WHERE rev = $n RETURNING …) and it commits with the call's audit row in
+ * one statement.  *applied = 0 when it returned no row: then nothing was written, the answer is
+ * dropped, and the route decides again (e.g. from a fresh, locked read). */
+static inline apr_status_t hg_call_answer_if(hg_call_t *c, int status, json_t *out, const hg_db_stmt_t *guard,
+                                             int *applied)
+{
+    hg_call_answer(c, status, out);
+    return c->commit_answer(c, NULL, guard, applied);
 }
 
 /* The query string as a JSON object of strings, validated like a body against schema: one rule

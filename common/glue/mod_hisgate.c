@@ -756,28 +756,89 @@ static int db_again_for_audit(hg_call_t *c)
     return 0;
 }
 
+static void audit_rec(hg_call_t *c, hg_audit_rec_t *rec, const char *resp, apr_size_t resp_len, int status)
+{
+    memset(rec, 0, sizeof(*rec));
+    rec->institution = c->institution;
+    rec->caller = c->app_id ? c->app_id : c->staff_user ? c->staff_user : "anonymous";
+    rec->direction = "in";
+    rec->endpoint = apr_pstrcat(c->pool, c->r->method, " ", c->r->uri, NULL);
+    rec->request_id = c->request_id;
+    rec->status = status;
+    rec->elapsed_ms = (int)apr_time_as_msec(apr_time_now() - c->r->request_time);
+    rec->req_body = c->body;
+    rec->req_len = c->body_len;
+    rec->resp_body = resp;
+    rec->resp_len = resp_len;
+}
+
 static void audit_call(hg_call_t *c, const char *resp, apr_size_t resp_len, int status)
 {
     hg_audit_rec_t rec;
     apr_status_t rv;
     if (!hg_conf_global->keys_loaded || (!c->db && !db_again_for_audit(c)))
         return;
-    memset(&rec, 0, sizeof(rec));
-    rec.institution = c->institution;
-    rec.caller = c->app_id ? c->app_id : c->staff_user ? c->staff_user : "anonymous";
-    rec.direction = "in";
-    rec.endpoint = apr_pstrcat(c->pool, c->r->method, " ", c->r->uri, NULL);
-    rec.request_id = c->request_id;
-    rec.status = status;
-    rec.elapsed_ms = (int)apr_time_as_msec(apr_time_now() - c->r->request_time);
-    rec.req_body = c->body;
-    rec.req_len = c->body_len;
-    rec.resp_body = resp;
-    rec.resp_len = resp_len;
+    audit_rec(c, &rec, resp, resp_len, status);
     hg_db_rollback(c->db);    /* a route that failed mid-transaction must not take the audit row down with it */
     if ((rv = hg_audit_insert(c->db, hg_conf_global->audit_key, &rec)) != APR_SUCCESS)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, c->r, "HG00014: audit row not written: %s",
                       c->db->errmsg ? c->db->errmsg : "");
+}
+
+static int call_audited(const hg_call_t *c)
+{
+    return (c->route_flags & (HG_R_SIGNED | HG_R_AUDIT)) && hg_conf_global->keys_loaded;
+}
+
+/* hg_call_commit_answer: [last statement, audit row, COMMIT] in one pipeline;
+ * hg_call_answer_if (applied != NULL): the guard with the audit row in one statement, no transaction */
+static apr_status_t commit_answer(hg_call_t *c, hg_db_result_t **res, const hg_db_stmt_t *last, int *applied)
+{
+    hg_db_stmt_t st[2];
+    hg_db_result_t *r = NULL;
+    hg_audit_rec_t rec;
+    const char *text = NULL;
+    apr_status_t rv;
+    int status = c->status ? c->status : 200, n = 1;
+
+    if (!c->db && (rv = hg_glue_db_reacquire(c)) != APR_SUCCESS) {   /* the route gave it back */
+        c->out = NULL;
+        c->status = 0;
+        return rv;
+    }
+    st[0] = *last;
+    if (call_audited(c)) {
+        text = hg_json_dump(c->pool, c->out, 0);
+        audit_rec(c, &rec, text, strlen(text), status);
+        rv = applied ? hg_audit_stmt_guarded(&st[0], c->pool, hg_conf_global->audit_key, &rec, last)
+                     : hg_audit_stmt(&st[1], c->pool, hg_conf_global->audit_key, &rec);
+        if (rv != APR_SUCCESS) {   /* cannot happen short of memory: the row is then written after */
+            st[0] = *last;
+            text = NULL;
+        }
+        else if (!applied)
+            n = 2;
+    }
+    if (applied) {
+        if (c->db->in_tx)
+            return APR_EINVAL;
+        *applied = 0;
+        rv = hg_db_exec(c->db, &r, st[0].sql, st[0].n, st[0].params);
+        if (rv == APR_SUCCESS && !(*applied = r->nrows > 0))
+            text = NULL;
+        if (res)
+            *res = r;
+    }
+    else
+        rv = hg_db_pipeline(c->db, res, st, n, HG_DB_COMMIT);
+    if (rv != APR_SUCCESS || (applied && !*applied)) {
+        c->out = NULL;
+        c->status = 0;
+        return rv;
+    }
+    c->audited = text != NULL;
+    c->out_text = text;
+    return APR_SUCCESS;
 }
 
 static int send_answer(hg_call_t *c, int audit)
@@ -799,7 +860,7 @@ static int send_answer(hg_call_t *c, int audit)
     }
     else if (c->out) {
         status = c->status ? c->status : 200;
-        body = hg_json_dump(c->pool, c->out, 0);
+        body = c->out_text ? c->out_text : hg_json_dump(c->pool, c->out, 0);
         len = strlen(body);
         ap_set_content_type(r, "application/json; charset=utf-8");
     }
@@ -811,7 +872,7 @@ static int send_answer(hg_call_t *c, int audit)
     }
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
-    if (audit)
+    if (audit && !(c->audited && !c->err))
         audit_call(c, body, len, status);
     /* the database is done with: the slot must not wait for a slow client to read the answer */
     hg_release_db(r);
@@ -853,6 +914,8 @@ static int hg_handler(request_rec *r)
         return send_answer(c, 0);
     }
     flags = e->route->flags;
+    c->route_flags = flags;
+    c->commit_answer = commit_answer;
     c->path_rest = rest;
     c->baton = e->baton;
     if (!hg_conf_global->keys_loaded && (flags & (HG_R_SIGNED | HG_R_STAFF))) {

@@ -11,7 +11,7 @@ use JSON::PP;
 use HG qw(json_of signed_request psql wait_until);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 86;
+plan tests => 89;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -45,13 +45,19 @@ ok t_cmp($j->{createTime}, qr/^\d{17}$/, 'createTime yyyyMMddHHmmssSSS');
 ok t_cmp(substr(decode_base64($j->{billQRCode} // ''), 0, 4), "\x89PNG", 'billQRCode is a base64 PNG');
 ok t_cmp($j->{pictureNetUrl}, qr{/invoice/bill\.html#code=44010126&no=$j->{billNo}&r=$j->{random}$}, 'H5 link');
 my %first = %$j;
+# the bill commits with its audit row (one commit): exactly one row, holding the answer's status
+sub audit_of { my ($res) = @_; my $rid = $res->header('X-Request-Id') // 'none';
+               return psql("SELECT count(*) || ':' || min(status) FROM hg.audit WHERE request_id = '$rid'"); }
+ok t_cmp(audit_of($r), '1:200', 'one audit row for the issuance');
 
 ($r, $j) = call('invoiceEBillOutpatient', $bill);
 ok t_cmp("$j->{billNo} $j->{random}", "$first{billNo} $first{random}", 'the same request again: the same bill');
 ok t_cmp($j->{replayed} ? 1 : 0, 1, 'and says it was a replay');
+ok t_cmp(audit_of($r), '1:200', 'one audit row for the replay');
 my %changed = %$bill; $changed{payer} = '李四';
 ($r, $j) = call('invoiceEBillOutpatient', \%changed);
 err_is($r, $j, 409, 'HG_INVOICE_BUSNO_CONFLICT', 'busNo', 'different content under a used busNo');
+ok t_cmp(audit_of($r), '1:409', 'one audit row for the refusal (the rolled-back commit took none with it)');
 
 # ---- validation: precise errors, nothing written
 my $b = outpatient(); $b->{chargeDetail}[0]{amt} = '45.61';

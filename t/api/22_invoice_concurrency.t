@@ -8,9 +8,10 @@ use Apache::TestUtil qw(t_cmp);
 use HG qw(json_of signed_request psql);
 use HGInvoice qw(outpatient);
 
-plan tests => 4;
+plan tests => 5;
 
 my $place = 'BP64';
+my $audit_before = psql("SELECT count(*) FROM hg.audit WHERE endpoint = 'POST /invoice/api/v1/invoiceEBillOutpatient'");
 my $start = psql("SELECT next_no FROM invoice.stock WHERE place_code = '$place' AND kind = 'ebill'");
 my @kids;
 for my $k (1 .. 20) {
@@ -34,3 +35,5 @@ my ($count, $distinct, $min, $max) = split ' ', $nos;
 ok t_cmp($count, 200, '200 bills');
 ok t_cmp($distinct, 200, '200 distinct numbers');
 ok t_cmp("$min..$max", "$start.." . ($start + 199), 'no gap: the numbers are consecutive from the stock');
+ok t_cmp(psql("SELECT count(*) FROM hg.audit WHERE endpoint = 'POST /invoice/api/v1/invoiceEBillOutpatient'") - $audit_before,
+         200, 'each issuance journalled once, in its own commit');
