@@ -816,6 +816,7 @@ static apr_status_t route_slip(hg_call_t *c)
         return hg_call_fail(c, "HG_INJURY_NOT_FOUND", "id", NULL);
     if (rv)
         return rv;
+    hg_call_db_release(c);      /* the render needs no database: let others have the slot meanwhile */
     if ((rv = injury_pdf_slip(&buf, &len, c->pool, &G->pc, s, &err))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, c->r, "HG12040: work-injury slip %s not rendered: %s", id,
                       err ? err : "");

@@ -646,15 +646,15 @@ static const char *seal_status(const invoice_bill_t *b)
     return !strcmp(b->upload_state, "done") ? "已监制" : "待监制";
 }
 
-apr_status_t invoice_pdf(invoice_ctx_t *x, const invoice_bill_t *b, const char **pdf, apr_size_t *len)
+apr_status_t invoice_pdf_cached(invoice_ctx_t *x, const invoice_bill_t *b, const char **pdf, apr_size_t *len)
 {
     hg_db_result_t *r;
-    json_t *doc;
-    const char *status = seal_status(b);
+    unsigned char *raw;
     apr_status_t rv = hg_db_q(x->db, &r, "SELECT encode(pdf, 'base64') FROM invoice.pdf_cache "
                               "WHERE bill_id = $1::bigint AND seal_status = $2", 2,
-                              apr_off_t_toa(x->p, b->id), status);
-    unsigned char *raw;
+                              apr_off_t_toa(x->p, b->id), seal_status(b));
+    *pdf = NULL;
+    *len = 0;
     if (rv)
         return rv;
     if (r->nrows == 1) {
@@ -667,16 +667,37 @@ apr_status_t invoice_pdf(invoice_ctx_t *x, const invoice_bill_t *b, const char *
             *pdf = (const char *)raw;
             return APR_SUCCESS;
         }
+        *len = 0;
     }
-    if ((rv = invoice_doc(x, b, &doc)))
+    return HG_ENOTFOUND;
+}
+
+apr_status_t invoice_pdf_make(invoice_ctx_t *x, const invoice_bill_t *b, const char **pdf, apr_size_t *len)
+{
+    json_t *doc;
+    apr_status_t rv = invoice_doc(x, b, &doc);
+    if (rv)
         return rv;
-    if ((rv = invoice_pdf_render(pdf, len, x->p, doc, invoice_h5_url(x, b), status)))
+    return invoice_pdf_render(pdf, len, x->p, doc, invoice_h5_url(x, b), seal_status(b));
+}
+
+apr_status_t invoice_pdf_store(invoice_ctx_t *x, const invoice_bill_t *b, const char *pdf, apr_size_t len)
+{
+    return hg_db_q(x->db, NULL, "INSERT INTO invoice.pdf_cache (bill_id, seal_status, pdf) VALUES ($1::bigint, $2, "
+                   "decode($3, 'base64')) ON CONFLICT (bill_id) DO UPDATE SET seal_status = EXCLUDED.seal_status, "
+                   "pdf = EXCLUDED.pdf, rendered_at = now()", 3, apr_off_t_toa(x->p, b->id), seal_status(b),
+                   hg_base64_encode(x->p, (const unsigned char *)pdf, len));
+}
+
+apr_status_t invoice_pdf(invoice_ctx_t *x, const invoice_bill_t *b, const char **pdf, apr_size_t *len)
+{
+    apr_status_t rv = invoice_pdf_cached(x, b, pdf, len);
+    if (rv != HG_ENOTFOUND)
+        return rv;
+    if ((rv = invoice_pdf_make(x, b, pdf, len)))
         return rv;
     /* best effort: a cache write that fails costs a render next time, nothing else */
-    hg_db_q(x->db, NULL, "INSERT INTO invoice.pdf_cache (bill_id, seal_status, pdf) VALUES ($1::bigint, $2, "
-            "decode($3, 'base64')) ON CONFLICT (bill_id) DO UPDATE SET seal_status = EXCLUDED.seal_status, "
-            "pdf = EXCLUDED.pdf, rendered_at = now()", 3, apr_off_t_toa(x->p, b->id), status,
-            hg_base64_encode(x->p, (const unsigned char *)*pdf, *len));
+    invoice_pdf_store(x, b, *pdf, *len);
     return APR_SUCCESS;
 }
 

@@ -93,6 +93,41 @@ APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_wechat_token,
                         (apr_pool_t *p, const char *stale, hg_http_observer_fn *observer,
                          void *observer_baton, const char **token, const char **why));
 
+/* Giving the database back during long work without it (a PDF render, a wait on a platform).
+ * c->db and its slot in the bounded pool (HisgateDBSlots) are the route's from the start of the
+ * call; a route that has read what it needs calls hg_call_db_release(c): any open transaction is
+ * rolled back (commit first what must stay), the connection goes back to mod_dbd's pool, the slot
+ * to the waiting requests, and c->db becomes NULL (copies of the pointer are dead too).
+ * hg_call_db_reacquire(c) takes a slot and a connection again — a call that gave one back goes
+ * before requests still waiting for their first — with the same bounded wait: APR_SUCCESS and a
+ * new c->db, or HG_EDBBUSY (HG_DB_BUSY) / HG_EDBDOWN (HG_DB_UNAVAILABLE) with c->err set (clear
+ * it to carry on without the database).  Nothing to do when c->db is set.  The audit row of a
+ * signed (or HG_R_AUDIT) call is written whatever the route did: mod_hisgate takes a connection
+ * again for it when the route ended without one, and hg_call_commit_answer / hg_call_answer_if
+ * on a call that gave its connection back take one again first.  Both are cheap: release when the work ahead
+ * costs more than a few milliseconds. */
+APR_DECLARE_OPTIONAL_FN(void, hg_glue_db_release, (hg_call_t *c));
+APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_glue_db_reacquire, (hg_call_t *c));
+
+static inline void hg_call_db_release(hg_call_t *c)
+{
+    APR_OPTIONAL_FN_TYPE(hg_glue_db_release) *fn = APR_RETRIEVE_OPTIONAL_FN(hg_glue_db_release);
+    if (fn && c->db)
+        fn(c);
+}
+
+static inline apr_status_t hg_call_db_reacquire(hg_call_t *c)
+{
+    APR_OPTIONAL_FN_TYPE(hg_glue_db_reacquire) *fn = APR_RETRIEVE_OPTIONAL_FN(hg_glue_db_reacquire);
+    if (c->db)
+        return APR_SUCCESS;
+    if (!fn) {
+        c->err = hg_error_make(c->pool, "HG_DB_UNAVAILABLE", NULL, NULL);
+        return HG_EDBDOWN;
+    }
+    return fn(c);
+}
+
 /* NB: libhisgate is linked into every module with hidden symbols, so process-wide state of a
  * common/ file (hg_pdf's fonts, hg_http's default observer) is per module: a module that renders
  * PDFs calls hg_pdf_global_init(hg_conf_get("fonts")) in its own child_init. */

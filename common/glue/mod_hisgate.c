@@ -28,7 +28,6 @@
 hg_conf_t *hg_conf_global;
 apr_array_header_t *hg_routes, *hg_topics, *hg_module_names;
 
-static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
 
 /* Droid has the CJK glyphs but no Latin letters or digits; Liberation supplies those */
 #define HG_DEFAULT_FONTS "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf:" \
@@ -301,59 +300,164 @@ static const char *hg_conf_get(const char *name)
 /* ---------------------------------------------------------------- bounded DB wait */
 
 /* mod_dbd's pool waits forever once DBDMax connections are out; count them ourselves and give
- * up with a 503 after HisgateDBWait instead of piling up worker threads */
+ * up with a 503 after HisgateDBWait instead of piling up worker threads.  A request holds its
+ * slot and connection only while it uses the database: connections come from ap_dbd_open and go
+ * back with ap_dbd_close (not ap_dbd_acquire, which keeps one until the request pool is gone,
+ * i.e. until the last byte reached the client), so a route can give both back for long work
+ * without the database (hg_call_db_release) and take them again (hg_call_db_reacquire). */
 static apr_thread_mutex_t *slot_mutex;
 static apr_thread_cond_t *slot_cond;
 static int slots_in_use;
+static int slots_wanted_again;   /* waiters that gave a slot back mid-request: served first */
+static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close;
 
-static apr_status_t release_slot(void *data)
+typedef struct db_hold_t {
+    request_rec *r;
+    ap_dbd_t *dbd;               /* the connection held now, or NULL */
+    hg_db_t *db;
+    int slot;                    /* 1 while this request counts in slots_in_use */
+    int released;                /* gave them back once: a later acquire goes before new requests */
+} db_hold_t;
+
+static void hold_drop(db_hold_t *h)
 {
+    if (h->dbd) {
+        /* never hand a connection back with a transaction open */
+        if (h->db)
+            hg_db_rollback(h->db);
+        dbd_close(h->r->server, h->dbd);
+        h->dbd = NULL;
+        h->db = NULL;
+    }
+    if (h->slot) {
+        apr_thread_mutex_lock(slot_mutex);
+        slots_in_use--;
+        /* broadcast: waiters differ (a returning request may go first), one signal could wake
+         * a thread that must keep waiting while the one that may go sleeps on */
+        apr_thread_cond_broadcast(slot_cond);
+        apr_thread_mutex_unlock(slot_mutex);
+        h->slot = 0;
+    }
+}
+
+/* whatever is still held when the request ends (errors, early returns) */
+static apr_status_t hold_cleanup(void *data)
+{
+    hold_drop(data);
+    return APR_SUCCESS;
+}
+
+static db_hold_t *hold_of(request_rec *r, int create)
+{
+    void *v = NULL;
+    db_hold_t *h;
+    apr_pool_userdata_get(&v, "hg-db-hold", r->pool);
+    if (v || !create)
+        return v;
+    h = apr_pcalloc(r->pool, sizeof(*h));
+    h->r = r;
+    apr_pool_userdata_setn(h, "hg-db-hold", NULL, r->pool);
+    apr_pool_cleanup_register(r->pool, h, hold_cleanup, apr_pool_cleanup_null);
+    return h;
+}
+
+static apr_status_t take_slot(request_rec *r, int again, hg_error_t **err)
+{
+    hg_conf_t *c = hg_conf_global;
+    apr_time_t deadline = apr_time_now() + apr_time_from_msec(c->db_wait_ms);
     apr_thread_mutex_lock(slot_mutex);
-    slots_in_use--;
-    apr_thread_cond_signal(slot_cond);
+    if (again)
+        slots_wanted_again++;
+    while (slots_in_use >= c->db_slots || (!again && slots_wanted_again > 0)) {
+        apr_time_t left = deadline - apr_time_now();
+        if (left <= 0) {
+            if (again && --slots_wanted_again == 0)
+                apr_thread_cond_broadcast(slot_cond);
+            apr_thread_mutex_unlock(slot_mutex);
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                          "HG00010: no database connection free within %d ms", c->db_wait_ms);
+            *err = hg_error_make(r->pool, "HG_DB_BUSY", NULL, NULL);
+            return HG_EDBBUSY;
+        }
+        apr_thread_cond_timedwait(slot_cond, slot_mutex, left);
+    }
+    /* the last returning waiter served: first-timers held back by it may go if slots are left */
+    if (again && --slots_wanted_again == 0 && slots_in_use + 1 < c->db_slots)
+        apr_thread_cond_broadcast(slot_cond);
+    slots_in_use++;
     apr_thread_mutex_unlock(slot_mutex);
     return APR_SUCCESS;
 }
 
 apr_status_t hg_acquire_db(request_rec *r, hg_db_t **db, hg_error_t **err)
 {
-    hg_conf_t *c = hg_conf_global;
-    apr_time_t deadline = apr_time_now() + apr_time_from_msec(c->db_wait_ms);
-    ap_dbd_t *dbd;
+    db_hold_t *h = hold_of(r, 1);
     PGconn *conn;
-    void *slot_taken = NULL;
+    apr_status_t rv;
 
-    apr_pool_userdata_get(&slot_taken, "hg-db-slot", r->pool);
-    if (!slot_taken) {
-        apr_thread_mutex_lock(slot_mutex);
-        while (slots_in_use >= c->db_slots) {
-            apr_time_t left = deadline - apr_time_now();
-            if (left <= 0) {
-                apr_thread_mutex_unlock(slot_mutex);
-                ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                              "HG00010: no database connection free within %d ms", c->db_wait_ms);
-                *err = hg_error_make(r->pool, "HG_DB_BUSY", NULL, NULL);
-                return HG_EDBBUSY;
-            }
-            apr_thread_cond_timedwait(slot_cond, slot_mutex, left);
-        }
-        slots_in_use++;
-        apr_thread_mutex_unlock(slot_mutex);
-        apr_pool_userdata_setn((void *)1, "hg-db-slot", NULL, r->pool);
-        apr_pool_cleanup_register(r->pool, NULL, release_slot, apr_pool_cleanup_null);
+    if (h->db) {
+        *db = h->db;
+        return APR_SUCCESS;
     }
-    if (!dbd_acquire || !(dbd = dbd_acquire(r))) {
+    if (!h->slot) {
+        if ((rv = take_slot(r, h->released, err)) != APR_SUCCESS)
+            return rv;
+        h->slot = 1;
+    }
+    if (!dbd_open || !(h->dbd = dbd_open(r->pool, r->server))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "HG00011: database unavailable");
+        hold_drop(h);
         *err = hg_error_make(r->pool, "HG_DB_UNAVAILABLE", NULL, NULL);
         return HG_EDBDOWN;
     }
-    conn = apr_dbd_native_handle(dbd->driver, dbd->handle);
-    if (hg_db_revive(conn) != APR_SUCCESS || hg_db_wrap(db, r->pool, conn) != APR_SUCCESS) {
+    conn = apr_dbd_native_handle(h->dbd->driver, h->dbd->handle);
+    if (hg_db_revive(conn) != APR_SUCCESS || hg_db_wrap(&h->db, r->pool, conn) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "HG00011: database unavailable: %s", PQerrorMessage(conn));
+        h->db = NULL;
+        hold_drop(h);
         *err = hg_error_make(r->pool, "HG_DB_UNAVAILABLE", NULL, NULL);
         return HG_EDBDOWN;
     }
+    *db = h->db;
     return APR_SUCCESS;
+}
+
+void hg_release_db(request_rec *r)
+{
+    db_hold_t *h = hold_of(r, 0);
+    if (h && (h->dbd || h->slot)) {
+        hold_drop(h);
+        h->released = 1;
+    }
+}
+
+void hg_db_slots(int *in_use, int *slots)
+{
+    apr_thread_mutex_lock(slot_mutex);
+    *in_use = slots_in_use;
+    apr_thread_mutex_unlock(slot_mutex);
+    *slots = hg_conf_global->db_slots;
+}
+
+/* the optional functions behind hg_call_db_release / hg_call_db_reacquire (hg_glue.h) */
+static void hg_glue_db_release(hg_call_t *c)
+{
+    hg_release_db(c->r);
+    c->db = NULL;
+}
+
+static apr_status_t hg_glue_db_reacquire(hg_call_t *c)
+{
+    hg_error_t *err = NULL;
+    apr_status_t rv;
+    if (c->db)
+        return APR_SUCCESS;
+    if ((rv = hg_acquire_db(c->r, &c->db, &err)) != APR_SUCCESS) {
+        c->db = NULL;
+        c->err = err;
+    }
+    return rv;
 }
 
 /* ---------------------------------------------------------------- replay cache */
@@ -649,6 +753,21 @@ static const char *new_request_id(request_rec *r)
     return hg_hex_encode(r->pool, raw, sizeof(raw), 0);
 }
 
+/* a route that gave its connection back (hg_call_db_release) still gets its audit row */
+static int db_again_for_audit(hg_call_t *c)
+{
+    db_hold_t *h = hold_of(c->r, 0);
+    hg_error_t *err = NULL;
+    if (!h || !h->released)
+        return 0;           /* never had one: the call ended before the database was reached */
+    if (hg_acquire_db(c->r, &c->db, &err) == APR_SUCCESS)
+        return 1;
+    c->db = NULL;
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, c->r, "HG00014: audit row not written: %s",
+                  err ? err->code : "no database connection");
+    return 0;
+}
+
 static void audit_rec(hg_call_t *c, hg_audit_rec_t *rec, const char *resp, apr_size_t resp_len, int status)
 {
     memset(rec, 0, sizeof(*rec));
@@ -669,7 +788,7 @@ static void audit_call(hg_call_t *c, const char *resp, apr_size_t resp_len, int 
 {
     hg_audit_rec_t rec;
     apr_status_t rv;
-    if (!c->db || !hg_conf_global->keys_loaded)
+    if (!hg_conf_global->keys_loaded || (!c->db && !db_again_for_audit(c)))
         return;
     audit_rec(c, &rec, resp, resp_len, status);
     hg_db_rollback(c->db);    /* a route that failed mid-transaction must not take the audit row down with it */
@@ -694,6 +813,11 @@ static apr_status_t commit_answer(hg_call_t *c, hg_db_result_t **res, const hg_d
     apr_status_t rv;
     int status = c->status ? c->status : 200, n = 1;
 
+    if (!c->db && (rv = hg_glue_db_reacquire(c)) != APR_SUCCESS) {   /* the route gave it back */
+        c->out = NULL;
+        c->status = 0;
+        return rv;
+    }
     st[0] = *last;
     if (call_audited(c)) {
         text = hg_json_dump(c->pool, c->out, 0);
@@ -762,6 +886,9 @@ static int send_answer(hg_call_t *c, int audit)
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     if (audit && !(c->audited && !c->err))
         audit_call(c, body, len, status);
+    /* the database is done with: the slot must not wait for a slow client to read the answer */
+    hg_release_db(r);
+    c->db = NULL;
     r->status = status;
     ap_set_content_length(r, len);
     if (r->header_only)
@@ -876,8 +1003,9 @@ static int hg_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     /* the first of httpd's two config passes only checks; the real one sets things up */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;
-    dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
-    if (!dbd_acquire) {
+    dbd_open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    dbd_close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+    if (!dbd_open || !dbd_close) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG00001: mod_dbd is not loaded; load it before mod_hisgate");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -946,6 +1074,8 @@ static void hg_register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(hg_register_topic);
     APR_REGISTER_OPTIONAL_FN(hg_conf_get);
     APR_REGISTER_OPTIONAL_FN(hg_wechat_token);
+    APR_REGISTER_OPTIONAL_FN(hg_glue_db_release);
+    APR_REGISTER_OPTIONAL_FN(hg_glue_db_reacquire);
     ap_hook_pre_config(hg_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* before mod_watchdog's post_config, which decides which watchdog threads to start */
     ap_hook_post_config(hg_post_config, NULL, succ, APR_HOOK_MIDDLE);

@@ -77,8 +77,13 @@ apr_status_t hg_wechat_token(apr_pool_t *p, const char *stale, hg_http_observer_
 apr_status_t hg_drain_start(server_rec *s, apr_pool_t *p);
 void hg_drain_child_init(apr_pool_t *pchild, server_rec *s);
 
-/* DB access with a bounded wait for a pool slot (mod_hisgate.c) */
+/* DB access with a bounded wait for a pool slot (mod_hisgate.c): the same connection until
+ * hg_release_db gives it and the slot back (rolled back first); the request pool's cleanup
+ * releases whatever is still held.  After a release, hg_acquire_db takes them again. */
 apr_status_t hg_acquire_db(request_rec *r, hg_db_t **db, hg_error_t **err);
+void hg_release_db(request_rec *r);
+/* this process's slots taken now, and how many there are (HisgateDBSlots) */
+void hg_db_slots(int *in_use, int *slots);
 
 /* observer that collects outbound exchanges for the audit journal */
 typedef struct hg_exchange_log_t {

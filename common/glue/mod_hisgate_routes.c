@@ -51,6 +51,11 @@ static apr_status_t route_status(hg_call_t *c)
         return APR_SUCCESS;
     }
     json_object_set_new(o, "db", json_string("ok"));
+    {
+        int in_use, slots;       /* this process's bounded pool; this request holds one of them */
+        hg_db_slots(&in_use, &slots);
+        json_object_set_new(o, "db_slots", json_pack("{s:i, s:i}", "in_use", in_use, "slots", slots));
+    }
     if (hg_outbox_stats(c->db, &res) != APR_SUCCESS)
         return HG_EDB;
     for (i = 0; i < res->nrows; i++) {

@@ -22,7 +22,7 @@ my @FUNCTIONS = qw(bizh110001 bizh110102 bizh110103 bizh110104 bizh110105 bizh11
                    bizh120105 bizh120106 bizh120107 bizh120108 bizh120109 bizh120206 bizh120113
                    bizh200101 bizh200102 bizh200103 bizh200104 bizh200105 bizh200106
                    bizh410004 bizh410005 bizh120205);
-plan tests => 133 + 3 * @FUNCTIONS;
+plan tests => 134 + 3 * @FUNCTIONS;
 
 my $json = JSON::PP->new->utf8->canonical;
 my $api = '/injury/api/v1';
@@ -117,6 +117,9 @@ ok t_cmp(($j->{state} // '') . ' ' . ($j->{result}{payinfo}[0]{akc264} // ''), '
 ($r) = signed_request('GET', "$api/settlements/$op_slip/slip");
 ok t_cmp($r->code . ' ' . ($r->header('Content-Type') // ''), qr{^200 application/pdf}, 'settlement slip PDF');
 ok t_cmp(substr($r->content, 0, 5), '%PDF-', 'a PDF document');
+# the slip renders without a database connection; the glue takes one again for the audit row
+ok t_cmp(psql("SELECT count(*) FROM hg.audit WHERE request_id = '" . ($r->header('X-Request-Id') // '') . "' AND status = 200"),
+         1, 'the slip call left one audit row');
 ($r, $j) = (signed_request('GET', "$api/settlements/999999999/slip"));
 ok t_cmp(code_of($r, json_of($r)), '404 HG_INJURY_NOT_FOUND', 'slip of an unknown settlement: 404');
 

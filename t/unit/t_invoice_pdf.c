@@ -12,6 +12,8 @@
 #include "hg_money.h"
 #include "hg_pdf.h"
 #include "invoice_pdf.h"
+#include "hg_auth.h"
+#include "invoice_store.h"
 
 #define FONTS  "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf:" \
                "/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"
@@ -370,6 +372,37 @@ int main(void)
     txt = text_of(p, save(p, "notice_red.pdf", buf, len));
     tap_ok(rv == APR_SUCCESS && strstr(txt, "冲红票据：原票据代码 44010126，原票据号码 0000000001")
            && strstr(txt, "¥-123.45（负壹佰贰拾叁元肆角伍分）"), "the red bill's notice says 冲红 and is negative");
+
+    /* ---- the store's render step needs no database (a route renders with its connection given
+     * back): a sealed bill document, no connection at all, the same file as rendering it directly */
+    {
+        static const unsigned char key[16] = "0123456789abcdef";
+        invoice_ctx_t x;
+        invoice_bill_t bill;
+        char *sealed = NULL;
+        const char *made = NULL, *direct = NULL;
+        apr_size_t made_len = 0, direct_len = 0;
+        memset(&x, 0, sizeof(x));
+        memset(&bill, 0, sizeof(bill));
+        x.p = p;
+        x.db = NULL;
+        x.master_key = key;
+        x.public_url = "https://his.example.cn";
+        bill.bill_batch_code = "44010126";
+        bill.bill_no = "0000000001";
+        bill.random = "a1b2c3";
+        bill.state = "normal";
+        bill.upload_state = "done";
+        hg_secret_seal_packed(&sealed, p, key, OUTPATIENT, strlen(OUTPATIENT));
+        bill.doc_sealed = sealed;
+        rv = invoice_pdf_make(&x, &bill, &made, &made_len);
+        tap_is_int(rv, APR_SUCCESS, "invoice_pdf_make renders a stored bill without a database connection");
+        invoice_pdf_render(&direct, &direct_len, p, parse(p, OUTPATIENT), invoice_h5_url(&x, &bill), "已监制");
+        tap_ok(made && made_len == direct_len && !memcmp(made, direct, made_len),
+               "and gives the bytes of the direct render (H5 link, seal status 已监制 from the bill)");
+        bill.doc_sealed = "sm4z1:broken";
+        tap_ok(invoice_pdf_make(&x, &bill, &made, &made_len) != APR_SUCCESS, "a document that does not open is an error");
+    }
 
     /* ---- time per bill ---- */
     {
