@@ -151,7 +151,7 @@ static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_ki
                                 const char *bill_no, const char *random, const char *create_time,
                                 apr_int64_t total, int red, apr_int64_t related, const char *hash,
                                 json_t *doc, json_t *norm, const char *upload_service,
-                                int commit, const invoice_bill_t *answer, apr_int64_t *id)
+                                int commit, apr_int64_t *id)
 {
     char *sig = NULL;
     const char *doc_text, *upload, *notify = NULL, *tel, *openid;
@@ -222,12 +222,8 @@ static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_ki
         "SELECT id FROM b";
     st.n = 21;
     st.params = params;
-    /* commit: end the transaction with this statement, in the same round trip — with the caller's
-     * answer and audit row when the caller commits (x->commit_last) */
-    if (commit && answer && x->commit_last)
-        rv = x->commit_last(x->commit_baton, answer, &r, &st);
-    else
-        rv = hg_db_pipeline(x->db, &r, &st, 1, commit ? HG_DB_COMMIT : 0);
+    /* commit: end the transaction with this statement, in the same round trip */
+    rv = hg_db_pipeline(x->db, &r, &st, 1, commit ? HG_DB_COMMIT : 0);
     if (rv)
         return rv;
     *id = apr_atoi64(hg_db_val(r, 0, 0));
@@ -297,7 +293,7 @@ apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
         b->state = "normal";
         b->upload_state = "pending";
         rv = insert_bill(x, bus_no, kind, invoice_kind_service(kind), place, batch, bill_no, random,
-                         create_time, total, 0, 0, hash, doc, norm, invoice_kind_service(kind), 1, b, &id);
+                         create_time, total, 0, 0, hash, doc, norm, invoice_kind_service(kind), 1, &id);
         if (rv == HG_ECONFLICT) {
             hg_db_rollback(x->db);
             if ((rv = replay_or_conflict(x, bus_no, hash, bill, replayed, &found)) || found)
@@ -382,7 +378,7 @@ apr_status_t invoice_flush(invoice_ctx_t *x, json_t *req, invoice_bill_t **red, 
                                   random, create_time, 1, orig->bill_batch_code, orig->bill_no, red_norm))
         || (rv = insert_bill(x, hg_json_gets(red_norm, "busNo", NULL), kind, "writeOffEBill", place, batch,
                              bill_no, random, create_time, total, 1, orig->id, hash, red_doc, red_norm,
-                             "writeOffEBill", 0, NULL, &id))
+                             "writeOffEBill", 0, &id))
         || (rv = hg_db_q(x->db, NULL, "UPDATE invoice.bills SET state = 'flushed', related_id = $2::bigint "
                          "WHERE id = $1::bigint", 2, apr_off_t_toa(x->p, orig->id), apr_off_t_toa(x->p, id)))
         || (rv = hg_db_commit(x->db)))

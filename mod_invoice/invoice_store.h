@@ -9,8 +9,6 @@
 #include "hg_crypto.h"
 #include "invoice_model.h"
 
-struct invoice_bill_t;
-
 typedef struct invoice_ctx_t {
     hg_db_t             *db;
     apr_pool_t          *p;
@@ -20,11 +18,6 @@ typedef struct invoice_ctx_t {
     hg_pkey_t           *seal_key;     /* the unit's SM2 seal */
     const char          *public_url;   /* base URL for H5 links */
     hg_error_t          *err;          /* set when a function returns a business error */
-    /* how an issuance ends (optional): the caller answers with the bill and commits the last statement
-     * together with its own audit row, in one round trip (hg_call_commit_answer); NULL: just COMMIT */
-    apr_status_t (*commit_last)(void *baton, const struct invoice_bill_t *bill, hg_db_result_t **res,
-                                const hg_db_stmt_t *last);
-    void                *commit_baton;
 } invoice_ctx_t;
 
 typedef struct invoice_bill_t {
