@@ -855,6 +855,179 @@ leave:
     return rv;
 }
 
+/* ---------------------------------------------------------------- SM2 signatures, prepared */
+
+struct hg_sm2_prep_t {
+    const hg_pkey_t *pk;
+    const char *id;
+    BIGNUM *k, *x1, *d, *dinv, *order;
+    unsigned char za[32];
+    int used;
+};
+
+static apr_status_t prep_cleanup(void *data)
+{
+    hg_sm2_prep_t *pr = data;
+    BN_clear_free(pr->k);
+    BN_clear_free(pr->d);
+    BN_clear_free(pr->dinv);
+    BN_free(pr->x1);
+    BN_free(pr->order);
+    pr->k = pr->d = pr->dinv = pr->x1 = pr->order = NULL;
+    return APR_SUCCESS;
+}
+
+/* Z = SM3(ENTL || ID || a || b || xG || yG || xA || yA) */
+static int sm2_za(unsigned char za[32], const EC_GROUP *group, const char *id, const hg_pkey_t *pk, BN_CTX *ctx)
+{
+    unsigned char pub[65], *buf, *o;
+    apr_size_t idlen = strlen(id);
+    BIGNUM *a = BN_CTX_get(ctx), *b = BN_CTX_get(ctx), *xg = BN_CTX_get(ctx), *yg = BN_CTX_get(ctx);
+    unsigned int len = 0;
+    int ok = 0;
+    if (!yg || !(buf = OPENSSL_malloc(2 + idlen + 6 * 32)))
+        return 0;
+    o = buf;
+    *o++ = (unsigned char)((idlen * 8) >> 8);
+    *o++ = (unsigned char)(idlen * 8);
+    memcpy(o, id, idlen);
+    o += idlen;
+    if (EC_GROUP_get_curve(group, NULL, a, b, ctx)
+        && EC_POINT_get_affine_coordinates(group, EC_GROUP_get0_generator(group), xg, yg, ctx)
+        && hg_sm2_key_to_raw(NULL, pub, pk) == APR_SUCCESS
+        && BN_bn2binpad(a, o, 32) == 32 && BN_bn2binpad(b, o + 32, 32) == 32
+        && BN_bn2binpad(xg, o + 64, 32) == 32 && BN_bn2binpad(yg, o + 96, 32) == 32) {
+        memcpy(o + 128, pub + 1, 64);
+        ok = EVP_Digest(buf, 2 + idlen + 192, za, &len, alg_sm3(), NULL) && len == 32;
+    }
+    OPENSSL_free(buf);
+    return ok;
+}
+
+apr_status_t hg_sm2_prepare(hg_sm2_prep_t **prep, apr_pool_t *p, const hg_pkey_t *pk, const char *id)
+{
+    apr_status_t rv = HG_ECRYPTO;
+    EC_GROUP *group = NULL;
+    EC_POINT *kg = NULL;
+    BN_CTX *ctx = NULL;
+    BIGNUM *one_d;
+    hg_sm2_prep_t *pr;
+
+    *prep = NULL;
+    if (!hg_pkey_is_sm2(pk) || !hg_pkey_has_private(pk)) {
+        rv = HG_EINVALID;
+        goto leave;
+    }
+    if (!id)
+        id = HG_SM2_DEFAULT_ID;
+    if (strlen(id) > 8191) {
+        rv = HG_EINVALID;
+        goto leave;
+    }
+    pr = apr_pcalloc(p, sizeof(*pr));
+    pr->pk = pk;
+    pr->id = apr_pstrdup(p, id);
+    apr_pool_cleanup_register(p, pr, prep_cleanup, apr_pool_cleanup_null);
+    if (!(ctx = BN_CTX_secure_new()) || !(group = EC_GROUP_new_by_curve_name(NID_sm2)))
+        goto leave;
+    BN_CTX_start(ctx);
+    if (!(pr->order = BN_dup(EC_GROUP_get0_order(group))) || !(pr->k = BN_secure_new())
+        || !(pr->x1 = BN_new()) || !(pr->dinv = BN_secure_new()) || !(one_d = BN_CTX_get(ctx))
+        || !EVP_PKEY_get_bn_param(pk->pkey, OSSL_PKEY_PARAM_PRIV_KEY, &pr->d))
+        goto leave;
+    BN_set_flags(pr->d, BN_FLG_CONSTTIME);
+    /* (1 + d)^-1 mod n */
+    if (!BN_copy(one_d, pr->d) || !BN_add_word(one_d, 1))
+        goto leave;
+    BN_set_flags(one_d, BN_FLG_CONSTTIME);
+    if (!BN_mod_inverse(pr->dinv, one_d, pr->order, ctx))
+        goto leave;
+    if (!sm2_za(pr->za, group, id, pk, ctx))
+        goto leave;
+    /* k in [1, n-1] from the CSPRNG, and x1 of [k]G */
+    do {
+        if (!BN_priv_rand_range_ex(pr->k, pr->order, 0, ctx))
+            goto leave;
+    } while (BN_is_zero(pr->k));
+    BN_set_flags(pr->k, BN_FLG_CONSTTIME);
+    if (!(kg = EC_POINT_new(group)) || !EC_POINT_mul(group, kg, pr->k, NULL, NULL, ctx)
+        || !EC_POINT_get_affine_coordinates(group, kg, pr->x1, NULL, ctx))
+        goto leave;
+    *prep = pr;
+    rv = APR_SUCCESS;
+leave:
+    EC_POINT_free(kg);
+    EC_GROUP_free(group);
+    if (ctx) {
+        BN_CTX_end(ctx);
+        BN_CTX_free(ctx);
+    }
+    if (rv != APR_SUCCESS)
+        rv = fail(rv, "sm2 prepare");
+    return rv;
+}
+
+apr_status_t hg_sm2_sign_prepared(unsigned char **sig_der, apr_size_t *siglen, apr_pool_t *p,
+                                  hg_sm2_prep_t *pr, const void *data, apr_size_t n)
+{
+    apr_status_t rv = HG_ECRYPTO;
+    unsigned char e_bin[32], raw[64];
+    unsigned int len = 0;
+    EVP_MD_CTX *md = NULL;
+    BN_CTX *ctx = NULL;
+    BIGNUM *e, *r, *s, *t;
+    int retry = 0;
+
+    *sig_der = NULL;
+    *siglen = 0;
+    if (!pr || pr->used || !pr->k || (!data && n))
+        return fail(HG_EINVALID, "sm2 sign (prepared): no fresh nonce");
+    pr->used = 1;
+    if (!(md = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(md, alg_sm3(), NULL)
+        || !EVP_DigestUpdate(md, pr->za, 32) || (n && !EVP_DigestUpdate(md, data, n))
+        || !EVP_DigestFinal_ex(md, e_bin, &len) || len != 32)
+        goto leave;
+    if (!(ctx = BN_CTX_secure_new()))
+        goto leave;
+    BN_CTX_start(ctx);
+    e = BN_CTX_get(ctx);
+    r = BN_CTX_get(ctx);
+    s = BN_CTX_get(ctx);
+    if (!(t = BN_CTX_get(ctx)) || !BN_bin2bn(e_bin, 32, e))
+        goto leave;
+    /* r = (e + x1) mod n; r = 0 or r + k = n: another nonce (odds about 2^-255) */
+    if (!BN_mod_add(r, e, pr->x1, pr->order, ctx) || !BN_add(t, r, pr->k))
+        goto leave;
+    if (BN_is_zero(r) || BN_cmp(t, pr->order) == 0) {
+        retry = 1;
+        goto leave;
+    }
+    /* s = (1 + d)^-1 (k - r d) mod n */
+    if (!BN_mod_mul(t, r, pr->d, pr->order, ctx) || !BN_mod_sub(t, pr->k, t, pr->order, ctx)
+        || !BN_mod_mul(s, pr->dinv, t, pr->order, ctx))
+        goto leave;
+    if (BN_is_zero(s)) {
+        retry = 1;
+        goto leave;
+    }
+    if (BN_bn2binpad(r, raw, 32) != 32 || BN_bn2binpad(s, raw + 32, 32) != 32)
+        goto leave;
+    rv = hg_sm2_sig_raw_to_der(sig_der, siglen, p, raw);
+leave:
+    BN_clear(pr->k);              /* a nonce signs once */
+    OPENSSL_cleanse(raw, sizeof(raw));
+    EVP_MD_CTX_free(md);
+    if (ctx) {
+        BN_CTX_end(ctx);
+        BN_CTX_free(ctx);
+    }
+    if (retry)
+        return hg_sm2_sign(sig_der, siglen, p, pr->pk, pr->id, data, n);
+    if (rv != APR_SUCCESS)
+        rv = fail(rv, "sm2 sign (prepared)");
+    return rv;
+}
+
 apr_status_t hg_sm2_sig_raw_to_der(unsigned char **der, apr_size_t *len, apr_pool_t *p,
                                    const unsigned char raw[64])
 {
