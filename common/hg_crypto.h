@@ -107,17 +107,6 @@ apr_status_t hg_sm2_sign(unsigned char **sig_der, apr_size_t *siglen, apr_pool_t
                          const hg_pkey_t *pk, const char *id, const void *data, apr_size_t n);
 apr_status_t hg_sm2_verify(const hg_pkey_t *pk, const char *id, const void *data, apr_size_t n,
                            const unsigned char *sig_der, apr_size_t siglen);
-/* The same signature in two steps, for a signer that holds a lock while it signs (an e-bill's seal
- * covers a number taken under the stock row's lock): prepare draws the nonce k and computes [k]G,
- * Z and (1+d)^-1 — nearly all the work, before the message exists; sign_prepared then signs one
- * message in microseconds (GB/T 32918.2 §6.1: r = (e + x1) mod n, s = (1+d)^-1 (k - r d) mod n).
- * A prepared nonce signs once: it is wiped when used, and a second use is HG_EINVALID.  The
- * signature verifies like any other (hg_sm2_verify). */
-typedef struct hg_sm2_prep_t hg_sm2_prep_t;
-apr_status_t hg_sm2_prepare(hg_sm2_prep_t **prep, apr_pool_t *p, const hg_pkey_t *pk, const char *id);
-apr_status_t hg_sm2_sign_prepared(unsigned char **sig_der, apr_size_t *siglen, apr_pool_t *p,
-                                  hg_sm2_prep_t *prep, const void *data, apr_size_t n);
-
 /* DER <-> raw r||s (32 + 32 bytes, big-endian, zero-padded). Trailing garbage -> HG_EINVALID. */
 apr_status_t hg_sm2_sig_der_to_raw(unsigned char raw[64], const unsigned char *der, apr_size_t len);
 apr_status_t hg_sm2_sig_raw_to_der(unsigned char **der, apr_size_t *len, apr_pool_t *p,

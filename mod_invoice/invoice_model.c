@@ -856,12 +856,6 @@ apr_status_t invoice_make_doc(json_t **doc, apr_pool_t *p, invoice_kind_t kind, 
 
 apr_status_t invoice_seal(char **sig_b64, apr_pool_t *p, hg_pkey_t *key, json_t *doc)
 {
-    return invoice_seal_prepared(sig_b64, p, key, NULL, doc);
-}
-
-apr_status_t invoice_seal_prepared(char **sig_b64, apr_pool_t *p, hg_pkey_t *key, hg_sm2_prep_t *prep,
-                                   json_t *doc)
-{
     unsigned char *der, raw[64];
     apr_size_t dlen;
     char *txt;
@@ -869,9 +863,7 @@ apr_status_t invoice_seal_prepared(char **sig_b64, apr_pool_t *p, hg_pkey_t *key
 
     *sig_b64 = NULL;
     if (!doc || !(txt = hg_json_dump(p, doc, HG_JSON_DUMP_SORTED))) return HG_EINVALID;
-    rv = prep ? hg_sm2_sign_prepared(&der, &dlen, p, prep, txt, strlen(txt))
-              : hg_sm2_sign(&der, &dlen, p, key, NULL, txt, strlen(txt));
-    if (rv != APR_SUCCESS) return rv;
+    if ((rv = hg_sm2_sign(&der, &dlen, p, key, NULL, txt, strlen(txt))) != APR_SUCCESS) return rv;
     if ((rv = hg_sm2_sig_der_to_raw(raw, der, dlen)) != APR_SUCCESS) return HG_ECRYPTO;
     *sig_b64 = hg_base64_encode(p, raw, sizeof(raw));
     return APR_SUCCESS;

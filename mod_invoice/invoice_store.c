@@ -151,7 +151,7 @@ static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_ki
                                 const char *bill_no, const char *random, const char *create_time,
                                 apr_int64_t total, int red, apr_int64_t related, const char *hash,
                                 json_t *doc, json_t *norm, const char *upload_service,
-                                hg_sm2_prep_t *prep, int commit, apr_int64_t *id)
+                                int commit, apr_int64_t *id)
 {
     char *sig = NULL;
     const char *doc_text, *upload, *notify = NULL, *tel, *openid;
@@ -161,7 +161,7 @@ static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_ki
     hg_db_result_t *r;
     apr_status_t rv;
 
-    if ((rv = invoice_seal_prepared(&sig, x->p, x->seal_key, prep, doc)))
+    if ((rv = invoice_seal(&sig, x->p, x->seal_key, doc)))
         return rv;
     doc_text = hg_json_dump(x->p, doc, HG_JSON_DUMP_SORTED);
     /* what the fiscal platform receives; sealed in the outbox too: it carries personal data */
@@ -255,7 +255,6 @@ apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
     const char *bus_no, *place, *batch, *create_time;
     apr_int64_t no, total, id;
     invoice_bill_t *b;
-    hg_sm2_prep_t *prep;
     apr_status_t rv;
     int found, attempt;
 
@@ -271,9 +270,6 @@ apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
      * violation rolls the number back with the transaction, and then we look at what is there */
     for (attempt = 0; attempt < 2; attempt++) {
         if ((rv = invoice_check_code(random)))
-            return rv;
-        /* the seal's costly half now, before the stock row is locked (a nonce per attempt) */
-        if ((rv = hg_sm2_prepare(&prep, x->p, x->seal_key, NULL)))
             return rv;
         /* BEGIN with the number, and the bill with COMMIT: two round trips for the transaction */
         if ((rv = take_number(x, "ebill", place, 1, &batch, &no, &create_time)))
@@ -297,7 +293,7 @@ apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
         b->state = "normal";
         b->upload_state = "pending";
         rv = insert_bill(x, bus_no, kind, invoice_kind_service(kind), place, batch, bill_no, random,
-                         create_time, total, 0, 0, hash, doc, norm, invoice_kind_service(kind), prep, 1, &id);
+                         create_time, total, 0, 0, hash, doc, norm, invoice_kind_service(kind), 1, &id);
         if (rv == HG_ECONFLICT) {
             hg_db_rollback(x->db);
             if ((rv = replay_or_conflict(x, bus_no, hash, bill, replayed, &found)) || found)
@@ -382,7 +378,7 @@ apr_status_t invoice_flush(invoice_ctx_t *x, json_t *req, invoice_bill_t **red, 
                                   random, create_time, 1, orig->bill_batch_code, orig->bill_no, red_norm))
         || (rv = insert_bill(x, hg_json_gets(red_norm, "busNo", NULL), kind, "writeOffEBill", place, batch,
                              bill_no, random, create_time, total, 1, orig->id, hash, red_doc, red_norm,
-                             "writeOffEBill", NULL, 0, &id))
+                             "writeOffEBill", 0, &id))
         || (rv = hg_db_q(x->db, NULL, "UPDATE invoice.bills SET state = 'flushed', related_id = $2::bigint "
                          "WHERE id = $1::bigint", 2, apr_off_t_toa(x->p, orig->id), apr_off_t_toa(x->p, id)))
         || (rv = hg_db_commit(x->db)))
