@@ -115,6 +115,13 @@ consult_walk() {
     ntok=$(wc -l < "$WORK/consult.tokens")
     [ "$ntok" -ge 200 ] || die "consult: only $ntok of $CSESS visits announced (first answer: $(head -c 300 "$WORK/cv/1" 2>/dev/null))"
     echo "consult: $ntok sessions of department $cdept announced in $(( $(date +%s) - t_a )) s"
+    # the link messages (one per visit) go out first: a registration comes well before its
+    # patient's first answer, and the sandbox's gateways run in this same httpd, which the real
+    # SMS and WeChat services would not
+    t_a=$(date +%s)
+    while [ "$($PSQL -c "SELECT count(*) FROM hg.outbox WHERE topic LIKE 'consult.%' AND state IN ('pending', 'inflight')")" -gt 0 ] \
+          && [ $(( $(date +%s) - t_a )) -lt 120 ]; do sleep 1; done
+    echo "consult: link messages delivered in $(( $(date +%s) - t_a )) s; $($PSQL -c "SELECT count(*) FROM hg.outbox WHERE topic LIKE 'consult.%' AND state IN ('pending', 'inflight')") still queued"
     phase_begin consult
     run_wrk consult "$DUR" "$BASE" -- consult "$WORK/consult.tokens" 2
     phase_end consult "$(field consult ok)"

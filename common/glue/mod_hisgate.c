@@ -306,9 +306,23 @@ static const char *hg_conf_get(const char *name)
  * i.e. until the last byte reached the client), so a route can give both back for long work
  * without the database (hg_call_db_release) and take them again (hg_call_db_reacquire). */
 static apr_thread_mutex_t *slot_mutex;
-static apr_thread_cond_t *slot_cond;
 static int slots_in_use;
 static int slots_wanted_again;   /* waiters that gave a slot back mid-request: served first */
+/* two queues, each woken one thread at a time: a broadcast per freed slot woke every waiting
+ * thread of the process (dozens under load) to find one slot, and showed as futex and scheduler
+ * time in profiles */
+static apr_thread_cond_t *slot_cond;          /* requests waiting for their first slot */
+static apr_thread_cond_t *slot_cond_again;    /* requests that gave theirs back (served first) */
+
+/* with slot_mutex held: a slot came free, or a waiter gave up */
+static void slot_wake_one(void)
+{
+    if (slots_wanted_again > 0)
+        apr_thread_cond_signal(slot_cond_again);
+    else
+        apr_thread_cond_signal(slot_cond);
+}
+
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close;
 
@@ -333,9 +347,7 @@ static void hold_drop(db_hold_t *h)
     if (h->slot) {
         apr_thread_mutex_lock(slot_mutex);
         slots_in_use--;
-        /* broadcast: waiters differ (a returning request may go first), one signal could wake
-         * a thread that must keep waiting while the one that may go sleeps on */
-        apr_thread_cond_broadcast(slot_cond);
+        slot_wake_one();
         apr_thread_mutex_unlock(slot_mutex);
         h->slot = 0;
     }
@@ -372,20 +384,25 @@ static apr_status_t take_slot(request_rec *r, int again, hg_error_t **err)
     while (slots_in_use >= c->db_slots || (!again && slots_wanted_again > 0)) {
         apr_time_t left = deadline - apr_time_now();
         if (left <= 0) {
-            if (again && --slots_wanted_again == 0)
-                apr_thread_cond_broadcast(slot_cond);
+            if (again)
+                slots_wanted_again--;
+            if (slots_in_use < c->db_slots)
+                slot_wake_one();      /* a slot this thread was woken for goes to the next */
             apr_thread_mutex_unlock(slot_mutex);
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                           "HG00010: no database connection free within %d ms", c->db_wait_ms);
             *err = hg_error_make(r->pool, "HG_DB_BUSY", NULL, NULL);
             return HG_EDBBUSY;
         }
-        apr_thread_cond_timedwait(slot_cond, slot_mutex, left);
+        apr_thread_cond_timedwait(again ? slot_cond_again : slot_cond, slot_mutex, left);
     }
-    /* the last returning waiter served: first-timers held back by it may go if slots are left */
-    if (again && --slots_wanted_again == 0 && slots_in_use + 1 < c->db_slots)
-        apr_thread_cond_broadcast(slot_cond);
+    if (again)
+        slots_wanted_again--;
     slots_in_use++;
+    /* more slots free (several came free at once, or first-timers waited behind a returning
+     * request): the next waiter in line */
+    if (slots_in_use < c->db_slots)
+        slot_wake_one();
     apr_thread_mutex_unlock(slot_mutex);
     return APR_SUCCESS;
 }
@@ -1054,6 +1071,7 @@ static void hg_child_init(apr_pool_t *p, server_rec *s)
 {
     apr_thread_mutex_create(&slot_mutex, APR_THREAD_MUTEX_DEFAULT, p);
     apr_thread_cond_create(&slot_cond, p);
+    apr_thread_cond_create(&slot_cond_again, p);
     apr_thread_mutex_create(&app_mutex, APR_THREAD_MUTEX_DEFAULT, p);
     apr_pool_create(&app_cache_pool, p);
     app_cache = apr_hash_make(app_cache_pool);
