@@ -107,6 +107,32 @@ int main(void)
         tap_ok(PQtransactionStatus(conn) == PQTRANS_IDLE && hg_db_q(odb, &r, "SELECT count(*) FROM hg_unit_pipeline "
                "WHERE k IN ('d', 'e')", 0) == APR_SUCCESS && !strcmp(hg_db_val(r, 0, 0), "0"), "nothing of it stays");
         tap_is_int(hg_db_q_commit(db, NULL, "SELECT $1::int", 1, "1"), APR_EINVAL, "q_commit outside a transaction: refused");
+
+        /* several statements in one round trip (a write and its journal row) */
+        {
+            const char *p1[] = { "f", "6" }, *p2[] = { "g", "7" }, *p3[] = { "h", "8" }, *p4[] = { "i", "9" };
+            hg_db_stmt_t two[2] = { { "INSERT INTO hg_unit_pipeline VALUES ($1, $2::int) RETURNING k || d", 2, p1 },
+                                    { "INSERT INTO hg_unit_pipeline VALUES ($1, $2::int)", 2, p2 } };
+            tap_ok(hg_db_pipeline(db, &r, two, 2, HG_DB_BEGIN | HG_DB_COMMIT) == APR_SUCCESS
+                   && !strcmp(hg_db_val(r, 0, 0), "f6") && !db->in_tx && PQtransactionStatus(conn) == PQTRANS_IDLE,
+                   "pipeline BEGIN, two statements, COMMIT: the first one's result, no transaction left");
+            tap_ok(hg_db_q(odb, &r, "SELECT count(*) FROM hg_unit_pipeline WHERE k IN ('f', 'g')", 0) == APR_SUCCESS
+                   && !strcmp(hg_db_val(r, 0, 0), "2"), "both committed");
+            two[0].params = p3;          /* h: fine; then g again: a unique violation in the second */
+            tap_is_int(hg_db_pipeline(db, &r, two, 2, HG_DB_BEGIN | HG_DB_COMMIT), HG_ECONFLICT,
+                       "the second statement fails: its error");
+            tap_ok(hg_db_q(odb, &r, "SELECT count(*) FROM hg_unit_pipeline WHERE k = 'h'", 0) == APR_SUCCESS
+                   && !strcmp(hg_db_val(r, 0, 0), "0") && PQtransactionStatus(conn) == PQTRANS_IDLE,
+                   "and the first is rolled back with it");
+            tap_is_int(hg_db_pipeline(db, NULL, two, 1, HG_DB_COMMIT), APR_EINVAL,
+                       "COMMIT without BEGIN outside a transaction: refused");
+            tap_is_int(hg_db_pipeline(db, NULL, two, 0, HG_DB_BEGIN), APR_EINVAL, "no statement: refused");
+            hg_db_begin(db);
+            two[0].params = p4;
+            tap_ok(hg_db_pipeline(db, NULL, two, 1, HG_DB_COMMIT) == APR_SUCCESS && !db->in_tx
+                   && hg_db_q(odb, &r, "SELECT count(*) FROM hg_unit_pipeline WHERE k = 'i'", 0) == APR_SUCCESS
+                   && !strcmp(hg_db_val(r, 0, 0), "1"), "an open transaction ends with the pipeline's COMMIT");
+        }
         tap_ok(hg_db_q(db, &r, sql, 1, "6") == APR_SUCCESS && atoi(hg_db_val(r, 0, 0)) == 7,
                "the connection is back to normal mode afterwards");
         hg_db_q(db, NULL, "DROP TABLE hg_unit_pipeline", 0);
