@@ -63,7 +63,12 @@ sub child {
     my ($tag, $sub) = @_;
     my $pid = fork // die "fork: $!";
     if (!$pid) {
-        srand($$ ^ int(time * 1000));     # the nonces of signed calls must differ from the siblings'
+        # the nonces of signed calls must differ from the siblings': seed from the kernel (pid ^ time
+        # gave two siblings forked a millisecond apart the same seed, and so a replayed nonce)
+        open my $u, '<:raw', '/dev/urandom' or die $!;
+        read $u, my $seed, 4;
+        close $u;
+        srand(unpack 'L', $seed);
         sleep($go - time) if $go > time;
         my @lines = $sub->();
         open my $fh, '>', "$state/slots.$tag" or die $!;

@@ -301,7 +301,11 @@ my @kids;
 for my $k (1 .. 3) {
     my $pid = fork // die "fork: $!";
     if (!$pid) {
-        srand($$ ^ time);          # the nonces of a child must not repeat the parent's
+        # the nonces of a child must repeat neither the parent's nor a sibling's: seed from the kernel
+        open my $u, '<:raw', '/dev/urandom' or die $!;
+        read $u, my $seed, 4;
+        close $u;
+        srand(unpack 'L', $seed);
         my ($kr) = call('bizh110001', { bka895 => 'aac001', bka896 => '1000000005', bka006 => '410' });
         POSIX::_exit($kr->code == 200 ? 0 : 1);
     }
