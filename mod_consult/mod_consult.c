@@ -290,7 +290,7 @@ static apr_status_t save_and_answer(hg_call_t *c, consult_visit_t *v, consult_te
     }
     else if (!c->db->in_tx)
         return APR_EINVAL;        /* a step writes from a locked read, or guarded */
-    else if ((rv = hg_call_commit_answer_stmt(c, 200, json_incref(view), NULL, &last)))
+    else if ((rv = hg_call_commit_answer(c, 200, json_incref(view), NULL, &last)))
         return rv;
     remember_visit(s->idx, consult_store_row_after_save(c->pool, v, &last));
     return APR_SUCCESS;

@@ -12,7 +12,6 @@
 #include "apr_optional.h"
 #include "apr_strings.h"
 #include "util_script.h"
-#include <stdarg.h>
 #include <jansson.h>
 #include "hg_db.h"
 #include "hg_err.h"
@@ -155,23 +154,7 @@ static inline apr_status_t hg_call_answer(hg_call_t *c, int status, json_t *out)
  * failure nothing is committed, the answer is dropped and the statement's error is returned (the
  * route may still answer otherwise, e.g. a replay after a unique violation). */
 static inline apr_status_t hg_call_commit_answer(hg_call_t *c, int status, json_t *out, hg_db_result_t **res,
-                                                 const char *sql, int n, ...)
-{
-    const char **params = n > 0 ? (const char **)apr_palloc(c->pool, n * sizeof(*params)) : NULL;
-    hg_db_stmt_t st = { sql, n, params };
-    va_list ap;
-    int i;
-    va_start(ap, n);
-    for (i = 0; i < n; i++)
-        params[i] = va_arg(ap, const char *);
-    va_end(ap);
-    hg_call_answer(c, status, out);
-    return c->commit_answer(c, res, &st, NULL);
-}
-
-/* the same with the last statement built by a domain function */
-static inline apr_status_t hg_call_commit_answer_stmt(hg_call_t *c, int status, json_t *out, hg_db_result_t **res,
-                                                      const hg_db_stmt_t *last)
+                                                 const hg_db_stmt_t *last)
 {
     hg_call_answer(c, status, out);
     return c->commit_answer(c, res, last, NULL);

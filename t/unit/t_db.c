@@ -6,6 +6,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 #include "tap.h"
+#include "tap_db.h"
 #include "hg_db.h"
 
 static int prepared_count(hg_db_t *db, const char *like)
@@ -19,25 +20,19 @@ static int prepared_count(hg_db_t *db, const char *like)
 
 int main(void)
 {
-    const char *dsn = getenv("HG_DSN");
+    const char *dsn;
     const char *sql = "SELECT $1::int + 1 AS n";
     apr_pool_t *p;
     hg_db_t *db;
     hg_db_result_t *r;
     PGconn *conn;
+    int st;
     int pid, ok = 1, i;
 
-    if (!dsn || !*dsn) {
-        printf("1..0 # SKIP HG_DSN is not set (make test sets it)\n");
-        return 0;
-    }
+    if ((st = tap_db_connect(&conn, &dsn)) >= 0)
+        return st;
     apr_initialize();
     apr_pool_create(&p, NULL);
-    conn = PQconnectdb(dsn);
-    if (PQstatus(conn) != CONNECTION_OK) {
-        printf("Bail out! cannot connect to HG_DSN: %s", PQerrorMessage(conn));
-        return 2;
-    }
     hg_db_wrap(&db, p, conn);
 
     for (i = 0; i < 5; i++)

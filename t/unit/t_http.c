@@ -198,20 +198,35 @@ done:
     return NULL;
 }
 
+/* a listening socket and the function that serves each accepted connection in its own thread */
+typedef struct { int lfd; void *(*serve)(void *); } listener_t;
+
 static void *accept_loop(void *arg)
 {
-    int lfd = (int)(intptr_t)arg;
+    listener_t *l = arg;
     for (;;) {
         pthread_t t;
-        int fd = accept(lfd, NULL, NULL);
+        int fd = accept(l->lfd, NULL, NULL);
         if (fd < 0) {
             if (errno == EINTR)
                 continue;
             return NULL;
         }
-        pthread_create(&t, NULL, serve, (void *)(intptr_t)fd);
+        pthread_create(&t, NULL, l->serve, (void *)(intptr_t)fd);
         pthread_detach(t);
     }
+}
+
+static void listen_with(int lfd, void *(*serve_fn)(void *))
+{
+    static listener_t ls[4];
+    static int n;
+    pthread_t t;
+    listener_t *l = &ls[n++ % 4];
+    l->lfd = lfd;
+    l->serve = serve_fn;
+    pthread_create(&t, NULL, accept_loop, l);
+    pthread_detach(t);
 }
 
 static int listen_loopback(int backlog, int *port)
@@ -232,12 +247,10 @@ static int listen_loopback(int backlog, int *port)
 
 static int start_server(void)
 {
-    pthread_t t;
     int fd = listen_loopback(64, &srv_port);
     if (fd < 0)
         return -1;
-    pthread_create(&t, NULL, accept_loop, (void *)(intptr_t)fd);
-    pthread_detach(t);
+    listen_with(fd, serve);
     return 0;
 }
 
@@ -282,21 +295,6 @@ done:
     return NULL;
 }
 
-static void *ka_accept_loop(void *arg)
-{
-    int lfd = (int)(intptr_t)arg;
-    for (;;) {
-        pthread_t t;
-        int fd = accept(lfd, NULL, NULL);
-        if (fd < 0) {
-            if (errno == EINTR)
-                continue;
-            return NULL;
-        }
-        pthread_create(&t, NULL, ka_serve, (void *)(intptr_t)fd);
-        pthread_detach(t);
-    }
-}
 
 /* a port that certainly refuses: bound, then closed */
 static int closed_port(void)
@@ -700,12 +698,10 @@ int main(void)
 
     /* --- 9b. keep-alive: a thread that asked for reuse keeps its connection between calls --- */
     {
-        pthread_t t;
         int lfd = listen_loopback(16, &ka_port);
         const char *b1, *b2, *b3, *b4;
         int c1, c2, c3, c4;
-        pthread_create(&t, NULL, ka_accept_loop, (void *)(intptr_t)lfd);
-        pthread_detach(t);
+        listen_with(lfd, ka_serve);
         hg_http_thread_reuse_begin();
         memset(&q, 0, sizeof(q));
         q.url = apr_psprintf(p, "http://127.0.0.1:%d/upload", ka_port);

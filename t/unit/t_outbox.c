@@ -9,6 +9,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 #include "tap.h"
+#include "tap_db.h"
 #include "hg_outbox.h"
 
 static hg_db_t *db;
@@ -34,26 +35,20 @@ static hg_outbox_item_t *find(apr_array_header_t *items, const char *key)
 
 int main(void)
 {
-    const char *dsn = getenv("HG_DSN"), *key_k = NULL;
+    const char *dsn, *key_k = NULL;
     apr_pool_t *p;
     apr_array_header_t *topics, *items;
     hg_db_result_t *r;
     hg_outbox_item_t *a1, *b1, *a2 = NULL, *stale, *again = NULL;
     hg_outbox_outcome_t out;
     PGconn *conn;
+    int st;
     int created, dead;
 
-    if (!dsn || !*dsn) {
-        printf("1..0 # SKIP HG_DSN is not set (make test sets it)\n");
-        return 0;
-    }
+    if ((st = tap_db_connect(&conn, &dsn)) >= 0)
+        return st;
     apr_initialize();
     apr_pool_create(&p, NULL);
-    conn = PQconnectdb(dsn);
-    if (PQstatus(conn) != CONNECTION_OK) {
-        printf("Bail out! cannot connect to HG_DSN: %s", PQerrorMessage(conn));
-        return 2;
-    }
     hg_db_wrap(&db, p, conn);
     topic = apr_psprintf(p, "unit.outbox.%ld", (long)getpid());   /* a topic no drain delivers */
     topics = apr_array_make(p, 1, sizeof(const char *));
