@@ -34,6 +34,11 @@ if ! as_user '. t/state/env && export HG_PGPORT HG_PGDIR HG_KEYS HG_DSN && perl 
     exit 1
 fi
 rc=0
-as_user '. t/state/env && export HG_PGPORT HG_PGDIR HG_KEYS HG_DSN && prove -r -It/lib ${HG_TESTS:-t/lint t/unit t/api t/browser t/zz}' || rc=$?
-[ "$rc" -eq 0 ] || as_user 'echo "--- last lines of t/logs/error_log:"; tail -n 40 t/logs/error_log' || true
+# prove's output is kept so that a failure can be named again at the very end: CI shows the tail
+as_user '. t/state/env && export HG_PGPORT HG_PGDIR HG_KEYS HG_DSN && { prove -r -It/lib ${HG_TESTS:-t/lint t/unit t/api t/browser t/zz} 2>&1; echo $? >t/logs/prove.rc; } | tee t/logs/prove.log'
+rc=$(as_user 'cat t/logs/prove.rc 2>/dev/null || echo 1')
+if [ "$rc" -ne 0 ]; then
+    as_user 'echo "--- last lines of t/logs/error_log:"; tail -n 40 t/logs/error_log' || true
+    as_user 'echo "--- what failed (from t/logs/prove.log):"; grep -E "^(not ok|#   Failed|# +(got|expected)|t/.*(Dubious|Wstat|Failed))" t/logs/prove.log | head -n 40; sed -n "/^Test Summary Report/,\$p" t/logs/prove.log' || true
+fi
 exit "$rc"
