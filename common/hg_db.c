@@ -402,6 +402,38 @@ const char *hg_db_get(const hg_db_result_t *res, int row, const char *col)
     return NULL;
 }
 
+const char *hg_db_array(apr_pool_t *p, const char *const *vals, int n)
+{
+    apr_size_t len = 3;
+    char *out, *o;
+    const char *c;
+    int i;
+    for (i = 0; i < n; i++)
+        len += vals[i] ? 2 * strlen(vals[i]) + 3 : 5;
+    o = out = apr_palloc(p, len);
+    *o++ = '{';
+    for (i = 0; i < n; i++) {
+        if (i)
+            *o++ = ',';
+        if (!vals[i]) {
+            memcpy(o, "NULL", 4);
+            o += 4;
+            continue;
+        }
+        /* quoted, so that commas, braces, blanks and the word NULL are plain text */
+        *o++ = '"';
+        for (c = vals[i]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                *o++ = '\\';
+            *o++ = *c;
+        }
+        *o++ = '"';
+    }
+    *o++ = '}';
+    *o = '\0';
+    return out;
+}
+
 apr_status_t hg_db_exec_script(hg_db_t *db, const char *sql)
 {
     PGresult *r = PQexec(db->conn, sql);   /* simple protocol: several statements in one string */

@@ -69,6 +69,9 @@ apr_status_t hg_db_tx(hg_db_t *db, hg_db_tx_fn *fn, void *baton);
 
 /* cell by row and column name (NULL when absent or SQL NULL) */
 const char *hg_db_get(const hg_db_result_t *res, int row, const char *col);
+/* a PostgreSQL array literal of n texts (NULL elements stay NULL), for one parameter that carries
+ * a column of many rows: `unnest($1::text[])` turns it back into rows */
+const char *hg_db_array(apr_pool_t *p, const char *const *vals, int n);
 const char *hg_db_val(const hg_db_result_t *res, int row, int col);
 
 /* run a file of SQL statements (migrations) in one transaction */

@@ -145,20 +145,22 @@ static apr_status_t take_number(invoice_ctx_t *x, const char *kind, const char *
     return APR_SUCCESS;
 }
 
-/* insert a bill with its upload (and notification) events; returns the new id */
-static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_kind_t kind,
-                                const char *service, const char *place, const char *batch,
-                                const char *bill_no, const char *random, const char *create_time,
-                                apr_int64_t total, int red, apr_int64_t related, const char *hash,
-                                json_t *doc, json_t *norm, const char *upload_service,
-                                int commit, apr_int64_t *id)
+/* the values of a bill's row (BILL_ROW_* order, 21 of them): sealed document, unit seal,
+ * upload and notification payloads, index keys of the personal data */
+enum { BR_INST, BR_BUS, BR_KIND, BR_SERVICE, BR_PLACE, BR_BATCH, BR_NO, BR_RANDOM, BR_CTIME, BR_TOTAL,
+       BR_RED, BR_RELATED, BR_HASH, BR_DOC, BR_SEAL, BR_ID_IDX, BR_TEL_IDX, BR_CARD_IDX, BR_TEL,
+       BR_UPLOAD, BR_NOTIFY, BR_COUNT };
+
+static apr_status_t bill_row(invoice_ctx_t *x, const char *bus_no, invoice_kind_t kind,
+                             const char *service, const char *place, const char *batch,
+                             const char *bill_no, const char *random, const char *create_time,
+                             apr_int64_t total, int red, apr_int64_t related, const char *hash,
+                             json_t *doc, json_t *norm, const char *upload_service, const char ***row)
 {
     char *sig = NULL;
     const char *doc_text, *upload, *notify = NULL, *tel, *openid;
     const char **params;
-    hg_db_stmt_t st;
     json_t *up;
-    hg_db_result_t *r;
     apr_status_t rv;
 
     if ((rv = invoice_seal(&sig, x->p, x->seal_key, doc)))
@@ -186,28 +188,48 @@ static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_ki
     }
     if (!upload || !doc_text)
         return APR_ENOMEM;
-    params = apr_palloc(x->p, 21 * sizeof(*params));
-    params[0] = x->institution;
-    params[1] = bus_no;
-    params[2] = invoice_kind_code(kind);
-    params[3] = service;
-    params[4] = place;
-    params[5] = batch;
-    params[6] = bill_no;
-    params[7] = random;
-    params[8] = create_time;
-    params[9] = apr_off_t_toa(x->p, total);
-    params[10] = red ? "true" : "false";
-    params[11] = apr_off_t_toa(x->p, related);
-    params[12] = hash;
-    params[13] = seal_text(x, doc_text);
-    params[14] = sig;
-    params[15] = pidx(x, "id", hg_json_gets(norm, "idCardNo", NULL));
-    params[16] = pidx(x, "tel", tel);
-    params[17] = pidx(x, "card", hg_json_gets(norm, "cardNo", NULL));
-    params[18] = tel && *tel ? seal_text(x, tel) : NULL;
-    params[19] = upload;
-    params[20] = notify;
+    params = apr_palloc(x->p, BR_COUNT * sizeof(*params));
+    params[BR_INST] = x->institution;
+    params[BR_BUS] = bus_no;
+    params[BR_KIND] = invoice_kind_code(kind);
+    params[BR_SERVICE] = service;
+    params[BR_PLACE] = place;
+    params[BR_BATCH] = batch;
+    params[BR_NO] = bill_no;
+    params[BR_RANDOM] = random;
+    params[BR_CTIME] = create_time;
+    params[BR_TOTAL] = apr_off_t_toa(x->p, total);
+    params[BR_RED] = red ? "true" : "false";
+    params[BR_RELATED] = apr_off_t_toa(x->p, related);
+    params[BR_HASH] = hash;
+    params[BR_DOC] = seal_text(x, doc_text);
+    params[BR_SEAL] = sig;
+    params[BR_ID_IDX] = pidx(x, "id", hg_json_gets(norm, "idCardNo", NULL));
+    params[BR_TEL_IDX] = pidx(x, "tel", tel);
+    params[BR_CARD_IDX] = pidx(x, "card", hg_json_gets(norm, "cardNo", NULL));
+    params[BR_TEL] = tel && *tel ? seal_text(x, tel) : NULL;
+    params[BR_UPLOAD] = upload;
+    params[BR_NOTIFY] = notify;
+    *row = params;
+    return APR_SUCCESS;
+}
+
+/* insert a bill with its upload (and notification) events; returns the new id */
+static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_kind_t kind,
+                                const char *service, const char *place, const char *batch,
+                                const char *bill_no, const char *random, const char *create_time,
+                                apr_int64_t total, int red, apr_int64_t related, const char *hash,
+                                json_t *doc, json_t *norm, const char *upload_service,
+                                int commit, apr_int64_t *id)
+{
+    const char **params;
+    hg_db_stmt_t st;
+    hg_db_result_t *r;
+    apr_status_t rv;
+
+    if ((rv = bill_row(x, bus_no, kind, service, place, batch, bill_no, random, create_time, total, red,
+                       related, hash, doc, norm, upload_service, &params)))
+        return rv;
     st.sql = "WITH b AS (INSERT INTO invoice.bills (institution, bus_no, kind, service, place_code, "
         "    bill_batch_code, bill_no, random, create_time, total_fen, is_scarlet, related_id, "
         "    content_hash, doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed) "
@@ -220,7 +242,7 @@ static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_ki
         "  SELECT 'invoice.notify', $1, 'notify:' || b.id, jsonb_build_object('sealed', $21::text), 8 "
         "  FROM b WHERE $21::text IS NOT NULL) "
         "SELECT id FROM b";
-    st.n = 21;
+    st.n = BR_COUNT;
     st.params = params;
     /* commit: end the transaction with this statement, in the same round trip */
     rv = hg_db_pipeline(x->db, &r, &st, 1, commit ? HG_DB_COMMIT : 0);
@@ -247,25 +269,19 @@ static apr_status_t replay_or_conflict(invoice_ctx_t *x, const char *bus_no, con
     return invoice_find_id(x, apr_atoi64(hg_db_val(r, 0, 0)), bill);
 }
 
-apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
-                           invoice_bill_t **bill, int *replayed)
+/* one bill on its own: the stock row is locked from the number to the COMMIT */
+static apr_status_t issue_alone(invoice_ctx_t *x, invoice_kind_t kind, json_t *norm, const char *hash,
+                                apr_int64_t total, invoice_bill_t **bill, int *replayed)
 {
-    json_t *norm, *doc;
-    char *hash, random[7], bill_no[11];
-    const char *bus_no, *place, *batch, *create_time;
-    apr_int64_t no, total, id;
+    json_t *doc;
+    char random[7], bill_no[11];
+    const char *bus_no = hg_json_gets(norm, "busNo", NULL), *place = hg_json_gets(norm, "placeCode", NULL);
+    const char *batch, *create_time;
+    apr_int64_t no, id;
     invoice_bill_t *b;
     apr_status_t rv;
     int found, attempt;
 
-    *replayed = 0;
-    if ((rv = invoice_validate(x->p, kind, data, &x->err)))
-        return rv;
-    if ((rv = invoice_normalize(&norm, x->p, data)) || (rv = invoice_content_hash(&hash, x->p, norm))
-        || (rv = invoice_total_fen(norm, &total)))
-        return rv;
-    bus_no = hg_json_gets(norm, "busNo", NULL);
-    place = hg_json_gets(norm, "placeCode", NULL);
     /* optimistic: most busNos are new, so go straight for the number and the insert; a unique
      * violation rolls the number back with the transaction, and then we look at what is there */
     for (attempt = 0; attempt < 2; attempt++) {
@@ -279,8 +295,19 @@ apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
         if ((rv = invoice_make_doc(&doc, x->p, kind, x->institution, x->institution_name, batch, bill_no,
                                    random, create_time, 0, NULL, NULL, norm)))
             goto rollback;
-        /* the answer is what we are writing: no read back (its id comes with the insert) */
+        rv = insert_bill(x, bus_no, kind, invoice_kind_service(kind), place, batch, bill_no, random,
+                         create_time, total, 0, 0, hash, doc, norm, invoice_kind_service(kind), 1, &id);
+        if (rv == HG_ECONFLICT) {
+            hg_db_rollback(x->db);
+            if ((rv = replay_or_conflict(x, bus_no, hash, bill, replayed, &found)) || found)
+                return rv;
+            continue;       /* the other request rolled back: try again */
+        }
+        if (rv)
+            goto rollback;
+        /* the answer is what we wrote: no read back (its id came with the insert) */
         b = apr_pcalloc(x->p, sizeof(*b));
+        b->id = id;
         b->bus_no = bus_no;
         b->kind = invoice_kind_code(kind);
         b->service = invoice_kind_service(kind);
@@ -292,17 +319,6 @@ apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
         b->total_fen = total;
         b->state = "normal";
         b->upload_state = "pending";
-        rv = insert_bill(x, bus_no, kind, invoice_kind_service(kind), place, batch, bill_no, random,
-                         create_time, total, 0, 0, hash, doc, norm, invoice_kind_service(kind), 1, &id);
-        if (rv == HG_ECONFLICT) {
-            hg_db_rollback(x->db);
-            if ((rv = replay_or_conflict(x, bus_no, hash, bill, replayed, &found)) || found)
-                return rv;
-            continue;       /* the other request rolled back: try again */
-        }
-        if (rv)
-            goto rollback;
-        b->id = id;
         *bill = b;
         return APR_SUCCESS;
     }
@@ -310,6 +326,270 @@ apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
 rollback:
     hg_db_rollback(x->db);
     return rv;
+}
+
+/* ---- group issuance on a busy billing point (common/hg_group.h).  The leader takes the numbers
+ * of the whole batch in one UPDATE of the stock row, each member seals its own bill in its own
+ * thread while the row is locked, and the leader writes all bills with their outbox rows in one
+ * statement and one COMMIT: one lock hold and one fsync for the batch instead of one per bill.
+ * The numbers stay gapless: a batch commits whole or not at all, and then its members issue
+ * alone as before. */
+enum { GM_NUMBERED = 2,     /* member: your number is in; seal your row and reply */
+       GM_DONE,             /* member: committed, your bill's id is in */
+       GM_EXISTS,           /* member: your busNo is issued already: replay or conflict */
+       GM_ALONE };          /* member: not in this batch after all: issue alone */
+
+typedef struct issue_member_t {
+    invoice_ctx_t *x;
+    invoice_kind_t kind;
+    json_t *norm;
+    const char *hash, *bus_no, *place;
+    apr_int64_t total;
+    /* from the leader */
+    const char *batch, *create_time;
+    apr_int64_t no, id;
+    /* the member's share: its bill's row (bill_row) */
+    char random[7], bill_no[11];
+    const char **row;
+    apr_status_t rv;
+} issue_member_t;
+
+/* a member's share, in its own thread: the document with its number, sealed */
+static apr_status_t member_row(issue_member_t *m)
+{
+    json_t *doc;
+    apr_status_t rv;
+    if ((rv = invoice_check_code(m->random)) || (rv = invoice_format_bill_no(m->bill_no, m->no))
+        || (rv = invoice_make_doc(&doc, m->x->p, m->kind, m->x->institution, m->x->institution_name, m->batch,
+                                  m->bill_no, m->random, m->create_time, 0, NULL, NULL, m->norm)))
+        return rv;
+    return bill_row(m->x, m->bus_no, m->kind, invoice_kind_service(m->kind), m->place, m->batch, m->bill_no,
+                    m->random, m->create_time, m->total, 0, 0, m->hash, doc, m->norm,
+                    invoice_kind_service(m->kind), &m->row);
+}
+
+/* the batch's columns as array parameters (hg_db_array): one statement for every row */
+static const int GROUP_COLS[] = { BR_BUS, BR_KIND, BR_SERVICE, BR_NO, BR_RANDOM, BR_TOTAL, BR_HASH, BR_DOC,
+                                  BR_SEAL, BR_ID_IDX, BR_TEL_IDX, BR_CARD_IDX, BR_TEL, BR_UPLOAD, BR_NOTIFY };
+#define GROUP_NCOLS ((int)(sizeof(GROUP_COLS) / sizeof(*GROUP_COLS)))
+
+static apr_status_t group_insert(invoice_ctx_t *x, issue_member_t **ms, int n, hg_db_result_t **r)
+{
+    const char *params[4 + GROUP_NCOLS], **col = apr_palloc(x->p, n * sizeof(*col));
+    hg_db_stmt_t st;
+    int i, j;
+    params[0] = x->institution;
+    params[1] = ms[0]->place;
+    params[2] = ms[0]->batch;
+    params[3] = ms[0]->create_time;
+    for (j = 0; j < GROUP_NCOLS; j++) {
+        for (i = 0; i < n; i++)
+            col[i] = ms[i]->row[GROUP_COLS[j]];
+        params[4 + j] = hg_db_array(x->p, col, n);
+    }
+    st.sql = "WITH d AS (SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], "
+        "    $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], "
+        "    $17::text[], $18::text[], $19::text[]) WITH ORDINALITY AS d(bus_no, kind, service, bill_no, "
+        "    random, total_fen, content_hash, doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed, "
+        "    upload, notify, i)), "
+        " b AS (INSERT INTO invoice.bills (institution, bus_no, kind, service, place_code, "
+        "    bill_batch_code, bill_no, random, create_time, total_fen, is_scarlet, content_hash, "
+        "    doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed) "
+        "  SELECT $1, bus_no, kind, service, $2, $3, bill_no, random, $4, total_fen, false, content_hash, "
+        "    doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed FROM d ORDER BY i RETURNING id, bus_no), "
+        " u AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts, order_key) "
+        "  SELECT 'invoice.upload', $1, 'upload:' || b.id, jsonb_build_object('sealed', d.upload), 50, "
+        "    'bill:' || b.id FROM b JOIN d USING (bus_no) ORDER BY b.id), "
+        " n AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts) "
+        "  SELECT 'invoice.notify', $1, 'notify:' || b.id, jsonb_build_object('sealed', d.notify), 8 "
+        "  FROM b JOIN d USING (bus_no) WHERE d.notify IS NOT NULL ORDER BY b.id) "
+        "SELECT bus_no, id FROM b";
+    st.n = 4 + GROUP_NCOLS;
+    st.params = params;
+    return hg_db_pipeline(x->db, r, &st, 1, HG_DB_COMMIT);
+}
+
+/* the leader's batch: ms[0] is the leader, gms[i] the group member of ms[i] (i >= 1).  Every
+ * member but the leader gets its final message here; the leader's is returned. */
+static int group_run(invoice_ctx_t *x, issue_member_t **ms, hg_group_member_t **gms, int n)
+{
+    hg_group_t *g = x->issue_group;
+    const char **bus = apr_palloc(x->p, n * sizeof(*bus));
+    char *exists;
+    hg_db_result_t *r;
+    apr_int64_t first, taken;
+    issue_member_t **numbered = apr_palloc(x->p, n * sizeof(*numbered));
+    int *fate = apr_pcalloc(x->p, n * sizeof(*fate)), i, k = 0, failed = 0;
+
+    for (i = 0; i < n; i++)
+        bus[i] = ms[i]->bus_no;
+    /* the numbers for those not issued yet, and which are, in one round trip that opens the
+     * transaction; the stock row is locked from here to the COMMIT */
+    if (hg_db_begin_q(x->db, &r,
+        "WITH ex AS (SELECT bus_no FROM invoice.bills WHERE institution = $1 AND bus_no = ANY($4::text[])), "
+        " s AS (SELECT id, next_no, end_no FROM invoice.stock WHERE institution = $1 AND place_code = $2 "
+        "   AND kind = 'ebill' AND next_no <= end_no ORDER BY id LIMIT 1 FOR UPDATE), "
+        " w AS (SELECT $3::int - count(*)::int AS want FROM ex), "
+        " u AS (UPDATE invoice.stock t SET next_no = t.next_no + least(w.want, s.end_no - s.next_no + 1) "
+        "   FROM s, w WHERE t.id = s.id AND w.want > 0 "
+        "   RETURNING t.bill_batch_code, s.next_no AS first, least(w.want, s.end_no - s.next_no + 1) AS taken) "
+        "SELECT u.bill_batch_code, coalesce(u.first, 0), coalesce(u.taken, 0), "
+        "  to_char(clock_timestamp(), 'YYYYMMDDHH24MISSMS'), "
+        "  array_to_string(array(SELECT (v IN (SELECT bus_no FROM ex))::int FROM unnest($4::text[]) "
+        "    WITH ORDINALITY AS a(v, o) ORDER BY o), '') "
+        "FROM (SELECT 1) one LEFT JOIN u ON true",
+        4, x->institution, ms[0]->place, apr_itoa(x->p, n), hg_db_array(x->p, bus, n)) || r->nrows != 1
+        || strlen(exists = (char *)hg_db_val(r, 0, 4)) != (size_t)n) {
+        hg_db_rollback(x->db);
+        for (i = 1; i < n; i++)
+            hg_group_post(g, gms[i], GM_ALONE);
+        return GM_ALONE;
+    }
+    first = apr_atoi64(hg_db_val(r, 0, 1));
+    taken = apr_atoi64(hg_db_val(r, 0, 2));
+    for (i = 0; i < n; i++) {
+        if (exists[i] == '1')
+            fate[i] = GM_EXISTS;
+        else if (k < taken) {
+            ms[i]->batch = hg_db_val(r, 0, 0);
+            ms[i]->create_time = hg_db_val(r, 0, 3);
+            ms[i]->no = first + k;
+            numbered[k++] = ms[i];
+            fate[i] = GM_NUMBERED;
+        } else
+            fate[i] = GM_ALONE;       /* the stock row ran out: the next row, alone */
+    }
+    /* who is out of the batch goes now; the others seal their rows at the same time as the leader */
+    for (i = 1; i < n; i++)
+        hg_group_post(g, gms[i], fate[i]);
+    if (k == 0) {
+        hg_db_rollback(x->db);
+        return fate[0];
+    }
+    if (fate[0] == GM_NUMBERED)
+        ms[0]->rv = member_row(ms[0]);
+    hg_group_await(g, gms[0], fate[0] == GM_NUMBERED ? k - 1 : k);
+    for (i = 0; i < k; i++)
+        failed += numbered[i]->rv != APR_SUCCESS;
+    if (failed || group_insert(x, numbered, k, &r) || r->nrows != k) {
+        /* nothing of the batch stays (a number is never skipped): each of them again, alone */
+        hg_db_rollback(x->db);
+        for (i = 1; i < n; i++)
+            if (fate[i] == GM_NUMBERED)
+                hg_group_post(g, gms[i], GM_ALONE);
+        return fate[0] == GM_NUMBERED ? GM_ALONE : fate[0];
+    }
+    for (i = 0; i < r->nrows; i++) {
+        const char *b = hg_db_val(r, i, 0);
+        int j;
+        for (j = 0; j < k; j++)
+            if (!strcmp(numbered[j]->bus_no, b))
+                numbered[j]->id = apr_atoi64(hg_db_val(r, i, 1));
+    }
+    for (i = 1; i < n; i++)
+        if (fate[i] == GM_NUMBERED)
+            hg_group_post(g, gms[i], GM_DONE);
+    return fate[0] == GM_NUMBERED ? GM_DONE : fate[0];
+}
+
+/* issue through the billing point's line: *handled = 0 when the bill must be issued alone */
+static apr_status_t issue_grouped(invoice_ctx_t *x, invoice_kind_t kind, json_t *norm, const char *hash,
+                                  apr_int64_t total, invoice_bill_t **bill, int *replayed, int *handled)
+{
+    hg_group_t *g = x->issue_group;
+    issue_member_t me = { .x = x, .kind = kind, .norm = norm, .hash = hash, .total = total,
+                          .bus_no = hg_json_gets(norm, "busNo", NULL), .place = hg_json_gets(norm, "placeCode", NULL) };
+    hg_group_member_t gm = { .baton = &me };
+    invoice_bill_t *b;
+    apr_status_t rv = APR_SUCCESS;
+    int msg, found;
+
+    *handled = 1;
+    msg = hg_group_enter(g, apr_pstrcat(x->p, x->institution, "\x1f", me.place, NULL), &gm);
+    if (msg == HG_GROUP_LEAD) {
+        hg_group_member_t **gms = apr_palloc(x->p, x->issue_group_max * sizeof(*gms));
+        issue_member_t **ms = apr_palloc(x->p, x->issue_group_max * sizeof(*ms));
+        int n = 1 + hg_group_take(g, &gm, gms + 1, x->issue_group_max - 1), i, j;
+        if (n == 1) {
+            /* nobody waiting: the plain way, still leading, so that who comes meanwhile lines up */
+            rv = issue_alone(x, kind, norm, hash, total, bill, replayed);
+            hg_group_leave(g, &gm);
+            hg_group_end(&gm);
+            return rv;
+        }
+        ms[0] = &me;
+        gms[0] = &gm;
+        /* the same busNo twice in the line: the later one goes alone (and finds the first's bill) */
+        for (i = j = 1; i < n; i++) {
+            issue_member_t *m = gms[i]->baton;
+            int dup = 0, d;
+            for (d = 0; d < j && !dup; d++)
+                dup = !strcmp(ms[d]->bus_no, m->bus_no);
+            if (dup) {
+                hg_group_post(g, gms[i], GM_ALONE);
+                continue;
+            }
+            gms[j] = gms[i];
+            ms[j++] = m;
+        }
+        msg = j > 1 ? group_run(x, ms, gms, j) : GM_ALONE;
+        hg_group_leave(g, &gm);
+    } else if (msg == GM_NUMBERED) {
+        me.rv = member_row(&me);
+        hg_group_reply(g, &gm);
+        msg = hg_group_wait(g, &gm);
+    }
+    hg_group_end(&gm);
+
+    switch (msg) {
+    case GM_DONE:
+        b = apr_pcalloc(x->p, sizeof(*b));
+        b->id = me.id;
+        b->bus_no = me.bus_no;
+        b->kind = invoice_kind_code(kind);
+        b->service = invoice_kind_service(kind);
+        b->place_code = me.place;
+        b->bill_batch_code = apr_pstrdup(x->p, me.batch);
+        b->bill_no = apr_pstrdup(x->p, me.bill_no);
+        b->random = apr_pstrdup(x->p, me.random);
+        b->create_time = apr_pstrdup(x->p, me.create_time);
+        b->total_fen = total;
+        b->state = "normal";
+        b->upload_state = "pending";
+        *bill = b;
+        return APR_SUCCESS;
+    case GM_EXISTS:
+        if ((rv = replay_or_conflict(x, me.bus_no, hash, bill, replayed, &found)) || found)
+            return rv;
+        /* gone since (its transaction was rolled back): alone */
+        /* fall through */
+    default:
+        *handled = 0;
+        return APR_SUCCESS;
+    }
+}
+
+apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
+                           invoice_bill_t **bill, int *replayed)
+{
+    json_t *norm;
+    char *hash;
+    apr_int64_t total;
+    apr_status_t rv;
+    int handled;
+
+    *replayed = 0;
+    if ((rv = invoice_validate(x->p, kind, data, &x->err)))
+        return rv;
+    if ((rv = invoice_normalize(&norm, x->p, data)) || (rv = invoice_content_hash(&hash, x->p, norm))
+        || (rv = invoice_total_fen(norm, &total)))
+        return rv;
+    if (x->issue_group && x->issue_group_max > 1 && !x->db->in_tx) {
+        rv = issue_grouped(x, kind, norm, hash, total, bill, replayed, &handled);
+        if (handled)
+            return rv;
+    }
+    return issue_alone(x, kind, norm, hash, total, bill, replayed);
 }
 
 static const hg_field_t FLUSH_SCHEMA[] = {

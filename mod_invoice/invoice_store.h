@@ -5,6 +5,7 @@
 #include <apr_pools.h>
 #include <jansson.h>
 #include "hg_db.h"
+#include "hg_group.h"
 #include "hg_err.h"
 #include "hg_crypto.h"
 #include "invoice_model.h"
@@ -18,6 +19,8 @@ typedef struct invoice_ctx_t {
     hg_pkey_t           *seal_key;     /* the unit's SM2 seal */
     const char          *public_url;   /* base URL for H5 links */
     hg_error_t          *err;          /* set when a function returns a business error */
+    hg_group_t          *issue_group;  /* this process's lines per billing point (NULL: none) */
+    int                  issue_group_max;  /* bills in one grouped transaction at most (<2: none) */
 } invoice_ctx_t;
 
 typedef struct invoice_bill_t {

@@ -34,6 +34,7 @@ typedef struct invoice_conf_t {
     unsigned char link_key[16];
     int link_key_set;
     int pdf_link_ttl;
+    int issue_group_max;
     invoice_fiscal_conf_t fiscal;
     invoice_notify_conf_t notify;
     const unsigned char *master_key;
@@ -41,12 +42,14 @@ typedef struct invoice_conf_t {
 } invoice_conf_t;
 
 static invoice_conf_t *G;   /* the main server's configuration, set in post_config */
+static hg_group_t *issue_group;   /* this process's lines of issuance per billing point */
 
 static void *create_conf(apr_pool_t *p, server_rec *s)
 {
     invoice_conf_t *c = apr_pcalloc(p, sizeof(*c));
     c->institution_name = "";
     c->pdf_link_ttl = 600;
+    c->issue_group_max = 32;
     c->notify.timeout_ms = 5000;
     return c;
 }
@@ -88,6 +91,15 @@ static const char *set_ttl(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const char *set_group(cmd_parms *cmd, void *dc, const char *arg)
+{
+    int v = atoi(arg);
+    if (v < 1 || v > 256)
+        return "InvoiceIssueGroup: bills per grouped transaction, 1 (no grouping) to 256";
+    conf_of(cmd)->issue_group_max = v;
+    return NULL;
+}
+
 static const char *set_sms(cmd_parms *cmd, void *dc, const char *url, const char *sign)
 {
     conf_of(cmd)->notify.sms_url = url;
@@ -111,6 +123,9 @@ static const command_rec invoice_cmds[] = {
                   "32 hex digits shared with the HIS to compute offline bill links"),
     AP_INIT_TAKE1("InvoicePdfLinkTTL", set_ttl, NULL, RSRC_CONF,
                   "seconds a signed PDF download link stays valid (default 600)"),
+    AP_INIT_TAKE1("InvoiceIssueGroup", set_group, NULL, RSRC_CONF,
+                  "bills of one billing point issued in one transaction at most when requests queue "
+                  "for it (default 32; 1 issues every bill in its own)"),
     AP_INIT_TAKE2("InvoiceSMSGateway", set_sms, NULL, RSRC_CONF,
                   "SMS gateway URL and the signature text (【医院名】)"),
     AP_INIT_TAKE2("InvoiceWeChatGateway", set_wechat, NULL, RSRC_CONF,
@@ -130,6 +145,8 @@ invoice_ctx_t *invoice_call_ctx(hg_call_t *c)
     x->master_key = c->master_key;
     x->seal_key = G->seal_key;
     x->public_url = G->public_url;
+    x->issue_group = issue_group;
+    x->issue_group_max = G->issue_group_max;
     return x;
 }
 
@@ -792,6 +809,13 @@ static int invoice_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     return OK;
 }
 
+static apr_status_t group_cleanup(void *g)
+{
+    hg_group_destroy(g);
+    issue_group = NULL;
+    return APR_SUCCESS;
+}
+
 /* this module's copy of hg_pdf needs its fonts: read once per process, before workers render */
 static void invoice_child_init(apr_pool_t *p, server_rec *s)
 {
@@ -800,6 +824,10 @@ static void invoice_child_init(apr_pool_t *p, server_rec *s)
     if (!fonts || hg_pdf_global_init(fonts) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "HG10003: fonts %s: %s; bill PDFs cannot be rendered",
                      fonts ? fonts : "(none)", hg_pdf_init_error());
+    if (hg_group_create(&issue_group) != APR_SUCCESS)
+        issue_group = NULL;      /* every bill in its own transaction: slower on a busy point, as correct */
+    else
+        apr_pool_cleanup_register(p, issue_group, group_cleanup, apr_pool_cleanup_null);
 }
 
 static void invoice_register_hooks(apr_pool_t *p)

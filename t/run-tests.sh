@@ -39,6 +39,6 @@ as_user '. t/state/env && export HG_PGPORT HG_PGDIR HG_KEYS HG_DSN && { prove -r
 rc=$(as_user 'cat t/logs/prove.rc 2>/dev/null || echo 1')
 if [ "$rc" -ne 0 ]; then
     as_user 'echo "--- last lines of t/logs/error_log:"; tail -n 40 t/logs/error_log' || true
-    as_user 'echo "--- what failed (from t/logs/prove.log):"; grep -E "^(not ok|#   Failed|# +(got|expected)|t/.*(Dubious|Wstat|Failed))" t/logs/prove.log | head -n 40; sed -n "/^Test Summary Report/,\$p" t/logs/prove.log' || true
+    as_user 'echo "--- what failed (from t/logs/prove.log):"; grep -E "^(not ok|#   Failed|# +(got|expected)|# unexpected|t/.*(Dubious|Wstat|Failed))" t/logs/prove.log | head -n 40; sed -n "/^Test Summary Report/,\$p" t/logs/prove.log' || true
 fi
 exit "$rc"

@@ -130,6 +130,22 @@ int main(void)
         }
         tap_ok(hg_db_q(db, &r, sql, 1, "6") == APR_SUCCESS && atoi(hg_db_val(r, 0, 0)) == 7,
                "the connection is back to normal mode afterwards");
+
+        /* an array parameter: every element comes back as it went, NULL as NULL */
+        {
+            const char *odd[] = { "plain", "with,comma", "{braces}", "quote\"in", "back\\slash", "",
+                                  NULL, "NULL", " blanks ", "中文", "new\nline" };
+            int i, n = (int)(sizeof(odd) / sizeof(*odd)), same = 0;
+            apr_status_t arv = hg_db_q(db, &r, "SELECT v, v IS NULL FROM unnest($1::text[]) WITH ORDINALITY AS u(v, i) "
+                                       "ORDER BY i", 1, hg_db_array(p, odd, n));
+            for (i = 0; arv == APR_SUCCESS && i < r->nrows && i < n; i++)
+                same += odd[i] ? !strcmp(hg_db_val(r, i, 1), "f") && !strcmp(hg_db_val(r, i, 0), odd[i])
+                               : !strcmp(hg_db_val(r, i, 1), "t");
+            tap_ok(arv == APR_SUCCESS && r->nrows == n && same == n,
+                   "hg_db_array: %d odd texts (quotes, backslashes, commas, braces, NULL and 'NULL') round-trip", n);
+            tap_ok(hg_db_q(db, &r, "SELECT cardinality($1::text[])", 1, hg_db_array(p, odd, 0)) == APR_SUCCESS
+                   && !strcmp(hg_db_val(r, 0, 0), "0"), "and no element is the empty array");
+        }
         hg_db_q(db, NULL, "DROP TABLE hg_unit_pipeline", 0);
         PQfinish(other);
     }

@@ -1,0 +1,203 @@
+# Group issuance on a busy billing point (InvoiceIssueGroup): requests that queue for one billing
+# point are issued several to a transaction.  Bursts of simultaneous signed issues (signed first,
+# sent together) on billing points of their own, and what the database says afterwards:
+#   1. 40 new bills over a stock row of 25 numbers and the next row: every number once, no gap in
+#      either row, several bills committed in one transaction (same xmin), each bill's own seal,
+#      random and layout file, its upload and notification rows, one audit row per call
+#   2. a mixed burst: new busNos, replays of issued ones, different content under an issued busNo,
+#      and one new busNo sent five times at once — replays answer their bill, conflicts 409, the
+#      five get one bill, the numbers still run without a gap
+#   3. more requests than numbers left: as many bills as numbers, the others HG_INVOICE_NO_STOCK,
+#      nothing half-written
+use strict;
+use warnings FATAL => 'all';
+use utf8;
+use Apache::Test;
+use Apache::TestRequest ();
+use Apache::TestUtil qw(t_cmp);
+use JSON::PP;
+use Time::HiRes qw(time sleep);
+use HG qw(json_of psql);
+use HGInvoice qw(outpatient bus_no);
+
+plan tests => 25;
+
+my $vars  = Apache::Test::config()->{vars};
+my $state = "$vars->{t_logs}/grouped.$$";
+mkdir $state or die "$state: $!";
+my $json  = JSON::PP->new->utf8->canonical;
+my $inst  = '44010001';
+my $tag   = sprintf '%05d', $$ % 100000;
+
+# a billing point of its own with the given stock rows [batch code, first, last]
+sub place {
+    my ($code, @rows) = @_;
+    psql("INSERT INTO invoice.places VALUES ('$inst', '$code', '分组开票测试') ON CONFLICT DO NOTHING");
+    psql("INSERT INTO invoice.stock (institution, place_code, kind, bill_batch_code, start_no, end_no, next_no) "
+       . "VALUES ('$inst', '$code', 'ebill', '$_->[0]', $_->[1], $_->[2], $_->[1])") for @rows;
+}
+
+sub audit_count { psql("SELECT count(*) FROM hg.audit WHERE endpoint = 'POST /invoice/api/v1/invoiceEBillOutpatient'") }
+
+# the payloads signed beforehand, then sent at once by one curl --parallel (40 Perl processes
+# starting their HTTP clients spread the requests over seconds on two cores), while the billing
+# point's stock rows are held locked for a moment, as a busy point's are: the requests queue for
+# certain, and the machine's speed does not decide whether a group forms.
+# Returns [code, answer] per payload, in order.
+sub burst {
+    my ($place, @payloads) = @_;
+    my $target = '/invoice/api/v1/invoiceEBillOutpatient';
+    my $url = 'http://' . Apache::TestRequest::hostport() . $target;
+    open my $cfg, '>', "$state/curl.cfg" or die $!;
+    for my $i (0 .. $#payloads) {
+        my $body = $json->encode($payloads[$i]);
+        open my $bf, '>:raw', "$state/body.$i" or die $!;
+        print $bf $body;
+        close $bf;
+        (my $auth = HG::sign_header(method => 'POST', target => $target, body => $body)) =~ s/(["\\])/\\$1/g;
+        print $cfg "next\n" if $i;
+        print $cfg qq{url = "$url"\nrequest = "POST"\nheader = "Authorization: $auth"\n}
+                 . qq{header = "Content-Type: application/json"\ndata-binary = "\@$state/body.$i"\n}
+                 . qq{output = "$state/answer.$i"\nwrite-out = "%{http_code} $i\\n"\n};
+    }
+    close $cfg;
+    # the lock is taken, then psql itself says so (\! runs after the statements before it), then
+    # the requests go, and the lock is held a little longer
+    unlink "$state/locked";
+    my $bin = (sort glob('/usr/lib/postgresql/*/bin'))[-1];
+    open my $holder, '|-', "$bin/psql", '-h', '127.0.0.1', '-p', $ENV{HG_PGPORT}, '-U', 'hisgate', '-d', 'hisgate',
+        '-qtAX', '-o', '/dev/null' or die "psql: $!";
+    print $holder "BEGIN;\nSELECT id FROM invoice.stock WHERE place_code = '$place' FOR UPDATE;\n"
+                . "\\! touch '$state/locked'\nSELECT pg_sleep(0.5);\nCOMMIT;\n";
+    $holder->flush;
+    sleep 0.02 until -e "$state/locked";
+    # that many requests at once bring the MPM near MaxRequestWorkers, and its parent says so
+    # within a second (t/conf/expected-errors)
+    HG::log_window(BEGIN => 'invoice-burst');
+    my %code = map { /^(\d+) (\d+)$/ ? ($2 => $1) : () }
+        split /\n/, `curl -s --parallel --parallel-immediate --parallel-max 64 -K '$state/curl.cfg'`;
+    close $holder;
+    sleep 1.2;
+    HG::log_window(END => 'invoice-burst');
+    return map {
+        my $body = '';
+        if (open my $fh, '<:raw', "$state/answer.$_") { local $/; $body = <$fh>; close $fh; }
+        unlink "$state/answer.$_", "$state/body.$_";
+        [ $code{$_} // 0, eval { $json->decode($body) } // {} ];
+    } 0 .. $#payloads;
+}
+
+# numbers of a billing point per stock row: "count distinct min max" for each batch code
+sub numbers {
+    my ($code) = @_;
+    return psql("SELECT string_agg(n, ' | ' ORDER BY bill_batch_code) FROM (SELECT bill_batch_code, "
+              . "bill_batch_code || ': ' || count(*) || ' ' || count(DISTINCT bill_no) || ' ' || min(bill_no::bigint) "
+              . "|| '..' || max(bill_no::bigint) AS n FROM invoice.bills WHERE place_code = '$code' "
+              . "GROUP BY bill_batch_code) s");
+}
+
+# ---- 1. 60 new bills over two stock rows
+my $p1 = "GRPA$tag";
+place($p1, [ '44019801', 9000000001, 9000000025 ], [ '44019802', 9100000001, 9100001000 ]);
+my $audit0 = audit_count();
+my @a1 = burst($p1, map { outpatient(placeCode => $p1, busNo => "G1$tag" . sprintf('%03d', $_)) } 1 .. 40);
+print STDERR "# bills per transaction: ", (psql("SELECT string_agg(n::text, ',') FROM (SELECT xmin::text, count(*) AS n FROM invoice.bills WHERE place_code = '$p1' GROUP BY 1) t")), "\n";
+my $shared = psql("SELECT coalesce(max(n), 0) || ' ' || count(*) FROM (SELECT xmin::text, count(*) AS n FROM invoice.bills "
+                . "WHERE place_code = '$p1' GROUP BY 1 HAVING count(*) > 1) t");
+my $sent1 = @a1;
+ok t_cmp(scalar(grep { $_->[0] == 200 } @a1), $sent1, "all $sent1 simultaneous issues on one billing point answered 200");
+ok t_cmp(numbers($p1), '44019801: 25 25 9000000001..9000000025 | 44019802: ' . ($sent1 - 25) . ' ' . ($sent1 - 25)
+         . ' 9100000001..' . (9100000000 + $sent1 - 25), 'the first stock row used up, the next one from its start: no number twice, no gap');
+my ($largest, $groups) = split ' ', $shared;
+ok t_cmp($largest > 1 ? "grouped" : "one bill per transaction", "grouped",
+         "several bills committed in one transaction ($groups transactions of several, the largest of $largest)");
+my $answers_match = grep {
+    my $j = $_->[1];
+    psql("SELECT count(*) FROM invoice.bills WHERE bus_no = '$j->{busNo}' AND bill_batch_code = '$j->{billBatchCode}' "
+       . "AND bill_no = '$j->{billNo}' AND random = '$j->{random}'") == 1
+} grep { $_->[1]{busNo} } @a1;
+ok t_cmp($answers_match, $sent1, 'each answer names the bill stored for its busNo (code, number, check code)');
+ok t_cmp(psql("SELECT count(*) FROM invoice.bills b JOIN hg.outbox o ON o.business_key = 'upload:' || b.id "
+            . "AND o.topic = 'invoice.upload' AND o.order_key = 'bill:' || b.id WHERE b.place_code = '$p1'"), $sent1,
+         'an upload for every bill, in its own order');
+ok t_cmp(psql("SELECT count(*) FROM invoice.bills b JOIN hg.outbox o ON o.business_key = 'notify:' || b.id "
+            . "AND o.topic = 'invoice.notify' WHERE b.place_code = '$p1'"), $sent1, 'a notification for every bill');
+ok t_cmp(audit_count() - $audit0, $sent1, 'one audit row per call');
+
+# bills that shared a transaction: each carries its own seal over its own number
+my @pair = split /\n/, psql("SELECT bill_batch_code || ' ' || bill_no || ' ' || random FROM invoice.bills WHERE place_code = '$p1' "
+                          . "AND xmin::text = (SELECT xmin::text FROM invoice.bills WHERE place_code = '$p1' GROUP BY 1 "
+                          . "ORDER BY count(*) DESC LIMIT 1) ORDER BY bill_no LIMIT 2");
+my ($valid, $pdfs) = (0, 0);
+for (@pair) {
+    my ($c, $n, $rnd) = split ' ';
+    $valid++ if json_of(Apache::TestRequest::GET("/invoice/pub/v1/verify?code=$c&no=$n"))->{sealValid};
+    my $pdf = Apache::TestRequest::GET("/invoice/api/v1/bills/$c/$n/pdf",
+        Authorization => HG::sign_header(method => 'GET', target => "/invoice/api/v1/bills/$c/$n/pdf", body => ''));
+    my $f = "$state/bill.pdf";
+    open my $fh, '>:raw', $f or die $!;
+    print $fh $pdf->content;
+    close $fh;
+    my $text = `pdftotext -layout '$f' - 2>/dev/null`;
+    $pdfs++ if $pdf->code == 200 && $text =~ /\Q$n\E/ && $text =~ /\Q$rnd\E/;
+}
+ok t_cmp("$valid $pdfs", scalar(@pair) . ' ' . scalar(@pair),
+         'two bills of one transaction: each seal verifies, each layout file shows its own number and check code');
+
+# ---- 2. a mixed burst
+my $p2 = "GRPB$tag";
+place($p2, [ '44019803', 9200000001, 9200001000 ]);
+my @old = map { outpatient(placeCode => $p2, busNo => "G2$tag" . "old$_") } 1 .. 10;
+my @first = burst($p2, @old);
+ok t_cmp(scalar(grep { $_->[0] == 200 } @first), 10, 'ten bills issued on the second billing point');
+my %bill_of = map { $_->[1]{busNo} => "$_->[1]{billBatchCode}/$_->[1]{billNo}" } @first;
+$audit0 = audit_count();
+my $twice = outpatient(placeCode => $p2, busNo => "G2$tag" . 'five');
+my @fresh = map { outpatient(placeCode => $p2, busNo => "G2$tag" . "new$_") } 1 .. 20;
+my @replay = @old;                                                                # same content again
+my @clash = map { my $d = outpatient(placeCode => $p2, busNo => $old[$_]{busNo}); $d->{payer} = '李四光'; $d } 0 .. 4;
+my @mixed = (@fresh[0 .. 9], @replay[0 .. 4], ($twice) x 5, @clash, @replay[5 .. 9], @fresh[10 .. 19]);
+my @a2 = burst($p2, @mixed);
+my %want = (fresh => 0, replay => 0, clash => 0, five => 0);
+for my $i (0 .. $#mixed) {
+    my ($code, $j) = @{ $a2[$i] };
+    my $bus = $mixed[$i]{busNo};
+    if (grep { $_ == $mixed[$i] } @fresh) { $want{fresh}++ if $code == 200 && !$j->{replayed} }
+    elsif (grep { $_ == $mixed[$i] } @clash) { $want{clash}++ if $code == 409 && ($j->{code} // '') eq 'HG_INVOICE_BUSNO_CONFLICT' }
+    elsif ($mixed[$i] == $twice) { $want{five}++ if $code == 200 }
+    else { $want{replay}++ if $code == 200 && "$j->{billBatchCode}/$j->{billNo}" eq $bill_of{$bus} }
+}
+ok t_cmp($want{fresh}, 20, 'twenty new busNos: twenty new bills');
+ok t_cmp($want{replay}, 10, 'ten replays of issued busNos: each answers its bill as issued');
+ok t_cmp($want{clash}, 5, 'five different contents under issued busNos: 409 HG_INVOICE_BUSNO_CONFLICT');
+ok t_cmp($want{five}, 5, 'one new busNo sent five times at once: five answers 200');
+my %five = map { ("$_->[1]{billBatchCode}/$_->[1]{billNo}" => 1) } grep { $_->[1]{busNo} && $_->[1]{busNo} eq $twice->{busNo} } @a2;
+ok t_cmp(join(' ', keys %five) . ' ' . psql("SELECT count(*) FROM invoice.bills WHERE bus_no = '$twice->{busNo}'"),
+         (keys %five)[0] . ' 1', 'and all five name the one bill stored for it');
+ok t_cmp(numbers($p2), '44019803: 31 31 9200000001..9200000031', 'thirty-one bills, the numbers still without a gap');
+ok t_cmp(psql("SELECT count(*) FROM hg.outbox WHERE topic = 'invoice.upload' AND business_key IN "
+            . "(SELECT 'upload:' || id FROM invoice.bills WHERE place_code = '$p2')"), 31, 'one upload per bill, none for replays or conflicts');
+ok t_cmp(audit_count() - $audit0, scalar(@mixed), 'one audit row per call, refused ones too');
+
+# ---- 3. more requests than numbers
+my $p3 = "GRPC$tag";
+place($p3, [ '44019804', 9300000001, 9300000012 ]);
+my @a3 = burst($p3, map { outpatient(placeCode => $p3, busNo => "G3$tag" . sprintf('%03d', $_)) } 1 .. 30);
+ok t_cmp(scalar(grep { $_->[0] == 200 } @a3), 12, 'twelve numbers left, thirty requests: twelve bills');
+ok t_cmp(scalar(grep { $_->[0] == 409 && ($_->[1]{code} // '') eq 'HG_INVOICE_NO_STOCK' && ($_->[1]{field} // '') eq 'placeCode' } @a3),
+         18, 'the other eighteen: 409 HG_INVOICE_NO_STOCK on placeCode');
+ok t_cmp(numbers($p3), '44019804: 12 12 9300000001..9300000012', 'the twelve numbers, each once');
+ok t_cmp(psql("SELECT next_no FROM invoice.stock WHERE place_code = '$p3'"), 9300000013, 'the stock row used up exactly');
+ok t_cmp(psql("SELECT count(*) FROM hg.outbox WHERE topic = 'invoice.upload' AND business_key IN "
+            . "(SELECT 'upload:' || id FROM invoice.bills WHERE place_code = '$p3')"), 12, 'an upload per bill, no stray rows');
+
+my $readme = do { local $/; open my $fh, '<:encoding(UTF-8)', "$vars->{top_dir}/README.md" or die $!; <$fh> };
+ok t_cmp($readme =~ /InvoiceIssueGroup/ ? 1 : 0, 1, "README documents InvoiceIssueGroup");
+
+# no batch left anything open: every billing point's row is free (a NOWAIT lock succeeds)
+ok t_cmp(psql("SELECT count(*) FROM (SELECT 1 FROM invoice.stock WHERE place_code IN ('$p1', '$p2', '$p3') FOR UPDATE NOWAIT) s"),
+         4, 'no stock row left locked');
+ok t_cmp(psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'hisgate' AND state = 'idle in transaction'"), 0,
+         'no connection left idle in a transaction');
+unlink "$state/locked", "$state/curl.cfg", "$state/bill.pdf";
+rmdir $state;
