@@ -184,7 +184,7 @@ static apr_status_t db_lost(hg_call_t *c, injury_ctx_t *x, const injury_fn_t *fn
     c->err = NULL;
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r, "HG12033: work-injury %s: no database connection after the "
                   "platform's answer (%s): %s", fn->id, code, left);
-    apr_table_setn(c->r->headers_out, "Retry-After", "5");
+    apr_table_setn(c->r->err_headers_out, "Retry-After", "5");
     if (!extra)
         extra = hg_json_object(c->pool);
     json_object_set_new(extra, "recorded", json_false());
