@@ -8,6 +8,8 @@
 #     purpose, holds every slot meanwhile): a clear 503 HG_DB_BUSY, nothing half-written; the
 #     record left is resolved by the next call by query (never registered twice).
 #  C. a record left so whose registration the platform does not hold: cleared, safe to call again.
+#  D. a settlement whose answer came while no connection could be had: marked pending before it
+#     was sent, the mark stays, the next call resolves it by query (never settled twice).
 use strict;
 use warnings FATAL => 'all';
 use utf8;
@@ -23,7 +25,7 @@ use HG qw(json_of signed_request psql wait_until log_window);
 binmode STDOUT, ":encoding(UTF-8)";
 binmode STDERR, ":encoding(UTF-8)";
 
-plan tests => 36;
+plan tests => 46;
 
 my $json = JSON::PP->new->utf8->canonical;
 my $api = '/injury/api/v1';
@@ -78,6 +80,41 @@ sub fork_child {
         exit 0;
     }
     return $pid;
+}
+# $call in a child; once $started->() says it is on its way to the platform, 24 slow calls to the
+# fiscal sandbox (which holds its slot while it dawdles, on purpose) take every slot of both
+# processes for 6 s.  Returns whether it started, and the call's status, seconds, Retry-After, JSON.
+sub while_slots_held {
+    my ($call, $started) = @_;
+    control(platform => 'fiscal', mode => 'slow', slow_ms => 6000);
+    my $file = "$state/injslots.held";
+    my $pid = fork_child(time, $file, sub {
+        my $t = time;
+        my $r = $call->();
+        return (join(' ', $r->code, sprintf('%.3f', time - $t), $r->header('Retry-After') // '-'), $r->content);
+    });
+    my $seen = wait_until(5, $started);
+    my @flood;
+    for (1 .. 24) {
+        my $f = fork // die "fork: $!";
+        if (!$f) { POST '/sandbox/fiscal/getEBillStatesByBillInfo', content => '{}'; exit 0; }
+        push @flood, $f;
+    }
+    waitpid($pid, 0);
+    waitpid($_, 0) for @flood;
+    control(platform => 'fiscal', mode => 'normal');
+    open my $fh, '<:raw', $file or die $!;
+    my ($head, $body) = (scalar(<$fh>), join('', <$fh>));
+    close $fh;
+    unlink $file;
+    chomp $head;
+    print STDERR "# held: $head: " . substr($body, 0, 300) . "\n";
+    return ($seen, split(/ /, $head), eval { $json->decode($body) } // {});
+}
+sub fee {
+    my ($code, $name, $price, $qty) = @_;
+    return { ake005 => $code, ake006 => $name, bka051 => $today, bka056 => sprintf('%.4f', $price),
+             bka057 => sprintf('%.2f', $qty), bka058 => sprintf('%.2f', $price * $qty) };
 }
 my $ua = LWP::UserAgent->new(keep_alive => 0, timeout => 10);
 my $base = 'http://' . Apache::TestRequest::hostport();
@@ -227,35 +264,10 @@ control(mode => 'normal');
 my $nb = "SLB$run";
 my $pb = '1000000003';
 control(mode => 'late', function_id => 'bizh110104', slow_ms => 3000);
-control(platform => 'fiscal', mode => 'slow', slow_ms => 6000);
 log_window('BEGIN', 'injury-reacquire');
 $n104 = n_110104();
-$go = time + 1;
-my $file = "$state/injslots.b";
-my $inj_pid = fork_child($go, $file, sub {
-    my $t = time;
-    my $r = signed_request('POST', "$api/bizh110104", reg_body($pb, $nb));
-    return (join(' ', $r->code, sprintf('%.3f', time - $t), $r->header('Retry-After') // '-'), $r->content);
-});
-# the flood starts once the registration is on its way (its record is written just before the post)
-my $seen = wait_until(5, sub { local_row($nb) ne '' });
-my @flood;
-for (1 .. 24) {
-    my $pid = fork // die "fork: $!";
-    if (!$pid) { POST '/sandbox/fiscal/getEBillStatesByBillInfo', content => '{}'; exit 0; }
-    push @flood, $pid;
-}
-waitpid($inj_pid, 0);
-waitpid($_, 0) for @flood;
-control(platform => 'fiscal', mode => 'normal');
-open my $bf, '<:raw', $file or die $!;
-my ($head, $body) = (scalar(<$bf>), join('', <$bf>));
-close $bf;
-unlink $file;
-chomp $head;
-my ($code, $secs, $retry) = split / /, $head;
-my $bj = eval { $json->decode($body) } // {};
-print STDERR "# B: $code in $secs s: " . substr($body, 0, 400) . "\n";
+my ($seen, $code, $secs, $retry, $bj) = while_slots_held(sub { signed_request('POST', "$api/bizh110104", reg_body($pb, $nb)) },
+                                                         sub { local_row($nb) ne '' });
 ok t_cmp($seen ? 1 : 0, 1, 'B: the registration went out (its record was written before the post)');
 ok t_cmp("$code " . ($bj->{code} // ''), '503 HG_DB_BUSY', 'B: no connection came back: 503 HG_DB_BUSY');
 ok t_cmp(($bj->{function_id} // '') . ' ' . ($bj->{recorded} ? 'recorded' : 'not recorded') . " $retry",
@@ -266,7 +278,6 @@ my $held = platform_aaz218($pb, $nb);
 ok t_cmp($held, qr/^\d{16}$/, 'B: the platform did register it (its answer came late)');
 ok t_cmp(local_row($nb), '- registered false true', 'B: the record here: no aaz218, still claimed (nothing half-written)');
 ok t_cmp(slots_idle(), 'idle', 'B: every slot given back afterwards');
-log_window('END', 'injury-reacquire');
 control(mode => 'normal');
 
 $r = signed_request('POST', "$api/bizh110104", reg_body($pb, $nb));
@@ -309,6 +320,40 @@ ok t_cmp($r->code . ' ' . ($j->{status} // $j->{code} // '') . ' ' . ($j->{repla
          'C: called again: registered');
 ok t_cmp(local_row($nc), platform_aaz218($pc, $nc) . ' registered true true', 'C: recorded as the platform holds it');
 signed_request('POST', "$api/bizh110106", { aaz218 => $j->{aaz218} // '' });
+
+# ======================================================================== D. a settlement, no connection after it
+# the settlement is marked pending (committed) before it is sent; the platform settles and answers
+# late; no connection comes back: 503, the mark stays, and the next call resolves it by query
+my $r_d = signed_request('POST', "$api/bizh110104", reg_body('1000000011', "SLD$run"));
+my $vd = json_of($r_d)->{aaz218} // '';
+ok t_cmp($r_d->code . ' ' . ($vd =~ /^\d{16}$/ ? 'aaz218' : $vd), '200 aaz218', 'D: a visit registered');
+my $settle = { aaz218 => $vd, bka893 => '1', feeinfo => [ fee('X001', '阿莫西林胶囊', 12.5, 2) ] };
+my $n105 = psql("SELECT count(*) FROM sandbox.injury_calls WHERE function_id = 'bizh110105'");
+control(mode => 'late', function_id => 'bizh110105', slow_ms => 3000);
+($seen, $code, $secs, $retry, $bj) = while_slots_held(sub { signed_request('POST', "$api/bizh110105", $settle) },
+    sub { psql("SELECT coalesce(pending_fn, '') FROM injury.stays WHERE aaz218 = " . sqlq($vd)) eq 'bizh110105' });
+ok t_cmp(($seen ? 'marked' : 'not marked') . " $code " . ($bj->{code} // '') . ' ' . ($bj->{recorded} ? 'recorded' : 'not recorded'),
+         'marked 503 HG_DB_BUSY not recorded', 'D: marked pending before it was sent; no connection after it: 503 HG_DB_BUSY');
+ok t_cmp($bj->{message} // '', qr/recorded as pending/, 'D: the answer says the call stays pending');
+ok t_cmp(psql("SELECT count(*) FROM sandbox.injury_settlements WHERE aaz218 = " . sqlq($vd)), 1,
+         'D: the platform did settle it (its answer came late)');
+ok t_cmp(local_row("SLD$run"), "$vd registered false false", 'D: the record here: still registered, pending, claimed');
+ok t_cmp(psql("SELECT count(*) FROM injury.settlements s JOIN injury.stays t ON t.id = s.stay_id WHERE t.aaz218 = "
+              . sqlq($vd)), 0, 'D: no settlement recorded here (nothing half-written)');
+ok t_cmp(slots_idle(), 'idle', 'D: every slot given back afterwards');
+log_window('END', 'injury-reacquire');
+control(mode => 'normal');
+psql("UPDATE injury.stays SET busy_until = now() - interval '1 second' WHERE aaz218 = " . sqlq($vd));
+$r = signed_request('POST', "$api/bizh110105", $settle);
+$j = json_of($r);
+ok t_cmp($r->code . ' ' . ($j->{status} // $j->{code} // '') . ' ' . ($j->{state} // '') . ' '
+         . ($j->{resolved_by_query} ? 'resolved' : '-') . ' ' . ($j->{replayed} ? 'replayed' : '-'),
+         '200 ok settled resolved replayed', 'D: the HIS calls again after the claim: the platform\'s settlement, resolved by query');
+ok t_cmp(psql("SELECT count(*) FROM sandbox.injury_calls WHERE function_id = 'bizh110105'") . ' '
+         . psql("SELECT count(*) || ' ' || bool_and(resolved_by_query) FROM injury.settlements s JOIN injury.stays t "
+              . "ON t.id = s.stay_id WHERE t.aaz218 = " . sqlq($vd)), ($n105 + 1) . ' 1 true',
+         'D: settled once on the platform, recorded once here (resolved by query)');
+ok t_cmp(local_row("SLD$run"), "$vd settled true true", 'D: the record now says settled, nothing pending');
 
 # the sandbox platform back to normal (modes persist)
 control(mode => 'normal');
