@@ -34,10 +34,12 @@ my $today = strftime('%Y%m%d', localtime);
 my $state = "$ENV{HG_TOP}/t/state";
 my $SLOW_MS = 1200;      # under InjuryTimeout (2000 ms in t/conf): every call gets its answer
 my @PERSONS = map { "10000000$_" } qw(01 02 03 04 05 11 12 13 14 15 16);
-my $N_REG = 8;           # outpatient registrations (write a record) …
-my $N_REL = 4;           # … and person-info relays (write nothing) at once: 12 calls > 8 slots
-my $N_PING = 6;          # children making signed pings meanwhile
-my $PINGS = 5;           # … each
+# threads: each injury call is two requests here (ours and the sandbox platform's); with the pings
+# at most 24 at once, so the MPM keeps MinSpareThreads (25 of 50) idle
+my $N_REG = 7;           # outpatient registrations (write a record) …
+my $N_REL = 3;           # … and person-info relays (write nothing) at once: 10 calls > 8 slots
+my $N_PING = 4;          # children making signed pings meanwhile
+my $PINGS = 6;           # … each
 
 sub control {
     my (%a) = @_;
@@ -81,9 +83,9 @@ sub fork_child {
     }
     return $pid;
 }
-# $call in a child; once $started->() says it is on its way to the platform, 24 slow calls to the
+# $call in a child; once $started->() says it is on its way to the platform, 20 slow calls to the
 # fiscal sandbox (which holds its slot while it dawdles, on purpose) take every slot of both
-# processes for 6 s.  Returns whether it started, and the call's status, seconds, Retry-After, JSON.
+# processes (4 each) for 6 s.  Returns whether it started, and the call's status, seconds, Retry-After, JSON.
 sub while_slots_held {
     my ($call, $started) = @_;
     control(platform => 'fiscal', mode => 'slow', slow_ms => 6000);
@@ -95,7 +97,7 @@ sub while_slots_held {
     });
     my $seen = wait_until(5, $started);
     my @flood;
-    for (1 .. 24) {
+    for (1 .. 20) {
         my $f = fork // die "fork: $!";
         if (!$f) { POST '/sandbox/fiscal/getEBillStatesByBillInfo', content => '{}'; exit 0; }
         push @flood, $f;
@@ -258,7 +260,7 @@ ok t_cmp($backends <= 8 ? 'bounded' : $backends, 'bounded', "at most DBDMax (4) 
 
 # ======================================================================== B. no connection after the answer
 # The registration is sent, the platform registers it and answers late (after our timeout: the
-# outcome is unknown); meanwhile 24 slow fiscal-sandbox calls hold every slot of both processes
+# outcome is unknown); meanwhile 20 slow fiscal-sandbox calls hold every slot of both processes
 # for 6 s, so no connection can be had again within HisgateDBWait.
 control(mode => 'normal');
 my $nb = "SLB$run";
