@@ -157,14 +157,22 @@ static apr_status_t login(injury_ctx_t *x, const char **sid, injury_result_t *r)
     return HG_EAUTH;
 }
 
+#define LOGIN_POLL_MS 200      /* a call waiting for another's login looks again this often */
+
 /* The session: the stored one while valid (and not the one the platform just called stale);
  * otherwise log in — under a transaction-level advisory lock, so two children or nodes never log
- * in at once: the second waits, then finds and reuses the first's session. */
+ * in at once: the second waits, then finds and reuses the first's session.  The one logging in
+ * keeps its connection (the lock is its transaction's); the others wait without theirs when they
+ * can give it back (x->db_release): they try the lock, and while another holds it they look for
+ * its session every LOGIN_POLL_MS with a connection taken again for the look only — a slow
+ * platform at midnight must not hold a slot per waiting call.  Past two timeouts they wait on the
+ * lock as before. */
 static apr_status_t session(injury_ctx_t *x, const char *stale, const char **sid, injury_result_t *r)
 {
     hg_db_result_t *res;
     apr_status_t rv;
     const char *akb = x->conf->akb020;
+    apr_time_t until = apr_time_now() + apr_time_from_msec(2 * (apr_int64_t)x->conf->timeout_ms + 1000);
 
     if (!stale) {
         if ((rv = hg_db_q(x->db, &res, "SELECT session_id FROM injury.sessions WHERE akb020 = $1 "
@@ -175,12 +183,45 @@ static apr_status_t session(injury_ctx_t *x, const char *stale, const char **sid
             return APR_SUCCESS;
         }
     }
-    if ((rv = hg_db_begin(x->db)))
-        return rv;
-    if ((rv = hg_db_q(x->db, NULL, "SELECT pg_advisory_xact_lock(hashtext('injury.sys0001'), hashtext($1))",
-                      1, akb))
-        || (rv = hg_db_q(x->db, &res, "SELECT session_id FROM injury.sessions WHERE akb020 = $1 "
-                         "AND valid_until > now() AND session_id IS DISTINCT FROM $2", 2, akb, stale))) {
+    for (;;) {
+        int polite = x->db_release && x->db_reacquire && !x->db->in_tx && apr_time_now() < until;
+        if ((rv = hg_db_begin(x->db)))
+            return rv;
+        if (!polite) {
+            if ((rv = hg_db_q(x->db, NULL, "SELECT pg_advisory_xact_lock(hashtext('injury.sys0001'), hashtext($1))",
+                              1, akb))) {
+                hg_db_rollback(x->db);
+                return rv;
+            }
+            break;
+        }
+        if ((rv = hg_db_q(x->db, &res, "SELECT pg_try_advisory_xact_lock(hashtext('injury.sys0001'), hashtext($1))",
+                          1, akb))) {
+            hg_db_rollback(x->db);
+            return rv;
+        }
+        if (!strcmp(hg_db_val(res, 0, 0), "t"))
+            break;
+        /* another child or node is logging in: wait for its session without a connection */
+        hg_db_rollback(x->db);
+        x->db_release(x->db_baton);
+        x->db = NULL;
+        x->db_releases++;
+        apr_sleep(apr_time_from_msec(LOGIN_POLL_MS));
+        if ((rv = x->db_reacquire(x->db_baton, &x->db))) {
+            x->db = NULL;
+            return rv;
+        }
+        if ((rv = hg_db_q(x->db, &res, "SELECT session_id FROM injury.sessions WHERE akb020 = $1 "
+                          "AND valid_until > now() AND session_id IS DISTINCT FROM $2", 2, akb, stale)))
+            return rv;
+        if (res->nrows == 1) {
+            *sid = hg_db_val(res, 0, 0);
+            return APR_SUCCESS;
+        }
+    }
+    if ((rv = hg_db_q(x->db, &res, "SELECT session_id FROM injury.sessions WHERE akb020 = $1 "
+                      "AND valid_until > now() AND session_id IS DISTINCT FROM $2", 2, akb, stale))) {
         hg_db_rollback(x->db);
         return rv;
     }
@@ -222,6 +263,12 @@ apr_status_t injury_call(injury_ctx_t *x, const injury_fn_t *fn, json_t *in, con
         rv = session(x, attempt ? sid : NULL, &sid, r);
         if (rv == HG_EAUTH || rv == HG_EINVALID)
             return APR_SUCCESS;             /* r says the login failed; nothing business was sent */
+        if (rv && !x->db) {                 /* no connection came back while another logged in */
+            memset(r, 0, sizeof(*r));
+            r->outcome = INJ_O_UNREACHABLE;
+            r->error = "no database connection came back while another call logged in: nothing was sent";
+            return rv;
+        }
         if (rv)
             return rv;
         memset(&f, 0, sizeof(f));

@@ -221,10 +221,10 @@ static apr_status_t do_relay(hg_call_t *c, injury_ctx_t *x, const injury_fn_t *f
     apr_status_t rv = injury_call(x, fn, c->json, NULL, NULL, &r, &why);
     if (rv == HG_EINVALID)
         return hg_call_fail(c, "HG_FIELD_PATTERN", NULL, why);
-    if (rv && !c->db)
+    if (rv && !c->db && r.outcome != INJ_O_UNREACHABLE)
         c->err = NULL;      /* nothing to record: the platform's answer as it is (the audit row tries again) */
     else if (rv)
-        return rv;
+        return rv;          /* nothing was sent: HG_DB_BUSY / HG_DB_UNAVAILABLE as the glue set it */
     if (r.outcome != INJ_O_ANSWERED || r.verdict != INJ_R_OK)
         return fail_result(c, x, fn, &r, NULL);
     return ok_answer(c, x, fn, "ok", &r, NULL);
@@ -256,7 +256,7 @@ static apr_status_t do_codes(hg_call_t *c, injury_ctx_t *x, const injury_fn_t *f
         return rv;
     if ((rv = injury_call(x, fn, c->json, NULL, NULL, &r, &why)) == HG_EINVALID)
         return hg_call_fail(c, "HG_FIELD_PATTERN", NULL, why);
-    if (rv && !c->db) {
+    if (rv && !c->db && r.outcome != INJ_O_UNREACHABLE) {
         /* no connection came back: the answer without the cache (written next time), no stale table */
         c->err = NULL;
         if (r.outcome == INJ_O_ANSWERED && r.verdict == INJ_R_OK)

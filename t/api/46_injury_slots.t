@@ -10,6 +10,8 @@
 #  C. a record left so whose registration the platform does not hold: cleared, safe to call again.
 #  D. a settlement whose answer came while no connection could be had: marked pending before it
 #     was sent, the mark stays, the next call resolves it by query (never settled twice).
+#  E. (run after A) the session runs out in a burst on the slow platform: one login, the other
+#     calls wait for it without their connections, pings are not kept waiting.
 use strict;
 use warnings FATAL => 'all';
 use utf8;
@@ -25,7 +27,7 @@ use HG qw(json_of signed_request psql wait_until log_window);
 binmode STDOUT, ":encoding(UTF-8)";
 binmode STDERR, ":encoding(UTF-8)";
 
-plan tests => 46;
+plan tests => 51;
 
 my $json = JSON::PP->new->utf8->canonical;
 my $api = '/injury/api/v1';
@@ -257,6 +259,60 @@ ok t_cmp(slots_idle(), 'idle', 'every slot was given back (status: only its own 
 my $backends = psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'hisgate' AND usename = 'hisgate' "
                   . "AND backend_type = 'client backend' AND pid <> pg_backend_pid()");
 ok t_cmp($backends <= 8 ? 'bounded' : $backends, 'bounded', "at most DBDMax (4) connections per process (2): $backends");
+
+# ======================================================================== E. the session runs out in a burst
+# The stored session is over (as at 24:00 China time): one call logs in (sys0001, slow too) and
+# keeps its connection under the login lock; the others wait for its session without theirs.
+psql("UPDATE injury.sessions SET valid_until = now() - interval '1 second'");
+my $n_login = psql("SELECT count(*) FROM sandbox.injury_calls WHERE function_id = 'sys0001'");
+my $N_E = 8;
+$go = time + 1.5;
+@kids = ();
+for my $k (0 .. $N_E - 1) {
+    push @kids, fork_child($go, "$state/injslots.e$k", sub {
+        my $t = time;
+        my $aac001 = $PERSONS[$k % @PERSONS];
+        my $r = signed_request('POST', "$api/bizh110001", { bka895 => 'aac001', bka896 => $aac001, bka006 => '410' });
+        my $j = json_of($r);
+        return join ' ', 'rel', $k, $r->code, sprintf('%.3f', time - $t), $r->header('X-Request-Id') // '-',
+                    $j->{status} // $j->{code} // '-', ($j->{result}{personinfo}[0]{aac001} // '-') eq $aac001 ? 1 : 0,
+                    $j->{session}{logins} // '-';
+    });
+}
+for my $k (1 .. $N_PING) {
+    push @kids, fork_child($go + 0.3, "$state/injslots.eping$k", sub {
+        map {
+            my $r = signed_request('POST', '/hg/ping', {});
+            sleep 0.15;
+            join ' ', 'ping', $k, $r->code, '0', $r->header('X-Request-Id') // '-',
+                      $r->code == 200 ? 'ok' : (json_of($r)->{code} // '-'), '-', '-';
+        } 1 .. $PINGS;
+    });
+}
+waitpid($_, 0) for @kids;
+@res = ();
+for my $f (glob "$state/injslots.*") {
+    open my $fh, '<:encoding(UTF-8)', $f or die $!;
+    push @res, map { chomp; [split / /, $_, 8] } <$fh>;
+    close $fh;
+    unlink $f;
+}
+@pings = grep { $_->[0] eq 'ping' } @res;
+@inj = grep { $_->[0] eq 'rel' } @res;
+printf STDERR "# E: injury calls %s s; not 200: %s\n", join(',', sort map { $_->[3] } @inj),
+    join('; ', map { "$_->[0]$_->[1] $_->[2] $_->[5]" } grep { $_->[2] != 200 } @res) || 'none';
+ok t_cmp(scalar(grep { $_->[2] == 200 && $_->[5] eq 'ok' && $_->[6] } @inj), $N_E,
+         'E: every call answered 200 ok, about the person asked');
+my $logins = 0;
+$logins += $_->[7] =~ /^\d+$/ ? $_->[7] : 100 for @inj;
+ok t_cmp($logins . ' ' . (psql("SELECT count(*) FROM sandbox.injury_calls WHERE function_id = 'sys0001'") - $n_login),
+         '1 1', 'E: one login for them all (the others used its session)');
+ok t_cmp(scalar(grep { $_->[2] == 200 } @pings), scalar(@pings) || -1, 'E: no ping refused meanwhile');
+$ping_rids = join ',', map { sqlq($_->[4]) } @pings;
+$served = psql("SELECT max(elapsed_ms) FROM hg.audit WHERE direction = 'in' AND request_id IN ($ping_rids)");
+ok t_cmp($served ne '' && $served < $SLOW_MS / 2 ? 'quick' : $served, 'quick',
+         "E: the slowest ping took $served ms in the server, the login's wait not among it");
+ok t_cmp(slots_idle(), 'idle', 'E: every slot given back afterwards');
 
 # ======================================================================== B. no connection after the answer
 # The registration is sent, the platform registers it and answers late (after our timeout: the
