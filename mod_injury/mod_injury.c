@@ -182,8 +182,8 @@ static apr_status_t db_lost(hg_call_t *c, injury_ctx_t *x, const injury_fn_t *fn
 {
     const char *code = c->err && c->err->code ? c->err->code : "HG_DB_UNAVAILABLE";
     c->err = NULL;
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r, "HG12033: work-injury %s: no database connection after the "
-                  "platform's answer (%s): %s", fn->id, code, left);
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r, "HG12033: work-injury %s: no database connection came back "
+                  "(%s) after waiting on the platform: %s", fn->id, code, left);
     apr_table_setn(c->r->err_headers_out, "Retry-After", "5");
     if (!extra)
         extra = hg_json_object(c->pool);
