@@ -59,12 +59,16 @@ void injury_journal_flush(injury_ctx_t *x)
     apr_array_clear(x->journal);
 }
 
-/* one POST of an XML document */
-static void post(injury_ctx_t *x, const char *endpoint, const char *xml, injury_result_t *r)
+/* one POST of an XML document.  Outside a transaction the connection goes back for the wait
+ * (x->db_release) and is taken again after it, before anything reads the answer: a non-zero
+ * return (HG_EDBBUSY / HG_EDBDOWN) says none came back (x->db NULL); *r is filled either way.
+ * Inside one (the login, under its advisory lock) the connection is kept. */
+static apr_status_t post(injury_ctx_t *x, const char *endpoint, const char *xml, injury_result_t *r)
 {
     hg_http_req_t req;
     hg_http_resp_t *resp = NULL;
-    apr_status_t rv;
+    apr_status_t rv, back = APR_SUCCESS;
+    int released = 0;
 
     memset(r, 0, sizeof(*r));
     memset(&req, 0, sizeof(req));
@@ -82,25 +86,33 @@ static void post(injury_ctx_t *x, const char *endpoint, const char *xml, injury_
     req.endpoint_name = endpoint;
     req.observer = observe;
     req.observer_baton = x;
+    if (x->db_release && x->db_reacquire && x->db && !x->db->in_tx) {
+        x->db_release(x->db_baton);
+        x->db = NULL;
+        x->db_releases++;
+        released = 1;
+    }
     rv = hg_http_do(&resp, x->p, &req);
+    if (released && (back = x->db_reacquire(x->db_baton, &x->db)) != APR_SUCCESS)
+        x->db = NULL;
     r->http_status = resp ? resp->status : 0;
     if (rv == HG_EHTTP && r->http_status == 0) {
         r->outcome = INJ_O_UNREACHABLE;
         r->error = resp && resp->error ? resp->error : "platform not reached";
-        return;
+        return back;
     }
     if (rv != APR_SUCCESS) {
         r->outcome = INJ_O_UNKNOWN;
         r->error = rv == HG_ETIMEOUT ? apr_psprintf(x->p, "no answer within %d ms (%s)", x->conf->timeout_ms,
                                                     resp && resp->error ? resp->error : "timeout")
                                      : resp && resp->error ? resp->error : "the answer was refused";
-        return;
+        return back;
     }
     /* [DG]: this text in a body is the platform's own transport-level failure */
     if (resp->status != 200 || (resp->body && strstr(resp->body, "服务执行发生异常"))) {
         r->outcome = INJ_O_UNKNOWN;
         r->error = apr_psprintf(x->p, "the platform answered HTTP %d without a usable answer", resp->status);
-        return;
+        return back;
     }
     r->outcome = INJ_O_ANSWERED;
     r->verdict = injury_parse_answer(x->p, resp->body, resp->body_len, &r->answer, &r->code, &r->msg);
@@ -108,6 +120,7 @@ static void post(injury_ctx_t *x, const char *endpoint, const char *xml, injury_
         r->outcome = INJ_O_UNKNOWN;
         r->error = "the answer is not a <program> with a return_code";
     }
+    return back;
 }
 
 /* sys0001 with the configured account */
@@ -129,7 +142,7 @@ static apr_status_t login(injury_ctx_t *x, const char **sid, injury_result_t *r)
         return HG_EINVALID;
     }
     x->logins++;
-    post(x, "injury.sys0001", xml, r);
+    post(x, "injury.sys0001", xml, r);     /* in session()'s transaction: the connection is kept */
     if (r->outcome == INJ_O_ANSWERED && r->verdict == INJ_R_OK
         && (s = hg_json_gets(r->answer, "session_id", NULL)) && *s) {
         *sid = s;
@@ -144,14 +157,22 @@ static apr_status_t login(injury_ctx_t *x, const char **sid, injury_result_t *r)
     return HG_EAUTH;
 }
 
+#define LOGIN_POLL_MS 200      /* a call waiting for another's login looks again this often */
+
 /* The session: the stored one while valid (and not the one the platform just called stale);
  * otherwise log in — under a transaction-level advisory lock, so two children or nodes never log
- * in at once: the second waits, then finds and reuses the first's session. */
+ * in at once: the second waits, then finds and reuses the first's session.  The one logging in
+ * keeps its connection (the lock is its transaction's); the others wait without theirs when they
+ * can give it back (x->db_release): they try the lock, and while another holds it they look for
+ * its session every LOGIN_POLL_MS with a connection taken again for the look only — a slow
+ * platform at midnight must not hold a slot per waiting call.  Past two timeouts they wait on the
+ * lock as before. */
 static apr_status_t session(injury_ctx_t *x, const char *stale, const char **sid, injury_result_t *r)
 {
     hg_db_result_t *res;
     apr_status_t rv;
     const char *akb = x->conf->akb020;
+    apr_time_t until = apr_time_now() + apr_time_from_msec(2 * (apr_int64_t)x->conf->timeout_ms + 1000);
 
     if (!stale) {
         if ((rv = hg_db_q(x->db, &res, "SELECT session_id FROM injury.sessions WHERE akb020 = $1 "
@@ -162,12 +183,45 @@ static apr_status_t session(injury_ctx_t *x, const char *stale, const char **sid
             return APR_SUCCESS;
         }
     }
-    if ((rv = hg_db_begin(x->db)))
-        return rv;
-    if ((rv = hg_db_q(x->db, NULL, "SELECT pg_advisory_xact_lock(hashtext('injury.sys0001'), hashtext($1))",
-                      1, akb))
-        || (rv = hg_db_q(x->db, &res, "SELECT session_id FROM injury.sessions WHERE akb020 = $1 "
-                         "AND valid_until > now() AND session_id IS DISTINCT FROM $2", 2, akb, stale))) {
+    for (;;) {
+        int polite = x->db_release && x->db_reacquire && !x->db->in_tx && apr_time_now() < until;
+        if ((rv = hg_db_begin(x->db)))
+            return rv;
+        if (!polite) {
+            if ((rv = hg_db_q(x->db, NULL, "SELECT pg_advisory_xact_lock(hashtext('injury.sys0001'), hashtext($1))",
+                              1, akb))) {
+                hg_db_rollback(x->db);
+                return rv;
+            }
+            break;
+        }
+        if ((rv = hg_db_q(x->db, &res, "SELECT pg_try_advisory_xact_lock(hashtext('injury.sys0001'), hashtext($1))",
+                          1, akb))) {
+            hg_db_rollback(x->db);
+            return rv;
+        }
+        if (!strcmp(hg_db_val(res, 0, 0), "t"))
+            break;
+        /* another child or node is logging in: wait for its session without a connection */
+        hg_db_rollback(x->db);
+        x->db_release(x->db_baton);
+        x->db = NULL;
+        x->db_releases++;
+        apr_sleep(apr_time_from_msec(LOGIN_POLL_MS));
+        if ((rv = x->db_reacquire(x->db_baton, &x->db))) {
+            x->db = NULL;
+            return rv;
+        }
+        if ((rv = hg_db_q(x->db, &res, "SELECT session_id FROM injury.sessions WHERE akb020 = $1 "
+                          "AND valid_until > now() AND session_id IS DISTINCT FROM $2", 2, akb, stale)))
+            return rv;
+        if (res->nrows == 1) {
+            *sid = hg_db_val(res, 0, 0);
+            return APR_SUCCESS;
+        }
+    }
+    if ((rv = hg_db_q(x->db, &res, "SELECT session_id FROM injury.sessions WHERE akb020 = $1 "
+                      "AND valid_until > now() AND session_id IS DISTINCT FROM $2", 2, akb, stale))) {
         hg_db_rollback(x->db);
         return rv;
     }
@@ -200,10 +254,21 @@ apr_status_t injury_call(injury_ctx_t *x, const injury_fn_t *fn, json_t *in, con
     int attempt;
 
     memset(r, 0, sizeof(*r));
+    if (!x->db) {                           /* lost after an earlier call of this request: send nothing more */
+        r->outcome = INJ_O_UNREACHABLE;
+        r->error = "no database connection";
+        return HG_EDBDOWN;
+    }
     for (attempt = 0; attempt < 2; attempt++) {
         rv = session(x, attempt ? sid : NULL, &sid, r);
         if (rv == HG_EAUTH || rv == HG_EINVALID)
             return APR_SUCCESS;             /* r says the login failed; nothing business was sent */
+        if (rv && !x->db) {                 /* no connection came back while another logged in */
+            memset(r, 0, sizeof(*r));
+            r->outcome = INJ_O_UNREACHABLE;
+            r->error = "no database connection came back while another call logged in: nothing was sent";
+            return rv;
+        }
         if (rv)
             return rv;
         memset(&f, 0, sizeof(f));
@@ -213,7 +278,8 @@ apr_status_t injury_call(injury_ctx_t *x, const injury_fn_t *fn, json_t *in, con
         f.operator_name = x->conf->operator_name;
         if ((rv = injury_request_xml(&xml, x->p, injury_request_json(x->p, fn, in, &f, dataset, rows), why)))
             return rv;
-        post(x, endpoint, xml, r);
+        if ((rv = post(x, endpoint, xml, r)))
+            return rv;                      /* no connection came back: *r says what the platform did */
         if (r->outcome != INJ_O_ANSWERED || r->verdict != INJ_R_SESSION)
             return APR_SUCCESS;
         if (attempt == 0)

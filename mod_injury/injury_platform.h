@@ -29,6 +29,14 @@ typedef struct injury_ctx_t {
     apr_array_header_t *journal;        /* of hg_audit_rec_t, written by injury_journal_flush */
     int logins;                         /* sys0001 calls this request made */
     int relogins;                       /* re-logins after -9 */
+    /* The connection goes back while a business call waits on the platform (seconds: a slow
+     * platform must not use up the DB slots of every module).  db_release(baton) gives it back;
+     * db_reacquire(baton, &db) takes one again: APR_SUCCESS and a new db, or HG_EDBBUSY /
+     * HG_EDBDOWN (db NULL).  NULL (injury_ctx_init's default): the connection is kept. */
+    void (*db_release)(void *baton);
+    apr_status_t (*db_reacquire)(void *baton, hg_db_t **db);
+    void *db_baton;
+    int db_releases;                    /* times it went back (and came back, or did not) */
 } injury_ctx_t;
 
 typedef enum {
@@ -51,7 +59,11 @@ void injury_ctx_init(injury_ctx_t *x, const injury_conf_t *conf, hg_db_t *db, ap
                      const char *institution, const char *request_id, const unsigned char *audit_key);
 
 /* fn with the HIS's fields in (dataset replaced by rows when given).  APR_SUCCESS with *r filled
- * whatever the platform did; HG_EINVALID (*why) when the XML cannot be built; DB errors as they come. */
+ * whatever the platform did; HG_EINVALID (*why) when the XML cannot be built; DB errors as they come.
+ * The business request is posted without the connection (when db_release is set and no
+ * transaction is open: commit first what must survive the wait); x->db is the new connection
+ * after it.  HG_EDBBUSY / HG_EDBDOWN: none could be had again — *r still says what the platform
+ * did, x->db is NULL, nothing was recorded after the call. */
 apr_status_t injury_call(injury_ctx_t *x, const injury_fn_t *fn, json_t *in, const char *dataset, json_t *rows,
                          injury_result_t *r, const char **why);
 

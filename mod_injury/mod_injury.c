@@ -173,6 +173,28 @@ static apr_status_t ok_answer(hg_call_t *c, injury_ctx_t *x, const injury_fn_t *
     return hg_call_answer(c, 200, o);
 }
 
+/* The connection went back while the platform worked and none could be had again (HG_DB_BUSY /
+ * HG_DB_UNAVAILABLE, c->err set by the glue): the HIS learns that, and what the platform said;
+ * `left` says in what state the local record was left (always one the next call resolves or
+ * refuses cleanly: nothing is written after the platform's answer without a connection). */
+static apr_status_t db_lost(hg_call_t *c, injury_ctx_t *x, const injury_fn_t *fn, const injury_result_t *r,
+                            json_t *extra, const char *left)
+{
+    const char *code = c->err && c->err->code ? c->err->code : "HG_DB_UNAVAILABLE";
+    c->err = NULL;
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r, "HG12033: work-injury %s: no database connection came back "
+                  "(%s) after waiting on the platform: %s", fn->id, code, left);
+    apr_table_setn(c->r->err_headers_out, "Retry-After", "5");
+    if (!extra)
+        extra = hg_json_object(c->pool);
+    json_object_set_new(extra, "recorded", json_false());
+    return platform_fail(c, x, fn, code, apr_psprintf(c->pool, "%s: %s; %s", fn->id,
+                         !r ? "no answer" : r->outcome == INJ_O_ANSWERED ? "the platform answered"
+                         : r->outcome == INJ_O_UNREACHABLE ? "not sent" : "outcome unknown",
+                         apr_pstrcat(c->pool, "no database connection could be had again to record it: ", left, NULL)),
+                         r && r->outcome == INJ_O_ANSWERED ? r : NULL, extra);
+}
+
 /* the split rules on a settlement answer: logged and flagged, never passed on silently */
 static int split_check(hg_call_t *c, const injury_fn_t *fn, const char *aaz218, json_t *answer, json_t *extra)
 {
@@ -199,8 +221,10 @@ static apr_status_t do_relay(hg_call_t *c, injury_ctx_t *x, const injury_fn_t *f
     apr_status_t rv = injury_call(x, fn, c->json, NULL, NULL, &r, &why);
     if (rv == HG_EINVALID)
         return hg_call_fail(c, "HG_FIELD_PATTERN", NULL, why);
-    if (rv)
-        return rv;
+    if (rv && !c->db && r.outcome != INJ_O_UNREACHABLE)
+        c->err = NULL;      /* nothing to record: the platform's answer as it is (the audit row tries again) */
+    else if (rv)
+        return rv;          /* nothing was sent: HG_DB_BUSY / HG_DB_UNAVAILABLE as the glue set it */
     if (r.outcome != INJ_O_ANSWERED || r.verdict != INJ_R_OK)
         return fail_result(c, x, fn, &r, NULL);
     return ok_answer(c, x, fn, "ok", &r, NULL);
@@ -232,6 +256,13 @@ static apr_status_t do_codes(hg_call_t *c, injury_ctx_t *x, const injury_fn_t *f
         return rv;
     if ((rv = injury_call(x, fn, c->json, NULL, NULL, &r, &why)) == HG_EINVALID)
         return hg_call_fail(c, "HG_FIELD_PATTERN", NULL, why);
+    if (rv && !c->db && r.outcome != INJ_O_UNREACHABLE) {
+        /* no connection came back: the answer without the cache (written next time), no stale table */
+        c->err = NULL;
+        if (r.outcome == INJ_O_ANSWERED && r.verdict == INJ_R_OK)
+            return ok_answer(c, x, fn, "ok", &r, hg_json_own(c->pool, json_pack("{s:b}", "cached", 0)));
+        return fail_result(c, x, fn, &r, NULL);
+    }
     if (rv)
         return rv;
     if (r.outcome == INJ_O_ANSWERED && r.verdict == INJ_R_OK) {
@@ -305,33 +336,62 @@ static apr_status_t do_register(hg_call_t *c, injury_ctx_t *x, const injury_fn_t
     injury_result_t r;
     json_t *extra = hg_json_object(c->pool);
     apr_status_t rv;
+    int orphan = 0;
+    const char *unrecorded = apr_psprintf(c->pool, "the local record of this bka025 has no aaz218 yet: the same call "
+                                          "again, once this one's claim has run out (%d s), asks the platform whether "
+                                          "the registration exists", busy_seconds());
 
     rv = injury_store_live_stay(c->db, c->pool, G->pc.akb020, kind_name(fn), bka025, &live);
     if (rv == APR_SUCCESS) {
         if (strcmp(live->aac001, aac001))
             return hg_call_fail(c, "HG_CONFLICT", "bka025", "this 门诊号/住院号 is registered for another person");
-        if (!live->aaz218)
+        if (live->aaz218) {
+            /* idempotent on the HIS's business number: the same registration again */
+            json_object_set_new(extra, "replayed", json_true());
+            json_object_set_new(extra, "aaz218", json_string(live->aaz218));
+            json_object_set_new(extra, "state", json_string(live->state));
+            return ok_answer(c, x, fn, "ok", NULL, extra);
+        }
+        /* a registration sent by an earlier call that never recorded its outcome (the request died,
+         * or no connection came back after the platform's answer): in progress while that call's
+         * claim lasts, then resolved here as a lost answer is — by query, never sent twice blindly */
+        if ((rv = injury_store_claim(c->db, live->id, busy_seconds())) == HG_ECONFLICT)
             return hg_call_fail(c, "HG_INJURY_BUSY", "bka025", "the registration of this bka025 is in progress");
-        /* idempotent on the HIS's business number: the same registration again */
-        json_object_set_new(extra, "replayed", json_true());
-        json_object_set_new(extra, "aaz218", json_string(live->aaz218));
-        json_object_set_new(extra, "state", json_string(live->state));
-        return ok_answer(c, x, fn, "ok", NULL, extra);
+        if (rv)
+            return rv;
+        orphan = 1;
+        id = live->id;
+        memset(&r, 0, sizeof(r));
+        r.outcome = INJ_O_UNKNOWN;
+        r.error = "an earlier call sent it and never recorded the outcome";
     }
-    if (rv != HG_ENOTFOUND)
+    else if (rv != HG_ENOTFOUND)
         return rv;
-    rv = injury_store_insert(c->db, c->pool, G->pc.akb020, kind_name(fn), bka025, aac001, busy_seconds(), &id);
-    if (rv == HG_ECONFLICT)
-        return hg_call_fail(c, "HG_INJURY_BUSY", "bka025", "the registration of this bka025 is in progress");
-    if (rv)
-        return rv;
-    rv = injury_call(x, fn, c->json, NULL, NULL, &r, &why);
+    if (!orphan) {
+        rv = injury_store_insert(c->db, c->pool, G->pc.akb020, kind_name(fn), bka025, aac001, busy_seconds(), &id);
+        if (rv == HG_ECONFLICT)
+            return hg_call_fail(c, "HG_INJURY_BUSY", "bka025", "the registration of this bka025 is in progress");
+        if (rv)
+            return rv;
+        rv = injury_call(x, fn, c->json, NULL, NULL, &r, &why);
+        if (rv && !c->db)
+            return db_lost(c, x, fn, &r, NULL, unrecorded);
+    }
     if (!rv && r.outcome == INJ_O_UNKNOWN) {
         /* the answer was lost: ask the platform whether the registration exists before anyone repeats it */
         const char *found = platform_registration(c, x, fn, aac001, bka025);
+        if (!c->db)
+            return db_lost(c, x, fn, &r, NULL, unrecorded);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r, "HG12031: work-injury %s for bka025 %s: %s; the query says %s",
                       fn->id, bka025, r.error ? r.error : "no answer", !found ? "nothing (platform away)"
                       : *found ? found : "not registered");
+        if (!found && orphan) {
+            /* the platform cannot tell: the record stays as it is for a later call */
+            injury_store_release(c->db, id);
+            return platform_fail(c, x, fn, "HG_PLATFORM_TIMEOUT", apr_psprintf(c->pool, "%s: an earlier registration "
+                                 "of this bka025 was sent and its outcome never recorded; the platform cannot tell yet "
+                                 "whether it holds it: call again later", fn->id), NULL, NULL);
+        }
         if (found && *found && !(fn->action == INJ_A_OP_REGISTER && json_array_size(json_object_get(c->json, "feeinfo")))) {
             if ((rv = injury_store_set_aaz218(c->db, id, found)))
                 return rv;
@@ -465,7 +525,7 @@ static int bka001_of(hg_call_t *c, json_t *row)
 /* The pending call of st (a settle or cancel whose answer never came) against what the platform
  * says now.  Returns 1 when it happened (the local record now says so; *answer the platform's
  * settlement when there is one), 0 when it did not (pending cleared), -1 when the platform could not
- * tell (pending kept). */
+ * tell (pending kept), -2 when no connection came back after a query (nothing written, pending kept). */
 static int resolve_pending(hg_call_t *c, injury_ctx_t *x, injury_stay_t *st, json_t *extra, json_t **answer)
 {
     const injury_fn_t *pf = injury_fn_find(st->pending_fn);
@@ -482,12 +542,12 @@ static int resolve_pending(hg_call_t *c, injury_ctx_t *x, injury_stay_t *st, jso
     }
     if (facts.inpatient) {
         if ((now = platform_stay_state(c, x, st)) == INJ_S_NONE)
-            return -1;
+            return c->db ? -1 : -2;
         happened = now == want || (want == INJ_S_REGISTERED && now == INJ_S_FEES)
                    || (want == INJ_S_FEES && now == INJ_S_REGISTERED);
         if (happened && want == INJ_S_SETTLED) {
             if (!(*answer = platform_settlement(c, x, st->aaz218)))
-                return -1;
+                return c->db ? -1 : -2;
             if (store_settlement(c, pf, st->id, "settle", *answer, split_check(c, pf, st->aaz218, *answer, extra),
                                  1, extra))
                 return -1;
@@ -507,7 +567,9 @@ static int resolve_pending(hg_call_t *c, injury_ctx_t *x, injury_stay_t *st, jso
         json_t *batches = NULL, *row, *newest = NULL;
         int cancelled = 0, known;
         size_t i;
-        if (platform_visit(c, x, st, &batches, &cancelled) < 0 || injury_store_count_settlements(c->db, st->id, &known))
+        if (platform_visit(c, x, st, &batches, &cancelled) < 0)
+            return c->db ? -1 : -2;
+        if (injury_store_count_settlements(c->db, st->id, &known))
             return -1;
         if (pf->action == INJ_A_OP_CANCEL)
             happened = cancelled;
@@ -554,6 +616,14 @@ static apr_status_t do_fees(hg_call_t *c, injury_ctx_t *x, const injury_fn_t *fn
         json_t *slice = injury_batch_slice(c->pool, rows, done, INJURY_BATCH_MAX);
         if ((rv = injury_call(x, fn, c->json, "feeinfo", slice, &r, &why)) == HG_EINVALID)
             return hg_call_fail(c, "HG_FIELD_PATTERN", apr_psprintf(c->pool, "feeinfo[%d]", (int)done), why);
+        if (rv && !c->db) {
+            json_array_append_new(list, json_pack("{s:i, s:i, s:s, s:s}", "batch", b + 1, "rows",
+                                                  (int)json_array_size(slice), "return_code", r.code ? r.code : "",
+                                                  "return_code_message", r.msg ? r.msg : (r.error ? r.error : "")));
+            return db_lost(c, x, fn, &r, extra, apr_psprintf(c->pool, "batch %d of %d was the last sent (see "
+                           "batches); the stay's record here still counts %d fee lines and does not count the ones "
+                           "the platform accepted in this call", b + 1, nb, st->fee_rows));
+        }
         if (rv)
             return rv;
         json_array_append_new(list, json_pack("{s:i, s:i, s:s, s:s}", "batch", b + 1, "rows", (int)json_array_size(slice),
@@ -581,7 +651,16 @@ static apr_status_t do_fees(hg_call_t *c, injury_ctx_t *x, const injury_fn_t *fn
         json_t *in = hg_json_own(c->pool, json_pack("{s:s}", "aaz218", st->aaz218));
         injury_result_t w;
         int wiped;
-        if ((rv = injury_call(x, wipe, in, NULL, NULL, &w, &why)))
+        if ((rv = injury_call(x, wipe, in, NULL, NULL, &w, &why)) && !c->db) {
+            json_object_set_new(extra, "failed_batch", json_integer(b + 1));
+            json_object_set_new(extra, "wipe", json_pack("{s:s, s:s}", "return_code", w.code ? w.code : "",
+                                                         "return_code_message", w.msg ? w.msg : (w.error ? w.error : "")));
+            return db_lost(c, x, fn, &r, extra, apr_psprintf(c->pool, "fee batch %d of %d failed, then the stay's "
+                           "fee lines were deleted on the platform (bizh120004: %s); the stay's record here (%d fee "
+                           "lines) was not updated", b + 1, nb,
+                           w.outcome == INJ_O_ANSWERED && w.verdict == INJ_R_OK ? "done" : "not done", st->fee_rows));
+        }
+        if (rv)
             return rv;
         wiped = w.outcome == INJ_O_ANSWERED && w.verdict == INJ_R_OK;
         json_object_set_new(extra, "failed_batch", json_integer(b + 1));
@@ -645,8 +724,11 @@ static apr_status_t do_stay(hg_call_t *c, injury_ctx_t *x, const injury_fn_t *fn
     injury_state_t next;
     injury_result_t r;
     json_t *extra = hg_json_object(c->pool), *answer;
-    int trial = injury_is_trial(fn, c->json), refund = injury_is_refund(fn, c->json), needs;
+    int trial = injury_is_trial(fn, c->json), refund = injury_is_refund(fn, c->json), needs, mark;
     apr_status_t rv;
+    const char *kept = apr_psprintf(c->pool, "the call stays recorded as pending: the next call for this aaz218 "
+                                    "(once this one's claim has run out, %d s) asks the platform whether it happened",
+                                    busy_seconds());
 
     memset(&facts, 0, sizeof(facts));
     rv = injury_store_stay(c->db, c->pool, G->pc.akb020, aaz218, &st);
@@ -665,6 +747,10 @@ static apr_status_t do_stay(hg_call_t *c, injury_ctx_t *x, const injury_fn_t *fn
     if (st->pending_fn) {
         const char *pending = st->pending_fn;
         int h = resolve_pending(c, x, st, extra, &answer);
+        if (h == -2)
+            return db_lost(c, x, fn, NULL, extra, apr_psprintf(c->pool, "%s was not sent; the earlier %s is still "
+                           "pending: the next call for this aaz218 (once this one's claim has run out, %d s) asks the "
+                           "platform again", fn->id, pending, busy_seconds()));
         if (h < 0) {
             injury_store_release(c->db, st->id);
             return platform_fail(c, x, fn, "HG_PLATFORM_TIMEOUT", apr_psprintf(c->pool, "the answer of an earlier %s "
@@ -696,29 +782,37 @@ static apr_status_t do_stay(hg_call_t *c, injury_ctx_t *x, const injury_fn_t *fn
     }
     if (fn->action == INJ_A_IP_FEES) {
         rv = do_fees(c, x, fn, st);
-        injury_store_release(c->db, st->id);
+        if (c->db)      /* else the claim runs out */
+            injury_store_release(c->db, st->id);
         return rv;
     }
+    /* settles and cancels are marked pending (committed) before they are sent, resolved by query when
+     * their answer is lost; a discharge too, so that one whose answer came while no connection
+     * could be had again is resolved by the next call rather than left unknown here */
     needs = injury_needs_resolution(fn, c->json);
-    if (needs && (rv = injury_store_set_pending(c->db, st->id, fn->id, c->body))) {
+    mark = needs || fn->action == INJ_A_IP_DISCHARGE;
+    if (mark && (rv = injury_store_set_pending(c->db, st->id, fn->id, c->body))) {
         injury_store_release(c->db, st->id);
         return rv;
     }
     rv = injury_call(x, fn, c->json, NULL, NULL, &r, &why);
+    if (rv && !c->db)
+        return db_lost(c, x, fn, &r, extra, mark ? kept : "the stay's record here was not updated to the platform's "
+                       "answer");
     if (rv) {
         injury_store_set_pending(c->db, st->id, NULL, NULL);
         injury_store_release(c->db, st->id);
         return rv == HG_EINVALID ? hg_call_fail(c, "HG_FIELD_PATTERN", NULL, why) : rv;
     }
     if (r.outcome == INJ_O_ANSWERED && r.verdict == INJ_R_OK) {
-        if (needs)
+        if (mark)
             injury_store_set_pending(c->db, st->id, NULL, NULL);
         rv = apply_ok(c, x, fn, st, next, trial, refund, &r, extra, 0);
         injury_store_release(c->db, st->id);
         return rv;
     }
     if (r.outcome != INJ_O_UNKNOWN || !needs) {
-        if (needs)
+        if (mark)
             injury_store_set_pending(c->db, st->id, NULL, NULL);
         injury_store_release(c->db, st->id);
         return fail_result(c, x, fn, &r, extra);
@@ -730,6 +824,8 @@ static apr_status_t do_stay(hg_call_t *c, injury_ctx_t *x, const injury_fn_t *fn
     st->pending_body = c->body;
     {
         int h = resolve_pending(c, x, st, extra, &answer);
+        if (h == -2)
+            return db_lost(c, x, fn, &r, extra, kept);
         injury_store_release(c->db, st->id);
         if (h == 1) {
             injury_result_t rr;
@@ -757,6 +853,20 @@ static apr_status_t do_stay(hg_call_t *c, injury_ctx_t *x, const injury_fn_t *fn
 
 /* ---------------------------------------------------------------- routes */
 
+/* injury_ctx_t's way to give the connection back while the platform works (hg_glue.h) */
+static void ctx_db_release(void *baton)
+{
+    hg_call_db_release(baton);
+}
+
+static apr_status_t ctx_db_reacquire(void *baton, hg_db_t **db)
+{
+    hg_call_t *c = baton;
+    apr_status_t rv = hg_call_db_reacquire(c);
+    *db = c->db;
+    return rv;
+}
+
 /* POST /injury/api/v1/<function_id> */
 static apr_status_t route_call(hg_call_t *c)
 {
@@ -778,6 +888,9 @@ static apr_status_t route_call(hg_call_t *c)
         return hg_call_fail(c, "HG_FIELD_ENUM", "akb020", "akb020 is the institution hisgate is configured for "
                             "(leave it out)");
     injury_ctx_init(&x, &G->pc, c->db, c->pool, c->institution, c->request_id, G->audit_key);
+    x.db_release = ctx_db_release;
+    x.db_reacquire = ctx_db_reacquire;
+    x.db_baton = c;
     switch (fn->action) {
     case INJ_A_RELAY:
         rv = do_relay(c, &x, fn);
@@ -793,7 +906,17 @@ static apr_status_t route_call(hg_call_t *c)
         rv = do_stay(c, &x, fn);
         break;
     }
-    hg_db_rollback(c->db);
+    if (c->db)
+        hg_db_rollback(c->db);
+    else if (x.journal->nelts) {
+        /* no connection came back after the platform's answer: one more try for the journal */
+        hg_error_t *err = c->err;
+        if (hg_call_db_reacquire(c) != APR_SUCCESS)
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r, "HG12034: work-injury journal of %d exchange(s) not "
+                          "written: no database connection", x.journal->nelts);
+        c->err = err;
+    }
+    x.db = c->db;
     injury_journal_flush(&x);
     return rv;
 }
