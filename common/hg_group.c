@@ -119,6 +119,12 @@ int hg_group_enter(hg_group_t *g, const char *key, hg_group_member_t *m)
         l->head = m;
     l->tail = m;
     l->waiting++;
+    if (m->before_wait) {
+        /* a message posted meanwhile stays in m->msg: wait_msg returns it at once */
+        pthread_mutex_unlock(&g->mutex);
+        m->before_wait(m->before_wait_arg);
+        pthread_mutex_lock(&g->mutex);
+    }
     msg = wait_msg(g, m);
     pthread_mutex_unlock(&g->mutex);
     return msg;

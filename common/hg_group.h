@@ -22,6 +22,10 @@ typedef struct hg_group_member_t hg_group_member_t;
 
 struct hg_group_member_t {
     void *baton;                 /* the caller's: what the leader needs of this member */
+    /* the caller's, optional: called once, outside any lock, when this member is about to wait in
+     * line (e.g. to give back a database connection it will not need while waiting) */
+    void (*before_wait)(void *arg);
+    void *before_wait_arg;
     /* the rest is hg_group's */
     pthread_cond_t cond;
     int msg;                     /* last message, 0 while none is waiting */

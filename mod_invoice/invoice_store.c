@@ -352,7 +352,26 @@ typedef struct issue_member_t {
     char random[7], bill_no[11];
     const char **row;
     apr_status_t rv;
+    int released;               /* gave its connection back while waiting in line */
 } issue_member_t;
+
+/* a member about to wait in line needs no connection until its last message: others may use it */
+static void member_release(void *arg)
+{
+    issue_member_t *m = arg;
+    m->x->db_release(m->x->db_baton);
+    m->x->db = NULL;
+    m->released = 1;
+}
+
+/* the connection again, for a member that leads after all or issues alone */
+static apr_status_t member_reacquire(issue_member_t *m)
+{
+    if (!m->released)
+        return APR_SUCCESS;
+    m->released = 0;
+    return m->x->db_reacquire(m->x->db_baton, &m->x->db);
+}
 
 /* a member's share, in its own thread: the document with its number, sealed */
 static apr_status_t member_row(issue_member_t *m)
@@ -505,11 +524,23 @@ static apr_status_t issue_grouped(invoice_ctx_t *x, invoice_kind_t kind, json_t 
     int msg, found;
 
     *handled = 1;
+    if (x->db_release && x->db_reacquire) {
+        gm.before_wait = member_release;
+        gm.before_wait_arg = &me;
+    }
     msg = hg_group_enter(g, apr_pstrcat(x->p, x->institution, "\x1f", me.place, NULL), &gm);
     if (msg == HG_GROUP_LEAD) {
         hg_group_member_t **gms = apr_palloc(x->p, x->issue_group_max * sizeof(*gms));
         issue_member_t **ms = apr_palloc(x->p, x->issue_group_max * sizeof(*ms));
         int n = 1 + hg_group_take(g, &gm, gms + 1, x->issue_group_max - 1), i, j;
+        if ((rv = member_reacquire(&me))) {
+            /* led after waiting, and no connection came back: the line must not wait on us */
+            for (i = 1; i < n; i++)
+                hg_group_post(g, gms[i], GM_ALONE);
+            hg_group_leave(g, &gm);
+            hg_group_end(&gm);
+            return rv;
+        }
         if (n == 1) {
             /* nobody waiting: the plain way, still leading, so that who comes meanwhile lines up */
             rv = issue_alone(x, kind, norm, hash, total, bill, replayed);
@@ -559,11 +590,15 @@ static apr_status_t issue_grouped(invoice_ctx_t *x, invoice_kind_t kind, json_t 
         *bill = b;
         return APR_SUCCESS;
     case GM_EXISTS:
+        if ((rv = member_reacquire(&me)))
+            return rv;
         if ((rv = replay_or_conflict(x, me.bus_no, hash, bill, replayed, &found)) || found)
             return rv;
         /* gone since (its transaction was rolled back): alone */
         /* fall through */
     default:
+        if ((rv = member_reacquire(&me)))
+            return rv;
         *handled = 0;
         return APR_SUCCESS;
     }

@@ -21,6 +21,11 @@ typedef struct invoice_ctx_t {
     hg_error_t          *err;          /* set when a function returns a business error */
     hg_group_t          *issue_group;  /* this process's lines per billing point (NULL: none) */
     int                  issue_group_max;  /* bills in one grouped transaction at most (<2: none) */
+    /* optional: give the connection back while waiting in a billing point's line, take one again
+     * (hg_call_db_release / hg_call_db_reacquire; reacquire sets *db, NULL when none came) */
+    void               (*db_release)(void *baton);
+    apr_status_t       (*db_reacquire)(void *baton, hg_db_t **db);
+    void                *db_baton;
 } invoice_ctx_t;
 
 typedef struct invoice_bill_t {

@@ -135,6 +135,20 @@ static const command_rec invoice_cmds[] = {
 
 /* ---------------------------------------------------------------- helpers */
 
+/* invoice_ctx_t's way to give the connection back while waiting in a billing point's line */
+static void ctx_db_release(void *baton)
+{
+    hg_call_db_release(baton);
+}
+
+static apr_status_t ctx_db_reacquire(void *baton, hg_db_t **db)
+{
+    hg_call_t *c = baton;
+    apr_status_t rv = hg_call_db_reacquire(c);
+    *db = c->db;
+    return rv;
+}
+
 invoice_ctx_t *invoice_call_ctx(hg_call_t *c)
 {
     invoice_ctx_t *x = apr_pcalloc(c->pool, sizeof(*x));
@@ -147,6 +161,9 @@ invoice_ctx_t *invoice_call_ctx(hg_call_t *c)
     x->public_url = G->public_url;
     x->issue_group = issue_group;
     x->issue_group_max = G->issue_group_max;
+    x->db_release = ctx_db_release;
+    x->db_reacquire = ctx_db_reacquire;
+    x->db_baton = c;
     return x;
 }
 

@@ -26,7 +26,7 @@ typedef struct {
     const char *key;
     key_state_t *ks;
     int no, doubled, msgs_after;     /* set by the leader / the member itself */
-    int bad;
+    int bad, waited, led;
 } worker_t;
 
 static key_state_t keys[2];
@@ -68,12 +68,18 @@ static void lead(worker_t *w, hg_group_member_t *self)
     hg_group_leave(w->g, self);
 }
 
+static void count_wait(void *arg)
+{
+    ((worker_t *)arg)->waited++;
+}
+
 static void *APR_THREAD_FUNC work(apr_thread_t *t, void *arg)
 {
     worker_t *w = arg;
-    hg_group_member_t m = { .baton = w };
+    hg_group_member_t m = { .baton = w, .before_wait = count_wait, .before_wait_arg = w };
     int msg = hg_group_enter(w->g, w->key, &m);
     if (msg == HG_GROUP_LEAD) {
+        w->led = 1;
         lead(w, &m);
     } else if (msg == MSG_NUMBER) {
         w->doubled = 2 * w->no;
@@ -101,11 +107,11 @@ int main(void)
     hg_group_member_t alone = { 0 }, other = { 0 };
     apr_thread_t *th[2 * THREADS];
     worker_t w[2 * THREADS];
-    int i, k, bad = 0, once, leaders_total = 0;
+    int i, k, bad = 0, once, leaders_total = 0, waits_ok = 0, waited_led = 0;
 
     apr_initialize();
     apr_pool_create(&p, NULL);
-    tap_plan(15);
+    tap_plan(17);
 
     tap_ok(hg_group_create(&g) == APR_SUCCESS, "a group is created");
     tap_is_int(hg_group_enter(g, "idle", &alone), HG_GROUP_LEAD, "an idle key: the first comes leads at once");
@@ -129,6 +135,8 @@ int main(void)
         apr_status_t trv;
         apr_thread_join(&trv, th[i]);
         bad += w[i].bad;
+        waits_ok += w[i].waited == (w[i].led ? w[i].waited : 1) && w[i].waited <= 1;
+        waited_led += w[i].led && w[i].waited;
     }
     tap_is_int(bad, 0, "every member got NUMBER then DONE, and every reply came after the member's work");
     for (k = 0; k < 2; k++) {
@@ -142,6 +150,8 @@ int main(void)
         leaders_total += keys[k].batches;
     }
     tap_ok(keys[0].bad + keys[1].bad == 0, "no member left without a number");
+    tap_is_int(waits_ok, 2 * THREADS, "before_wait: exactly once for every member that followed, at most once for a leader");
+    tap_ok(waited_led > 0, "leaders handed the line after waiting had their before_wait too (%d)", waited_led);
     tap_ok(leaders_total < 2 * THREADS, "fewer batches (%d) than members (%d): the locked part ran for several at once",
            leaders_total, 2 * THREADS);
     tap_is_int(hg_group_waiting(g, names[0]) + hg_group_waiting(g, names[1]), 0, "nobody left waiting");
