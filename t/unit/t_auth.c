@@ -517,9 +517,9 @@ static void t_seal_packed(void)
     run(&enc_key, "printf %%s hisgate/seal/enc/v1 | openssl mac -digest SM3 -macopt hexkey:%s HMAC | cut -c1-32",
         hex(key, 16));
     if (n == 4) {
-        run(&cli, "perl -MMIME::Base64 -e '($s = $ARGV[0]) =~ tr{-_}{+/}; print unpack(q(H*), decode_base64($s))' %s",
+        run(&cli, "perl -MMIME::Base64 -e '($s = $ARGV[0]) =~ tr{-_}{+/}; print unpack(q(H*), decode_base64($s))' -- %s",
             f[1]);
-        run(&cli, "perl -MMIME::Base64 -e '($s = $ARGV[0]) =~ tr{-_}{+/}; print decode_base64($s)' %s > z.bin; "
+        run(&cli, "perl -MMIME::Base64 -e '($s = $ARGV[0]) =~ tr{-_}{+/}; print decode_base64($s)' -- %s > z.bin; "
                   "openssl enc -d -sm4-cbc -K %s -iv %s -in z.bin | perl -MCompress::Raw::Zlib -e "
                   "'local $/; $in = <STDIN>; ($i) = Compress::Raw::Zlib::Inflate->new(-WindowBits => -15); "
                   "$i->inflate($in, $out); print $out'", f[2], enc_key, cli);
