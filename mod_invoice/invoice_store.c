@@ -364,13 +364,17 @@ static void member_release(void *arg)
     m->released = 1;
 }
 
-/* the connection again, for a member that leads after all or issues alone */
+/* the connection again, for a member that leads after all, issues alone, or is done (its caller
+ * goes on with x->db: the audit row, the next bill of a batch) */
 static apr_status_t member_reacquire(issue_member_t *m)
 {
+    apr_status_t rv;
     if (!m->released)
         return APR_SUCCESS;
     m->released = 0;
-    return m->x->db_reacquire(m->x->db_baton, &m->x->db);
+    if ((rv = m->x->db_reacquire(m->x->db_baton, &m->x->db)))
+        return fail(m->x, rv == HG_EDBBUSY ? "HG_DB_BUSY" : "HG_DB_UNAVAILABLE", NULL, NULL, rv);
+    return APR_SUCCESS;
 }
 
 /* a member's share, in its own thread: the document with its number, sealed */
@@ -574,6 +578,10 @@ static apr_status_t issue_grouped(invoice_ctx_t *x, invoice_kind_t kind, json_t 
 
     switch (msg) {
     case GM_DONE:
+        /* the bill is committed: without a connection back it is still issued (the caller copes
+         * with x->db NULL; the audit row takes its own) */
+        if (member_reacquire(&me))
+            x->err = NULL;
         b = apr_pcalloc(x->p, sizeof(*b));
         b->id = me.id;
         b->bus_no = me.bus_no;
@@ -619,6 +627,9 @@ apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
     if ((rv = invoice_normalize(&norm, x->p, data)) || (rv = invoice_content_hash(&hash, x->p, norm))
         || (rv = invoice_total_fen(norm, &total)))
         return rv;
+    /* a batch's earlier bill may have waited in line and found no connection afterwards */
+    if (!x->db && (!x->db_reacquire || (rv = x->db_reacquire(x->db_baton, &x->db))))
+        return fail(x, rv == HG_EDBBUSY ? "HG_DB_BUSY" : "HG_DB_UNAVAILABLE", NULL, NULL, rv ? rv : HG_EDBDOWN);
     if (x->issue_group && x->issue_group_max > 1 && !x->db->in_tx) {
         rv = issue_grouped(x, kind, norm, hash, total, bill, replayed, &handled);
         if (handled)

@@ -146,6 +146,7 @@ static apr_status_t ctx_db_reacquire(void *baton, hg_db_t **db)
     hg_call_t *c = baton;
     apr_status_t rv = hg_call_db_reacquire(c);
     *db = c->db;
+    c->err = NULL;          /* the store decides whether that fails the call (and says so in x->err) */
     return rv;
 }
 
@@ -277,7 +278,8 @@ static apr_status_t svc_batch(hg_call_t *c, invoice_ctx_t *x, invoice_kind_t kin
         else {
             hg_error_t *e = x->err ? x->err : hg_error_make(c->pool, json_is_object(it) ? "HG_INTERNAL"
                                                             : "HG_JSON_NOT_OBJECT", NULL, NULL);
-            hg_db_rollback(c->db);
+            if (c->db)
+                hg_db_rollback(c->db);
             json_array_append_new(results, json_pack("{s:I, s:b, s:{s:s, s:s, s:s?}}", "index", (json_int_t)i,
                                   "ok", 0, "error", "code", e->code, "message", e->message, "field", e->field));
         }

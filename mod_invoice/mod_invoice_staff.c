@@ -384,12 +384,13 @@ static apr_status_t route_issue(hg_call_t *c)
     if ((rv = invoice_issue(x, kind, c->json, &b, &replayed)))
         return invoice_call_failed(c, x, rv);
     /* a replay may be the HIS's bill: only a bill issued by this call is ours to sign */
-    if (!replayed && (rv = hg_db_q(c->db, NULL, "UPDATE invoice.bills SET issued_by = $2 WHERE id = $1::bigint", 2,
-                                   i64s(c->pool, b->id), c->staff_user)))
+    /* (no connection came back after a wait in the billing point's line: c->db is NULL) */
+    if (!replayed && (!c->db || (rv = hg_db_q(c->db, NULL, "UPDATE invoice.bills SET issued_by = $2 WHERE id = $1::bigint", 2,
+                                   i64s(c->pool, b->id), c->staff_user))))
         /* the bill is committed and valid: answer it, the operator is only missing from the list */
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r, "HG10010: bill %s %s issued by %s, operator not "
                       "recorded: %s", b->bill_batch_code, b->bill_no, c->staff_user,
-                      c->db->errmsg ? c->db->errmsg : "");
+                      c->db && c->db->errmsg ? c->db->errmsg : "no database connection");
     url = invoice_h5_url(x, b);
     return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s}",
         "busNo", b->bus_no, "billBatchCode", b->bill_batch_code, "billNo", b->bill_no, "random", b->random,

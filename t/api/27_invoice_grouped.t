@@ -9,6 +9,7 @@
 #      five get one bill, the numbers still run without a gap
 #   3. more requests than numbers left: as many bills as numbers, the others HG_INVOICE_NO_STOCK,
 #      nothing half-written
+#   and single issues and batches in one line (a batch's bills may each wait in it)
 use strict;
 use warnings FATAL => 'all';
 use utf8;
@@ -20,7 +21,7 @@ use Time::HiRes qw(time sleep);
 use HG qw(json_of psql);
 use HGInvoice qw(outpatient bus_no);
 
-plan tests => 25;
+plan tests => 27;
 
 my $vars  = Apache::Test::config()->{vars};
 my $state = "$vars->{t_logs}/grouped.$$";
@@ -44,12 +45,13 @@ sub audit_count { psql("SELECT count(*) FROM hg.audit WHERE endpoint = 'POST /in
 # point's stock rows are held locked for a moment, as a busy point's are: the requests queue for
 # certain, and the machine's speed does not decide whether a group forms.
 # Returns [code, answer] per payload, in order.
+# A payload given as { items => [...] } goes to …/batch.
 sub burst {
     my ($place, @payloads) = @_;
-    my $target = '/invoice/api/v1/invoiceEBillOutpatient';
-    my $url = 'http://' . Apache::TestRequest::hostport() . $target;
     open my $cfg, '>', "$state/curl.cfg" or die $!;
     for my $i (0 .. $#payloads) {
+        my $target = '/invoice/api/v1/invoiceEBillOutpatient' . ($payloads[$i]{items} ? '/batch' : '');
+        my $url = 'http://' . Apache::TestRequest::hostport() . $target;
         my $body = $json->encode($payloads[$i]);
         open my $bf, '>:raw', "$state/body.$i" or die $!;
         print $bf $body;
@@ -179,6 +181,17 @@ ok t_cmp(psql("SELECT count(*) FROM hg.outbox WHERE topic = 'invoice.upload' AND
             . "(SELECT 'upload:' || id FROM invoice.bills WHERE place_code = '$p2')"), 31, 'one upload per bill, none for replays or conflicts');
 ok t_cmp(audit_count() - $audit0, scalar(@mixed), 'one audit row per call, refused ones too');
 
+# ---- 2b. batches in the same line as single issues: each of a batch's bills may wait in line
+my $p4 = "GRPD$tag";
+place($p4, [ '44019805', 9400000001, 9400001000 ]);
+my @singles = map { outpatient(placeCode => $p4, busNo => "G4$tag" . "s$_") } 1 .. 16;
+my @batches = map { my $k = $_; { items => [ map { outpatient(placeCode => $p4, busNo => "G4$tag" . "b$k$_") } 1 .. 6 ] } } 1 .. 4;
+my @a4 = burst($p4, @singles[0 .. 7], @batches, @singles[8 .. 15]);
+my $batch_ok = grep { $_->[0] == 200 && ($_->[1]{issued} // 0) == 6 && ($_->[1]{failed} // -1) == 0 } @a4;
+ok t_cmp(scalar(grep { $_->[0] == 200 && $_->[1]{billNo} } @a4) . " $batch_ok", '16 4',
+         'sixteen single issues and four batches of six in one line: all answered, every batch item issued');
+ok t_cmp(numbers($p4), '44019805: 40 40 9400000001..9400000040', 'forty bills, each number once, no gap');
+
 # ---- 3. more requests than numbers
 my $p3 = "GRPC$tag";
 place($p3, [ '44019804', 9300000001, 9300000012 ]);
@@ -195,8 +208,8 @@ my $readme = do { local $/; open my $fh, '<:encoding(UTF-8)', "$vars->{top_dir}/
 ok t_cmp($readme =~ /InvoiceIssueGroup/ ? 1 : 0, 1, "README documents InvoiceIssueGroup");
 
 # no batch left anything open: every billing point's row is free (a NOWAIT lock succeeds)
-ok t_cmp(psql("SELECT count(*) FROM (SELECT 1 FROM invoice.stock WHERE place_code IN ('$p1', '$p2', '$p3') FOR UPDATE NOWAIT) s"),
-         4, 'no stock row left locked');
+ok t_cmp(psql("SELECT count(*) FROM (SELECT 1 FROM invoice.stock WHERE place_code IN ('$p1', '$p2', '$p3', '$p4') FOR UPDATE NOWAIT) s"),
+         5, 'no stock row left locked');
 ok t_cmp(psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'hisgate' AND state = 'idle in transaction'"), 0,
          'no connection left idle in a transaction');
 unlink "$state/locked", "$state/curl.cfg", "$state/bill.pdf";
