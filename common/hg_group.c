@@ -86,6 +86,20 @@ static void line_drop(hg_group_t *g, hg_group_line_t *dead)
         }
 }
 
+/* with the mutex held: the first member waiting in the line, out of it (NULL if none) */
+static hg_group_member_t *line_pop(hg_group_line_t *l)
+{
+    hg_group_member_t *m = l->head;
+    if (!m)
+        return NULL;
+    l->head = m->next;
+    if (!l->head)
+        l->tail = NULL;
+    l->waiting--;
+    m->next = NULL;
+    return m;
+}
+
 static int wait_msg(hg_group_t *g, hg_group_member_t *m)
 {
     int msg;
@@ -136,16 +150,8 @@ int hg_group_take(hg_group_t *g, hg_group_member_t *leader, hg_group_member_t **
     int n = 0;
     pthread_mutex_lock(&g->mutex);
     leader->replies = 0;
-    while (l && l->head && n < max) {
-        hg_group_member_t *m = l->head;
-        l->head = m->next;
-        if (!l->head)
-            l->tail = NULL;
-        l->waiting--;
-        m->next = NULL;
-        m->leader = leader;
-        batch[n++] = m;
-    }
+    while (l && n < max && (batch[n] = line_pop(l)))
+        batch[n++]->leader = leader;
     pthread_mutex_unlock(&g->mutex);
     return n;
 }
@@ -193,13 +199,8 @@ void hg_group_leave(hg_group_t *g, hg_group_member_t *leader)
         return;
     pthread_mutex_lock(&g->mutex);
     leader->line = NULL;
-    if ((next = l->head)) {
+    if ((next = line_pop(l))) {
         /* the line stays led: the first in it takes over */
-        l->head = next->next;
-        if (!l->head)
-            l->tail = NULL;
-        l->waiting--;
-        next->next = NULL;
         next->msg = HG_GROUP_LEAD;
         pthread_cond_signal(&next->cond);
     } else {

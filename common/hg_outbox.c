@@ -30,41 +30,9 @@ apr_status_t hg_outbox_enqueue_ordered(hg_db_t *db, const char *topic, const cha
     return rv;
 }
 
-/* a list of texts as one text[] literal parameter: {"a","b",NULL} with quotes escaped */
-static const char *pg_text_list(apr_pool_t *p, int n, const char *const *v)
-{
-    apr_size_t len = 3;
-    char *s, *o;
-    int i;
-    for (i = 0; i < n; i++)
-        len += (v[i] ? strlen(v[i]) * 2 + 3 : 5);
-    s = o = apr_palloc(p, len);
-    *o++ = '{';
-    for (i = 0; i < n; i++) {
-        const char *c;
-        if (i)
-            *o++ = ',';
-        if (!v[i]) {
-            memcpy(o, "NULL", 4);
-            o += 4;
-            continue;
-        }
-        *o++ = '"';
-        for (c = v[i]; *c; c++) {
-            if (*c == '"' || *c == '\\')
-                *o++ = '\\';
-            *o++ = *c;
-        }
-        *o++ = '"';
-    }
-    *o++ = '}';
-    *o = '\0';
-    return s;
-}
-
 static const char *pg_text_array(apr_pool_t *p, const apr_array_header_t *a)
 {
-    return pg_text_list(p, a->nelts, (const char *const *)a->elts);
+    return hg_db_array(p, (const char *const *)a->elts, a->nelts);
 }
 
 apr_status_t hg_outbox_claim(hg_db_t *db, apr_array_header_t **items,
@@ -129,7 +97,7 @@ apr_status_t hg_outbox_mark_done_many(hg_db_t *db, int n, const apr_int64_t *ids
                    "UPDATE hg.outbox o SET state = 'done', lease_until = NULL, last_error = NULL, "
                    "  result = v.result::jsonb, updated_at = now() "
                    "FROM unnest($1::bigint[], $2::text[]) AS v(id, result) WHERE o.id = v.id",
-                   2, list, pg_text_list(db->pool, n, results));
+                   2, list, hg_db_array(db->pool, results, n));
 }
 
 int hg_outbox_delay_seconds(int attempt, int base_s, double jitter01)
