@@ -34,11 +34,13 @@ if ! as_user '. t/state/env && export HG_PGPORT HG_PGDIR HG_KEYS HG_DSN && perl 
     exit 1
 fi
 rc=0
-# prove's output is kept so that a failure can be named again at the very end: CI shows the tail
-as_user '. t/state/env && export HG_PGPORT HG_PGDIR HG_KEYS HG_DSN && { prove -r -It/lib ${HG_TESTS:-t/lint t/unit t/api t/browser t/zz} 2>&1; echo $? >t/logs/prove.rc; } | tee t/logs/prove.log'
+# prove runs verbose into t/logs/prove.log (every comment kept, in order); the console gets the
+# usual per-file lines from it.  On failure the failing files' comments and failed assertions are
+# printed again at the very end, since CI shows only the tail.
+as_user '. t/state/env && export HG_PGPORT HG_PGDIR HG_KEYS HG_DSN && { prove -v --merge -r -It/lib ${HG_TESTS:-t/lint t/unit t/api t/browser t/zz} 2>&1; echo $? >t/logs/prove.rc; } | tee t/logs/prove.log | awk -f t/prove-sections.awk'
 rc=$(as_user 'cat t/logs/prove.rc 2>/dev/null || echo 1')
 if [ "$rc" -ne 0 ]; then
     as_user 'echo "--- last lines of t/logs/error_log:"; tail -n 40 t/logs/error_log' || true
-    as_user 'echo "--- what failed (from t/logs/prove.log):"; grep -E "^(not ok|#   Failed|# +(got|expected)|# unexpected|t/.*(Dubious|Wstat|Failed))" t/logs/prove.log | head -n 40; sed -n "/^Test Summary Report/,\$p" t/logs/prove.log' || true
+    as_user 'echo "--- what failed (from t/logs/prove.log):"; awk -v mode=failed -f t/prove-sections.awk t/logs/prove.log | head -n 120; sed -n "/^Test Summary Report/,\$p" t/logs/prove.log' || true
 fi
 exit "$rc"
