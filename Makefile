@@ -9,6 +9,8 @@ PORT    ?= 8080
 PGPORT  ?= 55432
 CC       = gcc
 PREFIX  ?= /usr/local
+# migrations and the patient pages/console, as `make install` lays them out (hisgate migrate's default)
+SHAREDIR ?= $(PREFIX)/share/hisgate
 
 APR_INC := $(shell apr-1-config --includes) $(shell apu-1-config --includes)
 WARN     = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
@@ -62,7 +64,7 @@ endef
 $(foreach m,$(MODULES),$(eval $(call module_rule,$(m))))
 
 tools/hisgate: $(wildcard tools/*.c tools/*.h) $(LIB)
-	$(CC) $(CORE_CFLAGS) -o $@ $(wildcard tools/*.c) $(LIB) $(shell apr-1-config --link-ld) \
+	$(CC) $(CORE_CFLAGS) -DHG_SHAREDIR='"$(SHAREDIR)"' -o $@ $(wildcard tools/*.c) $(LIB) $(shell apr-1-config --link-ld) \
 	    $(shell apu-1-config --link-ld) $(EXT_LIBS)
 
 %.unit.o: %.c $(CORE_HDR) $(wildcard mod_*/*.h)
@@ -100,6 +102,13 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$$($(APXS) -q LIBEXECDIR)
 	install -m 755 tools/hisgate $(DESTDIR)$(PREFIX)/bin/hisgate
 	for so in $(MOD_SOS); do install -m 644 $$so $(DESTDIR)$$($(APXS) -q LIBEXECDIR)/; done
+	@# migrations in the source layout (their names are recorded relative to it); the sandbox's never
+	for d in common/sql $(foreach m,$(filter-out sandbox,$(MODULES)),mod_$(m)/sql); do \
+	    install -d $(DESTDIR)$(SHAREDIR)/$$d && install -m 644 $$d/*.sql $(DESTDIR)$(SHAREDIR)/$$d/ || exit 1; done
+	@# the patient H5 pages and the console (static, vendored): conf/hisgate.conf aliases them
+	install -d $(DESTDIR)$(SHAREDIR)/htdocs
+	cp -R htdocs/. $(DESTDIR)$(SHAREDIR)/htdocs/
+	chmod -R u=rwX,go=rX $(DESTDIR)$(SHAREDIR)/htdocs
 
 clean:
 	rm -rf common/*.o $(LIB) common/glue/.libs common/glue/*.la common/glue/*.lo common/glue/*.slo common/glue/*.o \

@@ -23,6 +23,10 @@
 #include "hg_err.h"
 #include "hg_json.h"
 
+#ifndef HG_SHAREDIR
+#define HG_SHAREDIR "/usr/local/share/hisgate"
+#endif
+
 static apr_pool_t *pool;
 static apr_table_t *opts;          /* --name value */
 static apr_array_header_t *args;   /* positional */
@@ -136,7 +140,8 @@ static void add_sql_dir(apr_array_header_t *files, const char *dir)
 static int cmd_migrate(void)
 {
     hg_db_t *db = connect_db();
-    const char *root = opt("root", ".");
+    /* the source tree when run from it, else where `make install` put the migrations */
+    const char *root = opt("root", access("common/sql", F_OK) == 0 ? "." : HG_SHAREDIR);
     apr_array_header_t *files = apr_array_make(pool, 16, sizeof(char *)), *mods;
     DIR *d;
     struct dirent *e;
@@ -511,7 +516,8 @@ static int cmd_errors(void)
 static void usage(void)
 {
     fputs("usage: hisgate COMMAND [options]\n"
-          "  migrate [--root DIR]            apply common/sql and mod_*/sql migrations in order\n"
+          "  migrate [--root DIR]            apply common/sql and mod_*/sql migrations in order (DIR: the\n"
+          "                                  source tree when run in it, else " HG_SHAREDIR ")\n"
           "  keygen --out FILE               create a key file (master_key, audit_key)\n"
           "  app add|list|enable|disable     HIS apps that sign requests\n"
           "  user add|passwd|unlock|list     staff accounts (password read from stdin)\n"
