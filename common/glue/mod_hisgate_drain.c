@@ -30,6 +30,8 @@
 APLOG_USE_MODULE(hisgate);
 
 #define HG_DRAIN_STOP_GRACE_S 30      /* longest wait for deliveries in flight at stop */
+#define HG_DRAIN_SPARE_POOLS 64       /* jobs' pools kept for reuse (a batch of claims) */
+#define HG_DRAIN_SPARE_KEEP (128 * 1024) /* bytes a kept pool's allocator holds on to */
 #define HG_DRAIN_SEAL_EVERY_S 2       /* audit sealing while a backlog keeps the dispatcher busy */
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
@@ -60,7 +62,37 @@ static struct {
     int closing;                      /* the child is going away: claim nothing more */
     int in_tick, in_db, db_gone;      /* the dispatcher is running / using mod_dbd; dbd is gone */
     server_rec *s;
+    apr_pool_t *spare[HG_DRAIN_SPARE_POOLS];  /* jobs' pools, cleared, for the next jobs */
+    int nspare;
 } D;
+
+/* A job's pool has its own allocator (see job_t), whose memory APR maps and unmaps: destroying
+ * one per delivery unmapped its memory each time, and every unmap interrupts all threads of the
+ * process (TLB shootdown).  Pools are cleared and kept for the next jobs instead. */
+static apr_pool_t *job_pool_get(void)
+{
+    apr_pool_t *p = NULL;
+    apr_thread_mutex_lock(D.mu);
+    if (D.nspare)
+        p = D.spare[--D.nspare];
+    apr_thread_mutex_unlock(D.mu);
+    if (!p && apr_pool_create_unmanaged_ex(&p, NULL, NULL) == APR_SUCCESS)
+        apr_allocator_max_free_set(apr_pool_allocator_get(p), HG_DRAIN_SPARE_KEEP);
+    return p;
+}
+
+static void job_pool_put(apr_pool_t *p)
+{
+    apr_pool_clear(p);
+    apr_thread_mutex_lock(D.mu);
+    if (D.nspare < HG_DRAIN_SPARE_POOLS) {
+        D.spare[D.nspare++] = p;
+        p = NULL;
+    }
+    apr_thread_mutex_unlock(D.mu);
+    if (p)
+        apr_pool_destroy(p);
+}
 
 void hg_exchange_observer(void *baton, apr_pool_t *p, const hg_http_req_t *req,
                           const hg_http_resp_t *resp, apr_status_t rv)
@@ -321,7 +353,7 @@ static void free_jobs(job_t *fin)
     int n = 0;
     while (fin) {
         job_t *next = fin->next;
-        apr_pool_destroy(fin->pool);
+        job_pool_put(fin->pool);
         fin = next;
         n++;
     }
@@ -339,7 +371,7 @@ static int hand_out(apr_array_header_t *items)
         const hg_outbox_item_t *it = APR_ARRAY_IDX(items, i, hg_outbox_item_t *);
         apr_pool_t *p;
         job_t *j;
-        if (apr_pool_create_unmanaged_ex(&p, NULL, NULL) != APR_SUCCESS)
+        if (!(p = job_pool_get()))
             continue;                 /* the lease brings the row back */
         j = apr_pcalloc(p, sizeof(*j));
         j->pool = p;
