@@ -23,10 +23,12 @@ file == "" { next }
 /^# (Running under perl|Current time|Using (Apache\/)?Test)/ { next }
 # Apache::TestUtil's t_cmp prints "testing/expected/received" before each result: kept only
 # for an assertion that failed
-/^# (testing :|expected:|received:)/ { pend = pend $0 "\n"; next }
-/^ok / { pend = ""; next }
+# (with every further comment line up to the result: a value may span lines)
+/^# testing :/ { collecting = 1 }
+collecting && /^#/ { pend = pend $0 "\n"; next }
+/^ok / { pend = ""; collecting = 0; next }
 /^(not ok|#)/ {
-    if ($0 ~ /^not ok/) { failed = 1; line = pend $0 "\n"; pend = "" }
+    if ($0 ~ /^not ok/) { failed = 1; line = pend $0 "\n"; pend = ""; collecting = 0 }
     else line = $0 "\n"
     if (mode == "failed") buf = buf line
     else {
