@@ -73,7 +73,7 @@ tools/hisgate: $(wildcard tools/*.c tools/*.h) $(LIB)
 $(DOMAIN_LIB): $(DOMAIN_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-t/unit/%.t: t/unit/%.c t/unit/tap.h t/unit/tap_db.h $(LIB) $(DOMAIN_LIB)
+t/unit/%.t: t/unit/%.c t/unit/tap.h t/unit/tap_db.h t/unit/tap_http.h $(LIB) $(DOMAIN_LIB)
 	$(CC) $(CORE_CFLAGS) $(addprefix -I,$(wildcard mod_*)) -It/unit -o $@ $< $(DOMAIN_LIB) $(LIB) $(shell apr-1-config --link-ld) \
 	    $(shell apu-1-config --link-ld) $(EXT_LIBS)
 

@@ -18,6 +18,7 @@
 #include "hg_http.h"
 #include "hg_status.h"
 #include "tap.h"
+#include "tap_http.h"
 
 /* ------------------------------------------------------------------ the test server */
 
@@ -94,42 +95,23 @@ static void *serve(void *arg)
 {
     int fd = (int)(intptr_t)arg;
     static const size_t CAP = 1 << 20;
-    char *buf = malloc(CAP + 1), *hend = NULL, *p;
-    size_t got = 0, clen = 0, hlen;
+    char *buf = malloc(CAP + 1), *hend, *p;
+    size_t hlen, clen;
     char method[16] = "", path[512] = "", xtest[128] = "";
+    int rc = tap_http_read(fd, buf, CAP, &hlen, &clen);
 
-    while (got < CAP && !hend) {
-        ssize_t r = recv(fd, buf + got, CAP - got, 0);
-        if (r <= 0)
-            goto done;
-        if (got == 0 && (unsigned char)buf[0] == 0x16) {
-            /* a TLS ClientHello on the plain port: answer like httpd does */
-            static const char bad[] = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
-            send_all(fd, bad, sizeof(bad) - 1);
-            goto done;
-        }
-        got += r;
-        buf[got] = '\0';
-        hend = strstr(buf, "\r\n\r\n");
+    if (rc == 1) {
+        /* a TLS ClientHello on the plain port: answer like httpd does */
+        static const char bad[] = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
+        send_all(fd, bad, sizeof(bad) - 1);
     }
-    if (!hend)
+    if (rc)
         goto done;
-    hlen = hend + 4 - buf;
+    hend = buf + hlen - 4;
     sscanf(buf, "%15s %511s", method, path);
-    for (p = buf; p < hend; p = strstr(p, "\r\n") + 2) {
-        if (strncasecmp(p, "Content-Length:", 15) == 0)
-            clen = strtoul(p + 15, NULL, 10);
-        else if (strncasecmp(p, "X-Test:", 7) == 0)
+    for (p = buf; p < hend; p = strstr(p, "\r\n") + 2)
+        if (strncasecmp(p, "X-Test:", 7) == 0)
             sscanf(p + 7, " %127[^\r]", xtest);
-    }
-    while (got < hlen + clen && got < CAP) {
-        ssize_t r = recv(fd, buf + got, CAP - got, 0);
-        if (r <= 0)
-            break;
-        got += r;
-    }
-    if (got < hlen + clen)
-        goto done;
 
     if (strcmp(path, "/echo") == 0 || strncmp(path, "http://", 7) == 0) {
         char jb[2048], jp[1100], out[4096];

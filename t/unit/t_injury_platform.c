@@ -16,6 +16,7 @@
 #include <apr_time.h>
 #include "tap.h"
 #include "tap_db.h"
+#include "tap_http.h"
 #include "hg_status.h"
 #include "hg_http.h"
 #include "hg_json.h"
@@ -32,29 +33,11 @@ static void *serve(void *arg)
 {
     int fd = (int)(intptr_t)arg;
     char buf[65536], out[1024];
-    size_t got = 0, clen = 0;
-    char *hend = NULL, *p;
-    const char *answer;
-    while (got < sizeof(buf) - 1 && !hend) {
-        ssize_t r = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
-        if (r <= 0)
-            goto done;
-        got += r;
-        buf[got] = '\0';
-        hend = strstr(buf, "\r\n\r\n");
-    }
-    if (!hend)
+    size_t hlen, clen;
+    const char *answer, *hend;
+    if (tap_http_read(fd, buf, sizeof(buf) - 1, &hlen, &clen) != 0)
         goto done;
-    for (p = buf; p && p < hend; p = strstr(p, "\r\n") ? strstr(p, "\r\n") + 2 : NULL)
-        if (!strncasecmp(p, "Content-Length:", 15))
-            clen = strtoul(p + 15, NULL, 10);
-    while (got < (size_t)(hend + 4 - buf) + clen && got < sizeof(buf) - 1) {
-        ssize_t r = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
-        if (r <= 0)
-            break;
-        got += r;
-        buf[got] = '\0';
-    }
+    hend = buf + hlen;
     if (strstr(hend, "<function_id>sys0001</function_id>")) {
         logins++;
         answer = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><program><return_code>1</return_code>"
