@@ -73,14 +73,9 @@ sub burst {
                 . "\\! touch '$state/locked'\nSELECT pg_sleep(0.5);\nCOMMIT;\n";
     $holder->flush;
     sleep 0.02 until -e "$state/locked";
-    # that many requests at once bring the MPM near MaxRequestWorkers, and its parent says so
-    # within a second (t/conf/expected-errors)
-    HG::log_window(BEGIN => 'invoice-burst');
     my %code = map { /^(\d+) (\d+)$/ ? ($2 => $1) : () }
         split /\n/, `curl -s --parallel --parallel-immediate --parallel-max 64 -K '$state/curl.cfg'`;
     close $holder;
-    sleep 1.2;
-    HG::log_window(END => 'invoice-burst');
     return map {
         my $body = '';
         if (open my $fh, '<:raw', "$state/answer.$_") { local $/; $body = <$fh>; close $fh; }

@@ -37,7 +37,7 @@ my $state = "$ENV{HG_TOP}/t/state";
 my $SLOW_MS = 1200;      # under InjuryTimeout (2000 ms in t/conf): every call gets its answer
 my @PERSONS = map { "10000000$_" } qw(01 02 03 04 05 11 12 13 14 15 16);
 # threads: each injury call is two requests here (ours and the sandbox platform's); with the pings
-# at most 24 at once, so the MPM keeps MinSpareThreads (25 of 50) idle
+# at most 24 at once, far from the MPM's 128 workers
 my $N_REG = 7;           # outpatient registrations (write a record) …
 my $N_REL = 3;           # … and person-info relays (write nothing) at once: 10 calls > 8 slots
 my $N_PING = 4;          # children making signed pings meanwhile
