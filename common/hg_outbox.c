@@ -44,16 +44,16 @@ apr_status_t hg_outbox_claim(hg_db_t *db, apr_array_header_t **items,
     *items = apr_array_make(db->pool, n, sizeof(hg_outbox_item_t *));
     if (topics->nelts == 0)
         return APR_SUCCESS;
-    /* one statement: claim and lease; an expired lease means the claimer died mid-delivery */
+    /* one statement: claim and lease; an expired lease means the claimer died mid-delivery.
+     * `live` (not state) picks the partial indexes: a claim changes no indexed value (HOT) */
     rv = hg_db_q(db, &res,
                  "UPDATE hg.outbox o SET state = 'inflight', attempts = o.attempts + 1, "
                  "  lease_until = now() + make_interval(secs => $3::int), updated_at = now() "
                  "WHERE o.id IN (SELECT id FROM hg.outbox "
-                 "  WHERE topic = ANY($1::text[]) AND ((state = 'pending' AND next_at <= now()) "
+                 "  WHERE live AND topic = ANY($1::text[]) AND ((state = 'pending' AND next_at <= now()) "
                  "     OR (state = 'inflight' AND lease_until < now())) "
                  "    AND (order_key IS NULL OR NOT EXISTS (SELECT 1 FROM hg.outbox e "
-                 "      WHERE e.order_key = hg.outbox.order_key AND e.id < hg.outbox.id "
-                 "        AND e.state IN ('pending', 'inflight'))) "
+                 "      WHERE e.order_key = hg.outbox.order_key AND e.id < hg.outbox.id AND e.live_ordered)) "
                  "  ORDER BY next_at LIMIT $2::int FOR UPDATE SKIP LOCKED) "
                  "RETURNING o.id, o.topic, o.institution, o.business_key, o.payload::text, "
                  "  o.attempts, o.max_attempts",

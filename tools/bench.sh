@@ -54,7 +54,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/hisgate-bench.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT INT TERM
 ALL_START=$(date +%s)
 
-backlog() { $PSQL -c "SELECT count(*) FROM hg.outbox WHERE state IN ('pending','inflight')"; }
+backlog() { $PSQL -c "SELECT count(*) FROM hg.outbox WHERE live"; }
 # wrk NAME DURATION URL [-- script args]: full output in var/bench/NAME.txt, the wrkres line in $WORK/NAME
 run_wrk() {
     name=$1; d=$2; url=$3; shift 3
@@ -119,9 +119,9 @@ consult_walk() {
     # patient's first answer, and the sandbox's gateways run in this same httpd, which the real
     # SMS and WeChat services would not
     t_a=$(date +%s)
-    while [ "$($PSQL -c "SELECT count(*) FROM hg.outbox WHERE topic LIKE 'consult.%' AND state IN ('pending', 'inflight')")" -gt 0 ] \
+    while [ "$($PSQL -c "SELECT count(*) FROM hg.outbox WHERE topic LIKE 'consult.%' AND live")" -gt 0 ] \
           && [ $(( $(date +%s) - t_a )) -lt 120 ]; do sleep 1; done
-    echo "consult: link messages delivered in $(( $(date +%s) - t_a )) s; $($PSQL -c "SELECT count(*) FROM hg.outbox WHERE topic LIKE 'consult.%' AND state IN ('pending', 'inflight')") still queued"
+    echo "consult: link messages delivered in $(( $(date +%s) - t_a )) s; $($PSQL -c "SELECT count(*) FROM hg.outbox WHERE topic LIKE 'consult.%' AND live") still queued"
     phase_begin consult
     run_wrk consult "$DUR" "$BASE" -- consult "$WORK/consult.tokens" 2
     phase_end consult "$(field consult ok)"

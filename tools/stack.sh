@@ -68,7 +68,9 @@ demo_data() {
     [ -f "$VAR/keys" ] || "$HISGATE" keygen --out "$VAR/keys" >/dev/null
     [ -f "$VAR/fiscal-key" ] || (umask 077; head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$VAR/fiscal-key")
     export HG_FISCAL_KEY="$(cat "$VAR/fiscal-key")" HG_DSN="$DSN" HG_KEYS="$VAR/keys"
-    "$HISGATE" migrate --root "$TOP" | tail -n 1
+    # not a pipe into tail: sh would take tail's status, and a failed migration would go unnoticed
+    out=$("$HISGATE" migrate --root "$TOP") || { echo "$out" >&2; echo "run: migrations failed" >&2; exit 1; }
+    echo "$out" | tail -n 1
     # each module's demo data (idempotent)
     for f in "$TOP"/mod_*/demo.sql; do
         [ -f "$f" ] && as_user "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U hisgate -d hisgate -qX -v ON_ERROR_STOP=1 -f - < "$f" >/dev/null
