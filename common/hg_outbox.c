@@ -92,11 +92,16 @@ apr_status_t hg_outbox_mark_done_many(hg_db_t *db, int n, const apr_int64_t *ids
     for (i = 0; i < n; i++)
         strcat(strcat(list, i ? "," : ""), apr_off_t_toa(db->pool, ids[i]));
     strcat(list, "}");
-    /* one statement for the lot; a delivered row is done even if its lease ran out meanwhile */
+    /* one statement for the lot, counted per topic with it; a delivered row is done even if its
+     * lease ran out meanwhile, but a row already done (delivered twice) keeps its first result
+     * and is counted once */
     return hg_db_q(db, NULL,
-                   "UPDATE hg.outbox o SET state = 'done', lease_until = NULL, last_error = NULL, "
-                   "  result = v.result::jsonb, updated_at = now() "
-                   "FROM unnest($1::bigint[], $2::text[]) AS v(id, result) WHERE o.id = v.id",
+                   "WITH d AS (UPDATE hg.outbox o SET state = 'done', lease_until = NULL, last_error = NULL, "
+                   "    result = v.result::jsonb, updated_at = now() "
+                   "  FROM unnest($1::bigint[], $2::text[]) AS v(id, result) "
+                   "  WHERE o.id = v.id AND o.state <> 'done' RETURNING o.topic) "
+                   "INSERT INTO hg.outbox_delivered (topic, n) SELECT topic, count(*) FROM d GROUP BY topic "
+                   "ON CONFLICT (topic) DO UPDATE SET n = hg.outbox_delivered.n + EXCLUDED.n",
                    2, list, hg_db_array(db->pool, results, n));
 }
 
@@ -156,14 +161,19 @@ apr_status_t hg_outbox_retry(hg_db_t *db, apr_int64_t id, int *found)
 
 apr_status_t hg_outbox_stats(hg_db_t *db, hg_db_result_t **res)
 {
+    /* queued and dead rows through their partial indexes, delivered ones from their counter:
+     * never a read of the whole outbox (done rows are nearly all of it) */
     return hg_db_q(db, res,
-                   "SELECT topic, "
-                   "  count(*) FILTER (WHERE state = 'pending') AS pending, "
-                   "  count(*) FILTER (WHERE state = 'inflight') AS inflight, "
-                   "  count(*) FILTER (WHERE state = 'dead') AS dead, "
-                   "  count(*) FILTER (WHERE state = 'done') AS done, "
-                   "  (array_agg(last_error ORDER BY updated_at DESC) FILTER (WHERE last_error IS NOT NULL))[1] AS last_error, "
-                   "  to_char(max(updated_at) FILTER (WHERE last_error IS NOT NULL), 'YYYY-MM-DD\"T\"HH24:MI:SSOF') AS last_error_at, "
-                   "  coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE state IN ('pending','inflight')))::bigint, 0) AS oldest_pending_s "
-                   "FROM hg.outbox GROUP BY topic ORDER BY topic", 0);
+                   "SELECT topic, coalesce(q.pending, 0) AS pending, coalesce(q.inflight, 0) AS inflight, "
+                   "  coalesce(q.dead, 0) AS dead, coalesce(c.n, 0) AS done, q.last_error, q.last_error_at, "
+                   "  coalesce(q.oldest_pending_s, 0) AS oldest_pending_s "
+                   "FROM (SELECT topic, "
+                   "    count(*) FILTER (WHERE state = 'pending') AS pending, "
+                   "    count(*) FILTER (WHERE state = 'inflight') AS inflight, "
+                   "    count(*) FILTER (WHERE state = 'dead') AS dead, "
+                   "    (array_agg(last_error ORDER BY updated_at DESC) FILTER (WHERE last_error IS NOT NULL))[1] AS last_error, "
+                   "    to_char(max(updated_at) FILTER (WHERE last_error IS NOT NULL), 'YYYY-MM-DD\"T\"HH24:MI:SSOF') AS last_error_at, "
+                   "    extract(epoch FROM now() - min(created_at) FILTER (WHERE live))::bigint AS oldest_pending_s "
+                   "  FROM hg.outbox WHERE live OR dead GROUP BY topic) q "
+                   "FULL JOIN hg.outbox_delivered c USING (topic) ORDER BY topic", 0);
 }

@@ -7,7 +7,7 @@ use Apache::TestRequest qw(GET POST);
 use Apache::TestUtil qw(t_cmp);
 use HG qw(json_of psql hisgate wait_until staff_login);
 
-plan tests => 21;
+plan tests => 23;
 
 sub mode {
     my ($m, $ms) = @_;
@@ -23,12 +23,25 @@ sub probe {
 }
 sub row { my ($key) = @_; my $r = psql("SELECT state || '|' || attempts || '|' || coalesce(last_error,'') || '|' || id FROM hg.outbox WHERE business_key = '$key'"); return [split /\|/, $r, 4]; }
 
+sub probe_status {
+    my ($t) = grep { $_->{topic} eq 'hg.probe.fiscal' } @{ json_of(GET '/hg/status')->{outbox}{topics} };
+    return $t // { done => 0 };
+}
+sub probe_metric {
+    my ($kind) = @_;
+    my ($v) = GET('/hg/metrics')->content =~ /^hisgate_outbox_\Q$kind\E\{topic="hg\.probe\.fiscal"\} (\d+)$/m;
+    return $v // 0;
+}
+
 ok t_cmp(mode('normal'), 200, 'sandbox normal');
 my $calls_before = psql("SELECT count(*) FROM sandbox.fiscal_calls");
+my ($done_before, $metric_before) = (probe_status()->{done}, probe_metric('done'));
 my $key = probe();
 ok t_cmp($key, qr/^cli-/, 'probe queued through the CLI');
 my $st = wait_until(10, sub { row($key)->[0] eq 'done' ? 'done' : '' });
 ok t_cmp($st, 'done', 'drained and delivered');
+ok t_cmp(probe_status()->{done} - $done_before, 1, '/hg/status counts the delivery (from its counter, not a scan)');
+ok t_cmp(probe_metric('done') - $metric_before, 1, '/hg/metrics too');
 ok t_cmp(psql("SELECT count(*) FROM sandbox.fiscal_calls WHERE id > 0 AND sign_ok AND service = 'getEBillStatesByBillInfo'") > 0 ? 1 : 0,
          1, 'the sandbox platform checked the MD5 signature and accepted it');
 ok t_cmp(psql("SELECT result->>'result' FROM hg.outbox WHERE business_key = '$key'"), 'E2001',

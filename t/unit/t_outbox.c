@@ -24,6 +24,16 @@ static const char *state_of(apr_pool_t *p, const char *key)
     return apr_pstrdup(p, hg_db_val(r, 0, 0));
 }
 
+/* hg.outbox_delivered's count for the test topic ("0" without a row) */
+static const char *delivered(apr_pool_t *p)
+{
+    hg_db_result_t *r;
+    if (hg_db_q(db, &r, "SELECT coalesce((SELECT n FROM hg.outbox_delivered WHERE topic = $1), 0)", 1, topic)
+        || r->nrows != 1)
+        return "?";
+    return apr_pstrdup(p, hg_db_val(r, 0, 0));
+}
+
 static hg_outbox_item_t *find(apr_array_header_t *items, const char *key)
 {
     int i;
@@ -90,6 +100,17 @@ int main(void)
     tap_ok(hg_db_q(db, &r, "SELECT state, result IS NULL FROM hg.outbox WHERE topic = $1 AND business_key = 'b1'",
                    1, topic) == APR_SUCCESS && r->nrows == 1 && !strcmp(hg_db_val(r, 0, 0), "done")
            && !strcmp(hg_db_val(r, 0, 1), "t"), "a NULL result stays NULL");
+    tap_is_str(delivered(p), "2", "the topic's delivered count went up by both");
+    {
+        const char *again_result = "{\"m\":\"second\"}";
+        tap_is_int(hg_outbox_mark_done_many(db, 1, &a1->id, &again_result), APR_SUCCESS,
+                   "a row delivered twice is recorded again without error");
+    }
+    r = NULL;
+    tap_ok(hg_db_q(db, &r, "SELECT result->>'m' FROM hg.outbox WHERE topic = $1 AND business_key = 'a1'",
+                   1, topic) == APR_SUCCESS && r->nrows == 1 && !strcmp(hg_db_val(r, 0, 0), "say \"hi\" \\ {ok}, \xc3\xa9"),
+           "it keeps its first result");
+    tap_is_str(delivered(p), "2", "and is counted once");
 
     /* now the successor is due */
     tap_ok(hg_outbox_claim(db, &items, topics, 10, 0) == APR_SUCCESS && items->nelts == 1
@@ -112,6 +133,7 @@ int main(void)
     tap_is_int(hg_outbox_mark_done(db, again->id, NULL), APR_SUCCESS, "attempt 2 delivers");
     tap_is_int(hg_outbox_mark_failed(db, stale, &out, 30, &dead), APR_SUCCESS, "the stale failure arrives late");
     tap_is_str(state_of(p, "a2"), "done/2", "and does not turn a delivered row back into pending");
+    tap_is_str(delivered(p), "3", "three rows of the topic delivered");
 
     /* a real failure: back-off, then dead letter after max_attempts */
     hg_outbox_enqueue(db, topic, "44010001", "c1", "{}", 1, &created);
@@ -166,6 +188,7 @@ int main(void)
 end:
     hg_db_rollback(db);
     hg_db_q(db, NULL, "DELETE FROM hg.outbox WHERE topic = $1", 1, topic);
+    hg_db_q(db, NULL, "DELETE FROM hg.outbox_delivered WHERE topic = $1", 1, topic);
     PQfinish(conn);
     apr_pool_destroy(p);
     apr_terminate();
