@@ -61,4 +61,10 @@ int hg_outbox_delay_seconds(int attempt, int base_s, double jitter01);
 /* per-topic depth, dead letters, last error: columns topic, pending, inflight, dead, done,
  * last_error, last_error_at, oldest_pending_s */
 apr_status_t hg_outbox_stats(hg_db_t *db, hg_db_result_t **res);
+
+/* The newest rows (at most limit), optionally of one state, topic and institution (NULL or ""
+ * = any), newest first: id, topic, business_key, state, attempts, max_attempts, last_error,
+ * next_at, updated_at (ISO 8601).  Dead and queued rows are read through their partial indexes. */
+apr_status_t hg_outbox_list(hg_db_t *db, hg_db_result_t **res, const char *state, const char *topic,
+                            const char *institution, int limit);
 #endif

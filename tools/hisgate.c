@@ -426,12 +426,11 @@ static int cmd_outbox(void)
         return 0;
     }
     if (sub && !strcmp(sub, "list")) {
-        check(db, hg_db_q(db, &res, "SELECT id, topic, business_key, state, attempts, coalesce(last_error, '') "
-                          "FROM hg.outbox WHERE ($1::text IS NULL OR state = $1) ORDER BY id DESC LIMIT 100",
-                          1, opt("state", NULL)), "list");
+        check(db, hg_outbox_list(db, &res, opt("state", NULL), opt("topic", NULL), "", 100), "list");
         for (i = 0; i < res->nrows; i++)
             printf("%-8s %-24s %-10s tries=%-3s %-28s %s\n", hg_db_val(res, i, 0), hg_db_val(res, i, 1),
-                   hg_db_val(res, i, 3), hg_db_val(res, i, 4), hg_db_val(res, i, 2), hg_db_val(res, i, 5));
+                   hg_db_val(res, i, 3), hg_db_val(res, i, 4), hg_db_val(res, i, 2),
+                   hg_db_val(res, i, 6) ? hg_db_val(res, i, 6) : "");
         return 0;
     }
     if (sub && !strcmp(sub, "stats")) {
@@ -442,7 +441,7 @@ static int cmd_outbox(void)
                    hg_db_get(res, i, "done"));
         return 0;
     }
-    die("usage: hisgate outbox list [--state dead] | outbox stats | outbox retry --id N");
+    die("usage: hisgate outbox list [--state dead] [--topic T] | outbox stats | outbox retry --id N");
 }
 
 static int cmd_probe(void)

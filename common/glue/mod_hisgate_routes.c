@@ -320,12 +320,7 @@ static apr_status_t route_outbox_list(hg_call_t *c)
     if (state && strcmp(state, "pending") && strcmp(state, "inflight") && strcmp(state, "dead")
         && strcmp(state, "done"))
         return hg_call_fail(c, "HG_FIELD_ENUM", "state", "state is one of pending, inflight, dead, done");
-    if ((rv = hg_db_q(c->db, &res,
-                      "SELECT id, topic, business_key, state, attempts, max_attempts, last_error, "
-                      "  to_char(next_at, 'YYYY-MM-DD\"T\"HH24:MI:SSOF'), to_char(updated_at, 'YYYY-MM-DD\"T\"HH24:MI:SSOF') "
-                      "FROM hg.outbox WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR topic = $2) "
-                      "  AND (institution = $3 OR $3 = '') ORDER BY id DESC LIMIT 200",
-                      3, state, topic, c->institution ? c->institution : "")))
+    if ((rv = hg_outbox_list(c->db, &res, state, topic, c->institution, 200)))
         return rv;
     for (i = 0; i < res->nrows; i++)
         json_array_append_new(rows, json_pack("{s:I, s:s, s:s, s:s, s:i, s:i, s:s?, s:s, s:s}",

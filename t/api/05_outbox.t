@@ -7,7 +7,7 @@ use Apache::TestRequest qw(GET POST);
 use Apache::TestUtil qw(t_cmp);
 use HG qw(json_of psql hisgate wait_until staff_login);
 
-plan tests => 23;
+plan tests => 27;
 
 sub mode {
     my ($m, $ms) = @_;
@@ -78,6 +78,16 @@ ok t_cmp($status->{outbox}{dead} >= 1 ? 1 : 0, 1, '/hg/status counts the dead le
 mode('normal');
 my ($res, $cookie, $csrf) = staff_login('admin', 'Adm1n-Test-Pass#2026');
 my $id = row($key)->[3];
+# the console's lists: by state (dead through its own index), by topic, and both
+sub listed {
+    my ($q) = @_;
+    my $r = GET "/hg/outbox?$q", Cookie => $cookie;
+    return join ',', map { "$_->{id}:$_->{state}" } grep { $_->{business_key} eq $key } @{ json_of($r)->{items} // [] };
+}
+ok t_cmp(listed('state=dead'), "$id:dead", 'the dead letter is listed under state=dead');
+ok t_cmp(listed('state=dead&topic=hg.probe.fiscal'), "$id:dead", 'and under its topic');
+ok t_cmp(listed('state=dead&topic=invoice.upload'), '', 'not under another topic');
+ok t_cmp(listed('state=pending'), '', 'nor among the pending');
 $res = POST "/hg/outbox/$id/retry", Cookie => $cookie, 'X-CSRF-Token' => $csrf;
 ok t_cmp($res->code, 200, 'ops retries the dead letter from the console');
 ok t_cmp(wait_until(10, sub { row($key)->[0] eq 'done' ? 'done' : '' }), 'done', 'and it is delivered');
