@@ -23,6 +23,7 @@
 #include "hg_crypto.h"
 #include "hg_auth.h"
 #include "hg_pdf.h"
+#include "hg_slots.h"
 
 
 hg_conf_t *hg_conf_global;
@@ -305,23 +306,7 @@ static const char *hg_conf_get(const char *name)
  * back with ap_dbd_close (not ap_dbd_acquire, which keeps one until the request pool is gone,
  * i.e. until the last byte reached the client), so a route can give both back for long work
  * without the database (hg_call_db_release) and take them again (hg_call_db_reacquire). */
-static apr_thread_mutex_t *slot_mutex;
-static int slots_in_use;
-static int slots_wanted_again;   /* waiters that gave a slot back mid-request: served first */
-/* two queues, each woken one thread at a time: a broadcast per freed slot woke every waiting
- * thread of the process (dozens under load) to find one slot, and showed as futex and scheduler
- * time in profiles */
-static apr_thread_cond_t *slot_cond;          /* requests waiting for their first slot */
-static apr_thread_cond_t *slot_cond_again;    /* requests that gave theirs back (served first) */
-
-/* with slot_mutex held: a slot came free, or a waiter gave up */
-static void slot_wake_one(void)
-{
-    if (slots_wanted_again > 0)
-        apr_thread_cond_signal(slot_cond_again);
-    else
-        apr_thread_cond_signal(slot_cond);
-}
+static hg_slots_t *db_slots_line;   /* HisgateDBSlots of this process, in arrival order (hg_slots.h) */
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close;
@@ -345,10 +330,7 @@ static void hold_drop(db_hold_t *h)
         h->db = NULL;
     }
     if (h->slot) {
-        apr_thread_mutex_lock(slot_mutex);
-        slots_in_use--;
-        slot_wake_one();
-        apr_thread_mutex_unlock(slot_mutex);
+        hg_slots_give(db_slots_line);
         h->slot = 0;
     }
 }
@@ -377,34 +359,13 @@ static db_hold_t *hold_of(request_rec *r, int create)
 static apr_status_t take_slot(request_rec *r, int again, hg_error_t **err)
 {
     hg_conf_t *c = hg_conf_global;
-    apr_time_t deadline = apr_time_now() + apr_time_from_msec(c->db_wait_ms);
-    apr_thread_mutex_lock(slot_mutex);
-    if (again)
-        slots_wanted_again++;
-    while (slots_in_use >= c->db_slots || (!again && slots_wanted_again > 0)) {
-        apr_time_t left = deadline - apr_time_now();
-        if (left <= 0) {
-            if (again)
-                slots_wanted_again--;
-            if (slots_in_use < c->db_slots)
-                slot_wake_one();      /* a slot this thread was woken for goes to the next */
-            apr_thread_mutex_unlock(slot_mutex);
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                          "HG00010: no database connection free within %d ms", c->db_wait_ms);
-            *err = hg_error_make(r->pool, "HG_DB_BUSY", NULL, NULL);
-            return HG_EDBBUSY;
-        }
-        apr_thread_cond_timedwait(again ? slot_cond_again : slot_cond, slot_mutex, left);
-    }
-    if (again)
-        slots_wanted_again--;
-    slots_in_use++;
-    /* more slots free (several came free at once, or first-timers waited behind a returning
-     * request): the next waiter in line */
-    if (slots_in_use < c->db_slots)
-        slot_wake_one();
-    apr_thread_mutex_unlock(slot_mutex);
-    return APR_SUCCESS;
+    if (db_slots_line
+        && hg_slots_take(db_slots_line, again, apr_time_from_msec(c->db_wait_ms)) == APR_SUCCESS)
+        return APR_SUCCESS;
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                  "HG00010: no database connection free within %d ms", c->db_wait_ms);
+    *err = hg_error_make(r->pool, "HG_DB_BUSY", NULL, NULL);
+    return HG_EDBBUSY;
 }
 
 apr_status_t hg_acquire_db(request_rec *r, hg_db_t **db, hg_error_t **err)
@@ -451,9 +412,9 @@ void hg_release_db(request_rec *r)
 
 void hg_db_slots(int *in_use, int *slots)
 {
-    apr_thread_mutex_lock(slot_mutex);
-    *in_use = slots_in_use;
-    apr_thread_mutex_unlock(slot_mutex);
+    *in_use = 0;
+    if (db_slots_line)
+        hg_slots_count(db_slots_line, in_use, NULL);
     *slots = hg_conf_global->db_slots;
 }
 
@@ -1069,9 +1030,11 @@ static int hg_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 
 static void hg_child_init(apr_pool_t *p, server_rec *s)
 {
-    apr_thread_mutex_create(&slot_mutex, APR_THREAD_MUTEX_DEFAULT, p);
-    apr_thread_cond_create(&slot_cond, p);
-    apr_thread_cond_create(&slot_cond_again, p);
+    if (hg_slots_create(&db_slots_line, p, hg_conf_global->db_slots) != APR_SUCCESS) {
+        db_slots_line = NULL;     /* every database request then answers HG_DB_BUSY */
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG00049: database slots not set up (HisgateDBSlots %d)",
+                     hg_conf_global->db_slots);
+    }
     apr_thread_mutex_create(&app_mutex, APR_THREAD_MUTEX_DEFAULT, p);
     apr_pool_create(&app_cache_pool, p);
     app_cache = apr_hash_make(app_cache_pool);
