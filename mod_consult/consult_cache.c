@@ -1,148 +1,64 @@
-#include <stdlib.h>
 #include <string.h>
-#include <apr_hash.h>
 #include <apr_strings.h>
-#include <apr_thread_mutex.h>
 #include "consult_cache.h"
 
-/* one malloc'd block per row: the key, then each value with its NUL; NULL values marked */
-typedef struct entry_t {
-    char  *key;
-    int    ncols;
-    char **vals;              /* into the block; NULL = SQL NULL */
-    char  *block;
-    int    live;              /* 0 once dropped or replaced: its ring slot still points here */
-} entry_t;
+#define MAGIC "HGV1"
+#define MAX_COLS 1024
 
-struct consult_cache_t {
-    apr_thread_mutex_t *mutex;
-    apr_hash_t *by_key;
-    entry_t   **ring;         /* oldest-first eviction: the slot at pos is the next to go */
-    int         max, pos, count;
-};
-
-static apr_status_t cache_cleanup(void *data)
+unsigned char *consult_row_encode(apr_pool_t *p, const hg_db_result_t *r, apr_size_t *len)
 {
-    consult_cache_t *c = data;
+    apr_size_t size = 6, at;
+    unsigned char *buf;
     int i;
-    for (i = 0; i < c->max; i++)
-        if (c->ring[i]) {
-            free(c->ring[i]->block);
-            free(c->ring[i]);
-            c->ring[i] = NULL;
-        }
-    return APR_SUCCESS;
-}
-
-apr_status_t consult_cache_create(consult_cache_t **out, apr_pool_t *p, int max)
-{
-    consult_cache_t *c = apr_pcalloc(p, sizeof(*c));
-    apr_status_t rv;
-    if (max < 1)
-        return APR_EINVAL;
-    if ((rv = apr_thread_mutex_create(&c->mutex, APR_THREAD_MUTEX_DEFAULT, p)) != APR_SUCCESS)
-        return rv;
-    c->by_key = apr_hash_make(p);
-    c->ring = apr_pcalloc(p, max * sizeof(*c->ring));
-    c->max = max;
-    apr_pool_cleanup_register(p, c, cache_cleanup, apr_pool_cleanup_null);
-    *out = c;
-    return APR_SUCCESS;
-}
-
-static entry_t *entry_make(const char *key, const hg_db_result_t *r)
-{
-    apr_size_t size = strlen(key) + 1, at;
-    entry_t *e;
-    int i;
-    for (i = 0; i < r->ncols; i++)
-        size += r->vals[i] ? strlen(r->vals[i]) + 1 : 0;
-    if (!(e = calloc(1, sizeof(*e))) || !(e->block = malloc(size + r->ncols * sizeof(char *)))) {
-        free(e);
+    if (!r || r->nrows < 1 || r->ncols < 0 || r->ncols > MAX_COLS)
         return NULL;
-    }
-    e->vals = (char **)e->block;
-    at = r->ncols * sizeof(char *);
-    e->key = e->block + at;
-    memcpy(e->key, key, strlen(key) + 1);
-    at += strlen(key) + 1;
-    for (i = 0; i < r->ncols; i++) {
+    for (i = 0; i < r->ncols; i++)
+        size += 1 + (r->vals[i] ? strlen(r->vals[i]) + 1 : 0);
+    buf = apr_palloc(p, size);
+    memcpy(buf, MAGIC, 4);
+    buf[4] = (unsigned char)(r->ncols >> 8);
+    buf[5] = (unsigned char)(r->ncols & 0xff);
+    for (at = 6, i = 0; i < r->ncols; i++) {
+        apr_size_t n;
         if (!r->vals[i]) {
-            e->vals[i] = NULL;
+            buf[at++] = 0;
             continue;
         }
-        e->vals[i] = e->block + at;
-        memcpy(e->vals[i], r->vals[i], strlen(r->vals[i]) + 1);
-        at += strlen(r->vals[i]) + 1;
+        buf[at++] = 1;
+        n = strlen(r->vals[i]) + 1;
+        memcpy(buf + at, r->vals[i], n);
+        at += n;
     }
-    e->ncols = r->ncols;
-    e->live = 1;
-    return e;
+    *len = size;
+    return buf;
 }
 
-hg_db_result_t *consult_cache_get(consult_cache_t *c, apr_pool_t *p, const char *key)
+hg_db_result_t *consult_row_decode(apr_pool_t *p, const unsigned char *buf, apr_size_t len)
 {
-    hg_db_result_t *r = NULL;
-    entry_t *e;
-    int i;
-    apr_thread_mutex_lock(c->mutex);
-    if ((e = apr_hash_get(c->by_key, key, APR_HASH_KEY_STRING))) {
-        r = apr_pcalloc(p, sizeof(*r));
-        r->nrows = 1;
-        r->ncols = e->ncols;
-        r->vals = apr_palloc(p, e->ncols * sizeof(*r->vals));
-        for (i = 0; i < e->ncols; i++)
-            r->vals[i] = e->vals[i] ? apr_pstrdup(p, e->vals[i]) : NULL;
+    hg_db_result_t *r;
+    apr_size_t at = 6;
+    int ncols, i;
+    if (!buf || len < 6 || memcmp(buf, MAGIC, 4))
+        return NULL;
+    ncols = (buf[4] << 8) | buf[5];
+    if (ncols > MAX_COLS)
+        return NULL;
+    r = apr_pcalloc(p, sizeof(*r));
+    r->nrows = 1;
+    r->ncols = ncols;
+    r->vals = apr_pcalloc(p, (ncols ? ncols : 1) * sizeof(*r->vals));
+    for (i = 0; i < ncols; i++) {
+        const unsigned char *nul;
+        if (at >= len)
+            return NULL;
+        if (buf[at] == 0) {
+            at++;
+            continue;
+        }
+        if (buf[at++] != 1 || at >= len || !(nul = memchr(buf + at, '\0', len - at)))
+            return NULL;
+        r->vals[i] = apr_pstrmemdup(p, (const char *)buf + at, (apr_size_t)(nul - (buf + at)));
+        at = (apr_size_t)(nul - buf) + 1;
     }
-    apr_thread_mutex_unlock(c->mutex);
-    return r;
-}
-
-static void unlink_key(consult_cache_t *c, const char *key)
-{
-    entry_t *old = apr_hash_get(c->by_key, key, APR_HASH_KEY_STRING);
-    if (old) {
-        apr_hash_set(c->by_key, old->key, APR_HASH_KEY_STRING, NULL);
-        old->live = 0;        /* freed when its ring slot comes round */
-        c->count--;
-    }
-}
-
-apr_status_t consult_cache_put(consult_cache_t *c, const char *key, const hg_db_result_t *r)
-{
-    entry_t *e, *victim;
-    if (!r || r->nrows < 1)
-        return APR_EINVAL;
-    if (!(e = entry_make(key, r)))
-        return APR_ENOMEM;
-    apr_thread_mutex_lock(c->mutex);
-    unlink_key(c, key);
-    if ((victim = c->ring[c->pos])) {
-        if (victim->live)
-            unlink_key(c, victim->key);
-        free(victim->block);
-        free(victim);
-    }
-    c->ring[c->pos] = e;
-    c->pos = (c->pos + 1) % c->max;
-    apr_hash_set(c->by_key, e->key, APR_HASH_KEY_STRING, e);
-    c->count++;
-    apr_thread_mutex_unlock(c->mutex);
-    return APR_SUCCESS;
-}
-
-void consult_cache_drop(consult_cache_t *c, const char *key)
-{
-    apr_thread_mutex_lock(c->mutex);
-    unlink_key(c, key);
-    apr_thread_mutex_unlock(c->mutex);
-}
-
-int consult_cache_count(consult_cache_t *c)
-{
-    int n;
-    apr_thread_mutex_lock(c->mutex);
-    n = c->count;
-    apr_thread_mutex_unlock(c->mutex);
-    return n;
+    return at == len ? r : NULL;
 }

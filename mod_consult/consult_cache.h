@@ -1,29 +1,24 @@
-/* consult_cache: the visit rows a process has seen, by the session's keyed token index.
- * A patient's page sends its steps one after another over one connection, so the process that
- * answered the last step usually answers the next: with the row at hand, a step is one guarded
- * UPDATE (… WHERE rev = cached rev) instead of a locking read and a write.  The database stays the
- * authority: a stale row (another process or node wrote since) fails the guard, and the step is
- * done again from a locked read.  Bounded (oldest entry out first), thread-safe, rows copied in and
- * out (a caller's copy outlives an eviction).  No httpd header: unit-tested. */
+/* consult_cache: a visit row in the byte form that mod_consult keeps in the visit cache shared by
+ * httpd's processes (a mod_socache provider, ConsultVisitCache; shmcb by default), under the
+ * session's keyed token index.
+ *
+ * With the row at hand, an answer step is one guarded UPDATE (… WHERE rev = cached rev) instead of
+ * a locking read and a write.  A per-process cache missed whenever a patient's next step reached
+ * the other process (a new connection, or another keep-alive one): measured, most steps then paid
+ * a failed guard and the locked read on top.  The database stays the authority: a stale row fails
+ * the guard and the step is done again from a locked read.
+ *
+ * Form: "HGV1", the column count (2 bytes, big-endian), then per column a flag byte (0 = SQL NULL,
+ * 1 = value) and the value with its NUL.  No httpd header: unit-tested. */
 #ifndef CONSULT_CACHE_H
 #define CONSULT_CACHE_H
 #include <apr_pools.h>
-#include "hg_status.h"
 #include "hg_db.h"
 
-typedef struct consult_cache_t consult_cache_t;
+/* row 0 of r in byte form (in p), its length in *len; NULL when r has no row */
+unsigned char *consult_row_encode(apr_pool_t *p, const hg_db_result_t *r, apr_size_t *len);
 
-/* max entries; the cache lives (and its mutex) in p */
-apr_status_t consult_cache_create(consult_cache_t **c, apr_pool_t *p, int max);
-
-/* a copy in p of row 0 of the result stored under key, or NULL */
-hg_db_result_t *consult_cache_get(consult_cache_t *c, apr_pool_t *p, const char *key);
-
-/* store (or replace) row 0 of r under key */
-apr_status_t consult_cache_put(consult_cache_t *c, const char *key, const hg_db_result_t *r);
-
-void consult_cache_drop(consult_cache_t *c, const char *key);
-
-/* entries held now (for tests) */
-int consult_cache_count(consult_cache_t *c);
+/* the one-row result (in p) of a byte form, or NULL when it is not one whole (truncated, trailing
+ * bytes, a value without its NUL, an unknown flag, another magic) */
+hg_db_result_t *consult_row_decode(apr_pool_t *p, const unsigned char *buf, apr_size_t len);
 #endif

@@ -12,6 +12,7 @@ typedef struct consult_conf_t {
     const char *public_url, *institution;
     const unsigned char *master_key;
     consult_notify_conf_t notify;
+    const char *visit_cache;       /* ConsultVisitCache: socache provider[:args] */
 } consult_conf_t;
 
 extern consult_conf_t *consult_G;

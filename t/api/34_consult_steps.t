@@ -1,7 +1,8 @@
-# mod_consult answer steps under the process's visit cache: a step from the row a process holds is one
-# guarded statement; a row written elsewhere meanwhile (another process or node) is noticed and the step
-# is done again from the current row.  Checked: what is stored after each step, the write counter,
-# exactly one audit row per step, and two connections taking turns on one session.
+# mod_consult answer steps under the visit cache shared by httpd's processes: a step from the cached
+# row is one guarded statement; a row written elsewhere meanwhile (another node, or psql here) is
+# noticed and the step is done again from the current row.  Checked: what is stored after each step,
+# the write counter, exactly one audit row per step, two connections taking turns on one session, and
+# steps on fresh connections (either process) taking the guarded path while the locked path is blocked.
 use strict;
 use warnings FATAL => 'all';
 use utf8;
@@ -11,8 +12,9 @@ use Apache::TestUtil qw(t_cmp);
 use JSON::PP;
 use LWP::UserAgent;
 use HG qw(json_of signed_request psql);
+use Time::HiRes qw(time);
 
-plan tests => 23;
+plan tests => 26;
 
 my $json = JSON::PP->new->utf8->canonical;
 my $base = 'http://' . Apache::TestRequest::hostport();
@@ -99,3 +101,36 @@ ok t_cmp(row(2, "answers->>'cough_days'") . ' ' . row(2, "answers->>'fever_temp'
 ok t_cmp(row(2, "jsonb_array_length(nav->'pages')"), 4, 'the pages walked: cough, fever, red flag and the next one shown');
 ($r, $j) = step($ua[0], $tok, past => ['asthma']);
 ok t_cmp($r->code, 200, 'the walk goes on');
+
+# ---- the cache is shared: steps each on a new connection (so on either of the test server's two
+# processes) are guarded statements from the cached row.  A psql session holds a FOR KEY SHARE lock
+# on the visit: the guarded UPDATE (no key column) passes it, the locked read (FOR UPDATE) would wait
+# for it to go.  With a per-process cache, a step reaching the other process waited.
+($tok, $code) = announce(3);
+($r, $j) = step(browser(), $tok, cough => 'yes');
+ok t_cmp($r->code, 200, 'a new session: first step');
+my $vid = row(3, 'id');
+my $bin = (sort glob('/usr/lib/postgresql/*/bin'))[-1];
+my $state = "$ENV{HG_TOP}/t/state";
+unlink "$state/keyshare";
+open my $holder, '|-', "$bin/psql", '-h', '127.0.0.1', '-p', $ENV{HG_PGPORT}, '-U', 'hisgate', '-d', 'hisgate',
+    '-qtAX', '-o', '/dev/null' or die "psql: $!";
+print $holder "BEGIN;\nSELECT 1 FROM consult.visits WHERE id = $vid FOR KEY SHARE;\n\\! touch '$state/keyshare'\n"
+            . "SELECT pg_sleep(4);\nCOMMIT;\n";
+$holder->flush;
+select(undef, undef, undef, 0.02) until -e "$state/keyshare";
+my @walk3 = ([cough => 'yes', cough_days => 3], [fever => 'yes'], [fever => 'yes', fever_temp => 38.6],
+             [fever => 'yes', fever_days => 2], [red_flag => 'no'], [past => ['asthma']]);
+my ($fast, @took) = (0);
+for my $a (@walk3) {
+    my $t0 = time;
+    my $ua1 = LWP::UserAgent->new(keep_alive => 0, timeout => 30);
+    ($r, $j) = step($ua1, $tok, @$a);
+    my $dt = time - $t0;
+    push @took, sprintf('%d:%.2fs', $r->code, $dt);
+    $fast++ if $r->code == 200 && $dt < 2;
+}
+close $holder;
+print STDERR "# steps on new connections while the row was key-share locked: @took\n";
+ok t_cmp($fast, scalar @walk3, 'every step on a new connection answered at once from the shared cache');
+ok t_cmp(row(3, "answers->>'fever_days'") . ' ' . row(3, "answers->'past'->>0"), '2 asthma', 'and stored');

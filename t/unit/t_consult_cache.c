@@ -1,127 +1,109 @@
-/* Unit tests for mod_consult/consult_cache: rows in and out by copy, replacement, drop, NULL cells,
- * the bound (oldest write out first) and threads putting and getting at once. */
+/* Unit tests for mod_consult/consult_cache: a visit row's byte form (what the shared visit cache
+ * holds) — round trip with NULL and empty cells, UTF-8 and a long value; every truncation, a
+ * trailing byte, another magic, an unknown flag and a value without its NUL are refused. */
+#include <string.h>
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
-#include <apr_thread_proc.h>
 #include "tap.h"
 #include "consult_cache.h"
 
-static apr_pool_t *pool;
-
-static hg_db_result_t *row(apr_pool_t *p, const char *a, const char *b, const char *c)
+static hg_db_result_t *row(apr_pool_t *p, int ncols, const char *const *vals)
 {
     hg_db_result_t *r = apr_pcalloc(p, sizeof(*r));
     r->nrows = 1;
-    r->ncols = 3;
-    r->vals = apr_palloc(p, 3 * sizeof(*r->vals));
-    r->vals[0] = a;
-    r->vals[1] = b;
-    r->vals[2] = c;
+    r->ncols = ncols;
+    r->vals = apr_pmemdup(p, vals, (ncols ? ncols : 1) * sizeof(*vals));
     return r;
 }
 
-static const char *cell(hg_db_result_t *r, int i)
+/* 1 when both rows have the same cells (NULL where NULL) */
+static int same(const hg_db_result_t *a, const hg_db_result_t *b)
 {
-    return r ? r->vals[i] : "(no row)";
-}
-
-typedef struct { consult_cache_t *c; int id, bad; } worker_t;
-
-static void *APR_THREAD_FUNC worker(apr_thread_t *t, void *data)
-{
-    worker_t *w = data;
-    apr_pool_t *p;
     int i;
-    apr_pool_create(&p, NULL);
-    for (i = 0; i < 2000; i++) {
-        const char *key = apr_psprintf(p, "k%d", (w->id * 7 + i) % 50);
-        hg_db_result_t *got;
-        consult_cache_put(w->c, key, row(p, key, apr_itoa(p, i), NULL));
-        got = consult_cache_get(w->c, p, key);
-        /* another thread may have replaced it, but a row is always whole: its key cell is the key */
-        if (got && (got->ncols != 3 || strcmp(got->vals[0], key) || got->vals[2]))
-            w->bad++;
-        if (i % 100 == 0)
-            apr_pool_clear(p);
-    }
-    apr_pool_destroy(p);
-    apr_thread_exit(t, APR_SUCCESS);
-    return NULL;
+    if (!a || !b || a->nrows != 1 || b->nrows != 1 || a->ncols != b->ncols)
+        return 0;
+    for (i = 0; i < a->ncols; i++)
+        if ((a->vals[i] == NULL) != (b->vals[i] == NULL) || (a->vals[i] && strcmp(a->vals[i], b->vals[i])))
+            return 0;
+    return 1;
 }
 
 int main(void)
 {
-    consult_cache_t *c;
-    apr_pool_t *scratch;
-    hg_db_result_t *in, *got;
-    apr_thread_t *th[4];
-    worker_t w[4];
-    apr_status_t rv;
-    int i, bad = 0, present;
+    apr_pool_t *p;
+    const char *cells[22];
+    hg_db_result_t *in, *out, none = { 0 };
+    unsigned char *buf, *bad;
+    apr_size_t len, n;
+    char *longv;
+    int i, refused;
 
     apr_initialize();
-    apr_pool_create(&pool, NULL);
-    tap_plan(19);
+    apr_pool_create(&p, NULL);
 
-    tap_ok(consult_cache_create(&c, pool, 0) == APR_EINVAL, "a cache needs room for one row");
-    tap_ok(consult_cache_create(&c, pool, 3) == APR_SUCCESS, "created with room for 3");
-    tap_ok(consult_cache_get(c, pool, "a") == NULL, "empty: nothing found");
+    /* a visit row's shape: 22 cells, some NULL, one empty, Chinese text, JSON */
+    for (i = 0; i < 22; i++)
+        cells[i] = apr_psprintf(p, "v%d", i);
+    cells[2] = "张三丰的就诊";
+    cells[11] = NULL;                         /* an approved template's definition */
+    cells[15] = NULL;                         /* no summary yet */
+    cells[17] = "";
+    cells[14] = "{\"cough\":\"yes\",\"days\":3,\"note\":\"夜间加重\\n\"}";
+    in = row(p, 22, cells);
+    buf = consult_row_encode(p, in, &len);
+    tap_ok(buf && len > 6 && !memcmp(buf, "HGV1", 4), "a row is encoded (%lu bytes)", (unsigned long)len);
+    out = consult_row_decode(p, buf, len);
+    tap_ok(same(in, out), "and decoded to the same cells");
+    tap_ok(out && out->vals[11] == NULL && out->vals[15] == NULL, "NULL cells stay NULL");
+    tap_ok(out && out->vals[17] && !*out->vals[17], "an empty cell stays empty, not NULL");
+    tap_is_str(out ? out->vals[2] : "", "张三丰的就诊", "UTF-8 kept");
 
-    /* the caller's row may go away: the cache keeps its own copy, and hands out copies */
-    apr_pool_create(&scratch, pool);
-    in = row(scratch, "1", "in-progress", NULL);
-    consult_cache_put(c, "a", in);
-    in->vals[1] = "changed by the caller";
-    apr_pool_destroy(scratch);
-    got = consult_cache_get(c, pool, "a");
-    tap_is_str(cell(got, 1), "in-progress", "stored by copy");
-    tap_ok(got && got->vals[2] == NULL, "an SQL NULL stays NULL");
-    tap_ok(got && got->nrows == 1 && got->ncols == 3, "one row, its columns");
-    got->vals[1] = "changed by a reader";
-    tap_is_str(cell(consult_cache_get(c, pool, "a"), 1), "in-progress", "handed out by copy");
+    /* a long value (a draft template's definition) */
+    longv = apr_palloc(p, 40001);
+    memset(longv, 'x', 40000);
+    longv[40000] = '\0';
+    cells[11] = longv;
+    in = row(p, 22, cells);
+    buf = consult_row_encode(p, in, &len);
+    tap_ok(same(in, consult_row_decode(p, buf, len)), "a 40,000-byte value round trip");
 
-    consult_cache_put(c, "a", row(pool, "1", "review", "{}"));
-    got = consult_cache_get(c, pool, "a");
-    tap_is_str(cell(got, 1), "review", "a put replaces the row of its key");
-    tap_is_str(cell(got, 2), "{}", "all of it");
-    tap_is_int(consult_cache_count(c), 1, "one key, one entry");
+    /* no columns at all; no row */
+    in = row(p, 0, cells);
+    buf = consult_row_encode(p, in, &len);
+    out = consult_row_decode(p, buf, len);
+    tap_ok(out && out->ncols == 0 && len == 6, "a row of no columns is 6 bytes and comes back");
+    tap_ok(consult_row_encode(p, &none, &len) == NULL && consult_row_encode(p, NULL, &len) == NULL,
+           "no row, no bytes");
 
-    consult_cache_drop(c, "a");
-    tap_ok(consult_cache_get(c, pool, "a") == NULL, "dropped");
-    tap_is_int(consult_cache_count(c), 0, "none left");
-    consult_cache_drop(c, "never there");
-    tap_is_int(consult_cache_count(c), 0, "dropping an absent key is harmless");
+    /* damaged forms are refused, never half read */
+    cells[11] = NULL;
+    in = row(p, 22, cells);
+    buf = consult_row_encode(p, in, &len);
+    for (refused = 0, n = 0; n < len; n++)
+        refused += consult_row_decode(p, buf, n) == NULL;
+    tap_ok(refused == (int)len, "every truncation refused (%d of %lu)", refused, (unsigned long)len);
+    bad = apr_palloc(p, len + 1);
+    memcpy(bad, buf, len);
+    bad[len] = 'x';
+    tap_ok(consult_row_decode(p, bad, len + 1) == NULL, "a trailing byte refused");
+    memcpy(bad, buf, len);
+    bad[3] = '2';
+    tap_ok(consult_row_decode(p, bad, len) == NULL, "another magic refused");
+    memcpy(bad, buf, len);
+    bad[6] = 7;
+    tap_ok(consult_row_decode(p, bad, len) == NULL, "an unknown flag refused");
+    memcpy(bad, buf, len);
+    bad[len - 1] = 'x';                      /* the last value loses its NUL */
+    tap_ok(consult_row_decode(p, bad, len) == NULL, "a value without its NUL refused");
+    memcpy(bad, buf, len);
+    bad[5] = 23;                             /* says one column more than there is */
+    tap_ok(consult_row_decode(p, bad, len) == NULL, "a column count larger than the cells refused");
+    bad[4] = 0xff;
+    tap_ok(consult_row_decode(p, bad, len) == NULL, "an absurd column count refused");
 
-    /* the bound: the oldest write goes first */
-    consult_cache_put(c, "x", row(pool, "x", "1", NULL));
-    consult_cache_put(c, "y", row(pool, "y", "1", NULL));
-    consult_cache_put(c, "z", row(pool, "z", "1", NULL));
-    consult_cache_put(c, "x", row(pool, "x", "2", NULL));   /* x written again: now the newest */
-    consult_cache_put(c, "w", row(pool, "w", "1", NULL));
-    tap_ok(consult_cache_get(c, pool, "y") == NULL, "full: the row written longest ago is out");
-    tap_is_str(cell(consult_cache_get(c, pool, "x"), 1), "2", "a row written again stays");
-    tap_ok(consult_cache_get(c, pool, "z") && consult_cache_get(c, pool, "w"), "the others stay");
-    tap_ok(consult_cache_count(c) <= 3, "never more than the bound (%d)", consult_cache_count(c));
-
-    /* threads */
-    tap_ok(consult_cache_create(&c, pool, 20) == APR_SUCCESS, "a cache for threads");
-    for (i = 0; i < 4; i++) {
-        w[i].c = c;
-        w[i].id = i;
-        w[i].bad = 0;
-        apr_thread_create(&th[i], NULL, worker, &w[i], pool);
-    }
-    for (i = 0; i < 4; i++) {
-        apr_thread_join(&rv, th[i]);
-        bad += w[i].bad;
-    }
-    present = 0;
-    for (i = 0; i < 50; i++)
-        present += consult_cache_get(c, pool, apr_psprintf(pool, "k%d", i)) != NULL;
-    tap_ok(bad == 0 && present == consult_cache_count(c) && present <= 20,
-           "4 threads × 2000 puts and gets: every row whole (%d torn), %d held, within the bound", bad, present);
-    apr_pool_destroy(pool);
+    apr_pool_destroy(p);
     apr_terminate();
+    tap_plan(tap_n);
     return tap_done();
 }
