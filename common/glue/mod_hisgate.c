@@ -46,7 +46,7 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     c->auth_window = 300;
     /* every nonce must be remembered for 2 x HisgateAuthWindow: shmcb's default 512 KB held ~5,000,
      * i.e. under a minute at 100 signed requests/s, after which a captured request could be
-     * replayed inside the window; 32 MB holds ~450,000 (12 minutes at 600/s) */
+     * replayed inside the window; 32 MB holds ~550,000 (15 minutes at 600/s) */
     c->replay_cache = "shmcb:hisgate-replay(33554432)";
     c->outbox_interval_ms = 1000;
     c->outbox_batch = 20;
@@ -975,7 +975,10 @@ static int hg_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 static int hg_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     hg_conf_t *c = ap_get_module_config(s->module_config, &hisgate_module);
-    struct ap_socache_hints hints = { 40, 1, apr_time_from_sec(605) };   /* "app:nonce" -> "1" */
+    /* "app:nonce" (~35 bytes) -> "1".  shmcb makes size / (id + object) index slots of 24 bytes each
+     * in the same memory: counting them in the id keeps index and data in proportion (with the
+     * bare id length the index took 60 % of the cache and data ran out at ~400,000 nonces) */
+    struct ap_socache_hints hints = { 35 + 24, 1, apr_time_from_sec(605) };
     const char *name, *args = NULL, *err;
     apr_status_t rv;
 
