@@ -143,9 +143,7 @@ static const char *redact_uri(hg_call_t *c, const char *token, const char *what)
  * whose row is there is one guarded statement; the database decides whether it is still current. */
 #define VISIT_CACHE_SECONDS 3600          /* an idle session's row leaves the cache after an hour */
 #define VISIT_CACHE_MAX_BYTES 32768       /* larger rows (a draft's preview) are read each step */
-static ap_socache_provider_t *visit_provider;
-static ap_socache_instance_t *visit_inst;
-static apr_global_mutex_t *visit_mutex;   /* only for providers that need one (shmcb) */
+static hg_socache_t visit_cache;           /* its mutex only for providers that need one (shmcb) */
 static const char *const visit_mutex_type = "consult-visits";
 
 /* how a step is written: guarded (from the cached row) or in the transaction of its locked read */
@@ -161,7 +159,7 @@ static int visit_key(hg_call_t *c, const char *idx, const unsigned char **key, u
 {
     unsigned char *raw;
     apr_size_t n;
-    if (!visit_inst || !idx || hg_hex_decode(&raw, &n, c->pool, idx) != APR_SUCCESS || !n)
+    if (!visit_cache.inst || !idx || hg_hex_decode(&raw, &n, c->pool, idx) != APR_SUCCESS || !n)
         return 0;
     *key = raw;
     *len = (unsigned int)n;
@@ -170,14 +168,14 @@ static int visit_key(hg_call_t *c, const char *idx, const unsigned char **key, u
 
 static void visit_lock(void)
 {
-    if (visit_mutex)
-        apr_global_mutex_lock(visit_mutex);
+    if (visit_cache.mutex)
+        apr_global_mutex_lock(visit_cache.mutex);
 }
 
 static void visit_unlock(void)
 {
-    if (visit_mutex)
-        apr_global_mutex_unlock(visit_mutex);
+    if (visit_cache.mutex)
+        apr_global_mutex_unlock(visit_cache.mutex);
 }
 
 static consult_visit_t *cached_visit(hg_call_t *c, const char *idx)
@@ -192,7 +190,7 @@ static consult_visit_t *cached_visit(hg_call_t *c, const char *idx)
         return NULL;
     buf = apr_palloc(c->pool, len);
     visit_lock();
-    rv = visit_provider->retrieve(visit_inst, c->r->server, key, klen, buf, &len, c->pool);
+    rv = visit_cache.provider->retrieve(visit_cache.inst, c->r->server, key, klen, buf, &len, c->pool);
     visit_unlock();
     if (rv != APR_SUCCESS || !(row = consult_row_decode(c->pool, buf, len))
         || consult_store_visit_of_row(c->pool, row, &v) != APR_SUCCESS
@@ -208,7 +206,7 @@ static void forget_visit(hg_call_t *c, const char *idx)
     if (!visit_key(c, idx, &key, &klen))
         return;
     visit_lock();
-    visit_provider->remove(visit_inst, c->r->server, key, klen, c->pool);
+    visit_cache.provider->remove(visit_cache.inst, c->r->server, key, klen, c->pool);
     visit_unlock();
 }
 
@@ -226,7 +224,7 @@ static void remember_visit(hg_call_t *c, const char *idx, hg_db_result_t *row)
         return;
     }
     visit_lock();
-    rv = visit_provider->store(visit_inst, c->r->server, key, klen,
+    rv = visit_cache.provider->store(visit_cache.inst, c->r->server, key, klen,
                                apr_time_now() + apr_time_from_sec(VISIT_CACHE_SECONDS), buf, (unsigned int)len,
                                c->pool);
     visit_unlock();
@@ -265,8 +263,8 @@ static void consult_child_init(apr_pool_t *p, server_rec *s)
     if (apr_pool_create(&template_pool, p) == APR_SUCCESS
         && apr_thread_mutex_create(&template_mutex, APR_THREAD_MUTEX_DEFAULT, p) == APR_SUCCESS)
         template_cache = apr_hash_make(template_pool);
-    if (visit_mutex)
-        apr_global_mutex_child_init(&visit_mutex, apr_global_mutex_lockfile(visit_mutex), p);
+    if (visit_cache.mutex)
+        apr_global_mutex_child_init(&visit_cache.mutex, apr_global_mutex_lockfile(visit_cache.mutex), p);
 }
 
 static apr_status_t load_template(hg_call_t *c, consult_visit_t *v, consult_template_t **t, consult_ctx_t *ctx)
@@ -747,45 +745,6 @@ static int consult_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     return ap_mutex_register(pconf, visit_mutex_type, NULL, APR_LOCK_DEFAULT, 0);
 }
 
-static apr_status_t visit_cache_destroy(void *data)
-{
-    if (visit_provider && visit_inst)
-        visit_provider->destroy(visit_inst, data);
-    visit_inst = NULL;
-    visit_mutex = NULL;
-    return APR_SUCCESS;
-}
-
-/* the shared visit cache of ConsultVisitCache (post_config's real pass) */
-static int visit_cache_setup(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s, const char *spec)
-{
-    struct ap_socache_hints hints = { 32, 2000, apr_time_from_sec(VISIT_CACHE_SECONDS) };
-    char *name = apr_pstrdup(ptemp, spec), *args;
-    const char *err;
-    apr_status_t rv;
-    if ((args = strchr(name, ':')))
-        *args++ = '\0';
-    visit_provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
-    if (!visit_provider) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG11011: ConsultVisitCache: no socache provider '%s' "
-                     "(LoadModule socache_%s_module?)", name, name);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    if ((err = visit_provider->create(&visit_inst, args, ptemp, pconf))) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG11012: ConsultVisitCache: %s", err);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    if ((visit_provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE)
-        && ap_global_mutex_create(&visit_mutex, NULL, visit_mutex_type, NULL, s, pconf, 0) != APR_SUCCESS)
-        return HTTP_INTERNAL_SERVER_ERROR;
-    if ((rv = visit_provider->init(visit_inst, "consult-visits", &hints, s, pconf)) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "HG11012: ConsultVisitCache: %s could not be set up", spec);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    apr_pool_cleanup_register(pconf, s, visit_cache_destroy, apr_pool_cleanup_null);
-    return OK;
-}
-
 static int consult_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     APR_OPTIONAL_FN_TYPE(hg_register_routes) *reg_routes = APR_RETRIEVE_OPTIONAL_FN(hg_register_routes);
@@ -810,7 +769,13 @@ static int consult_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     c->notify.ca_file = conf_get("ca_file");
     c->master_key = (const unsigned char *)conf_get("master_key");
     c->notify.wechat_token = APR_RETRIEVE_OPTIONAL_FN(hg_wechat_token);
-    return visit_cache_setup(pconf, ptemp, s, c->visit_cache);
+    {
+        struct ap_socache_hints hints = { 32, 2000, apr_time_from_sec(VISIT_CACHE_SECONDS) };
+        APR_OPTIONAL_FN_TYPE(hg_socache_open) *open = APR_RETRIEVE_OPTIONAL_FN(hg_socache_open);
+        return open ? open(&visit_cache, "ConsultVisitCache", c->visit_cache, "consult-visits", &hints,
+                           visit_mutex_type, 0, s, pconf, ptemp)
+                    : HTTP_INTERNAL_SERVER_ERROR;
+    }
 }
 
 static void consult_register_hooks(apr_pool_t *p)

@@ -10,6 +10,8 @@
 #include "http_config.h"
 #include "http_log.h"
 #include "apr_optional.h"
+#include "apr_global_mutex.h"
+#include "ap_socache.h"
 #include "apr_strings.h"
 #include "util_script.h"
 #include <jansson.h>
@@ -91,6 +93,22 @@ typedef apr_status_t hg_wechat_token_fn(apr_pool_t *p, const char *stale, hg_htt
 APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_wechat_token,
                         (apr_pool_t *p, const char *stale, hg_http_observer_fn *observer,
                          void *observer_baton, const char **token, const char **why));
+
+/* A mod_socache instance from a directive's "provider[:args]", for post_config's real pass: the
+ * provider looked up and created; a global mutex of mutex_type (which the caller registered in
+ * pre_config) when the provider is not safe across threads and processes (shmcb), or always when
+ * always_mutex (a check-and-store must be atomic); then initialised under namespace ns, and
+ * destroyed with pconf.  Failures are logged naming the directive (HG00004-HG00006) and give
+ * HTTP_INTERNAL_SERVER_ERROR, else OK.  The caller's child_init reattaches c->mutex when set. */
+typedef struct hg_socache_t {
+    ap_socache_provider_t *provider;
+    ap_socache_instance_t *inst;
+    apr_global_mutex_t    *mutex;    /* NULL: the provider needs none */
+} hg_socache_t;
+APR_DECLARE_OPTIONAL_FN(int, hg_socache_open,
+                        (hg_socache_t *c, const char *directive, const char *spec, const char *ns,
+                         const struct ap_socache_hints *hints, const char *mutex_type, int always_mutex,
+                         server_rec *s, apr_pool_t *pconf, apr_pool_t *ptemp));
 
 /* Giving the database back during long work without it (a PDF render, a wait on a platform).
  * c->db and its slot in the bounded pool (HisgateDBSlots) are the route's from the start of the

@@ -10,6 +10,7 @@
 #include "http_request.h"
 #include "http_core.h"
 #include "http_log.h"
+#include "http_main.h"
 #include "util_mutex.h"
 #include "ap_provider.h"
 #include "ap_mpm.h"
@@ -445,9 +446,9 @@ static apr_status_t hg_glue_db_reacquire(hg_call_t *c)
 
 ap_socache_provider_t *hg_socache_provider;
 ap_socache_instance_t *hg_socache_inst;
+static hg_socache_t replay;
 #define replay_provider hg_socache_provider
 #define replay_inst hg_socache_inst
-static apr_global_mutex_t *replay_mutex;
 static const char *const replay_mutex_type = "hisgate-replay";
 
 /* APR_SUCCESS when the nonce is new (and now remembered), HG_EAUTH when seen before */
@@ -458,17 +459,17 @@ static apr_status_t nonce_check_and_store(request_rec *r, const char *app_id, co
     unsigned int buflen = sizeof(buf);
     apr_status_t rv;
     /* check-and-store under one mutex so two requests with the same nonce cannot both pass */
-    apr_global_mutex_lock(replay_mutex);
+    apr_global_mutex_lock(replay.mutex);
     rv = replay_provider->retrieve(replay_inst, r->server, (const unsigned char *)key,
                                    strlen(key), buf, &buflen, r->pool);
     if (rv == APR_SUCCESS) {
-        apr_global_mutex_unlock(replay_mutex);
+        apr_global_mutex_unlock(replay.mutex);
         return HG_EAUTH;
     }
     rv = replay_provider->store(replay_inst, r->server, (const unsigned char *)key, strlen(key),
                                 apr_time_now() + apr_time_from_sec(2 * hg_conf_global->auth_window + 5),
                                 (unsigned char *)"1", 1, r->pool);
-    apr_global_mutex_unlock(replay_mutex);
+    apr_global_mutex_unlock(replay.mutex);
     if (rv != APR_SUCCESS)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, "HG00012: replay cache store failed");
     return APR_SUCCESS;
@@ -972,6 +973,46 @@ static int hg_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     return ap_mutex_register(pconf, replay_mutex_type, NULL, APR_LOCK_DEFAULT, 0);
 }
 
+static apr_status_t socache_destroy(void *data)
+{
+    hg_socache_t *c = data;
+    if (c->provider && c->inst)
+        c->provider->destroy(c->inst, ap_server_conf);
+    c->inst = NULL;
+    c->mutex = NULL;
+    return APR_SUCCESS;
+}
+
+int hg_socache_open(hg_socache_t *c, const char *directive, const char *spec, const char *ns,
+                    const struct ap_socache_hints *hints, const char *mutex_type, int always_mutex,
+                    server_rec *s, apr_pool_t *pconf, apr_pool_t *ptemp)
+{
+    char *name = apr_pstrdup(ptemp, spec), *args;
+    const char *err;
+    apr_status_t rv;
+    memset(c, 0, sizeof(*c));
+    if ((args = strchr(name, ':')))
+        *args++ = '\0';
+    if (!(c->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION))) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG00004: %s: no socache provider '%s' "
+                     "(LoadModule socache_%s_module?)", directive, name, name);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if ((err = c->provider->create(&c->inst, args, ptemp, pconf))) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG00005: %s: %s", directive, err);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if ((always_mutex || (c->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE))
+        && (rv = ap_global_mutex_create(&c->mutex, NULL, mutex_type, NULL, s, pconf, 0)) != APR_SUCCESS)
+        return HTTP_INTERNAL_SERVER_ERROR;     /* ap_global_mutex_create logged why */
+    if ((rv = c->provider->init(c->inst, ns, hints, s, pconf)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "HG00006: %s %s could not be set up", directive, spec);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    apr_pool_cleanup_register(pconf, c, socache_destroy, apr_pool_cleanup_null);
+    return OK;
+}
+
 static int hg_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     hg_conf_t *c = ap_get_module_config(s->module_config, &hisgate_module);
@@ -979,7 +1020,6 @@ static int hg_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
      * in the same memory: counting them in the id keeps index and data in proportion (with the
      * bare id length the index took 60 % of the cache and data ran out at ~400,000 nonces) */
     struct ap_socache_hints hints = { 35 + 24, 1, apr_time_from_sec(605) };
-    const char *name, *args = NULL, *err;
     apr_status_t rv;
 
     hg_conf_global = c;
@@ -1004,26 +1044,11 @@ static int hg_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00003: no HisgateKeyFile: signed and staff "
                      "routes answer HG_INTERNAL until one is configured");
 
-    name = apr_pstrdup(pconf, c->replay_cache);
-    if ((args = strchr(name, ':')))
-        *(char *)args++ = '\0';
-    replay_provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
-    if (!replay_provider) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG00004: HisgateReplayCache: no socache provider "
-                     "'%s' (LoadModule socache_%s_module?)", name, name);
+    if (hg_socache_open(&replay, "HisgateReplayCache", c->replay_cache, "hisgate-replay", &hints,
+                        replay_mutex_type, 1, s, pconf, ptemp) != OK)
         return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    if ((err = replay_provider->create(&replay_inst, args, ptemp, pconf))) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG00005: HisgateReplayCache: %s", err);
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
-    if ((rv = ap_global_mutex_create(&replay_mutex, NULL, replay_mutex_type, NULL, s, pconf, 0))
-        != APR_SUCCESS)
-        return HTTP_INTERNAL_SERVER_ERROR;
-    if ((rv = replay_provider->init(replay_inst, "hisgate-replay", &hints, s, pconf)) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "HG00006: replay cache init failed");
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
+    hg_socache_provider = replay.provider;
+    hg_socache_inst = replay.inst;
     if (hg_http_global_init() != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
     if (hg_wechat_post_config(s, pconf) != APR_SUCCESS)
@@ -1044,8 +1069,8 @@ static void hg_child_init(apr_pool_t *p, server_rec *s)
     apr_thread_mutex_create(&app_mutex, APR_THREAD_MUTEX_DEFAULT, p);
     apr_pool_create(&app_cache_pool, p);
     app_cache = apr_hash_make(app_cache_pool);
-    if (replay_mutex)
-        apr_global_mutex_child_init(&replay_mutex, apr_global_mutex_lockfile(replay_mutex), p);
+    if (replay.mutex)
+        apr_global_mutex_child_init(&replay.mutex, apr_global_mutex_lockfile(replay.mutex), p);
     hg_wechat_child_init(p);
     hg_drain_child_init(p, s);
     /* fonts are read and parsed once per process, before any worker thread renders a PDF */
@@ -1061,6 +1086,7 @@ static void hg_register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(hg_register_topic);
     APR_REGISTER_OPTIONAL_FN(hg_conf_get);
     APR_REGISTER_OPTIONAL_FN(hg_wechat_token);
+    APR_REGISTER_OPTIONAL_FN(hg_socache_open);
     APR_REGISTER_OPTIONAL_FN(hg_glue_db_release);
     APR_REGISTER_OPTIONAL_FN(hg_glue_db_reacquire);
     ap_hook_pre_config(hg_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
