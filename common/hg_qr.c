@@ -52,7 +52,7 @@ apr_status_t hg_qr_png(const unsigned char **png, apr_size_t *len, apr_pool_t *p
             unsigned char *row = raw + (apr_size_t)y * (rb + 1);
             int my = y / scale - QUIET;
             if (y % scale) {
-                memcpy(row, row - (rb + 1), rb + 1);
+                row[0] = 2;           /* PNG filter Up: a copy of the row above is all zeros */
                 continue;
             }
             for (x = 0; x < px; x++) {
@@ -66,7 +66,7 @@ apr_status_t hg_qr_png(const unsigned char **png, apr_size_t *len, apr_pool_t *p
         zlen = compressBound(rawlen) + 64;
         z = apr_palloc(p, zlen);
         memset(&zs, 0, sizeof(zs));
-        if (deflateInit2(&zs, 9, Z_DEFLATED, 9, 2, Z_DEFAULT_STRATEGY) != Z_OK)
+        if (deflateInit2(&zs, 6, Z_DEFLATED, 9, 2, Z_DEFAULT_STRATEGY) != Z_OK)
             return HG_EINVALID;
         zs.next_in = raw;
         zs.avail_in = (uInt)rawlen;

@@ -856,13 +856,20 @@ apr_status_t invoice_make_doc(json_t **doc, apr_pool_t *p, invoice_kind_t kind, 
 
 apr_status_t invoice_seal(char **sig_b64, apr_pool_t *p, hg_pkey_t *key, json_t *doc)
 {
+    char *txt;
+    *sig_b64 = NULL;
+    if (!doc || !(txt = hg_json_dump(p, doc, HG_JSON_DUMP_SORTED))) return HG_EINVALID;
+    return invoice_seal_text(sig_b64, p, key, txt);
+}
+
+apr_status_t invoice_seal_text(char **sig_b64, apr_pool_t *p, hg_pkey_t *key, const char *txt)
+{
     unsigned char *der, raw[64];
     apr_size_t dlen;
-    char *txt;
     apr_status_t rv;
 
     *sig_b64 = NULL;
-    if (!doc || !(txt = hg_json_dump(p, doc, HG_JSON_DUMP_SORTED))) return HG_EINVALID;
+    if (!txt) return HG_EINVALID;
     if ((rv = hg_sm2_sign(&der, &dlen, p, key, NULL, txt, strlen(txt))) != APR_SUCCESS) return rv;
     if ((rv = hg_sm2_sig_der_to_raw(raw, der, dlen)) != APR_SUCCESS) return HG_ECRYPTO;
     *sig_b64 = hg_base64_encode(p, raw, sizeof(raw));

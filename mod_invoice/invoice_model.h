@@ -165,6 +165,8 @@ apr_status_t invoice_make_doc(json_t **doc, apr_pool_t *p, invoice_kind_t kind, 
  * HG_ECRYPTO when signing fails.  A verifier elsewhere must rebuild the same bytes: sorted keys,
  * no whitespace, non-ASCII as UTF-8, money as strings (so no float formatting is involved). */
 apr_status_t invoice_seal(char **sig_b64, apr_pool_t *p, hg_pkey_t *key, json_t *doc);
+/* the same over a document already dumped that way (the stored text: one dump for both) */
+apr_status_t invoice_seal_text(char **sig_b64, apr_pool_t *p, hg_pkey_t *key, const char *doc_sorted_text);
 /* APR_SUCCESS, or HG_EBADSIG (also for a signature that is not base64 of 64 bytes); HG_EINVALID for
  * a NULL doc; HG_ECRYPTO when pub is not an SM2 key. */
 apr_status_t invoice_seal_verify(hg_pkey_t *pub, json_t *doc, const char *sig_b64);

@@ -163,9 +163,11 @@ static apr_status_t bill_row(invoice_ctx_t *x, const char *bus_no, invoice_kind_
     json_t *up;
     apr_status_t rv;
 
-    if ((rv = invoice_seal(&sig, x->p, x->seal_key, doc)))
+    /* the stored document is the very text the seal signs: dump it once */
+    if (!(doc_text = hg_json_dump(x->p, doc, HG_JSON_DUMP_SORTED)))
+        return APR_ENOMEM;
+    if ((rv = invoice_seal_text(&sig, x->p, x->seal_key, doc_text)))
         return rv;
-    doc_text = hg_json_dump(x->p, doc, HG_JSON_DUMP_SORTED);
     /* what the fiscal platform receives; sealed in the outbox too: it carries personal data */
     up = hg_json_own(x->p, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:O}", "billBatchCode", batch,
                                       "billNo", bill_no, "random", random, "createTime", create_time,

@@ -11,7 +11,7 @@ use JSON::PP;
 use HG qw(json_of signed_request psql wait_until);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 89;
+plan tests => 90;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -44,6 +44,14 @@ ok t_cmp($j->{random}, qr/^[0-9a-z]{6}$/, 'check code: 6 characters');
 ok t_cmp($j->{createTime}, qr/^\d{17}$/, 'createTime yyyyMMddHHmmssSSS');
 ok t_cmp(substr(decode_base64($j->{billQRCode} // ''), 0, 4), "\x89PNG", 'billQRCode is a base64 PNG');
 ok t_cmp($j->{pictureNetUrl}, qr{/invoice/bill\.html#code=44010126&no=$j->{billNo}&r=$j->{random}$}, 'H5 link');
+# what a window scanner reads from that picture: the H5 link itself
+{
+    require File::Temp;
+    my ($fh, $png) = File::Temp::tempfile(SUFFIX => '.png', UNLINK => 1);
+    binmode $fh; print $fh decode_base64($j->{billQRCode} // ''); close $fh;
+    my $read = `zbarimg --raw -q '$png' 2>/dev/null`; chomp $read;
+    ok t_cmp($read, $j->{pictureNetUrl}, 'billQRCode scans as the H5 link');
+}
 my %first = %$j;
 # the bill commits with its audit row (one commit): exactly one row, holding the answer's status
 sub audit_of { my ($res) = @_; my $rid = $res->header('X-Request-Id') // 'none';

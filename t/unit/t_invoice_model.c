@@ -657,6 +657,10 @@ static void test_doc_seal(json_t *op)
            && invoice_seal_verify(pub, doc, sig) == APR_SUCCESS, "the seal verifies with the public key alone");
     invoice_seal(&sig2, pool, key, doc);
     tap_ok(invoice_seal_verify(key, doc, sig2) == APR_SUCCESS, "a second seal verifies too");
+    tap_ok(invoice_seal_text(&sig2, pool, key, hg_json_dump(pool, doc, HG_JSON_DUMP_SORTED)) == APR_SUCCESS
+           && invoice_seal_verify(key, doc, sig2) == APR_SUCCESS, "a seal over the stored (sorted) text verifies");
+    tap_ok(invoice_seal_text(&sig2, pool, key, hg_json_dump(pool, doc, 0)) == APR_SUCCESS
+           && invoice_seal_verify(key, doc, sig2) == HG_EBADSIG, "a seal over another dump of it does not");
     tap_ok(invoice_seal_verify(other, doc, sig) == HG_EBADSIG, "another key does not verify");
 
     d2 = copy(doc);
