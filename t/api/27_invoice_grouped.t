@@ -10,6 +10,8 @@
 #   3. more requests than numbers left: as many bills as numbers, the others HG_INVOICE_NO_STOCK,
 #      nothing half-written
 #   and single issues and batches in one line (a batch's bills may each wait in it)
+#   4. the store room (POOL) in a burst: it holds stock for distribution and issues nothing, not
+#      even when its requests queue in a line
 use strict;
 use warnings FATAL => 'all';
 use utf8;
@@ -21,7 +23,7 @@ use Time::HiRes qw(time sleep);
 use HG qw(json_of psql);
 use HGInvoice qw(outpatient bus_no);
 
-plan tests => 27;
+plan tests => 29;
 
 my $vars  = Apache::Test::config()->{vars};
 my $state = "$vars->{t_logs}/grouped.$$";
@@ -202,6 +204,15 @@ ok t_cmp(psql("SELECT count(*) FROM hg.outbox WHERE topic = 'invoice.upload' AND
 my $readme = do { local $/; open my $fh, '<:encoding(UTF-8)', "$vars->{top_dir}/README.md" or die $!; <$fh> };
 ok t_cmp($readme =~ /InvoiceIssueGroup/ ? 1 : 0, 1, "README documents InvoiceIssueGroup");
 
+# ---- 4. the store room in a burst: nothing issued from its stock
+place('POOL', [ '44019806', 9500000001, 9500001000 ]);
+my @a5 = burst('POOL', map { outpatient(placeCode => 'POOL', busNo => "G5$tag" . sprintf('%03d', $_)) } 1 .. 20);
+ok t_cmp(scalar(grep { $_->[0] == 409 && ($_->[1]{code} // '') eq 'HG_INVOICE_NO_STOCK' } @a5), 20,
+         'twenty simultaneous issues on the store room: all 409 HG_INVOICE_NO_STOCK');
+ok t_cmp(psql("SELECT count(*) FROM invoice.bills WHERE place_code = 'POOL'") . ' '
+         . psql("SELECT next_no FROM invoice.stock WHERE bill_batch_code = '44019806'"), '0 9500000001',
+         'no bill from the store room, its stock untouched');
+
 # no batch left anything open: every billing point's row is free (a NOWAIT lock succeeds)
 ok t_cmp(psql("SELECT count(*) FROM (SELECT 1 FROM invoice.stock WHERE place_code IN ('$p1', '$p2', '$p3', '$p4') FOR UPDATE NOWAIT) s"),
          5, 'no stock row left locked');
@@ -209,3 +220,4 @@ ok t_cmp(psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'hisgate' A
          'no connection left idle in a transaction');
 unlink "$state/locked", "$state/curl.cfg", "$state/bill.pdf";
 rmdir $state;
+
