@@ -13,7 +13,9 @@ start)
     mkdir -p "$state"
     "$bin/initdb" -D "$dir" -U postgres -A trust --no-sync -E UTF8 --locale=C.UTF-8 >/dev/null
     "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50" start >/dev/null
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50" start >/dev/null \
+        || { echo "pg-fixture: PostgreSQL did not start on port $port; its log:" >&2
+             tail -n 20 "$dir/server.log" >&2; exit 1; }
     "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -q -v ON_ERROR_STOP=1 \
         -c "CREATE ROLE hisgate LOGIN" -c "CREATE DATABASE hisgate OWNER hisgate ENCODING 'UTF8'"
     export HG_DSN="host=127.0.0.1 port=$port dbname=hisgate user=hisgate" HG_KEYS="$state/keys"
