@@ -15,13 +15,15 @@
 #                respiratory demo department announced through the signed HIS API (curl --parallel),
 #                then wrk -t2 -c100 = 100 patients at once POSTing answer steps, each session's
 #                steps in order (tools/bench/wrk.lua mode consult); the visits are deleted afterwards
+#   9. drain     (last) the outbox delivering the bench's uploads and SMS with no load, for
+#                BENCH_DRAIN_SECONDS (20) or until none is left: rows/s and CPU per delivery
 # Issuance comes last: every bill queues an upload and an SMS, and the outbox drainer works them
 # off in the background for minutes after (its rate is printed).
 #
 # Knobs: BENCH_SECONDS (10) per phase, BENCH_COLD_SECONDS (5), BENCH_MAX_RATE (5000 requests/s
 # pre-generated per issuance phase), BENCH_SEED_BILLS (50000), BENCH_PDF_BILLS (300),
 # BENCH_PGBENCH_CLIENTS (100, fewer if the server's max_connections has no room),
-# BENCH_CONSULT_SESSIONS (1500), BENCH_ONLY=consult (only phase 8, for profiling the walk).
+# BENCH_CONSULT_SESSIONS (1500), BENCH_DRAIN_SECONDS (20), BENCH_ONLY=consult (only phase 8, for profiling the walk).
 # wrk's full output goes to var/bench/.  The last line is one `bench:` line of key=value pairs.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -295,6 +297,20 @@ issue() {
 issue spread spread
 issue hot hot
 
+# ---- 9. the drain with no load: the bench's bills still owe their uploads and SMS, the part of a
+# bill's cost that the issuance phases defer; its rate (and CPU per delivery, the sandbox's share
+# included, as it runs in the same httpd) says what a sustained load could be
+DRAIN=${BENCH_DRAIN_SECONDS:-20}
+d0=$(done_rows)
+phase_begin drain
+t0=$(date +%s)
+while [ $(( $(date +%s) - t0 )) -lt "$DRAIN" ] && [ "$(backlog)" -gt 0 ]; do sleep 1; done
+dsec=$(( $(date +%s) - t0 )); [ "$dsec" -ge 1 ] || dsec=1
+dn=$(( $(done_rows) - d0 ))
+phase_end drain "$dn"
+drain=$(( dn / dsec ))
+echo "  drain with no load: $dn uploads/SMS delivered in $dsec s"
+
 # ---- report
 static=$(int "$(field static rate)")
 spread=$(int "$(field spread rate)"); p50=$(field spread p50_ms); p99=$(field spread p99_ms)
@@ -319,7 +335,8 @@ printf '%-34s %10s %9s %9s  %s\n' "pgbench same shape, -c$PGBC -j2" "$pgb" "" "a
 printf '%-34s %9s%% %9s %9s  %s\n' "issuance / pgbench" "$ratio" "" "" ">=60%: $(verdict "$ratio" 60 min)"
 printf '%-34s %10s %9s %9s  %s\n' "consult answer steps, 100 patients" "$csteps" "$(field consult p50_ms)" "$cp99" \
     ">=2000/s, p99<50ms: $(verdict "$csteps" 2000 min) $(verdict "$cp99" 50 max)"
+printf '%-34s %10s %9s %9s  %s\n' "outbox drain, no load (upload+SMS)" "$drain" "" "" "(2 per bill with a phone)"
 echo "  whole run $(( $(date +%s) - ALL_START )) s; wrk/pgbench output in var/bench/; the outbox drainer still has"
 echo "  $(backlog) uploads/SMS of the bench's bills to deliver (watch: hisgate outbox stats, or /hg/status)"
 echo "  machine load after the run (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "bench: bills_per_s=$spread p99_ms=$p99r hot_bills_per_s=$hot pdfs_per_s=$warm pgbench_per_s=$pgb static_per_s=$static pdfs_cold_per_s=$cold consult_steps_per_s=$csteps consult_p99_ms=$cp99"
+echo "bench: bills_per_s=$spread p99_ms=$p99r hot_bills_per_s=$hot pdfs_per_s=$warm pgbench_per_s=$pgb static_per_s=$static pdfs_cold_per_s=$cold consult_steps_per_s=$csteps consult_p99_ms=$cp99 drain_per_s=$drain"
