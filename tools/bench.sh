@@ -17,8 +17,8 @@
 #                steps in order (tools/bench/wrk.lua mode consult); the visits are deleted afterwards
 #   9. drain     (last) the outbox delivering the bench's uploads and SMS with no load, for
 #                BENCH_DRAIN_SECONDS (20) or until none is left: rows/s and CPU per delivery
-# Issuance comes last: every bill queues an upload and an SMS, and the outbox drainer works them
-# off in the background for minutes after (its rate is printed).
+# Issuance comes after the others: every bill queues an upload and an SMS, which the outbox drains
+# in the background; phase 9 measures that with no load, and whatever is left is delivered after.
 #
 # Knobs: BENCH_SECONDS (10) per phase, BENCH_COLD_SECONDS (5), BENCH_MAX_RATE (5000 requests/s
 # pre-generated per issuance phase), BENCH_SEED_BILLS (50000), BENCH_PDF_BILLS (300),

@@ -444,11 +444,7 @@ static apr_status_t hg_glue_db_reacquire(hg_call_t *c)
 
 /* ---------------------------------------------------------------- replay cache */
 
-ap_socache_provider_t *hg_socache_provider;
-ap_socache_instance_t *hg_socache_inst;
-static hg_socache_t replay;
-#define replay_provider hg_socache_provider
-#define replay_inst hg_socache_inst
+hg_socache_t hg_shared_cache;
 static const char *const replay_mutex_type = "hisgate-replay";
 
 /* APR_SUCCESS when the nonce is new (and now remembered), HG_EAUTH when seen before */
@@ -459,17 +455,17 @@ static apr_status_t nonce_check_and_store(request_rec *r, const char *app_id, co
     unsigned int buflen = sizeof(buf);
     apr_status_t rv;
     /* check-and-store under one mutex so two requests with the same nonce cannot both pass */
-    apr_global_mutex_lock(replay.mutex);
-    rv = replay_provider->retrieve(replay_inst, r->server, (const unsigned char *)key,
+    apr_global_mutex_lock(hg_shared_cache.mutex);
+    rv = hg_shared_cache.provider->retrieve(hg_shared_cache.inst, r->server, (const unsigned char *)key,
                                    strlen(key), buf, &buflen, r->pool);
     if (rv == APR_SUCCESS) {
-        apr_global_mutex_unlock(replay.mutex);
+        apr_global_mutex_unlock(hg_shared_cache.mutex);
         return HG_EAUTH;
     }
-    rv = replay_provider->store(replay_inst, r->server, (const unsigned char *)key, strlen(key),
+    rv = hg_shared_cache.provider->store(hg_shared_cache.inst, r->server, (const unsigned char *)key, strlen(key),
                                 apr_time_now() + apr_time_from_sec(2 * hg_conf_global->auth_window + 5),
                                 (unsigned char *)"1", 1, r->pool);
-    apr_global_mutex_unlock(replay.mutex);
+    apr_global_mutex_unlock(hg_shared_cache.mutex);
     if (rv != APR_SUCCESS)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, "HG00012: replay cache store failed");
     return APR_SUCCESS;
@@ -1044,11 +1040,9 @@ static int hg_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00003: no HisgateKeyFile: signed and staff "
                      "routes answer HG_INTERNAL until one is configured");
 
-    if (hg_socache_open(&replay, "HisgateReplayCache", c->replay_cache, "hisgate-replay", &hints,
+    if (hg_socache_open(&hg_shared_cache, "HisgateReplayCache", c->replay_cache, "hisgate-replay", &hints,
                         replay_mutex_type, 1, s, pconf, ptemp) != OK)
         return HTTP_INTERNAL_SERVER_ERROR;
-    hg_socache_provider = replay.provider;
-    hg_socache_inst = replay.inst;
     if (hg_http_global_init() != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
     if (hg_wechat_post_config(s, pconf) != APR_SUCCESS)
@@ -1069,8 +1063,8 @@ static void hg_child_init(apr_pool_t *p, server_rec *s)
     apr_thread_mutex_create(&app_mutex, APR_THREAD_MUTEX_DEFAULT, p);
     apr_pool_create(&app_cache_pool, p);
     app_cache = apr_hash_make(app_cache_pool);
-    if (replay.mutex)
-        apr_global_mutex_child_init(&replay.mutex, apr_global_mutex_lockfile(replay.mutex), p);
+    if (hg_shared_cache.mutex)
+        apr_global_mutex_child_init(&hg_shared_cache.mutex, apr_global_mutex_lockfile(hg_shared_cache.mutex), p);
     hg_wechat_child_init(p);
     hg_drain_child_init(p, s);
     /* fonts are read and parsed once per process, before any worker thread renders a PDF */

@@ -63,8 +63,7 @@ apr_status_t hg_probe_fiscal_deliver(apr_pool_t *p, const hg_outbox_item_t *item
 apr_status_t hg_staff_session_json(hg_call_t *c, const char *token);
 
 /* the shared-memory cache (HisgateReplayCache): nonces, and the WeChat token (mod_hisgate.c) */
-extern ap_socache_provider_t *hg_socache_provider;
-extern ap_socache_instance_t *hg_socache_inst;
+extern hg_socache_t hg_shared_cache;
 
 /* the WeChat access token (mod_hisgate_wechat.c) */
 apr_status_t hg_wechat_pre_config(apr_pool_t *pconf);

@@ -78,7 +78,7 @@ static const char *cached(apr_pool_t *p, const char *key, apr_time_t *refresh_at
     unsigned char buf[2300];
     unsigned int len = sizeof(buf) - 1;
     char *bar;
-    if (hg_socache_provider->retrieve(hg_socache_inst, main_server, (const unsigned char *)key, strlen(key),
+    if (hg_shared_cache.provider->retrieve(hg_shared_cache.inst, main_server, (const unsigned char *)key, strlen(key),
                                       buf, &len, p) != APR_SUCCESS)
         return NULL;
     buf[len] = '\0';
@@ -104,7 +104,7 @@ apr_status_t hg_wechat_token(apr_pool_t *p, const char *stale, hg_http_observer_
     *token = NULL;
     *why = NULL;
     conf_of(&w);
-    if (!hg_socache_provider || !wechat_mutex || hg_wechat_token_request(&req, p, &w) != APR_SUCCESS) {
+    if (!hg_shared_cache.provider || !wechat_mutex || hg_wechat_token_request(&req, p, &w) != APR_SUCCESS) {
         *why = "WeChat is not configured (HisgateWeChat appid secret, or HisgateWeChatTokenURL)";
         return HG_EINVALID;
     }
@@ -144,7 +144,7 @@ apr_status_t hg_wechat_token(apr_pool_t *p, const char *stale, hg_http_observer_
             refresh_at = apr_time_now() + apr_time_from_sec(expires_in > 2 * HG_WECHAT_EARLY_S
                                                             ? expires_in - HG_WECHAT_EARLY_S : expires_in / 2);
             val = apr_psprintf(p, "%" APR_TIME_T_FMT "|%s", refresh_at, t);
-            if (hg_socache_provider->store(hg_socache_inst, main_server, (const unsigned char *)key, strlen(key),
+            if (hg_shared_cache.provider->store(hg_shared_cache.inst, main_server, (const unsigned char *)key, strlen(key),
                                            refresh_at, (unsigned char *)val, strlen(val), p) != APR_SUCCESS)
                 ap_log_error(APLOG_MARK, APLOG_WARNING, 0, main_server,
                              "HG00040: the WeChat token could not be cached (HisgateReplayCache full?)");
