@@ -68,6 +68,7 @@
     X(HG_INVOICE_SMS_TOO_SOON,    429, "wait before asking for another SMS code (验证码发送过于频繁)") \
     X(HG_INVOICE_SMS_CODE,        400, "wrong or expired SMS code (验证码错误或已过期)") \
     X(HG_INVOICE_STOCK_OVERLAP,   409, "the number range overlaps a stored range of the same bill code (号段与已入库号段重叠)") \
+    X(HG_INVOICE_PDF_BUSY,        503, "many layout files are being rendered, retry shortly (版式文件生成繁忙，请稍后再试)") \
     X(HG_CONSULT_TEMPLATE,        400, "the questionnaire template is invalid (问卷模板错误)") \
     X(HG_CONSULT_SESSION,         404, "unknown or expired pre-consultation link (预问诊链接无效或已过期)") \
     X(HG_CONSULT_CLOSED,          409, "the pre-consultation is already submitted or stopped (预问诊已提交或已终止)") \

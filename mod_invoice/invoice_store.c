@@ -1018,18 +1018,6 @@ apr_status_t invoice_pdf_store(invoice_ctx_t *x, const invoice_bill_t *b, const 
                    hg_base64_encode(x->p, (const unsigned char *)pdf, len));
 }
 
-apr_status_t invoice_pdf(invoice_ctx_t *x, const invoice_bill_t *b, const char **pdf, apr_size_t *len)
-{
-    apr_status_t rv = invoice_pdf_cached(x, b, pdf, len);
-    if (rv != HG_ENOTFOUND)
-        return rv;
-    if ((rv = invoice_pdf_make(x, b, pdf, len)))
-        return rv;
-    /* best effort: a cache write that fails costs a render next time, nothing else */
-    invoice_pdf_store(x, b, *pdf, *len);
-    return APR_SUCCESS;
-}
-
 apr_status_t invoice_notice_pdf(invoice_ctx_t *x, const invoice_bill_t *b, const char **pdf, apr_size_t *len)
 {
     json_t *doc;

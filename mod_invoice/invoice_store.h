@@ -61,11 +61,10 @@ apr_status_t invoice_paper_turn(invoice_ctx_t *x, json_t *req, int re, const cha
 apr_status_t invoice_paper_void(invoice_ctx_t *x, json_t *req);
 apr_status_t invoice_blank_void(invoice_ctx_t *x, json_t *req);
 
-/* the layout file (rendered on first download, cached per seal status): invoice_pdf does all of
- * it on x->db; a caller that gives its connection back during the render uses the three steps:
- * the cached file (HG_ENOTFOUND when there is none for the bill's seal status), the render (no
- * database: x->db may be NULL), and the cache write */
-apr_status_t invoice_pdf(invoice_ctx_t *x, const invoice_bill_t *bill, const char **pdf, apr_size_t *len);
+/* the layout file (rendered on first download, cached per seal status) in three steps, so that a
+ * caller can give its connection back during the render: the cached file (HG_ENOTFOUND when there
+ * is none for the bill's seal status), the render (no database: x->db may be NULL), and the cache
+ * write */
 apr_status_t invoice_pdf_cached(invoice_ctx_t *x, const invoice_bill_t *bill, const char **pdf, apr_size_t *len);
 apr_status_t invoice_pdf_make(invoice_ctx_t *x, const invoice_bill_t *bill, const char **pdf, apr_size_t *len);
 apr_status_t invoice_pdf_store(invoice_ctx_t *x, const invoice_bill_t *bill, const char *pdf, apr_size_t len);

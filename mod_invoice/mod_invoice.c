@@ -4,6 +4,7 @@
  * invoice_model.c, the layout in invoice_pdf.c, the platform adapters in invoice_fiscal.c and
  * invoice_notify.c. */
 #include <string.h>
+#include <unistd.h>
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
@@ -19,6 +20,7 @@
 #include "hg_qr.h"
 #include "hg_pdf.h"
 #include "hg_http.h"
+#include "hg_slots.h"
 #include "invoice_model.h"
 #include "invoice_store.h"
 #include "invoice_fiscal.h"
@@ -35,6 +37,7 @@ typedef struct invoice_conf_t {
     int link_key_set;
     int pdf_link_ttl;
     int issue_group_max;
+    int pdf_renders;             /* first renders at once per process; 0: one per CPU */
     invoice_fiscal_conf_t fiscal;
     invoice_notify_conf_t notify;
     const unsigned char *master_key;
@@ -43,6 +46,10 @@ typedef struct invoice_conf_t {
 
 static invoice_conf_t *G;   /* the main server's configuration, set in post_config */
 static hg_group_t *issue_group;   /* this process's lines of issuance per billing point */
+static hg_slots_t *render_line;   /* this process's PDF renders at once (InvoicePdfRenders), in arrival order */
+
+/* a render that cannot start within this answers 503 HG_INVOICE_PDF_BUSY: the patient taps again */
+#define RENDER_WAIT apr_time_from_sec(10)
 
 static void *create_conf(apr_pool_t *p, server_rec *s)
 {
@@ -100,6 +107,15 @@ static const char *set_group(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const char *set_renders(cmd_parms *cmd, void *dc, const char *arg)
+{
+    int v = atoi(arg);
+    if (v < 1 || v > 64)
+        return "InvoicePdfRenders: layout files rendered at once per process, 1 to 64";
+    conf_of(cmd)->pdf_renders = v;
+    return NULL;
+}
+
 static const char *set_sms(cmd_parms *cmd, void *dc, const char *url, const char *sign)
 {
     conf_of(cmd)->notify.sms_url = url;
@@ -126,6 +142,8 @@ static const command_rec invoice_cmds[] = {
     AP_INIT_TAKE1("InvoiceIssueGroup", set_group, NULL, RSRC_CONF,
                   "bills of one billing point issued in one transaction at most when requests queue "
                   "for it (default 32; 1 issues every bill in its own)"),
+    AP_INIT_TAKE1("InvoicePdfRenders", set_renders, NULL, RSRC_CONF,
+                  "layout files rendered at once per process (default: one per CPU); more wait in line"),
     AP_INIT_TAKE2("InvoiceSMSGateway", set_sms, NULL, RSRC_CONF,
                   "SMS gateway URL and the signature text (【医院名】)"),
     AP_INIT_TAKE2("InvoiceWeChatGateway", set_wechat, NULL, RSRC_CONF,
@@ -414,9 +432,14 @@ static apr_status_t send_pdf(hg_call_t *c, const char *pdf, apr_size_t len, cons
 }
 
 /* A bill's layout file (notice: the 告知单) without holding a database connection during the
- * render (milliseconds of CPU): a cached file is answered at once; otherwise the connection and
- * its slot go back for the render and are taken again only to store the file in the cache.  A
- * cache write that cannot get a connection or fails costs a render next time, nothing else. */
+ * render (tens of milliseconds of CPU for a long bill): a cached file is answered at once;
+ * otherwise the connection and its slot go back for the render and are taken again only to store
+ * the file in the cache.  A cache write that cannot get a connection or fails costs a render next
+ * time, nothing else.
+ * Renders wait in line for one of InvoicePdfRenders: a burst of first downloads (a ward's bills
+ * after discharge) with a thread each would leave every runnable thread a sliver of the CPU, and
+ * the requests holding database slots meanwhile would hold them that much longer — other calls
+ * then waited out HisgateDBWait and got 503. */
 static apr_status_t bill_pdf(hg_call_t *c, invoice_ctx_t *x, const invoice_bill_t *b, int notice,
                              const char **pdf, apr_size_t *len)
 {
@@ -425,7 +448,14 @@ static apr_status_t bill_pdf(hg_call_t *c, invoice_ctx_t *x, const invoice_bill_
         return rv;
     hg_call_db_release(c);
     x->db = NULL;
-    if ((rv = notice ? invoice_notice_pdf(x, b, pdf, len) : invoice_pdf_make(x, b, pdf, len)) || notice)
+    if (!render_line || hg_slots_take(render_line, 0, RENDER_WAIT) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r, "HG10004: no PDF render free within %d s (InvoicePdfRenders)",
+                      (int)apr_time_sec(RENDER_WAIT));
+        return hg_call_fail(c, "HG_INVOICE_PDF_BUSY", NULL, NULL);
+    }
+    rv = notice ? invoice_notice_pdf(x, b, pdf, len) : invoice_pdf_make(x, b, pdf, len);
+    hg_slots_give(render_line);
+    if (rv || notice)
         return rv;
     if (hg_call_db_reacquire(c) != APR_SUCCESS) {
         c->err = NULL;
@@ -835,6 +865,12 @@ static apr_status_t group_cleanup(void *g)
     return APR_SUCCESS;
 }
 
+static int online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
 /* this module's copy of hg_pdf needs its fonts: read once per process, before workers render */
 static void invoice_child_init(apr_pool_t *p, server_rec *s)
 {
@@ -843,6 +879,10 @@ static void invoice_child_init(apr_pool_t *p, server_rec *s)
     if (!fonts || hg_pdf_global_init(fonts) != APR_SUCCESS)
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "HG10003: fonts %s: %s; bill PDFs cannot be rendered",
                      fonts ? fonts : "(none)", hg_pdf_init_error());
+    if (hg_slots_create(&render_line, p, G && G->pdf_renders > 0 ? G->pdf_renders : online_cpus()) != APR_SUCCESS) {
+        render_line = NULL;      /* every first download then answers HG_INVOICE_PDF_BUSY */
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG10005: PDF render line not set up");
+    }
     if (hg_group_create(&issue_group) != APR_SUCCESS)
         issue_group = NULL;      /* every bill in its own transaction: slower on a busy point, as correct */
     else

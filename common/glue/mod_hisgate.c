@@ -173,7 +173,7 @@ static const command_rec hg_cmds[] = {
     AP_INIT_TAKE1("HisgateKeyFile", set_str, OFF(key_file), RSRC_CONF,
                   "file with master_key= and audit_key= (32 hex digits each)"),
     AP_INIT_TAKE1("HisgateDBSlots", set_int, OFF(db_slots), RSRC_CONF,
-                  "database connections one process may use at once (set it to DBDMax)"),
+                  "database connections one process's requests may use at once (DBDMax minus one: the drain's)"),
     AP_INIT_TAKE1("HisgateDBWait", set_int, OFF(db_wait_ms), RSRC_CONF,
                   "milliseconds a request waits for a database connection before 503"),
     AP_INIT_TAKE1("HisgateAuthWindow", set_int, OFF(auth_window), RSRC_CONF,
