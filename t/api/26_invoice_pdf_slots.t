@@ -137,6 +137,16 @@ for my $k (qw(api pub ping)) {
 }
 printf STDERR "# %d PDFs and %d pings in %.2f s\n", $N_API + $N_PUB, $N_PING * $PINGS, $took;
 printf STDERR "# not 200: %s\n", join('; ', map { "$_->[0]$_->[1] $_->[2] $_->[3]s $_->[6]" } grep { $_->[2] != 200 } @res) || 'none';
+if (grep { $_->[2] != 200 } @res) {
+    # what the server said of the waits (no slot within HisgateDBWait, no render within 10 s): which
+    # process and when, for a failure seen only on a busier machine
+    my $log = Apache::Test::config()->{vars}{t_logs} . '/error_log';
+    if (open my $fh, '<', $log) {
+        my @w = grep { /HG00010|HG10004/ } <$fh>;
+        close $fh;
+        print STDERR "# error_log: $_" for @w[($#w > 19 ? $#w - 19 : 0) .. $#w];
+    }
+}
 
 # ---- every answer 200 (none 503 HG_DB_BUSY)
 ok t_cmp(scalar @res, $N_API + $N_PUB + $N_PING * $PINGS, 'every call answered');
