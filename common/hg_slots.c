@@ -148,3 +148,8 @@ void hg_slots_count(hg_slots_t *s, int *in_use, int *waiting)
         *waiting = s->waiting;
     pthread_mutex_unlock(&s->mu);
 }
+
+int hg_slots_size(const hg_slots_t *s)
+{
+    return s->max;
+}

@@ -30,4 +30,7 @@ void hg_slots_give(hg_slots_t *s);
 
 /* slots taken now, and threads in line (both lines) */
 void hg_slots_count(hg_slots_t *s, int *in_use, int *waiting);
+
+/* how many slots there are (fixed at creation) */
+int hg_slots_size(const hg_slots_t *s);
 #endif

@@ -883,6 +883,11 @@ static void invoice_child_init(apr_pool_t *p, server_rec *s)
         render_line = NULL;      /* every first download then answers HG_INVOICE_PDF_BUSY */
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG10005: PDF render line not set up");
     }
+    else {
+        APR_OPTIONAL_FN_TYPE(hg_register_line) *reg_line = APR_RETRIEVE_OPTIONAL_FN(hg_register_line);
+        if (reg_line)
+            reg_line("invoice.pdf", render_line);
+    }
     if (hg_group_create(&issue_group) != APR_SUCCESS)
         issue_group = NULL;      /* every bill in its own transaction: slower on a busy point, as correct */
     else

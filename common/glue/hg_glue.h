@@ -16,6 +16,7 @@
 #include "util_script.h"
 #include <jansson.h>
 #include "hg_db.h"
+#include "hg_slots.h"
 #include "hg_err.h"
 #include "hg_json.h"
 #include "hg_outbox.h"
@@ -105,6 +106,11 @@ typedef struct hg_socache_t {
     ap_socache_instance_t *inst;
     apr_global_mutex_t    *mutex;    /* NULL: the provider needs none */
 } hg_socache_t;
+/* a module's bounded line of work in this process (hg_slots.h), shown with the database slots
+ * under "lines" in /hg/status and as hisgate_line_* in /hg/metrics (the answering process's).
+ * Register it in child_init; the name is "module.what", e.g. "invoice.pdf". */
+APR_DECLARE_OPTIONAL_FN(void, hg_register_line, (const char *name, hg_slots_t *line));
+
 APR_DECLARE_OPTIONAL_FN(int, hg_socache_open,
                         (hg_socache_t *c, const char *directive, const char *spec, const char *ns,
                          const struct ap_socache_hints *hints, const char *mutex_type, int always_mutex,

@@ -414,6 +414,32 @@ void hg_release_db(request_rec *r)
     }
 }
 
+/* this process's lines of work ("db" and the modules'): registered in child_init, before any
+ * request reads them, and never changed after (no lock) */
+#define HG_LINES_MAX 16
+static struct { const char *name; hg_slots_t *line; } lines[HG_LINES_MAX];
+static int nlines;
+
+static void hg_register_line(const char *name, hg_slots_t *line)
+{
+    if (line && nlines < HG_LINES_MAX) {
+        lines[nlines].name = name;
+        lines[nlines++].line = line;
+    }
+}
+
+int hg_line_count(void)
+{
+    return nlines;
+}
+
+const char *hg_line_get(int i, int *in_use, int *size, int *waiting)
+{
+    hg_slots_count(lines[i].line, in_use, waiting);
+    *size = hg_slots_size(lines[i].line);
+    return lines[i].name;
+}
+
 void hg_db_slots(int *in_use, int *slots)
 {
     *in_use = 0;
@@ -1060,6 +1086,7 @@ static void hg_child_init(apr_pool_t *p, server_rec *s)
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG00049: database slots not set up (HisgateDBSlots %d)",
                      hg_conf_global->db_slots);
     }
+    hg_register_line("db", db_slots_line);
     apr_thread_mutex_create(&app_mutex, APR_THREAD_MUTEX_DEFAULT, p);
     apr_pool_create(&app_cache_pool, p);
     app_cache = apr_hash_make(app_cache_pool);
@@ -1081,6 +1108,7 @@ static void hg_register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(hg_conf_get);
     APR_REGISTER_OPTIONAL_FN(hg_wechat_token);
     APR_REGISTER_OPTIONAL_FN(hg_socache_open);
+    APR_REGISTER_OPTIONAL_FN(hg_register_line);
     APR_REGISTER_OPTIONAL_FN(hg_glue_db_release);
     APR_REGISTER_OPTIONAL_FN(hg_glue_db_reacquire);
     ap_hook_pre_config(hg_pre_config, NULL, NULL, APR_HOOK_MIDDLE);

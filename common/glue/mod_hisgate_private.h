@@ -83,6 +83,10 @@ apr_status_t hg_acquire_db(request_rec *r, hg_db_t **db, hg_error_t **err);
 void hg_release_db(request_rec *r);
 /* this process's slots taken now, and how many there are (HisgateDBSlots) */
 void hg_db_slots(int *in_use, int *slots);
+/* this process's lines of work (hg_register_line, "db" among them): how many, and line i's name
+ * with its counts now */
+int hg_line_count(void);
+const char *hg_line_get(int i, int *in_use, int *size, int *waiting);
 
 /* observer that collects outbound exchanges for the audit journal */
 typedef struct hg_exchange_log_t {

@@ -58,8 +58,16 @@ static apr_status_t route_status(hg_call_t *c)
     json_object_set_new(o, "db", json_string("ok"));
     {
         int in_use, slots;       /* this process's bounded pool; this request holds one of them */
+        json_t *ls = json_object();
         hg_db_slots(&in_use, &slots);
         json_object_set_new(o, "db_slots", json_pack("{s:i, s:i}", "in_use", in_use, "slots", slots));
+        for (i = 0; i < hg_line_count(); i++) {
+            int size, waiting;
+            const char *name = hg_line_get(i, &in_use, &size, &waiting);
+            json_object_set_new(ls, name, json_pack("{s:i, s:i, s:i}", "in_use", in_use, "size", size,
+                                                    "waiting", waiting));
+        }
+        json_object_set_new(o, "lines", ls);
     }
     if (hg_outbox_stats(c->db, &res) != APR_SUCCESS)
         return HG_EDB;
@@ -111,6 +119,23 @@ static apr_status_t route_metrics(hg_call_t *c)
         "# HELP hisgate_up 1 while httpd answers\n# TYPE hisgate_up gauge\nhisgate_up 1\n"
         "# HELP hisgate_db_up 1 when PostgreSQL answers\n# TYPE hisgate_db_up gauge\nhisgate_db_up %d\n",
         db_ok);
+    {
+        static const char *const what[] = { "in_use", "size", "waiting" };
+        static const char *const help[] = { "work under way", "work that may be under way at once",
+                                            "requests waiting" };
+        int k;
+        for (k = 0; k < 3; k++) {
+            t = apr_pstrcat(c->pool, t, "# HELP hisgate_line_", what[k], " ", help[k], " in a bounded line of "
+                            "the answering process (db: database slots)\n# TYPE hisgate_line_", what[k],
+                            " gauge\n", NULL);
+            for (i = 0; i < hg_line_count(); i++) {
+                int v[3];
+                const char *name = hg_line_get(i, &v[0], &v[1], &v[2]);
+                t = apr_pstrcat(c->pool, t, "hisgate_line_", what[k], "{line=\"", prom_label(c->pool, name),
+                                "\"} ", apr_itoa(c->pool, v[k]), "\n", NULL);
+            }
+        }
+    }
     if (db_ok && hg_outbox_stats(c->db, &res) == APR_SUCCESS) {
         static const char *const kinds[] = { "pending", "inflight", "dead", "done" };
         int k;
