@@ -1,5 +1,11 @@
-/* hg_group: group commit inside one process (see hg_group.h).  One mutex guards every line and
- * member; each member sleeps on its own condition, so a post wakes exactly the thread it is for. */
+/* hg_group: group commit inside one process (see hg_group.h).  One mutex guards every line; each
+ * member sleeps on its own semaphores, posted after the mutex is released, so a post wakes exactly
+ * the thread it is for and that thread does not first wait for the mutex its waker holds (with
+ * condition variables signalled under the mutex it did: two more futex calls and a context switch
+ * per message, a third of httpd's futex calls when every bill goes to one billing point).  Every
+ * post has its wait (a member waits for each message it is sent, a leader for each reply), so a
+ * member's semaphores outlive the posts to them. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "hg_group.h"
@@ -100,12 +106,12 @@ static hg_group_member_t *line_pop(hg_group_line_t *l)
     return m;
 }
 
-static int wait_msg(hg_group_t *g, hg_group_member_t *m)
+static int wait_msg(hg_group_member_t *m)
 {
     int msg;
-    while (!m->msg)
-        pthread_cond_wait(&m->cond, &g->mutex);
-    msg = m->msg;
+    while (sem_wait(&m->posted) != 0 && errno == EINTR)
+        ;
+    msg = m->msg;                /* written before the post: sem_post and sem_wait order memory */
     m->msg = 0;
     return msg;
 }
@@ -113,10 +119,10 @@ static int wait_msg(hg_group_t *g, hg_group_member_t *m)
 int hg_group_enter(hg_group_t *g, const char *key, hg_group_member_t *m)
 {
     hg_group_line_t *l;
-    int msg;
-    m->msg = m->replies = 0;
+    m->msg = 0;
     m->leader = m->next = NULL;
-    pthread_cond_init(&m->cond, NULL);
+    sem_init(&m->posted, 0, 0);
+    sem_init(&m->replied, 0, 0);
     pthread_mutex_lock(&g->mutex);
     l = line_find(g, key, 1);
     m->line = l;
@@ -133,15 +139,11 @@ int hg_group_enter(hg_group_t *g, const char *key, hg_group_member_t *m)
         l->head = m;
     l->tail = m;
     l->waiting++;
-    if (m->before_wait) {
-        /* a message posted meanwhile stays in m->msg: wait_msg returns it at once */
-        pthread_mutex_unlock(&g->mutex);
-        m->before_wait(m->before_wait_arg);
-        pthread_mutex_lock(&g->mutex);
-    }
-    msg = wait_msg(g, m);
     pthread_mutex_unlock(&g->mutex);
-    return msg;
+    /* a message posted meanwhile stays counted: wait_msg returns it at once */
+    if (m->before_wait)
+        m->before_wait(m->before_wait_arg);
+    return wait_msg(m);
 }
 
 int hg_group_take(hg_group_t *g, hg_group_member_t *leader, hg_group_member_t **batch, int max)
@@ -149,7 +151,6 @@ int hg_group_take(hg_group_t *g, hg_group_member_t *leader, hg_group_member_t **
     hg_group_line_t *l = leader->line;
     int n = 0;
     pthread_mutex_lock(&g->mutex);
-    leader->replies = 0;
     while (l && n < max && (batch[n] = line_pop(l)))
         batch[n++]->leader = leader;
     pthread_mutex_unlock(&g->mutex);
@@ -158,37 +159,26 @@ int hg_group_take(hg_group_t *g, hg_group_member_t *leader, hg_group_member_t **
 
 void hg_group_post(hg_group_t *g, hg_group_member_t *m, int msg)
 {
-    pthread_mutex_lock(&g->mutex);
-    m->msg = msg;
-    pthread_cond_signal(&m->cond);
-    pthread_mutex_unlock(&g->mutex);
+    m->msg = msg;                /* m is out of every line: only its leader writes to it */
+    sem_post(&m->posted);
 }
 
 int hg_group_wait(hg_group_t *g, hg_group_member_t *m)
 {
-    int msg;
-    pthread_mutex_lock(&g->mutex);
-    msg = wait_msg(g, m);
-    pthread_mutex_unlock(&g->mutex);
-    return msg;
+    return wait_msg(m);
 }
 
 void hg_group_reply(hg_group_t *g, hg_group_member_t *m)
 {
-    pthread_mutex_lock(&g->mutex);
-    if (m->leader) {
-        m->leader->replies++;
-        pthread_cond_signal(&m->leader->cond);
-    }
-    pthread_mutex_unlock(&g->mutex);
+    if (m->leader)
+        sem_post(&m->leader->replied);
 }
 
 void hg_group_await(hg_group_t *g, hg_group_member_t *leader, int n)
 {
-    pthread_mutex_lock(&g->mutex);
-    while (leader->replies < n)
-        pthread_cond_wait(&leader->cond, &g->mutex);
-    pthread_mutex_unlock(&g->mutex);
+    for (; n > 0; n--)
+        while (sem_wait(&leader->replied) != 0 && errno == EINTR)
+            ;
 }
 
 void hg_group_leave(hg_group_t *g, hg_group_member_t *leader)
@@ -199,19 +189,19 @@ void hg_group_leave(hg_group_t *g, hg_group_member_t *leader)
         return;
     pthread_mutex_lock(&g->mutex);
     leader->line = NULL;
-    if ((next = line_pop(l))) {
-        /* the line stays led: the first in it takes over */
-        next->msg = HG_GROUP_LEAD;
-        pthread_cond_signal(&next->cond);
-    } else {
-        line_drop(g, l);
-    }
+    if (!(next = line_pop(l)))
+        line_drop(g, l);         /* else the line stays led: the first in it takes over */
     pthread_mutex_unlock(&g->mutex);
+    if (next) {
+        next->msg = HG_GROUP_LEAD;
+        sem_post(&next->posted);
+    }
 }
 
 void hg_group_end(hg_group_member_t *m)
 {
-    pthread_cond_destroy(&m->cond);
+    sem_destroy(&m->posted);
+    sem_destroy(&m->replied);
 }
 
 int hg_group_waiting(hg_group_t *g, const char *key)

@@ -13,6 +13,7 @@
 #ifndef HG_GROUP_H
 #define HG_GROUP_H
 #include <pthread.h>
+#include <semaphore.h>
 #include <apr_errno.h>
 
 #define HG_GROUP_LEAD 1          /* the message that makes a member the leader of the next batch */
@@ -27,9 +28,9 @@ struct hg_group_member_t {
     void (*before_wait)(void *arg);
     void *before_wait_arg;
     /* the rest is hg_group's */
-    pthread_cond_t cond;
-    int msg;                     /* last message, 0 while none is waiting */
-    int replies;                 /* leader: replies received from its batch */
+    sem_t posted;                /* one post per message */
+    sem_t replied;               /* leader: one post per reply from its batch */
+    int msg;                     /* last message */
     hg_group_member_t *leader;   /* whom to reply to */
     hg_group_member_t *next;     /* in its key's line */
     struct hg_group_line_t *line;
