@@ -35,7 +35,8 @@ my $tag   = sprintf '%05d', $$ % 100000;
 # a billing point of its own with the given stock rows [batch code, first, last]
 sub place {
     my ($code, @rows) = @_;
-    psql("INSERT INTO invoice.places VALUES ('$inst', '$code', '分组开票测试') ON CONFLICT DO NOTHING");
+    my $name = $code eq 'POOL' ? '票据库房' : '分组开票测试';     # the store room's own name, as the console makes it
+    psql("INSERT INTO invoice.places VALUES ('$inst', '$code', '$name') ON CONFLICT DO NOTHING");
     psql("INSERT INTO invoice.stock (institution, place_code, kind, bill_batch_code, start_no, end_no, next_no) "
        . "VALUES ('$inst', '$code', 'ebill', '$_->[0]', $_->[1], $_->[2], $_->[1])") for @rows;
 }
@@ -212,6 +213,8 @@ ok t_cmp(scalar(grep { $_->[0] == 409 && ($_->[1]{code} // '') eq 'HG_INVOICE_NO
 ok t_cmp(psql("SELECT count(*) FROM invoice.bills WHERE place_code = 'POOL'") . ' '
          . psql("SELECT next_no FROM invoice.stock WHERE bill_batch_code = '44019806'"), '0 9500000001',
          'no bill from the store room, its stock untouched');
+# the store room's stock is t/api/23's to apply: take this test's out again, whatever the order
+psql("DELETE FROM invoice.stock WHERE bill_batch_code = '44019806'");
 
 # no batch left anything open: every billing point's row is free (a NOWAIT lock succeeds)
 ok t_cmp(psql("SELECT count(*) FROM (SELECT 1 FROM invoice.stock WHERE place_code IN ('$p1', '$p2', '$p3', '$p4') FOR UPDATE NOWAIT) s"),
