@@ -89,30 +89,23 @@ static const char *set_link_key(cmd_parms *cmd, void *dc, const char *hex)
     return NULL;
 }
 
-static const char *set_ttl(cmd_parms *cmd, void *dc, const char *arg)
-{
-    int v = atoi(arg);
-    if (v < 30 || v > 86400)
-        return "InvoicePdfLinkTTL: seconds between 30 and 86400";
-    conf_of(cmd)->pdf_link_ttl = v;
-    return NULL;
-}
+/* a whole number within its directive's range (cmd->info), into its field of the configuration */
+typedef struct {
+    apr_size_t field;
+    int lo, hi;
+    const char *what;            /* the rest of the error message */
+} int_arg_t;
 
-static const char *set_group(cmd_parms *cmd, void *dc, const char *arg)
-{
-    int v = atoi(arg);
-    if (v < 1 || v > 256)
-        return "InvoiceIssueGroup: bills per grouped transaction, 1 (no grouping) to 256";
-    conf_of(cmd)->issue_group_max = v;
-    return NULL;
-}
+#define INT_ARG(f, lo, hi, what) (void *)&(const int_arg_t){ APR_OFFSETOF(invoice_conf_t, f), lo, hi, what }
 
-static const char *set_renders(cmd_parms *cmd, void *dc, const char *arg)
+static const char *set_int(cmd_parms *cmd, void *dc, const char *arg)
 {
-    int v = atoi(arg);
-    if (v < 1 || v > 64)
-        return "InvoicePdfRenders: layout files rendered at once per process, 1 to 64";
-    conf_of(cmd)->pdf_renders = v;
+    const int_arg_t *a = cmd->info;
+    char *end;
+    long v = strtol(arg, &end, 10);
+    if (!*arg || *end || v < a->lo || v > a->hi)
+        return apr_psprintf(cmd->pool, "%s: %s, %d to %d", cmd->cmd->name, a->what, a->lo, a->hi);
+    *(int *)((char *)conf_of(cmd) + a->field) = (int)v;
     return NULL;
 }
 
@@ -137,12 +130,14 @@ static const command_rec invoice_cmds[] = {
                   "the institution's name as printed on bills (收款单位)"),
     AP_INIT_TAKE1("InvoiceLinkKey", set_link_key, NULL, RSRC_CONF,
                   "32 hex digits shared with the HIS to compute offline bill links"),
-    AP_INIT_TAKE1("InvoicePdfLinkTTL", set_ttl, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("InvoicePdfLinkTTL", set_int, INT_ARG(pdf_link_ttl, 30, 86400, "seconds"), RSRC_CONF,
                   "seconds a signed PDF download link stays valid (default 600)"),
-    AP_INIT_TAKE1("InvoiceIssueGroup", set_group, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("InvoiceIssueGroup", set_int,
+                  INT_ARG(issue_group_max, 1, 256, "bills per grouped transaction (1: no grouping)"), RSRC_CONF,
                   "bills of one billing point issued in one transaction at most when requests queue "
                   "for it (default 32; 1 issues every bill in its own)"),
-    AP_INIT_TAKE1("InvoicePdfRenders", set_renders, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("InvoicePdfRenders", set_int,
+                  INT_ARG(pdf_renders, 1, 64, "layout files rendered at once per process"), RSRC_CONF,
                   "layout files rendered at once per process (default: one per CPU); more wait in line"),
     AP_INIT_TAKE2("InvoiceSMSGateway", set_sms, NULL, RSRC_CONF,
                   "SMS gateway URL and the signature text (【医院名】)"),
