@@ -196,3 +196,81 @@ apr_status_t hg_outbox_list(hg_db_t *db, hg_db_result_t **res, const char *state
                    4, state, topic && *topic ? topic : NULL, institution ? institution : "",
                    apr_itoa(db->pool, limit));
 }
+
+/* one batch of the purge: the rows after *cursor in id order.  Ids follow creation, so the rows
+ * created before the cut-off come first; a batch that meets a younger row is the last. */
+static apr_status_t purge_batch(hg_db_t *db, int keep_days, int batch, apr_int64_t *cursor,
+                                apr_int64_t *left_min, hg_outbox_purge_t *done, int *more)
+{
+    hg_db_result_t *r;
+    apr_status_t rv;
+    apr_int64_t head, old;
+    const char *lm;
+    rv = hg_db_q(db, &r,
+                 "WITH cut AS (SELECT now() - make_interval(days => $2::int) AS t), "
+                 " head AS (SELECT id, topic, state, updated_at, created_at, payload = '{}'::jsonb AS empty "
+                 "   FROM hg.outbox WHERE id > $1::bigint ORDER BY id LIMIT $3::int), "
+                 " old AS (SELECT h.id, h.empty, h.state = 'done' AND h.updated_at < cut.t AS due, "
+                 "     r.topic IS NOT NULL AS record "
+                 "   FROM head h CROSS JOIN cut LEFT JOIN hg.outbox_records r ON r.topic = h.topic "
+                 "   WHERE h.created_at < cut.t), "
+                 " upto AS (SELECT coalesce(max(id), $1::bigint) AS id FROM old), "
+                 " del AS (DELETE FROM hg.outbox o USING old WHERE o.id = old.id AND old.due AND NOT old.record "
+                 "   AND o.state = 'done' RETURNING o.id), "
+                 " emp AS (UPDATE hg.outbox o SET payload = '{}'::jsonb FROM old WHERE o.id = old.id AND old.due "
+                 "   AND old.record AND NOT old.empty AND o.state = 'done' RETURNING o.id) "
+                 "SELECT (SELECT count(*) FROM del), (SELECT count(*) FROM emp), (SELECT count(*) FROM head), "
+                 "  (SELECT count(*) FROM old), (SELECT id FROM upto), "
+                 /* left as they were, below the new cursor: queued, dead, recently delivered, and a
+                  * younger row among older ones (ids are taken before their transaction's time).
+                  * All but the dead are read again next time: they are still to be delivered or
+                  * to age.  A dead row waits for an operator and must not hold the start back. */
+                 "  (SELECT min(h.id) FROM head h, upto WHERE h.id <= upto.id AND h.state <> 'dead' "
+                 "     AND h.id NOT IN (SELECT id FROM old WHERE due)), "
+                 "  (SELECT count(*) FROM head h, upto WHERE h.id <= upto.id "
+                 "     AND h.id NOT IN (SELECT id FROM old WHERE due))",
+                 3, apr_off_t_toa(db->pool, *cursor), apr_itoa(db->pool, keep_days), apr_itoa(db->pool, batch));
+    if (rv)
+        return rv;
+    done->deleted += apr_atoi64(hg_db_val(r, 0, 0));
+    done->emptied += apr_atoi64(hg_db_val(r, 0, 1));
+    head = apr_atoi64(hg_db_val(r, 0, 2));
+    old = apr_atoi64(hg_db_val(r, 0, 3));
+    done->read += head;
+    *cursor = apr_atoi64(hg_db_val(r, 0, 4));
+    if ((lm = hg_db_val(r, 0, 5)) && (*left_min == 0 || apr_atoi64(lm) < *left_min))
+        *left_min = apr_atoi64(lm);
+    done->kept += apr_atoi64(hg_db_val(r, 0, 6));
+    *more = head == batch && old == head;
+    return APR_SUCCESS;
+}
+
+apr_status_t hg_outbox_purge(hg_db_t *db, int keep_days, int batch, hg_outbox_purge_t *done)
+{
+    hg_db_result_t *r;
+    apr_status_t rv, rv2;
+    apr_int64_t cursor, left_min = 0;
+    int more = 1;
+
+    memset(done, 0, sizeof(*done));
+    if (keep_days < 1 || batch < 1)
+        return HG_EINVALID;
+    /* one purge at a time (cron on several nodes): a session lock, released below */
+    if ((rv = hg_db_q(db, &r, "SELECT pg_try_advisory_lock(hashtext('hisgate.outbox.purge'))", 0)))
+        return rv;
+    if (strcmp(hg_db_val(r, 0, 0), "t"))
+        return HG_ECONFLICT;
+    if (!(rv = hg_db_q(db, &r, "SELECT resume_from FROM hg.outbox_purge WHERE id = 1", 0)))
+        cursor = r->nrows ? apr_atoi64(hg_db_val(r, 0, 0)) : 0;
+    while (!rv && more)
+        rv = purge_batch(db, keep_days, batch, &cursor, &left_min, done, &more);
+    if (!rv) {
+        /* what was left (queued, dead, delivered lately) is read again next time */
+        apr_int64_t resume = left_min ? left_min - 1 : cursor;
+        rv = hg_db_q(db, NULL, "INSERT INTO hg.outbox_purge (id, resume_from, last_run) VALUES (1, $1::bigint, now()) "
+                         "ON CONFLICT (id) DO UPDATE SET resume_from = EXCLUDED.resume_from, last_run = now()",
+                         1, apr_off_t_toa(db->pool, resume));
+    }
+    rv2 = hg_db_q(db, NULL, "SELECT pg_advisory_unlock(hashtext('hisgate.outbox.purge'))", 0);
+    return rv ? rv : rv2;
+}

@@ -67,4 +67,17 @@ apr_status_t hg_outbox_stats(hg_db_t *db, hg_db_result_t **res);
  * next_at, updated_at (ISO 8601).  Dead and queued rows are read through their partial indexes. */
 apr_status_t hg_outbox_list(hg_db_t *db, hg_db_result_t **res, const char *state, const char *topic,
                             const char *institution, int limit);
+
+/* what a purge did: rows deleted, record rows whose payload was emptied, old rows left as they
+ * were (still queued, dead, or delivered within the retention), rows read */
+typedef struct hg_outbox_purge_t {
+    apr_int64_t deleted, emptied, kept, read;
+} hg_outbox_purge_t;
+
+/* Retention: rows delivered more than keep_days ago (>= 1) are deleted, or, for the topics of
+ * hg.outbox_records, kept with an empty payload.  Reads in id order from where the last purge
+ * stopped, in short statements of at most `batch` rows (no long lock on the outbox), until it
+ * reaches rows younger than the retention.  Queued and dead rows are never touched; the next
+ * purge looks at them again.  HG_ECONFLICT if another purge is running. */
+apr_status_t hg_outbox_purge(hg_db_t *db, int keep_days, int batch, hg_outbox_purge_t *done);
 #endif

@@ -441,7 +441,28 @@ static int cmd_outbox(void)
                    hg_db_get(res, i, "done"));
         return 0;
     }
-    die("usage: hisgate outbox list [--state dead] [--topic T] | outbox stats | outbox retry --id N");
+    if (sub && !strcmp(sub, "purge")) {
+        hg_outbox_purge_t done;
+        char *end;
+        const char *kd = opt("keep-days", "30"), *bs = opt("batch", "2000");
+        long keep = strtol(kd, &end, 10), batch;
+        if (*end || end == kd || keep < 1 || keep > 36500)
+            die("--keep-days: a whole number of days, 1 or more (got \"%s\")", kd);
+        batch = strtol(bs, &end, 10);
+        if (*end || end == bs || batch < 1 || batch > 100000)
+            die("--batch: 1 to 100000 rows a statement (got \"%s\")", bs);
+        apr_status_t rv = hg_outbox_purge(db, (int)keep, (int)batch, &done);
+        if (rv == HG_ECONFLICT)
+            die("another outbox purge is running");
+        check(db, rv, "purge");
+        printf("outbox purge (delivered more than %ld days ago): %" APR_INT64_T_FMT " rows deleted, %"
+               APR_INT64_T_FMT " record rows emptied, %" APR_INT64_T_FMT " older rows left as they were "
+               "(queued, dead, or delivered lately); %" APR_INT64_T_FMT " rows read\n", keep, done.deleted,
+               done.emptied, done.kept, done.read);
+        return 0;
+    }
+    die("usage: hisgate outbox list [--state dead] [--topic T] | outbox stats | outbox retry --id N\n"
+        "       hisgate outbox purge [--keep-days 30] [--batch 2000]");
 }
 
 static int cmd_probe(void)
@@ -521,7 +542,8 @@ static void usage(void)
           "  app add|list|enable|disable     HIS apps that sign requests\n"
           "  user add|passwd|unlock|list     staff accounts (password read from stdin)\n"
           "  audit show|verify|seal          the SM4-encrypted, SM3-chained journal\n"
-          "  outbox list|stats|retry         background deliveries\n"
+          "  outbox list|stats|retry|purge   background deliveries; purge: delete what was delivered\n"
+          "                                  more than --keep-days (30) ago (after the nightly backup)\n"
           "  probe fiscal                    queue a signed call to the fiscal platform\n"
           "  sign --app-id A --secret S --target /path [--method POST] [--body B|--body-file F] [--alg HG1-HMAC-SHA256]\n"
           "  errors                          the error code table (Markdown)\n"
