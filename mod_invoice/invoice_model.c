@@ -534,6 +534,35 @@ apr_status_t invoice_total_fen(json_t *data, apr_int64_t *fen)
     return rv;
 }
 
+apr_status_t invoice_channels_json(const char **out, apr_pool_t *p, json_t *data)
+{
+    json_t *list = json_object_get(data, "payChannelDetail"), *sums, *line;
+    size_t i;
+    apr_status_t rv = APR_SUCCESS;
+
+    *out = "{}";
+    if (!json_is_array(list) || !json_array_size(list))
+        return APR_SUCCESS;
+    sums = json_object();
+    json_array_foreach(list, i, line) {
+        const char *code = hg_json_gets(line, "payChannelCode", NULL);
+        apr_int64_t fen, sum;
+        if (!code) {
+            rv = HG_EINVALID;
+            break;
+        }
+        if ((rv = hg_json_getm(line, &fen, "payChannelValue", NULL)))
+            break;
+        if ((rv = hg_money_add(&sum, json_integer_value(json_object_get(sums, code)), fen)))
+            break;
+        json_object_set_new(sums, code, json_integer(sum));
+    }
+    if (!rv && !(*out = hg_json_dump(p, sums, HG_JSON_DUMP_SORTED)))
+        rv = APR_ENOMEM;
+    json_decref(sums);
+    return rv == APR_NOTFOUND ? HG_EINVALID : rv;
+}
+
 /* ---- sign flips (red bills) ---- */
 
 typedef struct {

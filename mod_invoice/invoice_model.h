@@ -145,6 +145,11 @@ apr_status_t invoice_content_hash(char **hex, apr_pool_t *p, json_t *normalized)
 /* The bill total in fen: totalAmt, or amt for a prepayment payload (which has no totalAmt).
  * APR_NOTFOUND when neither is there, HG_EINVALID / HG_EOVERFLOW when it is not an amount. */
 apr_status_t invoice_total_fen(json_t *data, apr_int64_t *fen);
+/* The payment split by channel, for the summaries by payment channel (缴款渠道汇总):
+ * *out = compact JSON {"<payChannelCode>": fen, …}, a code that comes twice added up, signs as in
+ * the data (a red bill's are negative); "{}" without payChannelDetail.  HG_EINVALID / HG_EOVERFLOW
+ * when an amount is not one. */
+apr_status_t invoice_channels_json(const char **out, apr_pool_t *p, json_t *data);
 
 /* ---- bill document and seal ----
  *

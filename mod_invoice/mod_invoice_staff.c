@@ -563,6 +563,127 @@ static apr_status_t route_report_daily(hg_call_t *c)
     return hg_call_answer(c, 200, json_pack("{s:s, s:o, s:o}", "date", date, "rows", rows, "totals", totals));
 }
 
+/* ---------------------------------------------------------------- summaries by cashier, by channel */
+
+/* bills of a period grouped by the bill's payee (收款人: 收费员汇总表) or by payment channel
+ * (缴款渠道汇总表), the totals in the same scan (the grouping set ()).  Columns: key, is-total,
+ * blue bills, blue amount, red bills, red amount, and blue and red bills counted once each (a bill
+ * paid through two channels is in both channel rows: its first channel counts it in the totals).
+ * Bills issued before payee and channels were kept fall under '' with their whole amount.  No
+ * count(DISTINCT): it sorted every row (4 s instead of 1.1 s for 520,000 bills). */
+#define SUMMARY_PERIOD "b.institution = $1 AND b.issued_at >= $2::date::timestamptz " \
+    "AND b.issued_at < ($3::date + 1)::timestamptz AND ($4::text IS NULL OR b.place_code = $4)"
+static const char SUMMARY_SQL_PAYEE[] =
+    "SELECT coalesce(b.payee, ''), GROUPING(coalesce(b.payee, '')), "
+    "  count(*) FILTER (WHERE NOT b.is_scarlet), coalesce(sum(b.total_fen) FILTER (WHERE NOT b.is_scarlet), 0), "
+    "  count(*) FILTER (WHERE b.is_scarlet), coalesce(sum(b.total_fen) FILTER (WHERE b.is_scarlet), 0), "
+    "  count(*) FILTER (WHERE NOT b.is_scarlet), count(*) FILTER (WHERE b.is_scarlet) "
+    "FROM invoice.bills b WHERE " SUMMARY_PERIOD " "
+    "GROUP BY ROLLUP (coalesce(b.payee, '')) ORDER BY 2, 1";
+static const char SUMMARY_SQL_CHANNEL[] =
+    "SELECT coalesce(ch.key, ''), GROUPING(coalesce(ch.key, '')), "
+    "  count(*) FILTER (WHERE NOT b.is_scarlet), "
+    "  coalesce(sum(coalesce(ch.value::bigint, b.total_fen)) FILTER (WHERE NOT b.is_scarlet), 0), "
+    "  count(*) FILTER (WHERE b.is_scarlet), "
+    "  coalesce(sum(coalesce(ch.value::bigint, b.total_fen)) FILTER (WHERE b.is_scarlet), 0), "
+    "  count(*) FILTER (WHERE NOT b.is_scarlet AND coalesce(ch.n, 1) = 1), "
+    "  count(*) FILTER (WHERE b.is_scarlet AND coalesce(ch.n, 1) = 1) "
+    "FROM invoice.bills b LEFT JOIN LATERAL jsonb_each_text(b.channels) WITH ORDINALITY ch(key, value, n) ON true "
+    "WHERE " SUMMARY_PERIOD " "
+    "GROUP BY ROLLUP (coalesce(ch.key, '')) ORDER BY 2, 1";
+
+static const hg_field_t SUMMARY_QUERY[] = {
+    { .name = "by", .type = HG_JT_STRING, .enum_values = (const char *const[]){ "payee", "channel", NULL } },
+    { .name = "from", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
+    { .name = "to", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
+    { .name = "placeCode", .type = HG_JT_STRING, .pattern = PLACE_PATTERN },
+    { .name = "format", .type = HG_JT_STRING, .enum_values = (const char *const[]){ "json", "csv", NULL } },
+    HG_FIELDS_END_CLOSED
+};
+
+/* GET /invoice/staff/v1/reports/summary?by=payee|channel&from=&to=[&placeCode=][&format=csv] —
+ * from and to are days (inclusive, at most 366 of them; today when left out) */
+static apr_status_t route_report_summary(hg_call_t *c)
+{
+    static const char *const keys[] = { "bills", "amount", "redBills", "redAmount", "net" };
+    json_t *q, *rows, *totals = NULL, *row;
+    hg_db_result_t *r;
+    const char *by, *from, *to, *place, *format, *cells[7];
+    apr_array_header_t *csv = NULL;
+    apr_status_t rv;
+    int i, j, by_payee;
+
+    if ((rv = hg_call_query(c, SUMMARY_QUERY, &q)))
+        return rv;
+    by = hg_json_opt(q, "by");
+    by_payee = !by || !strcmp(by, "payee");
+    format = hg_json_opt(q, "format");
+    place = hg_json_opt(q, "placeCode");
+    if ((rv = hg_db_q(c->db, &r, "SELECT to_char(coalesce($1::date, $2::date, current_date), 'YYYY-MM-DD'), "
+                      "to_char(coalesce($2::date, $1::date, current_date), 'YYYY-MM-DD'), "
+                      "coalesce($2::date, $1::date, current_date) - coalesce($1::date, $2::date, current_date)",
+                      2, hg_json_opt(q, "from"), hg_json_opt(q, "to"))))
+        return rv;
+    from = hg_db_val(r, 0, 0);
+    to = hg_db_val(r, 0, 1);
+    if (atoi(hg_db_val(r, 0, 2)) < 0)
+        return hg_call_fail(c, "HG_FIELD_RANGE", "to", "to must not be before from");
+    if (atoi(hg_db_val(r, 0, 2)) > 365)
+        return hg_call_fail(c, "HG_FIELD_RANGE", "to", "at most 366 days in one summary");
+    if ((rv = hg_db_q(c->db, &r, by_payee ? SUMMARY_SQL_PAYEE : SUMMARY_SQL_CHANNEL, 4, c->institution, from, to,
+                      place)))
+        return rv;
+    if (format && !strcmp(format, "csv")) {
+        csv = apr_array_make(c->pool, (r->nrows + 1) * 14 + 1, sizeof(const char *));
+        APR_ARRAY_PUSH(csv, const char *) = "\xEF\xBB\xBF";   /* the BOM makes Excel read UTF-8 */
+        csv_line(csv, c->pool, (const char *const[]){ "起始日期", "截止日期", by_payee ? "收费员" : "缴款渠道",
+                 "开票张数", "开票金额", "红票张数", "红票金额", "净额" }, 8, (const int[8]){ 0 });
+    }
+    rows = json_array();
+    for (i = 0; i < r->nrows; i++) {
+        apr_int64_t v[5];
+        int total = !strcmp(hg_db_val(r, i, 1), "1");
+        for (j = 0; j < 4; j++)
+            v[j] = col64(r, i, 2 + j);
+        if (total) {                  /* every bill once */
+            v[0] = col64(r, i, 6);
+            v[2] = col64(r, i, 7);
+        }
+        v[4] = v[1] + v[3];
+        row = total ? json_object()
+                    : json_pack("{s:s}", by_payee ? "payee" : "channel", hg_db_val(r, i, 0));
+        cells[0] = total ? "合计" : *hg_db_val(r, i, 0) ? hg_db_val(r, i, 0) : "（未记录）";
+        for (j = 0; j < 5; j++) {
+            int money = j == 1 || j >= 3;
+            cells[1 + j] = money ? hg_money_format(c->pool, v[j]) : i64s(c->pool, v[j]);
+            json_object_set_new(row, keys[j], money ? json_string(cells[1 + j]) : json_integer((json_int_t)v[j]));
+        }
+        if (total)
+            totals = row;
+        else
+            json_array_append_new(rows, row);
+        if (csv)
+            csv_line(csv, c->pool, (const char *const[]){ from, to, cells[0], cells[1], cells[2], cells[3], cells[4],
+                     cells[5] }, 8, (const int[8]){ 0, 0, !total });
+    }
+    if (!totals)
+        totals = json_pack("{s:i, s:s, s:i, s:s, s:s}", "bills", 0, "amount", "0.00", "redBills", 0,
+                           "redAmount", "0.00", "net", "0.00");
+    if (csv) {
+        json_decref(rows);
+        json_decref(totals);
+        c->out_body = apr_array_pstrcat(c->pool, csv, 0);
+        c->out_len = strlen(c->out_body);
+        c->out_type = "text/csv; charset=utf-8";
+        apr_table_setn(c->r->headers_out, "Content-Disposition",
+                       apr_psprintf(c->pool, "attachment; filename=\"invoice-%s-%s-%s.csv\"",
+                                    by_payee ? "payee" : "channel", from, to));
+        return APR_SUCCESS;
+    }
+    return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o}", "by", by_payee ? "payee" : "channel",
+                                            "from", from, "to", to, "placeCode", place, "rows", rows, "totals", totals));
+}
+
 /* ---------------------------------------------------------------- the bill list */
 
 static const hg_field_t BILLS_QUERY[] = {
@@ -634,5 +755,6 @@ const hg_route_t invoice_staff_routes[] = {
     { "POST", "/invoice/staff/v1/bills/", STAFF_POST | HG_R_PREFIX, "cashier", route_issue },
     { "GET",  "/invoice/staff/v1/bills", HG_R_STAFF, NULL, route_bills },
     { "GET",  "/invoice/staff/v1/reports/daily", HG_R_STAFF, NULL, route_report_daily },
+    { "GET",  "/invoice/staff/v1/reports/summary", HG_R_STAFF, NULL, route_report_summary },
     { NULL }
 };

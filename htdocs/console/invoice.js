@@ -1,4 +1,5 @@
-// hisgate console · 票据管理: stock (申领入库, 分发), daily report, bill list — plain JS over
+// hisgate console · 票据管理: stock (申领入库, 分发), daily report, summaries by cashier and
+// by payment channel, bill list — plain JS over
 // /invoice/staff/v1/ (no framework, no CDN).  Every server string goes through esc().
 'use strict';
 const BASE = '/invoice/staff/v1';
@@ -49,6 +50,21 @@ async function showReport() {
     `<tr><th>合计</th><th></th>${cells(r.data.totals)}</tr>`;
 }
 
+// 收费员汇总表 / 缴款渠道汇总表: a bill paid through two channels is in both rows, once in 合计
+async function showSummary() {
+  const by = $('sum-by').value;
+  const q = { by, from: $('sum-from').value, to: $('sum-to').value, placeCode: $('sum-place').value.trim() };
+  $('sum-csv').href = `${BASE}/reports/summary?` + query({ ...q, format: 'csv' });
+  $('sum-key').textContent = by === 'payee' ? '收费员' : '缴款渠道';
+  const r = await api('GET', `${BASE}/reports/summary?` + query(q));
+  if (!r.ok) { $('sum-err').textContent = errText(r); $('sum-rows').innerHTML = ''; return; }
+  $('sum-err').textContent = '';
+  const cells = (o) => ['bills', 'amount', 'redBills', 'redAmount', 'net'].map((k) => `<td>${esc(o[k])}</td>`).join('');
+  $('sum-rows').innerHTML = r.data.rows.map((x) =>
+    `<tr><td>${esc(x[by] || '（未记录）')}</td>${cells(x)}</tr>`).join('') +
+    `<tr><th>合计</th>${cells(r.data.totals)}</tr>`;
+}
+
 async function showBills(more) {
   const q = { date: $('bills-date').value, placeCode: $('bills-place').value.trim(), state: $('bills-state').value };
   if (more && billsNext) q.beforeId = billsNext;
@@ -97,8 +113,8 @@ async function start() {
   $('login-box').hidden = true; $('main').hidden = false;
   canAdmin = roles.includes('admin') || roles.includes('invoice_admin');
   $('admin-forms').hidden = !canAdmin;
-  $('report-date').value = $('bills-date').value = localDate();
-  await showStock(); await showPlaces(); await showReport(); await showBills(false);
+  $('report-date').value = $('bills-date').value = $('sum-from').value = $('sum-to').value = localDate();
+  await showStock(); await showPlaces(); await showReport(); await showSummary(); await showBills(false);
 }
 
 onSubmit('apply', '/stock/apply', (d) => `已入库：${d.placeCode} ${d.billBatchCode} ${d.startNo}-${d.endNo}（号段ID ${d.stockId}）`);
@@ -112,6 +128,8 @@ $('stock-rows').addEventListener('click', (ev) => {
   $('distribute').elements.count.focus();
 });
 $('report-date').addEventListener('change', showReport);
+$('sum-search').addEventListener('click', showSummary);
+$('sum-by').addEventListener('change', showSummary);
 $('bills-search').addEventListener('click', () => showBills(false));
 $('bills-more').addEventListener('click', () => showBills(true));
 start();

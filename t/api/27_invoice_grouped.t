@@ -23,7 +23,7 @@ use Time::HiRes qw(time sleep);
 use HG qw(json_of psql);
 use HGInvoice qw(outpatient bus_no);
 
-plan tests => 29;
+plan tests => 30;
 
 my $vars  = Apache::Test::config()->{vars};
 my $state = "$vars->{t_logs}/grouped.$$";
@@ -123,6 +123,9 @@ ok t_cmp(psql("SELECT count(*) FROM invoice.bills b JOIN hg.outbox o ON o.busine
 ok t_cmp(psql("SELECT count(*) FROM invoice.bills b JOIN hg.outbox o ON o.business_key = 'notify:' || b.id "
             . "AND o.topic = 'invoice.notify' WHERE b.place_code = '$p1'"), $sent1, 'a notification for every bill');
 ok t_cmp(audit_count() - $audit0, $sent1, 'one audit row per call');
+ok t_cmp(psql("SELECT count(*) FROM invoice.bills WHERE place_code = '$p1' AND payee = '收费员李四' "
+            . "AND channels = '{\"01\": 4345, \"11\": 6000, \"12\": 2000}'::jsonb"), $sent1,
+         'every bill of a group keeps its payee and payment channels for the summaries');
 
 # bills that shared a transaction: each carries its own seal over its own number
 my @pair = split /\n/, psql("SELECT bill_batch_code || ' ' || bill_no || ' ' || random FROM invoice.bills WHERE place_code = '$p1' "

@@ -573,6 +573,23 @@ static void test_red(json_t *op)
         if (!a || a[0] != '-' || !q || q[0] != '-' || !s || s[0] == '-') neg = 0;
     }
     tap_ok(neg, "every charge amount and quantity negative, unit prices positive");
+    {
+        const char *ch = NULL;
+        json_t *twice = copy(n);
+        tap_ok(invoice_channels_json(&ch, pool, n) == APR_SUCCESS, "channels of the bill");
+        tap_is_str(ch, "{\"02\":11850,\"YBK\":5000,\"YBTCJJ\":20000}", "in fen per payChannelCode");
+        tap_ok(invoice_channels_json(&ch, pool, red) == APR_SUCCESS, "channels of its red bill");
+        tap_is_str(ch, "{\"02\":-11850,\"YBK\":-5000,\"YBTCJJ\":-20000}", "negative, as the red data");
+        set(item(twice, "payChannelDetail", 1), "payChannelCode", "02");
+        tap_ok(invoice_channels_json(&ch, pool, twice) == APR_SUCCESS
+               && !strcmp(ch, "{\"02\":16850,\"YBTCJJ\":20000}"), "a code given twice is added up");
+        tap_ok(invoice_channels_json(&ch, pool, parse("{\"payer\":\"x\"}")) == APR_SUCCESS && !strcmp(ch, "{}"),
+               "no payChannelDetail: {}");
+        tap_ok(invoice_channels_json(&ch, pool, parse("{\"payChannelDetail\":[{\"payChannelCode\":\"01\","
+               "\"payChannelValue\":\"1.234\"}]}")) == HG_EINVALID, "not an amount: HG_EINVALID");
+        tap_ok(invoice_channels_json(&ch, pool, parse("{\"payChannelDetail\":[{\"payChannelValue\":\"1.00\"}]}"))
+               == HG_EINVALID, "no code: HG_EINVALID");
+    }
     tap_is_str(hg_json_gets(item(red, "chargeDetail", 2), "number", NULL), "-2", "quantity 2 becomes -2");
     tap_is_str(hg_json_gets(item(red, "listDetail", 0), "amt", NULL), "-120.00", "list amounts negated");
     tap_is_str(hg_json_gets(item(red, "listDetail", 0), "selfAmt", NULL), "-20.00", "list selfAmt negated");
