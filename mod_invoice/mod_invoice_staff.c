@@ -483,6 +483,38 @@ static void csv_line(apr_array_header_t *out, apr_pool_t *p, const char *const *
     }
 }
 
+/* from and to of a period query: days, inclusive, today for one left out, at most 366 days */
+static apr_status_t query_period(hg_call_t *c, json_t *q, const char **from, const char **to)
+{
+    hg_db_result_t *r;
+    apr_status_t rv;
+    int days;
+    if ((rv = hg_db_q(c->db, &r, "SELECT to_char(coalesce($1::date, $2::date, current_date), 'YYYY-MM-DD'), "
+                      "to_char(coalesce($2::date, $1::date, current_date), 'YYYY-MM-DD'), "
+                      "coalesce($2::date, $1::date, current_date) - coalesce($1::date, $2::date, current_date)",
+                      2, hg_json_opt(q, "from"), hg_json_opt(q, "to"))))
+        return rv;
+    *from = hg_db_val(r, 0, 0);
+    *to = hg_db_val(r, 0, 1);
+    days = atoi(hg_db_val(r, 0, 2));
+    if (days < 0)
+        return hg_call_fail(c, "HG_FIELD_RANGE", "to", "to must not be before from");
+    if (days > 365)
+        return hg_call_fail(c, "HG_FIELD_RANGE", "to", "at most 366 days in one report");
+    return APR_SUCCESS;
+}
+
+/* a CSV answer (UTF-8 with the BOM Excel needs) under a file name */
+static apr_status_t csv_answer(hg_call_t *c, apr_array_header_t *csv, const char *filename)
+{
+    c->out_body = apr_array_pstrcat(c->pool, csv, 0);
+    c->out_len = strlen(c->out_body);
+    c->out_type = "text/csv; charset=utf-8";
+    apr_table_setn(c->r->headers_out, "Content-Disposition",
+                   apr_psprintf(c->pool, "attachment; filename=\"%s\"", filename));
+    return APR_SUCCESS;
+}
+
 static const hg_field_t REPORT_QUERY[] = {
     { .name = "date", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
     { .name = "format", .type = HG_JT_STRING, .enum_values = (const char *const[]){ "json", "csv", NULL } },
@@ -553,14 +585,87 @@ static apr_status_t route_report_daily(hg_call_t *c)
         json_decref(rows);
         json_decref(totals);
         csv_line(csv, c->pool, cells, NFIX + REPORT_NCOLS, text);
-        c->out_body = apr_array_pstrcat(c->pool, csv, 0);
-        c->out_len = strlen(c->out_body);
-        c->out_type = "text/csv; charset=utf-8";
-        apr_table_setn(c->r->headers_out, "Content-Disposition",
-                       apr_psprintf(c->pool, "attachment; filename=\"invoice-daily-%s.csv\"", date));
-        return APR_SUCCESS;
+        return csv_answer(c, csv, apr_psprintf(c->pool, "invoice-daily-%s.csv", date));
     }
     return hg_call_answer(c, 200, json_pack("{s:s, s:o, s:o}", "date", date, "rows", rows, "totals", totals));
+}
+
+/* ---------------------------------------------------------------- 票据领发情况: the stock log */
+
+static const hg_field_t STOCK_LOG_QUERY[] = {
+    { .name = "from", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
+    { .name = "to", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
+    { .name = "placeCode", .type = HG_JT_STRING, .pattern = PLACE_PATTERN },
+    { .name = "kind", .type = HG_JT_STRING, .enum_values = (const char *const[]){ "ebill", "paper", NULL } },
+    { .name = "format", .type = HG_JT_STRING, .enum_values = (const char *const[]){ "json", "csv", NULL } },
+    HG_FIELDS_END_CLOSED
+};
+#define STOCK_LOG_MAX 5000
+
+/* GET /invoice/staff/v1/stock/log?from=&to=[&placeCode=][&kind=][&format=csv] — every range
+ * received from finance (申领入库) or moved between billing points (分发) in the period, oldest
+ * first, with who did it; a billing point's filter takes what it received and what it gave */
+static apr_status_t route_stock_log(hg_call_t *c)
+{
+    json_t *q, *rows;
+    hg_db_result_t *r;
+    const char *from, *to, *format, *place;
+    apr_array_header_t *csv = NULL;
+    apr_int64_t applied = 0, distributed = 0;
+    apr_status_t rv;
+    int i, n;
+
+    if ((rv = hg_call_query(c, STOCK_LOG_QUERY, &q)) || (rv = query_period(c, q, &from, &to)))
+        return rv;
+    format = hg_json_opt(q, "format");
+    place = hg_json_opt(q, "placeCode");
+    if ((rv = hg_db_q(c->db, &r,
+            "SELECT l.id, to_char(l.created_at, 'YYYY-MM-DD HH24:MI:SS'), l.action, l.kind, l.bill_batch_code, "
+            "  l.start_no, l.end_no, l.end_no - l.start_no + 1, coalesce(l.from_place, ''), coalesce(fp.name, ''), "
+            "  l.to_place, coalesce(tp.name, ''), l.operator "
+            "FROM invoice.stock_log l "
+            "LEFT JOIN invoice.places fp ON fp.institution = l.institution AND fp.place_code = l.from_place "
+            "LEFT JOIN invoice.places tp ON tp.institution = l.institution AND tp.place_code = l.to_place "
+            "WHERE l.institution = $1 AND l.created_at >= $2::date::timestamptz "
+            "  AND l.created_at < ($3::date + 1)::timestamptz "
+            "  AND ($4::text IS NULL OR l.from_place = $4 OR l.to_place = $4) AND ($5::text IS NULL OR l.kind = $5) "
+            "ORDER BY l.id LIMIT $6::int", 6, c->institution, from, to, place, hg_json_opt(q, "kind"),
+            apr_itoa(c->pool, STOCK_LOG_MAX + 1))))
+        return rv;
+    n = r->nrows > STOCK_LOG_MAX ? STOCK_LOG_MAX : r->nrows;
+    if (format && !strcmp(format, "csv")) {
+        csv = apr_array_make(c->pool, (n + 2) * 24 + 1, sizeof(const char *));
+        APR_ARRAY_PUSH(csv, const char *) = "\xEF\xBB\xBF";
+        csv_line(csv, c->pool, (const char *const[]){ "时间", "操作", "票据种类", "票据代码", "起始号", "终止号",
+                 "张数", "发出", "领入", "操作员" }, 10, (const int[10]){ 0 });
+    }
+    rows = json_array();
+    for (i = 0; i < n; i++) {
+        const char *action = hg_db_val(r, i, 2), *label = !strcmp(action, "apply") ? "申领入库" : "分发";
+        const char *kind = !strcmp(hg_db_val(r, i, 3), "ebill") ? "电子" : "纸质";
+        const char *fromp = *hg_db_val(r, i, 8) ? apr_pstrcat(c->pool, hg_db_val(r, i, 8), " ", hg_db_val(r, i, 9), NULL)
+                                                : "财政";
+        const char *top = apr_pstrcat(c->pool, hg_db_val(r, i, 10), " ", hg_db_val(r, i, 11), NULL);
+        apr_int64_t count = col64(r, i, 7);
+        *(!strcmp(action, "apply") ? &applied : &distributed) += count;
+        json_array_append_new(rows, json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s?, s:s, s:s, s:s, s:s}",
+            "id", (json_int_t)col64(r, i, 0), "at", hg_db_val(r, i, 1), "action", action, "actionLabel", label,
+            "kind", hg_db_val(r, i, 3), "kindLabel", kind, "billBatchCode", hg_db_val(r, i, 4),
+            "startNo", (json_int_t)col64(r, i, 5), "endNo", (json_int_t)col64(r, i, 6), "count", (json_int_t)count,
+            "fromPlace", *hg_db_val(r, i, 8) ? hg_db_val(r, i, 8) : NULL, "fromPlaceName", hg_db_val(r, i, 9),
+            "toPlace", hg_db_val(r, i, 10), "toPlaceName", hg_db_val(r, i, 11), "operator", hg_db_val(r, i, 12)));
+        if (csv)
+            csv_line(csv, c->pool, (const char *const[]){ hg_db_val(r, i, 1), label, kind,
+                     hg_db_val(r, i, 4), hg_db_val(r, i, 5), hg_db_val(r, i, 6), hg_db_val(r, i, 7), fromp, top,
+                     hg_db_val(r, i, 12) }, 10, (const int[10]){ 0, 0, 0, 0, 0, 0, 0, 1, 1, 1 });
+    }
+    if (csv) {
+        json_decref(rows);
+        return csv_answer(c, csv, apr_psprintf(c->pool, "invoice-stock-log-%s-%s.csv", from, to));
+    }
+    return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:o, s:b, s:{s:I, s:I}}", "from", from, "to", to,
+                                            "rows", rows, "truncated", r->nrows > STOCK_LOG_MAX, "totals",
+                                            "applied", (json_int_t)applied, "distributed", (json_int_t)distributed));
 }
 
 /* ---------------------------------------------------------------- summaries by cashier, by channel */
@@ -613,23 +718,12 @@ static apr_status_t route_report_summary(hg_call_t *c)
     apr_status_t rv;
     int i, j, by_payee;
 
-    if ((rv = hg_call_query(c, SUMMARY_QUERY, &q)))
+    if ((rv = hg_call_query(c, SUMMARY_QUERY, &q)) || (rv = query_period(c, q, &from, &to)))
         return rv;
     by = hg_json_opt(q, "by");
     by_payee = !by || !strcmp(by, "payee");
     format = hg_json_opt(q, "format");
     place = hg_json_opt(q, "placeCode");
-    if ((rv = hg_db_q(c->db, &r, "SELECT to_char(coalesce($1::date, $2::date, current_date), 'YYYY-MM-DD'), "
-                      "to_char(coalesce($2::date, $1::date, current_date), 'YYYY-MM-DD'), "
-                      "coalesce($2::date, $1::date, current_date) - coalesce($1::date, $2::date, current_date)",
-                      2, hg_json_opt(q, "from"), hg_json_opt(q, "to"))))
-        return rv;
-    from = hg_db_val(r, 0, 0);
-    to = hg_db_val(r, 0, 1);
-    if (atoi(hg_db_val(r, 0, 2)) < 0)
-        return hg_call_fail(c, "HG_FIELD_RANGE", "to", "to must not be before from");
-    if (atoi(hg_db_val(r, 0, 2)) > 365)
-        return hg_call_fail(c, "HG_FIELD_RANGE", "to", "at most 366 days in one summary");
     if ((rv = hg_db_q(c->db, &r, by_payee ? SUMMARY_SQL_PAYEE : SUMMARY_SQL_CHANNEL, 4, c->institution, from, to,
                       place)))
         return rv;
@@ -672,13 +766,8 @@ static apr_status_t route_report_summary(hg_call_t *c)
     if (csv) {
         json_decref(rows);
         json_decref(totals);
-        c->out_body = apr_array_pstrcat(c->pool, csv, 0);
-        c->out_len = strlen(c->out_body);
-        c->out_type = "text/csv; charset=utf-8";
-        apr_table_setn(c->r->headers_out, "Content-Disposition",
-                       apr_psprintf(c->pool, "attachment; filename=\"invoice-%s-%s-%s.csv\"",
-                                    by_payee ? "payee" : "channel", from, to));
-        return APR_SUCCESS;
+        return csv_answer(c, csv, apr_psprintf(c->pool, "invoice-%s-%s-%s.csv", by_payee ? "payee" : "channel",
+                                               from, to));
     }
     return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o}", "by", by_payee ? "payee" : "channel",
                                             "from", from, "to", to, "placeCode", place, "rows", rows, "totals", totals));
@@ -748,6 +837,7 @@ static apr_status_t route_bills(hg_call_t *c)
 
 const hg_route_t invoice_staff_routes[] = {
     { "GET",  "/invoice/staff/v1/stock", HG_R_STAFF, NULL, route_stock },
+    { "GET",  "/invoice/staff/v1/stock/log", HG_R_STAFF, NULL, route_stock_log },
     { "POST", "/invoice/staff/v1/stock/apply", STAFF_POST, "invoice_admin", route_stock_apply },
     { "POST", "/invoice/staff/v1/stock/distribute", STAFF_POST, "invoice_admin", route_stock_distribute },
     { "GET",  "/invoice/staff/v1/places", HG_R_STAFF, NULL, route_places },

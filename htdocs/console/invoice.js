@@ -1,4 +1,4 @@
-// hisgate console · 票据管理: stock (申领入库, 分发), daily report, summaries by cashier and
+// hisgate console · 票据管理: stock (申领入库, 分发) and its log, daily report, summaries by cashier and
 // by payment channel, bill list — plain JS over
 // /invoice/staff/v1/ (no framework, no CDN).  Every server string goes through esc().
 'use strict';
@@ -48,6 +48,22 @@ async function showReport() {
   $('report-rows').innerHTML = r.data.rows.map((x) =>
     `<tr><td>${esc(x.placeCode)} ${esc(x.placeName)}</td><td>${esc(x.kindLabel)}</td>${cells(x)}</tr>`).join('') +
     `<tr><th>合计</th><th></th>${cells(r.data.totals)}</tr>`;
+}
+
+// 票据领发情况: ranges received from finance and moved between billing points
+async function showStockLog() {
+  const q = { from: $('log-from').value, to: $('log-to').value, placeCode: $('log-place').value.trim() };
+  $('log-csv').href = `${BASE}/stock/log?` + query({ ...q, format: 'csv' });
+  const r = await api('GET', `${BASE}/stock/log?` + query(q));
+  if (!r.ok) { $('log-err').textContent = errText(r); $('log-rows').innerHTML = ''; return; }
+  $('log-err').textContent = '';
+  $('log-rows').innerHTML = r.data.rows.map((x) =>
+    `<tr><td>${esc(x.at)}</td><td>${esc(x.actionLabel)}</td><td>${esc(x.kindLabel)}</td><td>${esc(x.billBatchCode)}</td>` +
+    `<td>${esc(x.startNo)}</td><td>${esc(x.endNo)}</td><td>${esc(x.count)}</td>` +
+    `<td>${x.fromPlace ? esc(x.fromPlace + ' ' + x.fromPlaceName) : '财政'}</td>` +
+    `<td>${esc(x.toPlace + ' ' + x.toPlaceName)}</td><td>${esc(x.operator)}</td></tr>`).join('');
+  $('log-totals').textContent = `申领入库 ${r.data.totals.applied} 张，分发 ${r.data.totals.distributed} 张` +
+    (r.data.truncated ? '（只显示前 5000 条，请缩小日期范围）' : '');
 }
 
 // 收费员汇总表 / 缴款渠道汇总表: a bill paid through two channels is in both rows, once in 合计
@@ -100,7 +116,7 @@ function onSubmit(id, path, done) {
     const r = await api('POST', BASE + path, formBody(ev.target));
     msg.className = r.ok ? 'ok' : 'err';
     msg.textContent = r.ok ? done(r.data) : errText(r);
-    if (r.ok) { await showStock(); await showPlaces(); }
+    if (r.ok) { await showStock(); await showPlaces(); await showStockLog(); }
   });
 }
 
@@ -114,7 +130,9 @@ async function start() {
   canAdmin = roles.includes('admin') || roles.includes('invoice_admin');
   $('admin-forms').hidden = !canAdmin;
   $('report-date').value = $('bills-date').value = $('sum-from').value = $('sum-to').value = localDate();
-  await showStock(); await showPlaces(); await showReport(); await showSummary(); await showBills(false);
+  $('log-from').value = $('log-to').value = localDate();
+  await showStock(); await showPlaces(); await showStockLog(); await showReport(); await showSummary();
+  await showBills(false);
 }
 
 onSubmit('apply', '/stock/apply', (d) => `已入库：${d.placeCode} ${d.billBatchCode} ${d.startNo}-${d.endNo}（号段ID ${d.stockId}）`);
@@ -128,6 +146,7 @@ $('stock-rows').addEventListener('click', (ev) => {
   $('distribute').elements.count.focus();
 });
 $('report-date').addEventListener('change', showReport);
+$('log-search').addEventListener('click', showStockLog);
 $('sum-search').addEventListener('click', showSummary);
 $('sum-by').addEventListener('change', showSummary);
 $('bills-search').addEventListener('click', () => showBills(false));

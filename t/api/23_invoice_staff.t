@@ -11,7 +11,7 @@ use JSON::PP;
 use HG qw(json_of staff_login psql);
 use HGInvoice qw(outpatient);
 
-plan tests => 46;
+plan tests => 53;
 
 my $base = '/invoice/staff/v1';
 my $json = JSON::PP->new->utf8->canonical;
@@ -124,6 +124,24 @@ $res = jpost('/stock/distribute', { stockId => $pp->{stockId}, count => 10, plac
 $d = json_of($res);
 ok t_cmp("$d->{stockId} $d->{placeCode} $d->{startNo}-$d->{endNo} " . (defined $d->{source} ? 'src' : 'none'),
          "$pp->{stockId} $place2 1-10 none", 'the whole range moves');
+
+# ---- 票据领发情况: what the place received and gave, who did it
+$res = GET("$base/stock/log?placeCode=$place", Cookie => $clerk);
+my $log = json_of($res);
+ok t_cmp($res->code, 200, 'stock log of the place (today by default)');
+ok t_cmp(join(' | ', map { "$_->{actionLabel} $_->{kindLabel} $_->{billBatchCode} $_->{startNo}-$_->{endNo} $_->{count} "
+                           . ($_->{fromPlace} // '财政') . ">$_->{toPlace} $_->{operator}" } @{ $log->{rows} // [] }),
+         "分发 电子 $batch 1-100 100 POOL>$place admin | 分发 电子 $batch 2-51 50 $place>$place2 admin | "
+         . "申领入库 纸质 $pbatch 1-10 10 财政>$place admin | 分发 纸质 $pbatch 1-10 10 $place>$place2 admin",
+         'in order: received from the store room, gave on, received from finance, gave on');
+ok t_cmp("$log->{totals}{applied} $log->{totals}{distributed}", '10 160', 'numbers applied and distributed');
+ok t_cmp(scalar @{ json_of(GET("$base/stock/log?placeCode=$place&kind=paper", Cookie => $clerk))->{rows} // [] }, 2,
+         'filtered by kind');
+$res = GET("$base/stock/log?placeCode=$place&format=csv", Cookie => $clerk);
+my $logcsv = decode('UTF-8', $res->content);
+ok t_cmp($logcsv, qr/^\x{FEFF}时间,操作,票据种类,票据代码,起始号,终止号,张数,发出,领入,操作员\r\n/, 'stock log as CSV');
+ok t_cmp($logcsv, qr/,申领入库,纸质,$pbatch,1,10,10,财政,$place 测试窗口,admin\r\n/, 'with the names of the places');
+err_is(GET("$base/stock/log?from=2026-01-02&to=2026-01-01", Cookie => $clerk), 400, 'HG_FIELD_RANGE', 'to before from');
 
 # ---- 日报
 my $today = psql("SELECT to_char(current_date, 'YYYY-MM-DD')");
