@@ -534,9 +534,12 @@ apr_status_t invoice_total_fen(json_t *data, apr_int64_t *fen)
     return rv;
 }
 
-apr_status_t invoice_channels_json(const char **out, apr_pool_t *p, json_t *data)
+/* the amounts of a list of lines added up per code: {code: fen}, or with a name field
+ * {code: {"name": …, "fen": …}} (the first line's name) */
+static apr_status_t sums_by_code(const char **out, apr_pool_t *p, json_t *data, const char *list_name,
+                                 const char *code_name, const char *amount_name, const char *name_name)
 {
-    json_t *list = json_object_get(data, "payChannelDetail"), *sums, *line;
+    json_t *list = json_object_get(data, list_name), *sums, *line;
     size_t i;
     apr_status_t rv = APR_SUCCESS;
 
@@ -545,22 +548,41 @@ apr_status_t invoice_channels_json(const char **out, apr_pool_t *p, json_t *data
         return APR_SUCCESS;
     sums = json_object();
     json_array_foreach(list, i, line) {
-        const char *code = hg_json_gets(line, "payChannelCode", NULL);
+        const char *code = hg_json_gets(line, code_name, NULL);
+        json_t *held;
         apr_int64_t fen, sum;
         if (!code) {
             rv = HG_EINVALID;
             break;
         }
-        if ((rv = hg_json_getm(line, &fen, "payChannelValue", NULL)))
+        if ((rv = hg_json_getm(line, &fen, amount_name, NULL)))
             break;
-        if ((rv = hg_money_add(&sum, json_integer_value(json_object_get(sums, code)), fen)))
+        held = json_object_get(sums, code);
+        if ((rv = hg_money_add(&sum, json_integer_value(name_name ? json_object_get(held, "fen") : held), fen)))
             break;
-        json_object_set_new(sums, code, json_integer(sum));
+        if (!name_name)
+            json_object_set_new(sums, code, json_integer(sum));
+        else if (held)
+            json_object_set_new(held, "fen", json_integer(sum));
+        else {
+            const char *name = hg_json_gets(line, name_name, NULL);
+            json_object_set_new(sums, code, json_pack("{s:s, s:I}", "name", name ? name : "", "fen", (json_int_t)sum));
+        }
     }
     if (!rv && !(*out = hg_json_dump(p, sums, HG_JSON_DUMP_SORTED)))
         rv = APR_ENOMEM;
     json_decref(sums);
     return rv == APR_NOTFOUND ? HG_EINVALID : rv;
+}
+
+apr_status_t invoice_channels_json(const char **out, apr_pool_t *p, json_t *data)
+{
+    return sums_by_code(out, p, data, "payChannelDetail", "payChannelCode", "payChannelValue", NULL);
+}
+
+apr_status_t invoice_charges_json(const char **out, apr_pool_t *p, json_t *data)
+{
+    return sums_by_code(out, p, data, "chargeDetail", "chargeCode", "amt", "chargeName");
 }
 
 /* ---- sign flips (red bills) ---- */

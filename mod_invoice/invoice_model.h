@@ -150,6 +150,10 @@ apr_status_t invoice_total_fen(json_t *data, apr_int64_t *fen);
  * the data (a red bill's are negative); "{}" without payChannelDetail.  HG_EINVALID / HG_EOVERFLOW
  * when an amount is not one. */
 apr_status_t invoice_channels_json(const char **out, apr_pool_t *p, json_t *data);
+/* The charges by item, for the summary by charge item (收费项目汇总, 单位收费情况): *out = compact
+ * JSON {"<chargeCode>": {"name": "<chargeName>", "fen": amt in fen}, …}, a code that comes twice
+ * added up (the first name kept), signs as in the data; "{}" without chargeDetail. */
+apr_status_t invoice_charges_json(const char **out, apr_pool_t *p, json_t *data);
 
 /* ---- bill document and seal ----
  *

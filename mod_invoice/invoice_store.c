@@ -145,12 +145,12 @@ static apr_status_t take_number(invoice_ctx_t *x, const char *kind, const char *
     return APR_SUCCESS;
 }
 
-/* the values of a bill's row (BILL_ROW_* order, 23 of them): sealed document, unit seal,
- * upload and notification payloads, index keys of the personal data, payee and channels for the
- * summaries */
+/* the values of a bill's row (BILL_ROW_* order, 24 of them): sealed document, unit seal,
+ * upload and notification payloads, index keys of the personal data, payee, channels and charges
+ * for the summaries */
 enum { BR_INST, BR_BUS, BR_KIND, BR_SERVICE, BR_PLACE, BR_BATCH, BR_NO, BR_RANDOM, BR_CTIME, BR_TOTAL,
        BR_RED, BR_RELATED, BR_HASH, BR_DOC, BR_SEAL, BR_ID_IDX, BR_TEL_IDX, BR_CARD_IDX, BR_TEL,
-       BR_UPLOAD, BR_NOTIFY, BR_PAYEE, BR_CHANNELS, BR_COUNT };
+       BR_UPLOAD, BR_NOTIFY, BR_PAYEE, BR_CHANNELS, BR_CHARGES, BR_COUNT };
 
 static apr_status_t bill_row(invoice_ctx_t *x, const char *bus_no, invoice_kind_t kind,
                              const char *service, const char *place, const char *batch,
@@ -159,7 +159,7 @@ static apr_status_t bill_row(invoice_ctx_t *x, const char *bus_no, invoice_kind_
                              json_t *doc, json_t *norm, const char *upload_service, const char ***row)
 {
     char *sig = NULL;
-    const char *doc_text, *upload, *notify = NULL, *tel, *openid, *channels;
+    const char *doc_text, *upload, *notify = NULL, *tel, *openid, *channels, *charges;
     const char **params;
     json_t *up;
     apr_status_t rv;
@@ -168,7 +168,8 @@ static apr_status_t bill_row(invoice_ctx_t *x, const char *bus_no, invoice_kind_
     if (!(doc_text = hg_json_dump(x->p, doc, HG_JSON_DUMP_SORTED)))
         return APR_ENOMEM;
     if ((rv = invoice_seal_text(&sig, x->p, x->seal_key, doc_text))
-        || (rv = invoice_channels_json(&channels, x->p, norm)))
+        || (rv = invoice_channels_json(&channels, x->p, norm))
+        || (rv = invoice_charges_json(&charges, x->p, norm)))
         return rv;
     /* what the fiscal platform receives; sealed in the outbox too: it carries personal data */
     up = hg_json_own(x->p, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:O}", "billBatchCode", batch,
@@ -216,6 +217,7 @@ static apr_status_t bill_row(invoice_ctx_t *x, const char *bus_no, invoice_kind_
     params[BR_NOTIFY] = notify;
     params[BR_PAYEE] = hg_json_gets(norm, "payee", NULL);
     params[BR_CHANNELS] = channels;
+    params[BR_CHARGES] = charges;
     *row = params;
     return APR_SUCCESS;
 }
@@ -238,9 +240,9 @@ static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_ki
         return rv;
     st.sql = "WITH b AS (INSERT INTO invoice.bills (institution, bus_no, kind, service, place_code, "
         "    bill_batch_code, bill_no, random, create_time, total_fen, is_scarlet, related_id, "
-        "    content_hash, doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed, payee, channels) "
+        "    content_hash, doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed, payee, channels, charges) "
         "  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::bigint, $11::boolean, "
-        "    nullif($12, '0')::bigint, $13, $14, $15, $16, $17, $18, $19, $22, $23::jsonb) RETURNING id), "
+        "    nullif($12, '0')::bigint, $13, $14, $15, $16, $17, $18, $19, $22, $23::jsonb, $24::jsonb) RETURNING id), "
         " u AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts, order_key) "
         "  SELECT 'invoice.upload', $1, 'upload:' || b.id, jsonb_build_object('sealed', $20::text), 50, "
         "    'bill:' || coalesce(nullif($12, '0')::bigint, b.id) FROM b), "
@@ -400,7 +402,7 @@ static apr_status_t member_row(issue_member_t *m)
 /* the batch's columns as array parameters (hg_db_array): one statement for every row */
 static const int GROUP_COLS[] = { BR_BUS, BR_KIND, BR_SERVICE, BR_NO, BR_RANDOM, BR_TOTAL, BR_HASH, BR_DOC,
                                   BR_SEAL, BR_ID_IDX, BR_TEL_IDX, BR_CARD_IDX, BR_TEL, BR_UPLOAD, BR_NOTIFY,
-                                  BR_PAYEE, BR_CHANNELS };
+                                  BR_PAYEE, BR_CHANNELS, BR_CHARGES };
 #define GROUP_NCOLS ((int)(sizeof(GROUP_COLS) / sizeof(*GROUP_COLS)))
 
 static apr_status_t group_insert(invoice_ctx_t *x, issue_member_t **ms, int n, hg_db_result_t **r)
@@ -419,14 +421,14 @@ static apr_status_t group_insert(invoice_ctx_t *x, issue_member_t **ms, int n, h
     }
     st.sql = "WITH d AS (SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], "
         "    $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], "
-        "    $17::text[], $18::text[], $19::text[], $20::text[], $21::text[]) WITH ORDINALITY AS d(bus_no, "
-        "    kind, service, bill_no, random, total_fen, content_hash, doc_sealed, seal, id_idx, tel_idx, "
-        "    card_idx, tel_sealed, upload, notify, payee, channels, i)), "
+        "    $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[]) WITH ORDINALITY AS "
+        "    d(bus_no, kind, service, bill_no, random, total_fen, content_hash, doc_sealed, seal, id_idx, "
+        "    tel_idx, card_idx, tel_sealed, upload, notify, payee, channels, charges, i)), "
         " b AS (INSERT INTO invoice.bills (institution, bus_no, kind, service, place_code, "
         "    bill_batch_code, bill_no, random, create_time, total_fen, is_scarlet, content_hash, "
-        "    doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed, payee, channels) "
+        "    doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed, payee, channels, charges) "
         "  SELECT $1, bus_no, kind, service, $2, $3, bill_no, random, $4, total_fen, false, content_hash, "
-        "    doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed, payee, channels::jsonb "
+        "    doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed, payee, channels::jsonb, charges::jsonb "
         "    FROM d ORDER BY i RETURNING id, bus_no), "
         " u AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts, order_key) "
         "  SELECT 'invoice.upload', $1, 'upload:' || b.id, jsonb_build_object('sealed', d.upload), 50, "

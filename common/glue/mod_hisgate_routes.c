@@ -86,6 +86,14 @@ static apr_status_t route_status(hg_call_t *c)
     }
     ob = json_pack("{s:I, s:I, s:o}", "depth", depth, "dead", dead, "topics", topics);
     json_object_set_new(o, "outbox", ob);
+    /* retention: has the nightly `hisgate outbox purge` run lately? */
+    if (hg_db_q(c->db, &au, "SELECT to_char(last_run, 'YYYY-MM-DD\"T\"HH24:MI:SSOF'), "
+                "extract(epoch FROM now() - last_run)::bigint FROM hg.outbox_purge WHERE id = 1", 0) == APR_SUCCESS
+        && au->nrows == 1)
+        json_object_set_new(ob, "purge", hg_db_val(au, 0, 0)
+                            ? json_pack("{s:s, s:I}", "last_run", hg_db_val(au, 0, 0), "age_s",
+                                        (json_int_t)apr_atoi64(hg_db_val(au, 0, 1)))
+                            : json_pack("{s:n}", "last_run"));
     if (hg_db_q(c->db, &au, AUDIT_COUNTS, 0) == APR_SUCCESS)
         json_object_set_new(o, "audit", json_pack("{s:I, s:I}",
                             "unsealed", (json_int_t)apr_atoi64(hg_db_val(au, 0, 0)),

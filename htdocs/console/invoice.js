@@ -66,18 +66,18 @@ async function showStockLog() {
     (r.data.truncated ? '（只显示前 5000 条，请缩小日期范围）' : '');
 }
 
-// 收费员汇总表 / 缴款渠道汇总表: a bill paid through two channels is in both rows, once in 合计
+// 收费员 / 缴款渠道 / 收费项目汇总表: a bill paid through two channels is in both rows, once in 合计
 async function showSummary() {
   const by = $('sum-by').value;
   const q = { by, from: $('sum-from').value, to: $('sum-to').value, placeCode: $('sum-place').value.trim() };
   $('sum-csv').href = `${BASE}/reports/summary?` + query({ ...q, format: 'csv' });
-  $('sum-key').textContent = by === 'payee' ? '收费员' : '缴款渠道';
+  $('sum-key').textContent = { payee: '收费员', channel: '缴款渠道', charge: '收费项目' }[by];
   const r = await api('GET', `${BASE}/reports/summary?` + query(q));
   if (!r.ok) { $('sum-err').textContent = errText(r); $('sum-rows').innerHTML = ''; return; }
   $('sum-err').textContent = '';
   const cells = (o) => ['bills', 'amount', 'redBills', 'redAmount', 'net'].map((k) => `<td>${esc(o[k])}</td>`).join('');
   $('sum-rows').innerHTML = r.data.rows.map((x) =>
-    `<tr><td>${esc(x[by] || '（未记录）')}</td>${cells(x)}</tr>`).join('') +
+    `<tr><td>${x[by] ? esc(x[by] + (x.name ? ' ' + x.name : '')) : '（未记录）'}</td>${cells(x)}</tr>`).join('') +
     `<tr><th>合计</th>${cells(r.data.totals)}</tr>`;
 }
 

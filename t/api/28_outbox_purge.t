@@ -6,10 +6,11 @@ use warnings FATAL => 'all';
 use utf8;
 use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
+use Apache::TestRequest qw(GET);
 use HG qw(json_of signed_request psql hisgate wait_until cli_env);
 use HGInvoice qw(outpatient);
 
-plan tests => 21;
+plan tests => 22;
 
 sub call { my $r = signed_request('POST', "/invoice/api/v1/$_[0]", $_[1]); ($r, json_of($r)) }
 sub row { psql("SELECT state || '|' || (payload = '{}'::jsonb)::text FROM hg.outbox WHERE id = $_[0]") }
@@ -60,6 +61,9 @@ wait_until(10, sub { psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advis
 ($rc, $out) = hisgate('outbox purge --keep-days 30 --batch 7');
 ok t_cmp($rc, 0, 'purge runs') or diag $out;
 my ($deleted, $emptied, $kept) = $out =~ /(\d+) rows deleted, (\d+) record rows emptied, (\d+) older rows left/;
+my $st = json_of(GET('/hg/status'))->{outbox}{purge} // {};
+ok t_cmp(($st->{last_run} // '-') . ' ' . (($st->{age_s} // 99) < 60 ? 'lately' : '-'), qr/^\d{4}-\d\d-\d\dT.* lately$/,
+         '/hg/status shows when the last purge ran');
 ok t_cmp($deleted, $old_done, 'every row delivered before the retention is deleted (in batches of 7)');
 ok t_cmp($emptied >= 1 ? 1 : 0, 1, 'record rows are emptied, not deleted');
 ok t_cmp(psql("SELECT count(*) FROM hg.outbox WHERE id = $id{old_done}"), 0, 'an old delivered row is gone');

@@ -1,5 +1,6 @@
-# the summaries finance reconciles with: by cashier (收费员汇总表) and by payment channel
-# (缴款渠道汇总表), for a period, in JSON and CSV, with the red bills of refunds
+# the summaries finance reconciles with: by cashier (收费员汇总表), by payment channel
+# (缴款渠道汇总表) and by charge item (收费项目汇总表), for a period, in JSON and CSV, with the red
+# bills of refunds
 use strict;
 use warnings FATAL => 'all';
 use utf8;
@@ -11,7 +12,7 @@ use POSIX qw(strftime);
 use HG qw(json_of signed_request staff_login psql);
 use HGInvoice qw(outpatient now17);
 
-plan tests => 27;
+plan tests => 31;
 
 my $base = '/invoice/staff/v1/reports/summary';
 my $tag = $$ % 100000;
@@ -72,6 +73,16 @@ $amt += $_->{amount} for @{ $j->{rows} };
 ok t_cmp(sprintf('%.2f', $amt), $j->{totals}{amount}, 'the channel amounts add up to the bills');
 ($j) = summary("by=channel&from=$today&to=$today&placeCode=ZY01");
 ok t_cmp(row_of($j, 'channel', $cash)->{bills} // 0, 0, 'another billing point has none of them');
+
+# ---- by charge item: the outpatient bill's five items (西药费 45.60, 检查费 38.00, …)
+($j, $r) = summary("by=charge&from=$today&to=$today&placeCode=MZ01");
+ok t_cmp($r->code, 200, 'summary by charge item');
+my $xy = row_of($j, 'charge', 'XY');
+ok t_cmp(($xy->{name} // '') . ' ' . ($xy->{bills} >= 3 ? 'ok' : $xy->{bills} // 0), '西药费 ok', 'an item with its name');
+my $net = 0;
+$net += $_->{net} for @{ $j->{rows} };
+ok t_cmp(sprintf('%.2f', $net), $j->{totals}{net}, 'the items add up to the totals');
+ok t_cmp($j->{totals}{bills}, $bills_mz, 'a bill with five items counts once in the totals');
 
 # ---- earlier days hold none of today's bills
 my $yesterday = psql("SELECT to_char(current_date - 1, 'YYYY-MM-DD')");

@@ -589,6 +589,25 @@ static void test_red(json_t *op)
                "\"payChannelValue\":\"1.234\"}]}")) == HG_EINVALID, "not an amount: HG_EINVALID");
         tap_ok(invoice_channels_json(&ch, pool, parse("{\"payChannelDetail\":[{\"payChannelValue\":\"1.00\"}]}"))
                == HG_EINVALID, "no code: HG_EINVALID");
+        tap_ok(invoice_charges_json(&ch, pool, n) == APR_SUCCESS && ch, "charges of the bill");
+        {
+            json_t *cj = hg_json_own(pool, json_loads(ch ? ch : "null", 0, NULL)), *it;
+            const char *k;
+            apr_int64_t sum = 0;
+            int named = 1;
+            json_object_foreach(cj, k, it) {
+                sum += json_integer_value(json_object_get(it, "fen"));
+                if (!json_string_length(json_object_get(it, "name")))
+                    named = 0;
+            }
+            tap_ok(json_object_size(cj) == 5 && named, "one entry per chargeCode, each with its chargeName");
+            tap_ok(sum == 36850, "the charges add up to the total in fen");
+        }
+        tap_ok(invoice_charges_json(&ch, pool, red) == APR_SUCCESS && strstr(ch, "\"fen\":-"), "a red bill's are negative");
+        set(item(twice, "chargeDetail", 1), "chargeCode", hg_json_gets(item(twice, "chargeDetail", 0), "chargeCode", NULL));
+        set(item(twice, "chargeDetail", 1), "chargeName", "another name");
+        tap_ok(invoice_charges_json(&ch, pool, twice) == APR_SUCCESS && !strstr(ch, "another name"),
+               "a code given twice is added up under its first name");
     }
     tap_is_str(hg_json_gets(item(red, "chargeDetail", 2), "number", NULL), "-2", "quantity 2 becomes -2");
     tap_is_str(hg_json_gets(item(red, "listDetail", 0), "amt", NULL), "-120.00", "list amounts negated");
