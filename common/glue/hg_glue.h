@@ -28,6 +28,7 @@ typedef struct hg_call_t {
     const char   *institution;   /* of the HIS app, the staff user, or the server default */
     const char   *app_id;        /* signed HIS caller, else NULL */
     const char   *staff_user;    /* logged-in staff, else NULL */
+    const char   *audit_caller;  /* whom the audit row names when no one is signed in yet (a login's account) */
     const char   *staff_department;
     apr_array_header_t *staff_roles;  /* of const char * */
     const char   *path_rest;     /* for prefix routes: the path after the prefix */
@@ -61,6 +62,8 @@ typedef apr_status_t hg_route_fn(hg_call_t *c);
 #define HG_R_DB      0x08   /* needs a database connection: c->db */
 #define HG_R_PREFIX  0x10   /* path is a prefix; the rest goes to c->path_rest */
 #define HG_R_AUDIT   0x20   /* write an audit row even when not signed */
+#define HG_R_AUDIT_BARE 0x40 /* with HG_R_AUDIT: the row keeps no bodies (passwords, session tokens),
+                              * only an error answer */
 
 typedef struct hg_route_t {
     const char  *method;     /* "GET", "POST", … */

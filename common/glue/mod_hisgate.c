@@ -776,7 +776,8 @@ static void audit_rec(hg_call_t *c, hg_audit_rec_t *rec, const char *resp, apr_s
 {
     memset(rec, 0, sizeof(*rec));
     rec->institution = c->institution;
-    rec->caller = c->app_id ? c->app_id : c->staff_user ? c->staff_user : "anonymous";
+    rec->caller = c->app_id ? c->app_id : c->staff_user ? c->staff_user
+                : c->audit_caller ? c->audit_caller : "anonymous";
     rec->direction = "in";
     rec->endpoint = apr_pstrcat(c->pool, c->r->method, " ", c->r->uri, NULL);
     rec->request_id = c->request_id;
@@ -786,6 +787,15 @@ static void audit_rec(hg_call_t *c, hg_audit_rec_t *rec, const char *resp, apr_s
     rec->req_len = c->body_len;
     rec->resp_body = resp;
     rec->resp_len = resp_len;
+    if (c->route_flags & HG_R_AUDIT_BARE) {
+        /* a password in, a CSRF token out: who, what and the outcome only (an error says why) */
+        rec->req_body = NULL;
+        rec->req_len = 0;
+        if (status < 400) {
+            rec->resp_body = NULL;
+            rec->resp_len = 0;
+        }
+    }
 }
 
 static void audit_call(hg_call_t *c, const char *resp, apr_size_t resp_len, int status)

@@ -238,6 +238,9 @@ static apr_status_t route_login(hg_call_t *c)
                       1, user)))
         return rv;
     hash = res->nrows ? hg_db_val(res, 0, 0) : NULL;
+    /* the journal names the account tried; not what was typed for one that does not exist (a
+     * password typed into the name field, say) */
+    c->audit_caller = res->nrows ? user : "(unknown user)";
     locked = res->nrows && hg_db_val(res, 0, 1) && hg_db_val(res, 0, 1)[0] == 't';
     if (locked)
         return hg_call_fail(c, "HG_ACCOUNT_LOCKED", "username", NULL);
@@ -404,13 +407,13 @@ const hg_route_t hg_core_routes[] = {
     { "GET",  "/hg/status",   HG_R_PUBLIC, NULL, route_status },
     { "GET",  "/hg/metrics",  HG_R_PUBLIC, NULL, route_metrics },
     { "POST", "/hg/ping",     HG_R_SIGNED, NULL, route_ping },
-    { "POST", "/hg/login",    HG_R_JSON | HG_R_DB, NULL, route_login },
-    { "POST", "/hg/logout",   HG_R_STAFF, NULL, route_logout },
+    { "POST", "/hg/login",    HG_R_JSON | HG_R_DB | HG_R_AUDIT | HG_R_AUDIT_BARE, NULL, route_login },
+    { "POST", "/hg/logout",   HG_R_STAFF | HG_R_AUDIT | HG_R_AUDIT_BARE, NULL, route_logout },
     { "GET",  "/hg/me",       HG_R_STAFF, NULL, route_me },
-    { "POST", "/hg/password", HG_R_STAFF | HG_R_JSON, NULL, route_password },
+    { "POST", "/hg/password", HG_R_STAFF | HG_R_JSON | HG_R_AUDIT | HG_R_AUDIT_BARE, NULL, route_password },
     { "GET",  "/hg/outbox",   HG_R_STAFF, "ops", route_outbox_list },
-    { "POST", "/hg/outbox/",  HG_R_STAFF | HG_R_PREFIX, "ops", route_outbox_retry },
-    { "POST", "/hg/probe/fiscal", HG_R_STAFF, "ops", route_probe_fiscal },
+    { "POST", "/hg/outbox/",  HG_R_STAFF | HG_R_PREFIX | HG_R_AUDIT, "ops", route_outbox_retry },
+    { "POST", "/hg/probe/fiscal", HG_R_STAFF | HG_R_AUDIT, "ops", route_probe_fiscal },
     { NULL }
 };
 

@@ -4,9 +4,9 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestRequest qw(GET POST);
 use Apache::TestUtil qw(t_cmp);
-use HG qw(json_of staff_login psql);
+use HG qw(json_of staff_login psql hisgate);
 
-plan tests => 22;
+plan tests => 29;
 
 my ($res, $cookie, $csrf) = staff_login('admin', 'Adm1n-Test-Pass#2026');
 ok t_cmp($res->code, 200, 'admin logs in');
@@ -61,3 +61,15 @@ ok t_cmp($res->code, 200, 'logout');
 ok t_cmp($res->header('Set-Cookie'), qr/hg_session=; Path=\/; Max-Age=0/, 'logout expires the cookie');
 ok t_cmp(GET('/hg/me', Cookie => $cookie)->code, 401, 'old session no longer works');
 ok t_cmp(GET('/hg/me', Cookie => $clerk_cookie)->code, 200, 'other sessions unaffected');
+
+# the audit journal has every login, password change and logout, without their secrets
+sub audit { psql("SELECT string_agg(caller || ' ' || status, ',' ORDER BY id) FROM hg.audit WHERE endpoint = '$_[0]'") }
+ok t_cmp(audit('POST /hg/login'), qr/(^|,)admin 200(,|$)/, 'a login is journalled under its account');
+ok t_cmp(audit('POST /hg/login'), qr/(^|,)admin 401(,|$)/, 'so is a failed one');
+ok t_cmp(audit('POST /hg/login'), qr/(^|,)locky 423(,|$)/, 'and a refused one on a locked account');
+ok t_cmp(audit('POST /hg/login'), qr/\(unknown user\) 401/, 'a name that is no account is not written down');
+ok t_cmp(audit('POST /hg/password'), qr/admin 40[03]/, 'password changes are journalled');
+ok t_cmp(audit('POST /hg/logout'), qr/admin 200/, 'so is the logout');
+my ($rc, $out) = hisgate("audit show --endpoint /hg/ --limit 200");
+ok t_cmp(join(' ', map { index($out, $_) >= 0 ? "leaked:$_" : () } 'Adm1n-Test-Pass#2026', 'nope-nope', 'admin123',
+              'bad-bad-bad', 'csrf_token', 'ghost') || "rc=$rc clean", 'rc=0 clean', 'no password, token or unknown name in the journal');
