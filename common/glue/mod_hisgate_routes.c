@@ -368,6 +368,84 @@ static apr_status_t route_outbox_list(hg_call_t *c)
     return hg_call_answer(c, 200, json_pack("{s:o}", "items", rows));
 }
 
+/* ---------------------------------------------------------------- the audit journal, read */
+
+static const hg_field_t AUDIT_QUERY[] = {
+    { .name = "from", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
+    { .name = "to", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
+    { .name = "caller", .type = HG_JT_STRING, .max_len = 100 },
+    { .name = "endpoint", .type = HG_JT_STRING, .max_len = 200 },
+    { .name = "requestId", .type = HG_JT_STRING, .pattern = "[A-Za-z0-9_-]{1,64}" },
+    { .name = "limit", .type = HG_JT_STRING, .pattern = "[0-9]{1,3}" },
+    { .name = "beforeId", .type = HG_JT_STRING, .pattern = "[0-9]{1,18}" },
+    HG_FIELDS_END_CLOSED
+};
+#define AUDIT_BODY_SHOWN (64 * 1024)   /* a batch of 500 bills is megabytes: the start says enough */
+
+/* one journalled body, decrypted for the auditor (shortened past AUDIT_BODY_SHOWN) */
+static json_t *audit_body(hg_call_t *c, const char *enc)
+{
+    char *plain;
+    apr_size_t n, all;
+    json_t *text;
+    if (!enc || !*enc)
+        return json_null();
+    if (hg_audit_decrypt(&plain, &n, c->pool, hg_conf_global->audit_key, enc) != APR_SUCCESS)
+        return json_string("(cannot be decrypted with this server's audit_key)");
+    if (!n)
+        return json_null();           /* none, or not kept (a login's) */
+    all = n;
+    if (n > AUDIT_BODY_SHOWN) {
+        while (n > AUDIT_BODY_SHOWN - 64 || (n && ((unsigned char)plain[n] & 0xC0) == 0x80))
+            n--;                      /* whole UTF-8 characters */
+        text = json_string(apr_psprintf(c->pool, "%.*s … (%" APR_SIZE_T_FMT " bytes in all)", (int)n, plain, all));
+    }
+    else
+        text = json_stringn(plain, n);
+    /* a refused request may have been anything: say what it was rather than fail the page */
+    return text ? text : json_string(apr_psprintf(c->pool, "(%" APR_SIZE_T_FMT " bytes, not UTF-8 text)", all));
+}
+
+/* GET /hg/audit?from=&to=&caller=&endpoint=&requestId=&limit=&beforeId= — the journal of the
+ * caller's institution, newest first, bodies decrypted (role auditor; the looking is journalled
+ * too, without what it was shown) */
+static apr_status_t route_audit(hg_call_t *c)
+{
+    json_t *q, *rows;
+    hg_db_result_t *r;
+    const char *lim;
+    apr_status_t rv;
+    int i, limit = 50;
+
+    if ((rv = hg_call_query(c, AUDIT_QUERY, &q)))
+        return rv;
+    if ((lim = hg_json_opt(q, "limit")) && ((limit = atoi(lim)) < 1 || limit > 200))
+        return hg_call_fail(c, "HG_FIELD_RANGE", "limit", "1 to 200 rows");
+    if (!hg_conf_global->keys_loaded)
+        return hg_call_fail(c, "HG_INTERNAL", NULL, "no audit_key loaded (HisgateKeyFile)");
+    if ((rv = hg_db_q(c->db, &r,
+            "SELECT id, to_char(at, 'YYYY-MM-DD HH24:MI:SS.MS'), caller, direction, endpoint, status, elapsed_ms, "
+            "  request_id, req_enc, resp_enc, seq::text FROM hg.audit "
+            "WHERE institution IN ($1, '') AND ($2::date IS NULL OR at >= $2::date::timestamptz) "
+            "  AND ($3::date IS NULL OR at < ($3::date + 1)::timestamptz) AND ($4::text IS NULL OR caller = $4) "
+            "  AND ($5::text IS NULL OR strpos(endpoint, $5) > 0) AND ($6::text IS NULL OR request_id = $6) "
+            "  AND ($7::bigint IS NULL OR id < $7::bigint) "
+            "ORDER BY id DESC LIMIT $8::int", 8, c->institution, hg_json_opt(q, "from"), hg_json_opt(q, "to"),
+            hg_json_opt(q, "caller"), hg_json_opt(q, "endpoint"), hg_json_opt(q, "requestId"),
+            hg_json_opt(q, "beforeId"), apr_itoa(c->pool, limit))))
+        return rv;
+    rows = json_array();
+    for (i = 0; i < r->nrows; i++)
+        json_array_append_new(rows, json_pack("{s:I, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:o, s:o, s:s?}",
+            "id", (json_int_t)apr_atoi64(hg_db_val(r, i, 0)), "at", hg_db_val(r, i, 1), "caller", hg_db_val(r, i, 2),
+            "direction", hg_db_val(r, i, 3), "endpoint", hg_db_val(r, i, 4), "status", atoi(hg_db_val(r, i, 5)),
+            "elapsedMs", atoi(hg_db_val(r, i, 6)), "requestId", hg_db_val(r, i, 7),
+            "request", audit_body(c, hg_db_val(r, i, 8)), "response", audit_body(c, hg_db_val(r, i, 9)),
+            "seq", hg_db_val(r, i, 10)));
+    return hg_call_answer(c, 200, json_pack("{s:o, s:o}", "rows", rows, "nextBeforeId", r->nrows == limit
+                                            ? json_integer(apr_atoi64(hg_db_val(r, r->nrows - 1, 0))) : json_null()));
+}
+
 /* POST /hg/outbox/<id>/retry */
 static apr_status_t route_outbox_retry(hg_call_t *c)
 {
@@ -412,6 +490,7 @@ const hg_route_t hg_core_routes[] = {
     { "GET",  "/hg/me",       HG_R_STAFF, NULL, route_me },
     { "POST", "/hg/password", HG_R_STAFF | HG_R_JSON | HG_R_AUDIT | HG_R_AUDIT_BARE, NULL, route_password },
     { "GET",  "/hg/outbox",   HG_R_STAFF, "ops", route_outbox_list },
+    { "GET",  "/hg/audit",    HG_R_STAFF | HG_R_AUDIT | HG_R_AUDIT_BARE, "auditor", route_audit },
     { "POST", "/hg/outbox/",  HG_R_STAFF | HG_R_PREFIX | HG_R_AUDIT, "ops", route_outbox_retry },
     { "POST", "/hg/probe/fiscal", HG_R_STAFF | HG_R_AUDIT, "ops", route_probe_fiscal },
     { NULL }

@@ -29,6 +29,26 @@ async function retry(id) {
   await refresh();
 }
 
+// the audit journal, bodies decrypted by the server for the role auditor (the looking is journalled)
+let auditNext = null;
+async function showAudit(more) {
+  const q = { from: $('audit-from').value, to: $('audit-to').value, caller: $('audit-caller').value.trim(),
+    endpoint: $('audit-endpoint').value.trim(), requestId: $('audit-rid').value.trim() };
+  if (more && auditNext) q.beforeId = auditNext;
+  const qs = Object.entries(q).filter(([, v]) => v).map(([k, v]) => k + '=' + encodeURIComponent(v)).join('&');
+  const r = await api('GET', '/hg/audit?' + qs);
+  if (!r.ok) { $('audit-err').textContent = (r.data.message || ('HTTP ' + r.status)) + (r.data.field ? ` (${r.data.field})` : ''); return; }
+  $('audit-err').textContent = '';
+  const body = (label, t) => t == null ? '' : `<details><summary>${label}</summary><pre>${esc(t)}</pre></details>`;
+  const html = r.data.rows.map((a) =>
+    `<tr><td>${a.id}</td><td>${esc(a.at)}</td><td>${esc(a.caller)}</td><td>${a.direction === 'in' ? '接收' : '发出'}</td>` +
+    `<td>${esc(a.endpoint)}</td><td class="${a.status >= 400 ? 'bad' : ''}">${a.status}</td><td>${a.elapsedMs}</td>` +
+    `<td>${esc(a.seq ?? '未封存')}</td><td>${body('请求', a.request)}${body('应答', a.response)}</td></tr>`).join('');
+  if (more) $('audit-rows').insertAdjacentHTML('beforeend', html); else $('audit-rows').innerHTML = html;
+  auditNext = r.data.nextBeforeId;
+  $('audit-more').hidden = !auditNext;
+}
+
 async function refresh() { await showStatus(); await showOutbox(); }
 
 async function start() {
@@ -37,7 +57,10 @@ async function start() {
   csrf = me.data.csrf_token;
   $('who').textContent = `${me.data.username} (${(me.data.roles || []).join(', ')})`;
   $('login-box').hidden = true; $('main').hidden = false; $('logout').hidden = false;
+  const roles = me.data.roles || [];
+  $('audit-box').hidden = !(roles.includes('auditor') || roles.includes('admin'));
   await refresh();
+  if (!$('audit-box').hidden) await showAudit(false);
 }
 
 $('login').addEventListener('submit', async (ev) => {
@@ -50,5 +73,7 @@ $('login').addEventListener('submit', async (ev) => {
 });
 $('logout').addEventListener('click', async () => { await api('POST', '/hg/logout'); csrf = null; await start(); });
 $('state').addEventListener('change', showOutbox);
+$('audit-search').addEventListener('click', () => showAudit(false));
+$('audit-more').addEventListener('click', () => showAudit(true));
 $('rows').addEventListener('click', (ev) => { if (ev.target.dataset.id) retry(ev.target.dataset.id); });
 start();

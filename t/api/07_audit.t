@@ -4,9 +4,9 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestRequest qw(GET POST);
 use Apache::TestUtil qw(t_cmp);
-use HG qw(json_of signed_request psql hisgate wait_until);
+use HG qw(json_of signed_request psql hisgate wait_until staff_login);
 
-plan tests => 14;
+plan tests => 26;
 
 # the tampering below needs a few sealed rows, whatever ran before this file
 signed_request('POST', '/hg/ping', qq({"n":$_})) for 1 .. 4;
@@ -27,6 +27,39 @@ utf8::decode($out);
 my $m = $marker; utf8::decode($m);
 ok t_cmp(index($out, $m) >= 0 ? 1 : 0, 1, 'audit show decrypts the body');
 ok t_cmp($out, qr/test-his in \[POST \/hg\/ping\] 200/, 'audit show lists caller, direction, endpoint, status');
+
+# the console's reading of the journal: decrypted for the role auditor, and journalled itself
+my ($lr, $admin) = staff_login('admin', 'Adm1n-Test-Pass#2026');
+my $a = json_of(GET("/hg/audit?requestId=$rid", Cookie => $admin));
+my ($row) = @{ $a->{rows} // [] };
+ok t_cmp(scalar @{ $a->{rows} // [] }, 1, 'GET /hg/audit finds the call by its request id');
+ok t_cmp($row && "$row->{caller} $row->{direction} $row->{endpoint} $row->{status}", 'test-his in POST /hg/ping 200',
+         'who, which way, what, the answer');
+ok t_cmp(index($row->{request} // '', $m) >= 0 ? 1 : 0, 1, 'with the request body decrypted');
+ok t_cmp($row->{seq} // '', qr/^\d+$/, 'and its place in the chain');
+$a = json_of(GET('/hg/audit?endpoint=/hg/ping&limit=2', Cookie => $admin));
+my $older = json_of(GET("/hg/audit?endpoint=/hg/ping&limit=2&beforeId=$a->{nextBeforeId}", Cookie => $admin));
+ok t_cmp(scalar(@{ $a->{rows} }) . ' ' . ($older->{rows}[0]{id} < $a->{rows}[1]{id} ? 'older' : 'not older'), '2 older',
+         'pages of newest first, the next page older');
+my ($login) = @{ json_of(GET('/hg/audit?endpoint=/hg/login&caller=admin&limit=1', Cookie => $admin))->{rows} // [] };
+ok t_cmp($login && ($login->{status} . ' ' . (defined $login->{request} ? 'kept' : 'none') . ' '
+                    . (defined $login->{response} ? 'kept' : 'none')), '200 none none',
+         "a login's row keeps neither the password nor the answer");
+my ($cr, $clerk) = staff_login('clerk', 'Cashier-Pass#2026x');
+my $f = GET('/hg/audit', Cookie => $clerk);
+ok t_cmp($f->code . ' ' . json_of($f)->{code}, '403 HG_FORBIDDEN', 'a cashier may not read the journal');
+$f = GET('/hg/audit');
+ok t_cmp($f->code, 401, 'nor may anyone not signed in');
+for (['limit=0', 'HG_FIELD_RANGE', 'limit'], ['limit=x', 'HG_FIELD_PATTERN', 'limit'], ['who=me', 'HG_FIELD_UNKNOWN', 'who']) {
+    my $e = GET("/hg/audit?$_->[0]", Cookie => $admin);
+    ok t_cmp($e->code . ' ' . (json_of($e)->{code} // '-') . ' ' . (json_of($e)->{field} // '-'), "400 $_->[1] $_->[2]",
+             "bad query $_->[0]");
+}
+($rc, $out) = hisgate("audit show --endpoint 'GET /hg/audit' --limit 50");
+utf8::decode($out);
+ok t_cmp(($out =~ /admin in \[GET \/hg\/audit\] 200/ ? 'journalled' : 'not journalled') . ' '
+         . (index($out, $m) < 0 ? 'without what it showed' : 'with what it showed'), 'journalled without what it showed',
+         'the reading is journalled, without the bodies it showed');
 
 ($rc, $out) = hisgate('audit verify');
 ok t_cmp($rc, 0, "verify passes on the intact chain: $out");
