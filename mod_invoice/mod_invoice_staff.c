@@ -401,6 +401,14 @@ static apr_status_t route_issue(hg_call_t *c)
 
 /* ---------------------------------------------------------------- the daily report */
 
+/* ps.place_code: the billing point whose paper stock a paper exchange p took its number from (a
+ * used number stays in the range of the point that used it when the rest moves on) */
+#define PAPER_PLACE \
+    " LEFT JOIN LATERAL (SELECT x.place_code FROM invoice.stock x WHERE x.institution = $1 AND x.kind = 'paper'" \
+    "  AND x.bill_batch_code = p.p_bill_batch_code AND p.p_bill_no ~ '^[0-9]{1,18}$'" \
+    "  AND x.start_no <= (CASE WHEN p.p_bill_no ~ '^[0-9]{1,18}$' THEN p.p_bill_no::bigint END)" \
+    "  AND x.end_no >= (CASE WHEN p.p_bill_no ~ '^[0-9]{1,18}$' THEN p.p_bill_no::bigint END) LIMIT 1) ps ON true"
+
 /* one row per billing point and bill kind; every event of the day counted where it happened:
  * blue and red bills at their own point, a flushed original at the original's point, a paper
  * exchange or void at the point whose paper stock the number came from (the window that printed
@@ -428,10 +436,7 @@ static const char REPORT_SQL[] =
     " FROM w JOIN invoice.papers p ON (p.created_at >= w.lo AND p.created_at < w.hi)"
     "  OR (p.voided_at >= w.lo AND p.voided_at < w.hi)"
     " JOIN invoice.bills b ON b.id = p.bill_id AND b.institution = $1"
-    " LEFT JOIN LATERAL (SELECT x.place_code FROM invoice.stock x WHERE x.institution = $1 AND x.kind = 'paper'"
-    "  AND x.bill_batch_code = p.p_bill_batch_code AND p.p_bill_no ~ '^[0-9]{1,18}$'"
-    "  AND x.start_no <= (CASE WHEN p.p_bill_no ~ '^[0-9]{1,18}$' THEN p.p_bill_no::bigint END)"
-    "  AND x.end_no >= (CASE WHEN p.p_bill_no ~ '^[0-9]{1,18}$' THEN p.p_bill_no::bigint END) LIMIT 1) ps ON true"
+    PAPER_PLACE
     " UNION ALL"
     " SELECT v.place_code, '', 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0"
     " FROM w JOIN invoice.blank_voids v ON v.institution = $1 AND v.created_at >= w.lo AND v.created_at < w.hi"
@@ -668,6 +673,129 @@ static apr_status_t route_stock_log(hg_call_t *c)
                                             "applied", (json_int_t)applied, "distributed", (json_int_t)distributed));
 }
 
+/* ---------------------------------------------------------------- 票据领用存: the stock balance */
+
+/* per billing point, kind and bill code: numbers held at the start of the period, received,
+ * given to another point, used (e-bills issued, blue and red; papers printed), blank papers voided,
+ * and held at its end.  Worked back from what the stock table holds now and the movements since
+ * the period began, so only those are read (an opening balance never needs every bill ever
+ * issued).  Ranges put in outside the console (the demo data) have no receipt: they show as
+ * held from the start.  Movements: stock_log (received, given), bills, papers, blank voids. */
+static const char STOCK_BALANCE_SQL[] =
+    "WITH w AS (SELECT $2::date::timestamptz AS lo, ($3::date + 1)::timestamptz AS hi), "
+    "now_left AS (SELECT place_code AS place, kind, bill_batch_code AS batch, sum(end_no - next_no + 1) AS n "
+    "  FROM invoice.stock WHERE institution = $1 GROUP BY 1, 2, 3), "
+    /* each source summed on its own (p: in the period, a: after it): a month of bills is read once,
+     * not handed on row by row (3.9 s before for 520,000 bills, the most of it in the union) */
+    "mv AS ("
+    " SELECT l.to_place AS place, l.kind, l.bill_batch_code AS batch, 'in' AS what, "
+    "   sum(l.end_no - l.start_no + 1) FILTER (WHERE l.created_at < w.hi) AS p, "
+    "   sum(l.end_no - l.start_no + 1) FILTER (WHERE l.created_at >= w.hi) AS a "
+    "   FROM w JOIN invoice.stock_log l ON l.institution = $1 AND l.created_at >= w.lo GROUP BY 1, 2, 3"
+    " UNION ALL"
+    " SELECT l.from_place, l.kind, l.bill_batch_code, 'out', "
+    "   sum(l.end_no - l.start_no + 1) FILTER (WHERE l.created_at < w.hi), "
+    "   sum(l.end_no - l.start_no + 1) FILTER (WHERE l.created_at >= w.hi) "
+    "   FROM w JOIN invoice.stock_log l ON l.institution = $1 AND l.created_at >= w.lo AND l.from_place IS NOT NULL "
+    "   GROUP BY 1, 2, 3"
+    " UNION ALL"
+    " SELECT b.place_code, 'ebill', b.bill_batch_code, 'used', count(*) FILTER (WHERE b.issued_at < w.hi), "
+    "   count(*) FILTER (WHERE b.issued_at >= w.hi) "
+    "   FROM w JOIN invoice.bills b ON b.institution = $1 AND b.issued_at >= w.lo GROUP BY 1, 3"
+    " UNION ALL"
+    " SELECT coalesce(ps.place_code, b.place_code), 'paper', p.p_bill_batch_code, 'used', "
+    "   count(*) FILTER (WHERE p.created_at < w.hi), count(*) FILTER (WHERE p.created_at >= w.hi) "
+    "   FROM w JOIN invoice.papers p ON p.created_at >= w.lo JOIN invoice.bills b ON b.id = p.bill_id "
+    "   AND b.institution = $1" PAPER_PLACE " GROUP BY 1, 3"
+    " UNION ALL"
+    " SELECT v.place_code, 'paper', v.p_bill_batch_code, 'voided', count(*) FILTER (WHERE v.created_at < w.hi), "
+    "   count(*) FILTER (WHERE v.created_at >= w.hi) "
+    "   FROM w JOIN invoice.blank_voids v ON v.institution = $1 AND v.created_at >= w.lo GROUP BY 1, 3), "
+    "agg AS (SELECT place, kind, batch, sum(p) FILTER (WHERE what = 'in') AS rin, "
+    "   sum(p) FILTER (WHERE what = 'out') AS rout, sum(p) FILTER (WHERE what = 'used') AS used, "
+    "   sum(p) FILTER (WHERE what = 'voided') AS voided, "
+    /* after the period: what came in since counts against the closing, what went out for it */
+    "   sum(CASE WHEN what = 'in' THEN -coalesce(a, 0) ELSE coalesce(a, 0) END) AS since "
+    "   FROM mv GROUP BY 1, 2, 3), "
+    "r AS (SELECT coalesce(a.place, l.place) AS place, coalesce(a.kind, l.kind) AS kind, "
+    "   coalesce(a.batch, l.batch) AS batch, coalesce(a.rin, 0) AS rin, coalesce(a.rout, 0) AS rout, "
+    "   coalesce(a.used, 0) AS used, coalesce(a.voided, 0) AS voided, "
+    "   coalesce(l.n, 0) + coalesce(a.since, 0) AS closing "
+    "   FROM agg a FULL JOIN now_left l ON l.place = a.place AND l.kind = a.kind AND l.batch = a.batch) "
+    "SELECT r.place, coalesce(pl.name, ''), r.kind, r.batch, r.closing - r.rin + r.rout + r.used + r.voided, "
+    "  r.rin, r.rout, r.used, r.voided, r.closing "
+    "FROM r LEFT JOIN invoice.places pl ON pl.institution = $1 AND pl.place_code = r.place "
+    "WHERE ($4::text IS NULL OR r.place = $4) AND ($5::text IS NULL OR r.kind = $5) "
+    "ORDER BY r.place, r.kind, r.batch";
+
+static const hg_field_t STOCK_BALANCE_QUERY[] = {
+    { .name = "from", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
+    { .name = "to", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
+    { .name = "placeCode", .type = HG_JT_STRING, .pattern = PLACE_PATTERN },
+    { .name = "kind", .type = HG_JT_STRING, .enum_values = (const char *const[]){ "ebill", "paper", NULL } },
+    { .name = "format", .type = HG_JT_STRING, .enum_values = (const char *const[]){ "json", "csv", NULL } },
+    HG_FIELDS_END_CLOSED
+};
+
+/* GET /invoice/staff/v1/reports/stock?from=&to=[&placeCode=][&kind=][&format=csv] — 票据领用存 */
+static apr_status_t route_report_stock(hg_call_t *c)
+{
+    static const char *const keys[] = { "opening", "received", "sent", "used", "voided", "closing" };
+    json_t *q, *rows, *totals;
+    hg_db_result_t *r;
+    const char *from, *to, *format, *cells[3 + 6];
+    apr_array_header_t *csv = NULL;
+    apr_int64_t sum[6] = { 0 };
+    apr_status_t rv;
+    int i, j;
+
+    if ((rv = hg_call_query(c, STOCK_BALANCE_QUERY, &q)) || (rv = query_period(c, q, &from, &to)))
+        return rv;
+    format = hg_json_opt(q, "format");
+    if ((rv = hg_db_q(c->db, &r, STOCK_BALANCE_SQL, 5, c->institution, from, to, hg_json_opt(q, "placeCode"),
+                      hg_json_opt(q, "kind"))))
+        return rv;
+    if (format && !strcmp(format, "csv")) {
+        csv = apr_array_make(c->pool, (r->nrows + 2) * 24 + 1, sizeof(const char *));
+        APR_ARRAY_PUSH(csv, const char *) = "\xEF\xBB\xBF";
+        csv_line(csv, c->pool, (const char *const[]){ "开票点", "票据种类", "票据代码", "期初结存", "本期领入",
+                 "本期发出", "本期使用", "本期作废空白票", "期末结存" }, 9, (const int[9]){ 0 });
+    }
+    rows = json_array();
+    for (i = 0; i < r->nrows; i++) {
+        json_t *row = json_pack("{s:s, s:s, s:s, s:s, s:s}", "placeCode", hg_db_val(r, i, 0), "placeName",
+                                hg_db_val(r, i, 1), "kind", hg_db_val(r, i, 2), "kindLabel",
+                                !strcmp(hg_db_val(r, i, 2), "ebill") ? "电子" : "纸质", "billBatchCode",
+                                hg_db_val(r, i, 3));
+        cells[0] = apr_pstrcat(c->pool, hg_db_val(r, i, 0), " ", hg_db_val(r, i, 1), NULL);
+        cells[1] = !strcmp(hg_db_val(r, i, 2), "ebill") ? "电子" : "纸质";
+        cells[2] = hg_db_val(r, i, 3);
+        for (j = 0; j < 6; j++) {
+            apr_int64_t v = col64(r, i, 4 + j);
+            sum[j] += v;
+            cells[3 + j] = i64s(c->pool, v);
+            json_object_set_new(row, keys[j], json_integer((json_int_t)v));
+        }
+        json_array_append_new(rows, row);
+        if (csv)
+            csv_line(csv, c->pool, cells, 9, (const int[9]){ 1 });
+    }
+    totals = json_object();
+    cells[0] = "合计"; cells[1] = ""; cells[2] = "";
+    for (j = 0; j < 6; j++) {
+        cells[3 + j] = i64s(c->pool, sum[j]);
+        json_object_set_new(totals, keys[j], json_integer((json_int_t)sum[j]));
+    }
+    if (csv) {
+        json_decref(rows);
+        json_decref(totals);
+        csv_line(csv, c->pool, cells, 9, (const int[9]){ 0 });
+        return csv_answer(c, csv, apr_psprintf(c->pool, "invoice-stock-%s-%s.csv", from, to));
+    }
+    return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:o, s:o}", "from", from, "to", to, "rows", rows,
+                                            "totals", totals));
+}
+
 /* ---------------------------------------------------------------- summaries by cashier, by channel */
 
 /* bills of a period grouped by the bill's payee (收款人: 收费员汇总表), by payment channel
@@ -869,5 +997,6 @@ const hg_route_t invoice_staff_routes[] = {
     { "GET",  "/invoice/staff/v1/bills", HG_R_STAFF, NULL, route_bills },
     { "GET",  "/invoice/staff/v1/reports/daily", HG_R_STAFF, NULL, route_report_daily },
     { "GET",  "/invoice/staff/v1/reports/summary", HG_R_STAFF, NULL, route_report_summary },
+    { "GET",  "/invoice/staff/v1/reports/stock", HG_R_STAFF, NULL, route_report_stock },
     { NULL }
 };

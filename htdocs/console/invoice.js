@@ -1,4 +1,4 @@
-// hisgate console · 票据管理: stock (申领入库, 分发) and its log, daily report, summaries by cashier and
+// hisgate console · 票据管理: stock (申领入库, 分发), its balance (领用存) and log, daily report, summaries by cashier and
 // by payment channel, bill list — plain JS over
 // /invoice/staff/v1/ (no framework, no CDN).  Every server string goes through esc().
 'use strict';
@@ -48,6 +48,19 @@ async function showReport() {
   $('report-rows').innerHTML = r.data.rows.map((x) =>
     `<tr><td>${esc(x.placeCode)} ${esc(x.placeName)}</td><td>${esc(x.kindLabel)}</td>${cells(x)}</tr>`).join('') +
     `<tr><th>合计</th><th></th>${cells(r.data.totals)}</tr>`;
+}
+
+// 票据领用存: per billing point, kind and bill code, numbers held, received, given on, used, held
+async function showBalance() {
+  const q = { from: $('bal-from').value, to: $('bal-to').value, placeCode: $('bal-place').value.trim() };
+  $('bal-csv').href = `${BASE}/reports/stock?` + query({ ...q, format: 'csv' });
+  const r = await api('GET', `${BASE}/reports/stock?` + query(q));
+  if (!r.ok) { $('bal-err').textContent = errText(r); $('bal-rows').innerHTML = ''; return; }
+  $('bal-err').textContent = '';
+  const cells = (o) => ['opening', 'received', 'sent', 'used', 'voided', 'closing'].map((k) => `<td>${esc(o[k])}</td>`).join('');
+  $('bal-rows').innerHTML = r.data.rows.map((x) =>
+    `<tr><td>${esc(x.placeCode)} ${esc(x.placeName)}</td><td>${esc(x.kindLabel)}</td><td>${esc(x.billBatchCode)}</td>` +
+    `${cells(x)}</tr>`).join('') + `<tr><th>合计</th><th></th><th></th>${cells(r.data.totals)}</tr>`;
 }
 
 // 票据领发情况: ranges received from finance and moved between billing points
@@ -116,7 +129,7 @@ function onSubmit(id, path, done) {
     const r = await api('POST', BASE + path, formBody(ev.target));
     msg.className = r.ok ? 'ok' : 'err';
     msg.textContent = r.ok ? done(r.data) : errText(r);
-    if (r.ok) { await showStock(); await showPlaces(); await showStockLog(); }
+    if (r.ok) { await showStock(); await showPlaces(); await showBalance(); await showStockLog(); }
   });
 }
 
@@ -130,8 +143,8 @@ async function start() {
   canAdmin = roles.includes('admin') || roles.includes('invoice_admin');
   $('admin-forms').hidden = !canAdmin;
   $('report-date').value = $('bills-date').value = $('sum-from').value = $('sum-to').value = localDate();
-  $('log-from').value = $('log-to').value = localDate();
-  await showStock(); await showPlaces(); await showStockLog(); await showReport(); await showSummary();
+  $('log-from').value = $('log-to').value = $('bal-from').value = $('bal-to').value = localDate();
+  await showStock(); await showPlaces(); await showBalance(); await showStockLog(); await showReport(); await showSummary();
   await showBills(false);
 }
 
@@ -146,6 +159,7 @@ $('stock-rows').addEventListener('click', (ev) => {
   $('distribute').elements.count.focus();
 });
 $('report-date').addEventListener('change', showReport);
+$('bal-search').addEventListener('click', showBalance);
 $('log-search').addEventListener('click', showStockLog);
 $('sum-search').addEventListener('click', showSummary);
 $('sum-by').addEventListener('change', showSummary);

@@ -11,7 +11,7 @@ use JSON::PP;
 use HG qw(json_of staff_login psql);
 use HGInvoice qw(outpatient);
 
-plan tests => 53;
+plan tests => 60;
 
 my $base = '/invoice/staff/v1';
 my $json = JSON::PP->new->utf8->canonical;
@@ -142,6 +142,27 @@ my $logcsv = decode('UTF-8', $res->content);
 ok t_cmp($logcsv, qr/^\x{FEFF}时间,操作,票据种类,票据代码,起始号,终止号,张数,发出,领入,操作员\r\n/, 'stock log as CSV');
 ok t_cmp($logcsv, qr/,申领入库,纸质,$pbatch,1,10,10,财政,$place 测试窗口,admin\r\n/, 'with the names of the places');
 err_is(GET("$base/stock/log?from=2026-01-02&to=2026-01-01", Cookie => $clerk), 400, 'HG_FIELD_RANGE', 'to before from');
+
+# ---- 票据领用存: held at the start, received, given on, used, held at the end
+sub balance {
+    my ($q, $pl, $kind, $bc) = @_;
+    my ($x) = grep { $_->{placeCode} eq $pl && $_->{kind} eq $kind && $_->{billBatchCode} eq $bc }
+              @{ json_of(GET("$base/reports/stock?$q", Cookie => $clerk))->{rows} // [] };
+    return $x ? join(' ', @$x{qw(opening received sent used voided closing)}) : 'no row';
+}
+ok t_cmp(balance('', $place, 'ebill', $batch), '0 100 50 2 0 48',
+         'e-bills today: none at the start, 100 received, 50 given on, 2 issued, 48 left');
+ok t_cmp(balance('', $place, 'paper', $pbatch), '0 10 10 0 0 0', 'paper: 10 received from finance, all given on');
+ok t_cmp(balance('', $place2, 'ebill', $batch), '0 50 0 0 0 50', 'the second point holds what it received');
+ok t_cmp(balance('', 'POOL', 'ebill', $batch), '0 1000 100 0 0 900', 'the store room: applied, one part given out');
+ok t_cmp(psql("SELECT sum(end_no - next_no + 1) FROM invoice.stock WHERE place_code = '$place' AND bill_batch_code = '$batch'"),
+         48, 'the end of today is what the stock table holds');
+my $yesterday = psql("SELECT to_char(current_date - 1, 'YYYY-MM-DD')");
+ok t_cmp(balance("from=$yesterday&to=$yesterday", $place, 'ebill', $batch), '0 0 0 0 0 0',
+         'yesterday the point held none of it');
+$res = GET("$base/reports/stock?placeCode=$place&format=csv", Cookie => $clerk);
+ok t_cmp(decode('UTF-8', $res->content), qr/^\x{FEFF}开票点,票据种类,票据代码,期初结存,本期领入,本期发出,本期使用,本期作废空白票,期末结存\r\n.*\Q$place\E 测试窗口,电子,$batch,0,100,50,2,0,48\r\n/s,
+         'as CSV');
 
 # ---- 日报
 my $today = psql("SELECT to_char(current_date, 'YYYY-MM-DD')");
