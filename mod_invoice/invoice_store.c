@@ -777,12 +777,16 @@ static apr_status_t queue_paper_event(invoice_ctx_t *x, apr_int64_t bill_id, con
 }
 
 /* void the live paper of a locked bill (the caller holds the transaction) */
-static apr_status_t void_live_paper(invoice_ctx_t *x, invoice_bill_t *b, json_t *req)
+/* why: the reason recorded when the request gives none (a re-exchange's) */
+static apr_status_t void_live_paper(invoice_ctx_t *x, invoice_bill_t *b, json_t *req, const char *why)
 {
     hg_db_result_t *r;
-    apr_status_t rv = hg_db_q(x->db, &r, "UPDATE invoice.papers SET state = 'void', voided_at = now() "
-                              "WHERE bill_id = $1::bigint AND state = 'live' RETURNING id", 1,
-                              apr_off_t_toa(x->p, b->id));
+    const char *reason = hg_json_gets(req, "reason", NULL);
+    apr_status_t rv = hg_db_q(x->db, &r, "UPDATE invoice.papers SET state = 'void', voided_at = now(), "
+                              "void_operator = $2, void_reason = $3 "
+                              "WHERE bill_id = $1::bigint AND state = 'live' RETURNING id", 3,
+                              apr_off_t_toa(x->p, b->id), hg_json_gets(req, "operator", NULL),
+                              reason && *reason ? reason : why);
     if (rv)
         return rv;
     if (!r->nrows)
@@ -842,7 +846,7 @@ apr_status_t invoice_paper_turn(invoice_ctx_t *x, json_t *req, int re, const cha
                   HG_ECONFLICT);
         goto rollback;
     }
-    if (re && b->paper_no && (rv = void_live_paper(x, b, req)))
+    if (re && b->paper_no && (rv = void_live_paper(x, b, req, "重新换开")))
         goto rollback;
     if (re && !b->paper_no) {
         rv = fail(x, "HG_INVOICE_NO_PAPER", "billNo", "reTurnPaper needs an exchanged paper bill", HG_ECONFLICT);
@@ -894,7 +898,7 @@ apr_status_t invoice_paper_void(invoice_ctx_t *x, json_t *req)
         return rv;
     if ((rv = hg_db_begin(x->db)))
         return rv;
-    if ((rv = lock_bill(x, req, &b)) || (rv = void_live_paper(x, b, req)) || (rv = hg_db_commit(x->db))) {
+    if ((rv = lock_bill(x, req, &b)) || (rv = void_live_paper(x, b, req, NULL)) || (rv = hg_db_commit(x->db))) {
         hg_db_rollback(x->db);
         return rv;
     }

@@ -488,6 +488,15 @@ static void csv_line(apr_array_header_t *out, apr_pool_t *p, const char *const *
     }
 }
 
+/* the filters of every period report: days from and to, a billing point, JSON or CSV */
+#define PERIOD_FIELDS \
+    { .name = "from", .type = HG_JT_DATE, .date_format = HG_DATE_DATE }, \
+    { .name = "to", .type = HG_JT_DATE, .date_format = HG_DATE_DATE }, \
+    { .name = "placeCode", .type = HG_JT_STRING, .pattern = PLACE_PATTERN }, \
+    { .name = "format", .type = HG_JT_STRING, .enum_values = (const char *const[]){ "json", "csv", NULL } }
+#define KIND_FIELD \
+    { .name = "kind", .type = HG_JT_STRING, .enum_values = (const char *const[]){ "ebill", "paper", NULL } }
+
 /* from and to of a period query: days, inclusive, today for one left out, at most 366 days */
 static apr_status_t query_period(hg_call_t *c, json_t *q, const char **from, const char **to)
 {
@@ -598,11 +607,8 @@ static apr_status_t route_report_daily(hg_call_t *c)
 /* ---------------------------------------------------------------- 票据领发情况: the stock log */
 
 static const hg_field_t STOCK_LOG_QUERY[] = {
-    { .name = "from", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
-    { .name = "to", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
-    { .name = "placeCode", .type = HG_JT_STRING, .pattern = PLACE_PATTERN },
-    { .name = "kind", .type = HG_JT_STRING, .enum_values = (const char *const[]){ "ebill", "paper", NULL } },
-    { .name = "format", .type = HG_JT_STRING, .enum_values = (const char *const[]){ "json", "csv", NULL } },
+    PERIOD_FIELDS,
+    KIND_FIELD,
     HG_FIELDS_END_CLOSED
 };
 #define STOCK_LOG_MAX 5000
@@ -729,11 +735,8 @@ static const char STOCK_BALANCE_SQL[] =
     "ORDER BY r.place, r.kind, r.batch";
 
 static const hg_field_t STOCK_BALANCE_QUERY[] = {
-    { .name = "from", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
-    { .name = "to", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
-    { .name = "placeCode", .type = HG_JT_STRING, .pattern = PLACE_PATTERN },
-    { .name = "kind", .type = HG_JT_STRING, .enum_values = (const char *const[]){ "ebill", "paper", NULL } },
-    { .name = "format", .type = HG_JT_STRING, .enum_values = (const char *const[]){ "json", "csv", NULL } },
+    PERIOD_FIELDS,
+    KIND_FIELD,
     HG_FIELDS_END_CLOSED
 };
 
@@ -796,6 +799,88 @@ static apr_status_t route_report_stock(hg_call_t *c)
                                             "totals", totals));
 }
 
+/* ---------------------------------------------------------------- 票据作废情况: what was voided */
+
+/* every void of the period, oldest first: paper bills voided (invalidPaper, or a re-exchange) at
+ * the point whose paper stock they came from, blank paper numbers voided, and e-bills flushed by
+ * a red bill (its payee is the operator who flushed).  The number is the voided one; related is
+ * the e-bill a paper belonged to, or a flushed bill's red bill. */
+static const char VOIDS_SQL[] =
+    "WITH w AS (SELECT $2::date::timestamptz AS lo, ($3::date + 1)::timestamptz AS hi), v AS ("
+    " SELECT p.voided_at AS at, 'paper' AS what, coalesce(ps.place_code, b.place_code) AS place, "
+    "   p.p_bill_batch_code AS batch, p.p_bill_no AS no, b.bill_batch_code || ' ' || b.bill_no AS related, "
+    "   p.void_operator AS operator, p.void_reason AS reason "
+    "   FROM w JOIN invoice.papers p ON p.voided_at >= w.lo AND p.voided_at < w.hi "
+    "   JOIN invoice.bills b ON b.id = p.bill_id AND b.institution = $1" PAPER_PLACE
+    " UNION ALL"
+    " SELECT v.created_at, 'blank', v.place_code, v.p_bill_batch_code, v.p_bill_no, NULL, v.operator, v.reason "
+    "   FROM w JOIN invoice.blank_voids v ON v.institution = $1 AND v.created_at >= w.lo AND v.created_at < w.hi"
+    " UNION ALL"
+    " SELECT rb.issued_at, 'flush', ob.place_code, ob.bill_batch_code, ob.bill_no, "
+    "   rb.bill_batch_code || ' ' || rb.bill_no, rb.payee, NULL "
+    "   FROM w JOIN invoice.bills rb ON rb.institution = $1 AND rb.is_scarlet AND rb.issued_at >= w.lo "
+    "   AND rb.issued_at < w.hi JOIN invoice.bills ob ON ob.id = rb.related_id) "
+    "SELECT to_char(v.at, 'YYYY-MM-DD HH24:MI:SS'), v.what, v.place, coalesce(pl.name, ''), v.batch, v.no, "
+    "  v.related, v.operator, v.reason "
+    "FROM v LEFT JOIN invoice.places pl ON pl.institution = $1 AND pl.place_code = v.place "
+    "WHERE ($4::text IS NULL OR v.place = $4) ORDER BY v.at, v.batch, v.no LIMIT $5::int";
+
+static const hg_field_t VOIDS_QUERY[] = {
+    PERIOD_FIELDS,
+    HG_FIELDS_END_CLOSED
+};
+#define VOIDS_MAX 5000
+
+/* GET /invoice/staff/v1/reports/voids?from=&to=[&placeCode=][&format=csv] — 票据作废情况 */
+static apr_status_t route_report_voids(hg_call_t *c)
+{
+    json_t *q, *rows;
+    hg_db_result_t *r;
+    const char *from, *to, *format;
+    apr_array_header_t *csv = NULL;
+    apr_int64_t count[3] = { 0 };
+    apr_status_t rv;
+    int i, n;
+
+    if ((rv = hg_call_query(c, VOIDS_QUERY, &q)) || (rv = query_period(c, q, &from, &to)))
+        return rv;
+    format = hg_json_opt(q, "format");
+    if ((rv = hg_db_q(c->db, &r, VOIDS_SQL, 5, c->institution, from, to, hg_json_opt(q, "placeCode"),
+                      apr_itoa(c->pool, VOIDS_MAX + 1))))
+        return rv;
+    n = r->nrows > VOIDS_MAX ? VOIDS_MAX : r->nrows;
+    if (format && !strcmp(format, "csv")) {
+        csv = apr_array_make(c->pool, (n + 1) * 18 + 1, sizeof(const char *));
+        APR_ARRAY_PUSH(csv, const char *) = "\xEF\xBB\xBF";
+        csv_line(csv, c->pool, (const char *const[]){ "时间", "类别", "开票点", "票据代码", "票据号码", "关联票据",
+                 "操作员", "原因" }, 8, (const int[8]){ 0 });
+    }
+    rows = json_array();
+    for (i = 0; i < n; i++) {
+        const char *what = hg_db_val(r, i, 1);
+        int k = !strcmp(what, "paper") ? 0 : !strcmp(what, "blank") ? 1 : 2;
+        static const char *const label[] = { "作废纸质票", "作废空白纸质票", "电子票据冲红" };
+        count[k]++;
+        json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?}",
+            "at", hg_db_val(r, i, 0), "type", what, "typeLabel", label[k], "placeCode", hg_db_val(r, i, 2),
+            "placeName", hg_db_val(r, i, 3), "billBatchCode", hg_db_val(r, i, 4), "billNo", hg_db_val(r, i, 5),
+            "related", hg_db_val(r, i, 6), "operator", hg_db_val(r, i, 7), "reason", hg_db_val(r, i, 8)));
+        if (csv)
+            csv_line(csv, c->pool, (const char *const[]){ hg_db_val(r, i, 0), label[k],
+                     apr_pstrcat(c->pool, hg_db_val(r, i, 2), " ", hg_db_val(r, i, 3), NULL), hg_db_val(r, i, 4),
+                     hg_db_val(r, i, 5), hg_db_val(r, i, 6), hg_db_val(r, i, 7), hg_db_val(r, i, 8) }, 8,
+                     (const int[8]){ 0, 0, 1, 0, 0, 0, 1, 1 });
+    }
+    if (csv) {
+        json_decref(rows);
+        return csv_answer(c, csv, apr_psprintf(c->pool, "invoice-voids-%s-%s.csv", from, to));
+    }
+    return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:o, s:b, s:{s:I, s:I, s:I}}", "from", from, "to", to,
+                                            "rows", rows, "truncated", r->nrows > VOIDS_MAX, "totals",
+                                            "paper", (json_int_t)count[0], "blank", (json_int_t)count[1],
+                                            "flush", (json_int_t)count[2]));
+}
+
 /* ---------------------------------------------------------------- summaries by cashier, by channel */
 
 /* bills of a period grouped by the bill's payee (收款人: 收费员汇总表), by payment channel
@@ -840,10 +925,7 @@ static const char SUMMARY_SQL_CHARGE[] =
 static const hg_field_t SUMMARY_QUERY[] = {
     { .name = "by", .type = HG_JT_STRING,
       .enum_values = (const char *const[]){ "payee", "channel", "charge", NULL } },
-    { .name = "from", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
-    { .name = "to", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
-    { .name = "placeCode", .type = HG_JT_STRING, .pattern = PLACE_PATTERN },
-    { .name = "format", .type = HG_JT_STRING, .enum_values = (const char *const[]){ "json", "csv", NULL } },
+    PERIOD_FIELDS,
     HG_FIELDS_END_CLOSED
 };
 
@@ -998,5 +1080,6 @@ const hg_route_t invoice_staff_routes[] = {
     { "GET",  "/invoice/staff/v1/reports/daily", HG_R_STAFF, NULL, route_report_daily },
     { "GET",  "/invoice/staff/v1/reports/summary", HG_R_STAFF, NULL, route_report_summary },
     { "GET",  "/invoice/staff/v1/reports/stock", HG_R_STAFF, NULL, route_report_stock },
+    { "GET",  "/invoice/staff/v1/reports/voids", HG_R_STAFF, NULL, route_report_voids },
     { NULL }
 };

@@ -1,4 +1,4 @@
-// hisgate console · 票据管理: stock (申领入库, 分发), its balance (领用存) and log, daily report, summaries by cashier and
+// hisgate console · 票据管理: stock (申领入库, 分发), its balance (领用存) and log, voids, daily report, summaries by cashier and
 // by payment channel, bill list — plain JS over
 // /invoice/staff/v1/ (no framework, no CDN).  Every server string goes through esc().
 'use strict';
@@ -50,48 +50,74 @@ async function showReport() {
     `<tr><th>合计</th><th></th>${cells(r.data.totals)}</tr>`;
 }
 
+// every period report's filters, from one template: <span class="period" data-prefix="bal"> gets
+// bal-from, bal-to, bal-place, bal-search and bal-csv
+for (const el of document.querySelectorAll('.period')) {
+  const p = el.dataset.prefix;
+  el.innerHTML = `<label>起始日期 <input type="date" id="${p}-from"></label> ` +
+    `<label>截止日期 <input type="date" id="${p}-to"></label> ` +
+    `<label>开票点（空 = 全部） <input id="${p}-place" list="place-list" maxlength="50"></label> ` +
+    `<button id="${p}-search">${el.dataset.button}</button> <a id="${p}-csv" href="#">下载 CSV（Excel）</a>`;
+}
+
+// a period report: reads its filters (<prefix>-from, -to, -place), sets its CSV link, answers its
+// data, or null with the error shown and the rows emptied
+async function periodReport(prefix, path, extra = {}) {
+  const q = { ...extra, from: $(prefix + '-from').value, to: $(prefix + '-to').value,
+    placeCode: $(prefix + '-place').value.trim() };
+  $(prefix + '-csv').href = `${BASE}${path}?` + query({ ...q, format: 'csv' });
+  const r = await api('GET', `${BASE}${path}?` + query(q));
+  $(prefix + '-err').textContent = r.ok ? '' : errText(r);
+  if (!r.ok) $(prefix + '-rows').innerHTML = '';
+  return r.ok ? r.data : null;
+}
+
 // 票据领用存: per billing point, kind and bill code, numbers held, received, given on, used, held
 async function showBalance() {
-  const q = { from: $('bal-from').value, to: $('bal-to').value, placeCode: $('bal-place').value.trim() };
-  $('bal-csv').href = `${BASE}/reports/stock?` + query({ ...q, format: 'csv' });
-  const r = await api('GET', `${BASE}/reports/stock?` + query(q));
-  if (!r.ok) { $('bal-err').textContent = errText(r); $('bal-rows').innerHTML = ''; return; }
-  $('bal-err').textContent = '';
+  const d = await periodReport('bal', '/reports/stock');
+  if (!d) return;
   const cells = (o) => ['opening', 'received', 'sent', 'used', 'voided', 'closing'].map((k) => `<td>${esc(o[k])}</td>`).join('');
-  $('bal-rows').innerHTML = r.data.rows.map((x) =>
+  $('bal-rows').innerHTML = d.rows.map((x) =>
     `<tr><td>${esc(x.placeCode)} ${esc(x.placeName)}</td><td>${esc(x.kindLabel)}</td><td>${esc(x.billBatchCode)}</td>` +
-    `${cells(x)}</tr>`).join('') + `<tr><th>合计</th><th></th><th></th>${cells(r.data.totals)}</tr>`;
+    `${cells(x)}</tr>`).join('') + `<tr><th>合计</th><th></th><th></th>${cells(d.totals)}</tr>`;
+}
+
+// 票据作废情况: papers voided, blank paper numbers voided, e-bills flushed
+async function showVoids() {
+  const d = await periodReport('void', '/reports/voids');
+  if (!d) return;
+  $('void-rows').innerHTML = d.rows.map((x) =>
+    `<tr><td>${esc(x.at)}</td><td>${esc(x.typeLabel)}</td><td>${esc(x.placeCode)} ${esc(x.placeName)}</td>` +
+    `<td>${esc(x.billBatchCode)}</td><td>${esc(x.billNo)}</td><td>${esc(x.related)}</td><td>${esc(x.operator)}</td>` +
+    `<td>${esc(x.reason)}</td></tr>`).join('');
+  const t = d.totals;
+  $('void-totals').textContent = `作废纸质票 ${t.paper}，作废空白纸质票 ${t.blank}，冲红 ${t.flush}` +
+    (d.truncated ? '（只显示前 5000 条，请缩小日期范围）' : '');
 }
 
 // 票据领发情况: ranges received from finance and moved between billing points
 async function showStockLog() {
-  const q = { from: $('log-from').value, to: $('log-to').value, placeCode: $('log-place').value.trim() };
-  $('log-csv').href = `${BASE}/stock/log?` + query({ ...q, format: 'csv' });
-  const r = await api('GET', `${BASE}/stock/log?` + query(q));
-  if (!r.ok) { $('log-err').textContent = errText(r); $('log-rows').innerHTML = ''; return; }
-  $('log-err').textContent = '';
-  $('log-rows').innerHTML = r.data.rows.map((x) =>
+  const d = await periodReport('log', '/stock/log');
+  if (!d) return;
+  $('log-rows').innerHTML = d.rows.map((x) =>
     `<tr><td>${esc(x.at)}</td><td>${esc(x.actionLabel)}</td><td>${esc(x.kindLabel)}</td><td>${esc(x.billBatchCode)}</td>` +
     `<td>${esc(x.startNo)}</td><td>${esc(x.endNo)}</td><td>${esc(x.count)}</td>` +
     `<td>${x.fromPlace ? esc(x.fromPlace + ' ' + x.fromPlaceName) : '财政'}</td>` +
     `<td>${esc(x.toPlace + ' ' + x.toPlaceName)}</td><td>${esc(x.operator)}</td></tr>`).join('');
-  $('log-totals').textContent = `申领入库 ${r.data.totals.applied} 张，分发 ${r.data.totals.distributed} 张` +
-    (r.data.truncated ? '（只显示前 5000 条，请缩小日期范围）' : '');
+  $('log-totals').textContent = `申领入库 ${d.totals.applied} 张，分发 ${d.totals.distributed} 张` +
+    (d.truncated ? '（只显示前 5000 条，请缩小日期范围）' : '');
 }
 
 // 收费员 / 缴款渠道 / 收费项目汇总表: a bill paid through two channels is in both rows, once in 合计
 async function showSummary() {
   const by = $('sum-by').value;
-  const q = { by, from: $('sum-from').value, to: $('sum-to').value, placeCode: $('sum-place').value.trim() };
-  $('sum-csv').href = `${BASE}/reports/summary?` + query({ ...q, format: 'csv' });
   $('sum-key').textContent = { payee: '收费员', channel: '缴款渠道', charge: '收费项目' }[by];
-  const r = await api('GET', `${BASE}/reports/summary?` + query(q));
-  if (!r.ok) { $('sum-err').textContent = errText(r); $('sum-rows').innerHTML = ''; return; }
-  $('sum-err').textContent = '';
+  const d = await periodReport('sum', '/reports/summary', { by });
+  if (!d) return;
   const cells = (o) => ['bills', 'amount', 'redBills', 'redAmount', 'net'].map((k) => `<td>${esc(o[k])}</td>`).join('');
-  $('sum-rows').innerHTML = r.data.rows.map((x) =>
+  $('sum-rows').innerHTML = d.rows.map((x) =>
     `<tr><td>${x[by] ? esc(x[by] + (x.name ? ' ' + x.name : '')) : '（未记录）'}</td>${cells(x)}</tr>`).join('') +
-    `<tr><th>合计</th>${cells(r.data.totals)}</tr>`;
+    `<tr><th>合计</th>${cells(d.totals)}</tr>`;
 }
 
 async function showBills(more) {
@@ -144,7 +170,9 @@ async function start() {
   $('admin-forms').hidden = !canAdmin;
   $('report-date').value = $('bills-date').value = $('sum-from').value = $('sum-to').value = localDate();
   $('log-from').value = $('log-to').value = $('bal-from').value = $('bal-to').value = localDate();
+  $('void-from').value = $('void-to').value = localDate();
   await showStock(); await showPlaces(); await showBalance(); await showStockLog(); await showReport(); await showSummary();
+  await showVoids();
   await showBills(false);
 }
 
@@ -160,6 +188,7 @@ $('stock-rows').addEventListener('click', (ev) => {
 });
 $('report-date').addEventListener('change', showReport);
 $('bal-search').addEventListener('click', showBalance);
+$('void-search').addEventListener('click', showVoids);
 $('log-search').addEventListener('click', showStockLog);
 $('sum-search').addEventListener('click', showSummary);
 $('sum-by').addEventListener('change', showSummary);

@@ -8,10 +8,10 @@ use Apache::TestRequest qw(GET POST);
 use Apache::TestUtil qw(t_cmp);
 use MIME::Base64 qw(decode_base64);
 use JSON::PP;
-use HG qw(json_of signed_request psql wait_until);
+use HG qw(json_of signed_request psql wait_until staff_login);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 90;
+plan tests => 96;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -218,3 +218,22 @@ ok t_cmp(wait_until(15, sub { psql("SELECT count(*) FROM sandbox.fiscal_bills WH
          'the red bill reached the platform');
 ($r, $j) = call('writeOffEBill', { %flush, billNo => $red });
 err_is($r, $j, 409, 'HG_INVOICE_IS_RED', undef, 'a red bill cannot be flushed');
+
+# ---- 票据作废情况: every void of the day, who and why
+{
+    my (undef, $staff) = staff_login('admin', 'Adm1n-Test-Pass#2026');
+    my $v = json_of(GET('/invoice/staff/v1/reports/voids?placeCode=MZ01', Cookie => $staff));
+    my %row = map { ("$_->{type} $_->{billBatchCode} $_->{billNo}" => $_) } @{ $v->{rows} // [] };
+    my $line = sub { my $x = $row{$_[0]}; $x ? join('|', map { $x->{$_} // '-' } qw(typeLabel related operator reason)) : 'no row' };
+    ok t_cmp($line->("paper 44010226 $paper"), "作废纸质票|$pc $pn|李四|打印错误", 'a voided paper with its bill, who and why');
+    ok t_cmp($line->('paper 44010226 ' . sprintf('%010d', $paper + 1)), "作废纸质票|$pc $pn|李四|重新换开",
+             'a paper voided by a re-exchange says so');
+    ok t_cmp($line->('blank 44010226 ' . sprintf('%010d', $paper + 3)), '作废空白纸质票|-|李四|卡纸', 'a voided blank number');
+    ok t_cmp($line->("flush $c $n"), "电子票据冲红|$c $red|李四|-", 'a flushed e-bill with its red bill and who flushed it');
+    ok t_cmp(($v->{totals}{paper} // 0) >= 2 && ($v->{totals}{blank} // 0) >= 1 && ($v->{totals}{flush} // 0) >= 1 ? 1 : 0, 1,
+             'counted per kind');
+    my $csv = GET('/invoice/staff/v1/reports/voids?placeCode=MZ01&format=csv', Cookie => $staff)->content;
+    utf8::decode($csv);
+    ok t_cmp($csv, qr/^\x{FEFF}时间,类别,开票点,票据代码,票据号码,关联票据,操作员,原因\r\n.*,作废空白纸质票,MZ01 门诊收费一窗,44010226,/s,
+             'as CSV');
+}
