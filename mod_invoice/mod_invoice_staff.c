@@ -479,13 +479,24 @@ static const char *csv_cell(apr_pool_t *p, const char *s, int text)
     return out;
 }
 
+/* one CSV line; text[i]: cell i is free text to defuse (NULL: none is) */
 static void csv_line(apr_array_header_t *out, apr_pool_t *p, const char *const *cells, int n, const int *text)
 {
     int i;
     for (i = 0; i < n; i++) {
-        APR_ARRAY_PUSH(out, const char *) = csv_cell(p, cells[i], text[i]);
+        APR_ARRAY_PUSH(out, const char *) = csv_cell(p, cells[i], text && text[i]);
         APR_ARRAY_PUSH(out, const char *) = i + 1 < n ? "," : "\r\n";
     }
+}
+
+/* a CSV download under way: the BOM Excel needs to read UTF-8, then the header line; room for
+ * about `rows` lines of n cells */
+static apr_array_header_t *csv_begin(apr_pool_t *p, int rows, const char *const *heads, int n)
+{
+    apr_array_header_t *csv = apr_array_make(p, (rows + 2) * n * 2 + 1, sizeof(const char *));
+    APR_ARRAY_PUSH(csv, const char *) = "\xEF\xBB\xBF";
+    csv_line(csv, p, heads, n, NULL);      /* our own headers: nothing to defuse */
+    return csv;
 }
 
 /* the filters of every period report: days from and to, a billing point, JSON or CSV */
@@ -562,12 +573,10 @@ static apr_status_t route_report_daily(hg_call_t *c)
     if ((rv = hg_db_q(c->db, &r, REPORT_SQL, 2, c->institution, date)))
         return rv;
     if (format && !strcmp(format, "csv")) {
-        csv = apr_array_make(c->pool, (r->nrows + 2) * (NFIX + REPORT_NCOLS) * 2 + 1, sizeof(const char *));
-        APR_ARRAY_PUSH(csv, const char *) = "\xEF\xBB\xBF";   /* the BOM makes Excel read UTF-8 */
         cells[0] = "日期"; cells[1] = "开票点编码"; cells[2] = "开票点名称"; cells[3] = "票据类别";
         for (j = 0; j < REPORT_NCOLS; j++)
             cells[NFIX + j] = REPORT_COLS[j].head;
-        csv_line(csv, c->pool, cells, NFIX + REPORT_NCOLS, (const int[NFIX + REPORT_NCOLS]){ 0 });
+        csv = csv_begin(c->pool, r->nrows, cells, NFIX + REPORT_NCOLS);
     }
     rows = json_array();
     for (i = 0; i < r->nrows; i++) {
@@ -645,10 +654,8 @@ static apr_status_t route_stock_log(hg_call_t *c)
         return rv;
     n = r->nrows > STOCK_LOG_MAX ? STOCK_LOG_MAX : r->nrows;
     if (format && !strcmp(format, "csv")) {
-        csv = apr_array_make(c->pool, (n + 2) * 24 + 1, sizeof(const char *));
-        APR_ARRAY_PUSH(csv, const char *) = "\xEF\xBB\xBF";
-        csv_line(csv, c->pool, (const char *const[]){ "时间", "操作", "票据种类", "票据代码", "起始号", "终止号",
-                 "张数", "发出", "领入", "操作员" }, 10, (const int[10]){ 0 });
+        csv = csv_begin(c->pool, n, (const char *const[]){ "时间", "操作", "票据种类", "票据代码", "起始号",
+                        "终止号", "张数", "发出", "领入", "操作员" }, 10);
     }
     rows = json_array();
     for (i = 0; i < n; i++) {
@@ -759,10 +766,8 @@ static apr_status_t route_report_stock(hg_call_t *c)
                       hg_json_opt(q, "kind"))))
         return rv;
     if (format && !strcmp(format, "csv")) {
-        csv = apr_array_make(c->pool, (r->nrows + 2) * 24 + 1, sizeof(const char *));
-        APR_ARRAY_PUSH(csv, const char *) = "\xEF\xBB\xBF";
-        csv_line(csv, c->pool, (const char *const[]){ "开票点", "票据种类", "票据代码", "期初结存", "本期领入",
-                 "本期发出", "本期使用", "本期作废空白票", "期末结存" }, 9, (const int[9]){ 0 });
+        csv = csv_begin(c->pool, r->nrows, (const char *const[]){ "开票点", "票据种类", "票据代码", "期初结存",
+                        "本期领入", "本期发出", "本期使用", "本期作废空白票", "期末结存" }, 9);
     }
     rows = json_array();
     for (i = 0; i < r->nrows; i++) {
@@ -792,7 +797,7 @@ static apr_status_t route_report_stock(hg_call_t *c)
     if (csv) {
         json_decref(rows);
         json_decref(totals);
-        csv_line(csv, c->pool, cells, 9, (const int[9]){ 0 });
+        csv_line(csv, c->pool, cells, 9, NULL);
         return csv_answer(c, csv, apr_psprintf(c->pool, "invoice-stock-%s-%s.csv", from, to));
     }
     return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:o, s:o}", "from", from, "to", to, "rows", rows,
@@ -850,10 +855,8 @@ static apr_status_t route_report_voids(hg_call_t *c)
         return rv;
     n = r->nrows > VOIDS_MAX ? VOIDS_MAX : r->nrows;
     if (format && !strcmp(format, "csv")) {
-        csv = apr_array_make(c->pool, (n + 1) * 18 + 1, sizeof(const char *));
-        APR_ARRAY_PUSH(csv, const char *) = "\xEF\xBB\xBF";
-        csv_line(csv, c->pool, (const char *const[]){ "时间", "类别", "开票点", "票据代码", "票据号码", "关联票据",
-                 "操作员", "原因" }, 8, (const int[8]){ 0 });
+        csv = csv_begin(c->pool, n, (const char *const[]){ "时间", "类别", "开票点", "票据代码", "票据号码",
+                        "关联票据", "操作员", "原因" }, 8);
     }
     rows = json_array();
     for (i = 0; i < n; i++) {
@@ -960,10 +963,8 @@ static apr_status_t route_report_summary(hg_call_t *c)
     if ((rv = hg_db_q(c->db, &r, SUMMARIES[s].sql, 4, c->institution, from, to, place)))
         return rv;
     if (format && !strcmp(format, "csv")) {
-        csv = apr_array_make(c->pool, (r->nrows + 1) * 14 + 1, sizeof(const char *));
-        APR_ARRAY_PUSH(csv, const char *) = "\xEF\xBB\xBF";   /* the BOM makes Excel read UTF-8 */
-        csv_line(csv, c->pool, (const char *const[]){ "起始日期", "截止日期", SUMMARIES[s].head,
-                 "开票张数", "开票金额", "红票张数", "红票金额", "净额" }, 8, (const int[8]){ 0 });
+        csv = csv_begin(c->pool, r->nrows, (const char *const[]){ "起始日期", "截止日期", SUMMARIES[s].head,
+                        "开票张数", "开票金额", "红票张数", "红票金额", "净额" }, 8);
     }
     rows = json_array();
     for (i = 0; i < r->nrows; i++) {
