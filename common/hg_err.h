@@ -46,6 +46,7 @@
     X(HG_DB_UNAVAILABLE,          503, "database unavailable") \
     X(HG_DB_BUSY,                 503, "database busy, retry later") \
     X(HG_DB_TIMEOUT,              503, "database statement timed out") \
+    X(HG_REPORT_BUSY,             503, "other reports are being prepared, retry shortly (报表生成繁忙，请稍后再试)") \
     X(HG_PLATFORM_UNAVAILABLE,    502, "upstream platform unavailable (平台不可用)") \
     X(HG_PLATFORM_TIMEOUT,        504, "upstream platform timed out, outcome unknown (平台超时)") \
     X(HG_PLATFORM_REJECTED,       502, "upstream platform rejected the request (平台返回错误)") \

@@ -213,6 +213,8 @@ static apr_status_t route_stats(hg_call_t *c)
     sq.institution = c->institution;
     sq.template_id = hg_json_opt(q, "template");
     sq.group = hg_json_opt(q, "group") ? hg_json_opt(q, "group") : "day";
+    if ((rv = hg_call_report_begin(c)))
+        return rv;
     if ((rv = consult_stats_usage(&out, c->db, c->pool, &sq)))
         return rv;
     if ((fmt = hg_json_opt(q, "format")) && !strcmp(fmt, "csv")) {
@@ -270,6 +272,8 @@ static apr_status_t route_questions(hg_call_t *c)
         return rv;
     sq.institution = c->institution;
     sq.template_id = hg_json_opt(q, "template");
+    if ((rv = hg_call_report_begin(c)))
+        return rv;
     rv = consult_stats_questions(&out, c->db, c->pool, &sq, hg_json_opt(q, "version"));
     if (rv == HG_ENOTFOUND)
         return hg_call_fail(c, "HG_NOT_FOUND", hg_json_opt(q, "version") ? "version" : "template", "no such questionnaire template");

@@ -570,6 +570,8 @@ static apr_status_t route_report_daily(hg_call_t *c)
             return rv;
         date = hg_db_val(r, 0, 0);
     }
+    if ((rv = hg_call_report_begin(c)))
+        return rv;
     if ((rv = hg_db_q(c->db, &r, REPORT_SQL, 2, c->institution, date)))
         return rv;
     if (format && !strcmp(format, "csv")) {
@@ -762,6 +764,8 @@ static apr_status_t route_report_stock(hg_call_t *c)
     if ((rv = hg_call_query(c, STOCK_BALANCE_QUERY, &q)) || (rv = query_period(c, q, &from, &to)))
         return rv;
     format = hg_json_opt(q, "format");
+    if ((rv = hg_call_report_begin(c)))
+        return rv;
     if ((rv = hg_db_q(c->db, &r, STOCK_BALANCE_SQL, 5, c->institution, from, to, hg_json_opt(q, "placeCode"),
                       hg_json_opt(q, "kind"))))
         return rv;
@@ -850,6 +854,8 @@ static apr_status_t route_report_voids(hg_call_t *c)
     if ((rv = hg_call_query(c, VOIDS_QUERY, &q)) || (rv = query_period(c, q, &from, &to)))
         return rv;
     format = hg_json_opt(q, "format");
+    if ((rv = hg_call_report_begin(c)))
+        return rv;
     if ((rv = hg_db_q(c->db, &r, VOIDS_SQL, 5, c->institution, from, to, hg_json_opt(q, "placeCode"),
                       apr_itoa(c->pool, VOIDS_MAX + 1))))
         return rv;
@@ -960,6 +966,8 @@ static apr_status_t route_report_summary(hg_call_t *c)
         s++;                          /* the schema let only the three names through */
     format = hg_json_opt(q, "format");
     place = hg_json_opt(q, "placeCode");
+    if ((rv = hg_call_report_begin(c)))
+        return rv;
     if ((rv = hg_db_q(c->db, &r, SUMMARIES[s].sql, 4, c->institution, from, to, place)))
         return rv;
     if (format && !strcmp(format, "csv")) {

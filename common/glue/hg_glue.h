@@ -51,6 +51,7 @@ typedef struct hg_call_t {
     unsigned      route_flags;
     int           audited;       /* the call's audit row went with the route's commit */
     const char   *out_text;      /* c->out as it was journalled, sent as it is */
+    int           report;        /* in a report's read (hg_call_report_begin) */
 } hg_call_t;
 
 typedef apr_status_t hg_route_fn(hg_call_t *c);
@@ -134,6 +135,30 @@ APR_DECLARE_OPTIONAL_FN(int, hg_socache_open,
  * costs more than a few milliseconds. */
 APR_DECLARE_OPTIONAL_FN(void, hg_glue_db_release, (hg_call_t *c));
 APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_glue_db_reacquire, (hg_call_t *c));
+
+/* A report's reads (period reports, statistics), which may read a year of rows: they run in one
+ * read-only transaction under HisgateReportTimeout instead of every statement's 5 s, and at most
+ * HisgateReports of them at once per process, so that they never hold more than that many of
+ * the database slots the HIS's calls need.  hg_call_report_begin gives the connection back, waits
+ * in the "reports" line (HisgateReports' wait, holding no connection; then 503 HG_REPORT_BUSY),
+ * takes a connection again and opens the transaction; the route's reads follow on c->db.
+ * hg_call_report_end (or the end of the route) rolls the transaction back and leaves the line: a
+ * report writes nothing.  A statement past the timeout answers 503 HG_DB_TIMEOUT saying so. */
+APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_glue_report_begin, (hg_call_t *c));
+APR_DECLARE_OPTIONAL_FN(void, hg_glue_report_end, (hg_call_t *c));
+
+static inline apr_status_t hg_call_report_begin(hg_call_t *c)
+{
+    APR_OPTIONAL_FN_TYPE(hg_glue_report_begin) *fn = APR_RETRIEVE_OPTIONAL_FN(hg_glue_report_begin);
+    return fn ? fn(c) : APR_SUCCESS;
+}
+
+static inline void hg_call_report_end(hg_call_t *c)
+{
+    APR_OPTIONAL_FN_TYPE(hg_glue_report_end) *fn = APR_RETRIEVE_OPTIONAL_FN(hg_glue_report_end);
+    if (fn)
+        fn(c);
+}
 
 static inline void hg_call_db_release(hg_call_t *c)
 {

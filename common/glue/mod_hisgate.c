@@ -44,6 +44,9 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     c->institution = "";
     c->db_slots = 4;
     c->db_wait_ms = 2000;
+    c->reports = 1;
+    c->report_wait_s = 30;
+    c->report_timeout_s = 120;
     c->auth_window = 300;
     /* every nonce must be remembered for 2 x HisgateAuthWindow: shmcb's default 512 KB held ~5,000,
      * i.e. under a minute at 100 signed requests/s, after which a captured request could be
@@ -124,6 +127,27 @@ static const char *set_outbox_concurrency(cmd_parms *cmd, void *dc, const char *
     return NULL;
 }
 
+static const char *set_reports(cmd_parms *cmd, void *dc, const char *n, const char *wait)
+{
+    hg_conf_t *c = conf_of(cmd);
+    c->reports = atoi(n);
+    if (c->reports < 1 || c->reports > 64 || strspn(n, "0123456789") != strlen(n))
+        return "HisgateReports: 1 to 64 reports at once per process";
+    if (wait && ((c->report_wait_s = atoi(wait)) < 1 || c->report_wait_s > 600
+                 || strspn(wait, "0123456789") != strlen(wait)))
+        return "HisgateReports: the wait is 1 to 600 seconds";
+    return NULL;
+}
+
+static const char *set_report_timeout(cmd_parms *cmd, void *dc, const char *arg)
+{
+    int v = atoi(arg);
+    if (v < 1 || v > 3600 || strspn(arg, "0123456789") != strlen(arg))
+        return "HisgateReportTimeout: 1 to 3600 seconds";
+    conf_of(cmd)->report_timeout_s = v;
+    return NULL;
+}
+
 static const char *set_lockout(cmd_parms *cmd, void *dc, const char *n, const char *secs)
 {
     hg_conf_t *c = conf_of(cmd);
@@ -176,6 +200,10 @@ static const command_rec hg_cmds[] = {
                   "database connections one process's requests may use at once (DBDMax minus one: the drain's)"),
     AP_INIT_TAKE1("HisgateDBWait", set_int, OFF(db_wait_ms), RSRC_CONF,
                   "milliseconds a request waits for a database connection before 503"),
+    AP_INIT_TAKE12("HisgateReports", set_reports, NULL, RSRC_CONF,
+                   "reports read at once per process, and how long others wait for one (seconds; default 1 30)"),
+    AP_INIT_TAKE1("HisgateReportTimeout", set_report_timeout, NULL, RSRC_CONF,
+                  "how long a report's statements may run (seconds; default 120)"),
     AP_INIT_TAKE1("HisgateAuthWindow", set_int, OFF(auth_window), RSRC_CONF,
                   "seconds a signed request's timestamp may differ from the server clock"),
     AP_INIT_TAKE1("HisgateReplayCache", set_str, OFF(replay_cache), RSRC_CONF,
@@ -466,6 +494,44 @@ static apr_status_t hg_glue_db_reacquire(hg_call_t *c)
         c->err = err;
     }
     return rv;
+}
+
+/* ---------------------------------------------------------------- reports (hg_glue.h) */
+
+static hg_slots_t *report_line;   /* HisgateReports of this process */
+
+static apr_status_t hg_glue_report_begin(hg_call_t *c)
+{
+    hg_conf_t *g = hg_conf_global;
+    apr_status_t rv;
+    if (c->report)
+        return APR_SUCCESS;
+    hg_glue_db_release(c);
+    if (!report_line || hg_slots_take(report_line, 0, apr_time_from_sec(g->report_wait_s)) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r, "HG00050: no report free within %d s (HisgateReports %d)",
+                      g->report_wait_s, g->reports);
+        c->err = hg_error_make(c->pool, "HG_REPORT_BUSY", NULL, NULL);
+        return HG_EDBBUSY;
+    }
+    c->report = 1;
+    if ((rv = hg_glue_db_reacquire(c)) != APR_SUCCESS
+        || (rv = hg_db_begin_q(c->db, NULL, "SELECT set_config('statement_timeout', $1, true)", 1,
+                               apr_itoa(c->pool, g->report_timeout_s * 1000))) != APR_SUCCESS) {
+        hg_slots_give(report_line);
+        c->report = 0;
+        return rv;
+    }
+    return APR_SUCCESS;
+}
+
+static void hg_glue_report_end(hg_call_t *c)
+{
+    if (!c->report)
+        return;
+    if (c->db)
+        hg_db_rollback(c->db);
+    hg_slots_give(report_line);
+    c->report = 0;
 }
 
 /* ---------------------------------------------------------------- replay cache */
@@ -916,7 +982,7 @@ static int hg_handler(request_rec *r)
     hg_call_t *c;
     const hg_route_entry_t *e;
     const char *rest = "";
-    int other_method, audit = 0;
+    int other_method, audit = 0, report;
     unsigned flags;
     apr_status_t rv;
 
@@ -975,6 +1041,8 @@ static int hg_handler(request_rec *r)
             return send_answer(c, audit);
     }
     rv = e->route->fn(c);
+    report = c->report;
+    hg_glue_report_end(c);
     if (c->db)
         hg_db_rollback(c->db);   /* never hand a connection back with a transaction open */
     if (rv == HG_EDBDOWN && !c->err) {
@@ -986,7 +1054,10 @@ static int hg_handler(request_rec *r)
         int timeout = c->db && !strcmp(c->db->sqlstate, "57014");
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "HG00016: %s %s failed without an error: %s",
                       r->method, r->uri, c->db && c->db->errmsg ? c->db->errmsg : "");
-        c->err = hg_error_make(c->pool, timeout ? "HG_DB_TIMEOUT" : "HG_INTERNAL", NULL, NULL);
+        c->err = hg_error_make(c->pool, timeout ? "HG_DB_TIMEOUT" : "HG_INTERNAL", NULL,
+                               timeout && report ? "the report took longer than %d s (HisgateReportTimeout): "
+                               "choose a shorter period (报表超时，请缩短查询期间)" : NULL,
+                               hg_conf_global->report_timeout_s);
     }
     return send_answer(c, audit);
 }
@@ -1097,6 +1168,12 @@ static void hg_child_init(apr_pool_t *p, server_rec *s)
                      hg_conf_global->db_slots);
     }
     hg_register_line("db", db_slots_line);
+    if (hg_slots_create(&report_line, p, hg_conf_global->reports) != APR_SUCCESS) {
+        report_line = NULL;       /* every report then answers HG_REPORT_BUSY */
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG00051: report line not set up (HisgateReports %d)",
+                     hg_conf_global->reports);
+    }
+    hg_register_line("reports", report_line);
     apr_thread_mutex_create(&app_mutex, APR_THREAD_MUTEX_DEFAULT, p);
     apr_pool_create(&app_cache_pool, p);
     app_cache = apr_hash_make(app_cache_pool);
@@ -1121,6 +1198,8 @@ static void hg_register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(hg_register_line);
     APR_REGISTER_OPTIONAL_FN(hg_glue_db_release);
     APR_REGISTER_OPTIONAL_FN(hg_glue_db_reacquire);
+    APR_REGISTER_OPTIONAL_FN(hg_glue_report_begin);
+    APR_REGISTER_OPTIONAL_FN(hg_glue_report_end);
     ap_hook_pre_config(hg_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* before mod_watchdog's post_config, which decides which watchdog threads to start */
     ap_hook_post_config(hg_post_config, NULL, succ, APR_HOOK_MIDDLE);

@@ -17,6 +17,7 @@ typedef struct hg_conf_t {
     unsigned char master_key[16], audit_key[16];
     int keys_loaded;
     int db_slots, db_wait_ms;
+    int reports, report_wait_s, report_timeout_s;   /* long reads at once per process, their wait and timeout */
     int auth_window;
     const char *replay_cache;          /* socache provider[:args] */
     int outbox_interval_ms, outbox_batch, retry_base_s, lease_s;
