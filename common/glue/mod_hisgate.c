@@ -515,7 +515,8 @@ static apr_status_t hg_glue_report_begin(hg_call_t *c)
     }
     c->report = 1;
     if ((rv = hg_glue_db_reacquire(c)) != APR_SUCCESS
-        || (rv = hg_db_begin_q(c->db, NULL, "SELECT set_config('statement_timeout', $1, true)", 1,
+        || (rv = hg_db_begin_q(c->db, NULL, "SELECT set_config('statement_timeout', $1, true), "
+                               "set_config('transaction_read_only', 'on', true)", 1,
                                apr_itoa(c->pool, g->report_timeout_s * 1000))) != APR_SUCCESS) {
         hg_slots_give(report_line);
         c->report = 0;
