@@ -149,10 +149,15 @@ apr_status_t hg_outbox_mark_failed(hg_db_t *db, const hg_outbox_item_t *item,
 apr_status_t hg_outbox_retry(hg_db_t *db, apr_int64_t id, int *found)
 {
     hg_db_result_t *res;
+    /* the purge's start has moved past a dead row (it does not wait for operators): put it back
+     * before this one, or the row would never be purged once delivered */
     apr_status_t rv = hg_db_q(db, &res,
-                              "UPDATE hg.outbox SET state = 'pending', attempts = 0, next_at = now(), "
+                              "WITH r AS (UPDATE hg.outbox SET state = 'pending', attempts = 0, next_at = now(), "
                               "  updated_at = now() WHERE id = $1::bigint AND state IN ('dead','pending') "
-                              "RETURNING id",
+                              "  RETURNING id), "
+                              " p AS (UPDATE hg.outbox_purge SET resume_from = r.id - 1 FROM r "
+                              "  WHERE hg.outbox_purge.id = 1 AND resume_from >= r.id RETURNING 1) "
+                              "SELECT id FROM r",
                               1, apr_off_t_toa(db->pool, id));
     if (rv == APR_SUCCESS && found)
         *found = res->nrows;

@@ -10,7 +10,7 @@ use Apache::TestRequest qw(GET);
 use HG qw(json_of signed_request psql hisgate wait_until cli_env);
 use HGInvoice qw(outpatient);
 
-plan tests => 22;
+plan tests => 25;
 
 sub call { my $r = signed_request('POST', "/invoice/api/v1/$_[0]", $_[1]); ($r, json_of($r)) }
 sub row { psql("SELECT state || '|' || (payload = '{}'::jsonb)::text FROM hg.outbox WHERE id = $_[0]") }
@@ -85,6 +85,14 @@ psql("UPDATE hg.outbox SET state = 'done', updated_at = now() - interval '31 day
 ($rc, $out) = hisgate('outbox purge --keep-days 30');
 ok t_cmp($out, qr/ 2 rows deleted/, 'rows left before are purged once delivered long enough ago');
 ok t_cmp(psql("SELECT count(*) FROM hg.outbox WHERE id IN ($id{queued}, $id{lately})"), 0, 'both gone');
+
+# a dead letter that the purge's start has passed, retried by hand and delivered: purged in its turn
+ok t_cmp(psql("SELECT resume_from > $id{dead} FROM hg.outbox_purge"), 't', "the purge's start is past the dead letter");
+($rc, $out) = hisgate("outbox retry --id $id{dead}");
+ok t_cmp(row($id{dead}), 'pending|false', 'retried by hand');
+psql("UPDATE hg.outbox SET state = 'done', updated_at = now() - interval '31 days' WHERE id = $id{dead}");
+($rc, $out) = hisgate('outbox purge --keep-days 30');
+ok t_cmp(psql("SELECT count(*) FROM hg.outbox WHERE id = $id{dead}"), 0, 'delivered long enough ago, it is purged');
 
 # bad input
 ($rc, $out) = hisgate('outbox purge --keep-days 0');
