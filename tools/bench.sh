@@ -15,6 +15,10 @@
 #                respiratory demo department announced through the signed HIS API (curl --parallel),
 #                then wrk -t2 -c100 = 100 patients at once POSTing answer steps, each session's
 #                steps in order (tools/bench/wrk.lua mode consult); the visits are deleted afterwards
+#  6p. paced     spread issuance again at BENCH_PACED_BILLS (250) bills/s offered, and 8p the walk at
+#                BENCH_PACED_STEPS (1000) steps/s: 100 connections each pausing between requests
+#                (WRK_PACE_MS, tools/bench/wrk.lua), i.e. below saturation, where p99 is the service's
+#                latency; the saturated phases' p50 is mostly the wait in line (100 / throughput)
 #   9. drain     (last) the outbox delivering the bench's uploads and SMS with no load, for
 #                BENCH_DRAIN_SECONDS (20) or until none is left: rows/s and CPU per delivery
 # Issuance comes after the others: every bill queues an upload and an SMS, which the outbox drains
@@ -23,7 +27,7 @@
 # Knobs: BENCH_SECONDS (10) per phase, BENCH_COLD_SECONDS (5), BENCH_MAX_RATE (5000 requests/s
 # pre-generated per issuance phase), BENCH_SEED_BILLS (50000), BENCH_PDF_BILLS (300),
 # BENCH_PGBENCH_CLIENTS (100, fewer if the server's max_connections has no room),
-# BENCH_CONSULT_SESSIONS (1500), BENCH_DRAIN_SECONDS (20), BENCH_ONLY=consult (only phase 8, for profiling the walk).
+# BENCH_CONSULT_SESSIONS (1500), BENCH_DRAIN_SECONDS (20), BENCH_PACED_BILLS (250), BENCH_PACED_STEPS (1000), BENCH_ONLY=consult (only phase 8, for profiling the walk).
 # wrk's full output goes to var/bench/.  The last line is one `bench:` line of key=value pairs.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,6 +40,8 @@ SEED=${BENCH_SEED_BILLS:-50000}
 PDFN=${BENCH_PDF_BILLS:-300}
 PGBC=${BENCH_PGBENCH_CLIENTS:-100}
 CSESS=${BENCH_CONSULT_SESSIONS:-1500}
+PACED_BILLS=${BENCH_PACED_BILLS:-250}
+PACED_STEPS=${BENCH_PACED_STEPS:-1000}
 ONLY=${BENCH_ONLY:-}
 case "$ONLY" in ''|consult) ;; *) echo "bench: BENCH_ONLY is empty or consult" >&2; exit 1 ;; esac
 BASE=http://127.0.0.1:$PORT
@@ -128,6 +134,13 @@ consult_walk() {
     run_wrk consult "$DUR" "$BASE" -- consult "$WORK/consult.tokens" 2
     phase_end consult "$(field consult ok)"
     check consult
+    # the same walk at a load below saturation (sessions in review still take answers)
+    export WRK_PACE_MS=$((100000 / PACED_STEPS))
+    phase_begin consult_paced
+    run_wrk consult_paced "$DUR" "$BASE" -- consult "$WORK/consult.tokens" 2
+    phase_end consult_paced "$(field consult_paced ok)"
+    unset WRK_PACE_MS
+    check consult_paced
     walked=$($PSQL -c "SELECT count(*) FILTER (WHERE state = 'review'), count(*) FROM consult.visits WHERE visit_no LIKE 'BENCH-%'")
     echo "  consult: sessions in review at the end / announced: $(echo "$walked" | tr '|' /)"
     $PSQL -c "DELETE FROM consult.visits WHERE visit_no LIKE 'BENCH-%'" >/dev/null
@@ -138,7 +151,10 @@ if [ "$ONLY" = consult ]; then
     printf '%-34s %10s %9s %9s  %s\n' "case" "per s" "p50 ms" "p99 ms" "target"
     printf '%-34s %10s %9s %9s  %s\n' "consult answer steps, 100 patients" "$(int "$(field consult rate)")" \
         "$(field consult p50_ms)" "$(field consult p99_ms)" ""
-    echo "bench: consult_steps_per_s=$(int "$(field consult rate)") consult_p99_ms=$(printf '%.1f' "$(field consult p99_ms)")"
+    printf '%-34s %10s %9s %9s  %s\n' "  the same at $PACED_STEPS/s offered" "$(int "$(field consult_paced rate)")" \
+        "$(field consult_paced p50_ms)" "$(field consult_paced p99_ms)" ""
+    echo "bench: consult_steps_per_s=$(int "$(field consult rate)") consult_p99_ms=$(printf '%.1f' "$(field consult p99_ms)")" \
+         "consult_paced_per_s=$(int "$(field consult_paced rate)") consult_paced_p99_ms=$(printf '%.1f' "$(field consult_paced p99_ms)")"
     exit 0
 fi
 
@@ -296,6 +312,11 @@ issue() {
 }
 issue spread spread
 issue hot hot
+# below saturation: spread again, each connection pausing ~100,000/PACED_BILLS ms between bills
+export WRK_PACE_MS=$((100000 / PACED_BILLS))
+MAXRATE=$((PACED_BILLS * 2))
+issue paced spread
+unset WRK_PACE_MS
 
 # ---- 9. the drain with no load: the bench's bills still owe their uploads and SMS, the part of a
 # bill's cost that the issuance phases defer; its rate (and CPU per delivery, the sandbox's share
@@ -326,6 +347,8 @@ printf '%-34s %10s %9s %9s  %s\n' "case" "per s" "p50 ms" "p99 ms" "target"
 printf '%-34s %10s %9s %9s  %s\n' "static /index.html" "$static" "$(field static p50_ms)" "$(field static p99_ms)" ""
 printf '%-34s %10s %9s %9s  %s\n' "bills, 10 items, BP01..BP64" "$spread" "$p50" "$p99" \
     ">=1000/s, p99<100ms: $(verdict "$spread" 1000 min) $(verdict "$p99" 100 max)"
+printf '%-34s %10s %9s %9s  %s\n' "  the same at $PACED_BILLS/s offered" "$(int "$(field paced rate)")" "$(field paced p50_ms)" \
+    "$(field paced p99_ms)" "(below saturation: the service's latency)"
 printf '%-34s %10s %9s %9s  %s\n' "bills, one billing point (MZ01)" "$hot" "$(field hot p50_ms)" "$hp99" \
     ">=500/s: $(verdict "$hot" 500 min)"
 printf '%-34s %10s %9s %9s  %s\n' "PDFs, first download (render)" "$cold" "$(field pdf_cold p50_ms)" "$(field pdf_cold p99_ms)" "($(field pdf_cold ok) bills)"
@@ -335,8 +358,10 @@ printf '%-34s %10s %9s %9s  %s\n' "pgbench same shape, -c$PGBC -j2" "$pgb" "" "a
 printf '%-34s %9s%% %9s %9s  %s\n' "issuance / pgbench" "$ratio" "" "" ">=60%: $(verdict "$ratio" 60 min)"
 printf '%-34s %10s %9s %9s  %s\n' "consult answer steps, 100 patients" "$csteps" "$(field consult p50_ms)" "$cp99" \
     ">=2000/s, p99<50ms: $(verdict "$csteps" 2000 min) $(verdict "$cp99" 50 max)"
+printf '%-34s %10s %9s %9s  %s\n' "  the same at $PACED_STEPS/s offered" "$(int "$(field consult_paced rate)")" \
+    "$(field consult_paced p50_ms)" "$(field consult_paced p99_ms)" ""
 printf '%-34s %10s %9s %9s  %s\n' "outbox drain, no load (upload+SMS)" "$drain" "" "" "(2 per bill with a phone)"
 echo "  whole run $(( $(date +%s) - ALL_START )) s; wrk/pgbench output in var/bench/; the outbox drainer still has"
 echo "  $(backlog) uploads/SMS of the bench's bills to deliver (watch: hisgate outbox stats, or /hg/status)"
 echo "  machine load after the run (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "bench: bills_per_s=$spread p99_ms=$p99r hot_bills_per_s=$hot pdfs_per_s=$warm pgbench_per_s=$pgb static_per_s=$static pdfs_cold_per_s=$cold consult_steps_per_s=$csteps consult_p99_ms=$cp99 drain_per_s=$drain"
+echo "bench: bills_per_s=$spread p99_ms=$p99r hot_bills_per_s=$hot pdfs_per_s=$warm pgbench_per_s=$pgb static_per_s=$static pdfs_cold_per_s=$cold consult_steps_per_s=$csteps consult_p99_ms=$cp99 drain_per_s=$drain bills_paced_per_s=$(int "$(field paced rate)") bills_paced_p99_ms=$(printf '%.1f' "$(field paced p99_ms)") consult_paced_per_s=$(int "$(field consult_paced rate)") consult_paced_p99_ms=$(printf '%.1f' "$(field consult_paced p99_ms)")"

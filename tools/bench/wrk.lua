@@ -9,12 +9,24 @@
 --                       comes as late as possible, so one session never has two steps in flight.
 --                       After the last step the walk starts again (re-answering, as after Back).
 --   (nothing)           wrk's own request (static file)
+-- WRK_PACE_MS=N in the environment: every connection pauses 0..2N ms (N on average) before each
+-- request, so 100 connections offer about 100,000/N requests/s whatever the answers' latency: a load
+-- below saturation, whose latency is the service's own, not the wait in line that a saturated
+-- closed loop adds (there p50 ≈ connections / throughput).
 -- A thread that runs out of requests stops, and the rest of its time counts as idle: done() says
 -- "exhausted" so that tools/bench.sh can say the file was too small.  done() prints one line:
 --   wrkres: requests=N ok=N non2xx=N sockerr=N duration_s=S rate=R p50_ms=X p99_ms=Y exhausted=E first_error=…
 
 local threads = {}
 local counter = 0
+
+-- wrk checks for delay() in the main state, which has no arguments: hence the environment
+local pace = tonumber(os.getenv("WRK_PACE_MS") or "")
+if pace and pace > 0 then
+   function delay()
+      return math.random(0, 2 * pace)
+   end
+end
 
 function setup(thread)
    thread:set("id", counter)
