@@ -1024,47 +1024,115 @@ static const hg_field_t BILLS_QUERY[] = {
       .enum_values = (const char *const[]){ "normal", "flushed", "red", NULL } },
     { .name = "limit", .type = HG_JT_STRING, .pattern = "[0-9]{1,3}" },
     { .name = "beforeId", .type = HG_JT_STRING, .pattern = "[0-9]{1,18}" },
+    { .name = "format", .type = HG_JT_STRING, .enum_values = (const char *const[]){ "json", "csv", NULL } },
     HG_FIELDS_END_CLOSED
 };
 
-/* GET /invoice/staff/v1/bills?date=&placeCode=&state=normal|flushed|red&limit=&beforeId= — newest
- * first, without personal data (the payer is only in the sealed document) */
+/* the bill list's filters ($1-$5) and columns; the CSV takes the day's whole list, oldest first */
+#define BILLS_SELECT \
+    "SELECT b.id, b.bill_batch_code, b.bill_no, b.bus_no, b.kind, b.place_code, " \
+    "b.total_fen, b.state, b.is_scarlet, b.paper_batch_code, b.paper_no, coalesce(o.state, 'pending'), " \
+    "b.create_time, to_char(b.issued_at, 'YYYY-MM-DD HH24:MI:SS'), b.issued_by, b.payee " \
+    "FROM invoice.bills b LEFT JOIN hg.outbox o ON o.topic = 'invoice.upload' " \
+    "AND o.business_key = 'upload:' || b.id WHERE b.institution = $1 " \
+    "AND ($2::date IS NULL OR (b.issued_at >= $2::date::timestamptz " \
+    "AND b.issued_at < ($2::date + 1)::timestamptz)) " \
+    "AND ($3::text IS NULL OR b.place_code = $3) " \
+    "AND ($4::text IS NULL OR ($4 = 'red' AND b.is_scarlet) " \
+    "OR ($4 <> 'red' AND NOT b.is_scarlet AND b.state = $4)) " \
+    "AND ($5::bigint IS NULL OR b.id < $5::bigint) "
+#define BILLS_CSV_MAX 200000
+
+static const char *bill_state_label(const hg_db_result_t *r, int i)
+{
+    return hg_db_val(r, i, 8)[0] == 't' ? "红票" : !strcmp(hg_db_val(r, i, 7), "flushed") ? "已冲红" : "正常";
+}
+
+static const char *upload_label(const char *state)
+{
+    return !strcmp(state, "done") ? "已上传" : !strcmp(state, "dead") ? "上传失败"
+         : !strcmp(state, "inflight") ? "上传中" : "待上传";
+}
+
+/* 开票明细表: one day's bills (today when no date), with the list's filters, as CSV */
+static apr_status_t bills_csv(hg_call_t *c, json_t *q)
+{
+    static const char *const heads[] = { "开票时间", "开票点编码", "票据类别", "票据代码", "票据号码", "业务流水号",
+                                         "金额", "状态", "纸质票据代码", "纸质票据号码", "上传状态", "收费员", "开具人" };
+    static const int text[] = { 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1 };
+    enum { N = sizeof(heads) / sizeof(heads[0]) };
+    const char *cells[N], *date = hg_json_opt(q, "date");
+    apr_array_header_t *csv;
+    hg_db_result_t *r;
+    apr_status_t rv;
+    int i;
+
+    if (hg_json_opt(q, "beforeId") || hg_json_opt(q, "limit"))
+        return hg_call_fail(c, "HG_FIELD_UNKNOWN", hg_json_opt(q, "beforeId") ? "beforeId" : "limit",
+                            "the CSV holds the whole day: no paging");
+    if (!date) {
+        if ((rv = hg_db_q(c->db, &r, "SELECT to_char(current_date, 'YYYY-MM-DD')", 0)))
+            return rv;
+        date = hg_db_val(r, 0, 0);
+    }
+    if ((rv = hg_call_report_begin(c))
+        || (rv = hg_db_q(c->db, &r, BILLS_SELECT "ORDER BY b.id LIMIT $6::int", 6, c->institution, date,
+                         hg_json_opt(q, "placeCode"), hg_json_opt(q, "state"), NULL,
+                         apr_itoa(c->pool, BILLS_CSV_MAX + 1))))
+        return rv;
+    if (r->nrows > BILLS_CSV_MAX)
+        return hg_call_fail(c, "HG_FIELD_RANGE", "placeCode", apr_psprintf(c->pool,
+                            "more than %d bills that day: choose a billing point", BILLS_CSV_MAX));
+    csv = csv_begin(c->pool, r->nrows, heads, N);
+    for (i = 0; i < r->nrows; i++) {
+        cells[0] = hg_db_val(r, i, 13);
+        cells[1] = hg_db_val(r, i, 5);
+        cells[2] = kind_label(hg_db_val(r, i, 4));
+        cells[3] = hg_db_val(r, i, 1);
+        cells[4] = hg_db_val(r, i, 2);
+        cells[5] = hg_db_val(r, i, 3);
+        cells[6] = hg_money_format(c->pool, col64(r, i, 6));
+        cells[7] = bill_state_label(r, i);
+        cells[8] = hg_db_val(r, i, 10) ? hg_db_val(r, i, 9) : "";
+        cells[9] = hg_db_val(r, i, 10) ? hg_db_val(r, i, 10) : "";
+        cells[10] = upload_label(hg_db_val(r, i, 11));
+        cells[11] = hg_db_val(r, i, 15) ? hg_db_val(r, i, 15) : "";
+        cells[12] = hg_db_val(r, i, 14) ? hg_db_val(r, i, 14) : "HIS";
+        csv_line(csv, c->pool, cells, N, text);
+    }
+    return csv_answer(c, csv, apr_psprintf(c->pool, "invoice-bills-%s.csv", date));
+}
+
+/* GET /invoice/staff/v1/bills?date=&placeCode=&state=normal|flushed|red&limit=&beforeId=[&format=csv]
+ * — newest first, without personal data (the payer is only in the sealed document) */
 static apr_status_t route_bills(hg_call_t *c)
 {
     json_t *q, *rows;
     hg_db_result_t *r;
-    const char *lim;
+    const char *lim, *format;
     apr_int64_t limit = LIST_DEFAULT;
     apr_status_t rv;
     int i;
 
     if ((rv = hg_call_query(c, BILLS_QUERY, &q)))
         return rv;
+    if ((format = hg_json_opt(q, "format")) && !strcmp(format, "csv"))
+        return bills_csv(c, q);
     if ((lim = hg_json_opt(q, "limit")) && ((limit = apr_atoi64(lim)) < 1 || limit > LIST_MAX))
         return hg_call_fail(c, "HG_FIELD_RANGE", "limit", apr_psprintf(c->pool, "1 to %d", LIST_MAX));
-    if ((rv = hg_db_q(c->db, &r, "SELECT b.id, b.bill_batch_code, b.bill_no, b.bus_no, b.kind, b.place_code, "
-                      "b.total_fen, b.state, b.is_scarlet, b.paper_batch_code, b.paper_no, coalesce(o.state, 'pending'), "
-                      "b.create_time, to_char(b.issued_at, 'YYYY-MM-DD HH24:MI:SS'), b.issued_by "
-                      "FROM invoice.bills b LEFT JOIN hg.outbox o ON o.topic = 'invoice.upload' "
-                      "AND o.business_key = 'upload:' || b.id WHERE b.institution = $1 "
-                      "AND ($2::date IS NULL OR (b.issued_at >= $2::date::timestamptz "
-                      "AND b.issued_at < ($2::date + 1)::timestamptz)) "
-                      "AND ($3::text IS NULL OR b.place_code = $3) "
-                      "AND ($4::text IS NULL OR ($4 = 'red' AND b.is_scarlet) "
-                      "OR ($4 <> 'red' AND NOT b.is_scarlet AND b.state = $4)) "
-                      "AND ($5::bigint IS NULL OR b.id < $5::bigint) ORDER BY b.id DESC LIMIT $6::int", 6,
-                      c->institution, hg_json_opt(q, "date"), hg_json_opt(q, "placeCode"), hg_json_opt(q, "state"), hg_json_opt(q, "beforeId"),
-                      i64s(c->pool, limit))))
+    if ((rv = hg_db_q(c->db, &r, BILLS_SELECT "ORDER BY b.id DESC LIMIT $6::int", 6,
+                      c->institution, hg_json_opt(q, "date"), hg_json_opt(q, "placeCode"), hg_json_opt(q, "state"),
+                      hg_json_opt(q, "beforeId"), i64s(c->pool, limit))))
         return rv;
     rows = json_array();
     for (i = 0; i < r->nrows; i++) {
-        json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:s?}",
+        json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:s, s:s?, s:s?}",
             "id", (json_int_t)col64(r, i, 0), "billBatchCode", hg_db_val(r, i, 1), "billNo", hg_db_val(r, i, 2),
             "busNo", hg_db_val(r, i, 3), "kind", hg_db_val(r, i, 4), "kindLabel", kind_label(hg_db_val(r, i, 4)),
             "placeCode", hg_db_val(r, i, 5), "totalAmt", hg_money_format(c->pool, col64(r, i, 6)),
             "state", hg_db_val(r, i, 7), "isScarlet", hg_db_val(r, i, 8)[0] == 't',
             "uploadState", hg_db_val(r, i, 11), "createTime", hg_db_val(r, i, 12), "issuedAt", hg_db_val(r, i, 13),
-            "issuedBy", hg_db_val(r, i, 14));
+            "issuedBy", hg_db_val(r, i, 14), "payee", hg_db_val(r, i, 15));
         json_object_set_new(o, "paper", hg_db_val(r, i, 10) ? json_pack("{s:s, s:s}", "pBillBatchCode",
                             hg_db_val(r, i, 9), "pBillNo", hg_db_val(r, i, 10)) : json_null());
         json_array_append_new(rows, o);

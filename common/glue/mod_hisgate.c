@@ -1053,8 +1053,12 @@ static int hg_handler(request_rec *r)
     }
     else if (rv != APR_SUCCESS && !c->err) {
         int timeout = c->db && !strcmp(c->db->sqlstate, "57014");
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "HG00016: %s %s failed without an error: %s",
-                      r->method, r->uri, c->db && c->db->errmsg ? c->db->errmsg : "");
+        if (timeout && report)    /* a period too long for HisgateReportTimeout: the user's to narrow */
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "HG00052: %s %s: the report ran past %d s "
+                          "(HisgateReportTimeout)", r->method, r->uri, hg_conf_global->report_timeout_s);
+        else
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "HG00016: %s %s failed without an error: %s",
+                          r->method, r->uri, c->db && c->db->errmsg ? c->db->errmsg : "");
         c->err = hg_error_make(c->pool, timeout ? "HG_DB_TIMEOUT" : "HG_INTERNAL", NULL,
                                timeout && report ? "the report took longer than %d s (HisgateReportTimeout): "
                                "choose a shorter period (报表超时，请缩短查询期间)" : NULL,

@@ -122,6 +122,7 @@ async function showSummary() {
 
 async function showBills(more) {
   const q = { date: $('bills-date').value, placeCode: $('bills-place').value.trim(), state: $('bills-state').value };
+  $('bills-csv').href = `${BASE}/bills?` + query({ ...q, format: 'csv' });
   if (more && billsNext) q.beforeId = billsNext;
   const r = await api('GET', `${BASE}/bills?` + query(q));
   if (!r.ok) { $('bills-err').textContent = errText(r); return; }

@@ -109,7 +109,7 @@ ok t_cmp(wait_until(15, sub { (call('getEBillStatesByBillInfo', { billBatchCode 
 ($r, $j) = call('getEBillStatesByBillInfo', { billBatchCode => $c, billNo => $n });
 ok t_cmp("$j->{state}/$j->{isScarlet}", '1/0', 'state 1 (normal), isScarlet 0');
 ok t_cmp($j->{supervision}{billNo} // '', $n, "the platform's supervision answer is kept");
-ok t_cmp(psql("SELECT count(*) FROM sandbox.fiscal_bills WHERE bill_no = '$n'"), 1, 'the platform holds the bill');
+ok t_cmp(psql("SELECT count(*) FROM sandbox.fiscal_bills WHERE bill_batch_code = '$c' AND bill_no = '$n'"), 1, 'the platform holds the bill');
 ($r, $j) = call('getEBillByBusNo', { busNo => $bill->{busNo} });
 ok t_cmp($j->{billNo}, $n, 'query by busNo');
 ($r, $j) = call('getEBillStatesByBillInfo', { billBatchCode => $c, billNo => '9999999999' });

@@ -11,7 +11,7 @@ use JSON::PP;
 use HG qw(json_of staff_login psql);
 use HGInvoice qw(outpatient);
 
-plan tests => 60;
+plan tests => 66;
 
 my $base = '/invoice/staff/v1';
 my $json = JSON::PP->new->utf8->canonical;
@@ -198,3 +198,20 @@ ok t_cmp(join(',', map { "$_->{billNo}/$_->{issuedBy}/$_->{totalAmt}" } @$list),
 ok t_cmp($res->content =~ /张三丰|payer|idCard|13812345678/ ? 'leak' : 'clean', 'clean', 'no payer, ID or phone in the list');
 ok t_cmp(scalar @{ json_of(GET("$base/bills?placeCode=$place&state=red", Cookie => $clerk))->{bills} // [] }, 0,
          'state filter: no red bills');
+
+# ---- 开票明细表: the day's list of the place as CSV, oldest first
+my $all = json_of(GET("$base/bills?date=$today&placeCode=$place", Cookie => $clerk))->{bills} // [];
+$res = GET("$base/bills?date=$today&placeCode=$place&format=csv", Cookie => $clerk);
+ok t_cmp($res->header('Content-Disposition') // '', qr/^attachment; filename="invoice-bills-$today\.csv"$/, 'bill list CSV is a download');
+$csv = decode('UTF-8', substr($res->content, 3));
+@lines = split /\r\n/, $csv;
+ok t_cmp($lines[0], '开票时间,开票点编码,票据类别,票据代码,票据号码,业务流水号,金额,状态,纸质票据代码,纸质票据号码,上传状态,收费员,开具人',
+         'bill list CSV header');
+ok t_cmp(scalar(@lines) - 1, scalar(@$all), 'one line per bill of the JSON list');
+my $payee = decode("UTF-8", psql("SELECT payee FROM invoice.bills WHERE place_code = '$place' AND bill_no = '0000000001' "
+               . "AND issued_at >= current_date"));
+ok t_cmp(join(' | ', map { join ',', (split /,/)[1, 2, 4, 6, 7, 11, 12] } @lines[1, 2]),
+         "$place,门诊,0000000001,123.45,正常,$payee,clerk | $place,门诊,0000000052,123.45,正常,$payee,clerk",
+         'oldest first: place, kind, number, amount, state, cashier, who issued it');
+ok t_cmp($csv =~ /张三丰|13812345678/ ? 'leak' : 'clean', 'clean', 'no payer or phone in the CSV');
+err_is(GET("$base/bills?format=csv&beforeId=5", Cookie => $clerk), 400, 'HG_FIELD_UNKNOWN', 'the CSV is not paged');
