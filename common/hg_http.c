@@ -431,3 +431,75 @@ leave:
     }
     return rv;
 }
+
+/* ---------------------------------------------------------------- SMTP */
+
+typedef struct { const char *data; apr_size_t len, off; } smtp_src_t;
+
+static size_t smtp_read_cb(char *buf, size_t size, size_t n, void *ud)
+{
+    smtp_src_t *s = ud;
+    apr_size_t room = size * n, left = s->len - s->off;
+    if (left < room)
+        room = left;
+    memcpy(buf, s->data + s->off, room);
+    s->off += room;
+    return room;
+}
+
+apr_status_t hg_smtp_send(apr_pool_t *p, const hg_smtp_msg_t *m, int *reply, const char **error)
+{
+    char errbuf[CURL_ERROR_SIZE];
+    struct curl_slist *rcpt = NULL;
+    smtp_src_t src = { m->data, m->len, 0 };
+    long code = 0;
+    CURLcode rc;
+    CURL *h;
+
+    *reply = 0;
+    *error = NULL;
+    if (hg_http_global_init() != APR_SUCCESS || !(h = curl_easy_init())) {
+        *error = "cannot create an SMTP handle";
+        return HG_EHTTP;
+    }
+    errbuf[0] = '\0';
+    rcpt = curl_slist_append(rcpt, apr_pstrcat(p, "<", m->to, ">", NULL));
+    curl_easy_setopt(h, CURLOPT_URL, m->url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+#else
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_SMTP | CURLPROTO_SMTPS));
+#endif
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)HG_HTTP_CONNECT_TIMEOUT_MS);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(m->timeout_ms > 0 ? m->timeout_ms : HG_HTTP_TIMEOUT_MS));
+    curl_easy_setopt(h, CURLOPT_PROXY, "");
+    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(h, CURLOPT_USE_SSL, (long)(m->require_tls ? CURLUSESSL_ALL : CURLUSESSL_TRY));
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (m->ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, m->ca_file);
+    if (m->user) {
+        curl_easy_setopt(h, CURLOPT_USERNAME, m->user);
+        curl_easy_setopt(h, CURLOPT_PASSWORD, m->password ? m->password : "");
+    }
+    curl_easy_setopt(h, CURLOPT_MAIL_FROM, apr_pstrcat(p, "<", m->from, ">", NULL));
+    curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, smtp_read_cb);
+    curl_easy_setopt(h, CURLOPT_READDATA, &src);
+    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->len);
+    rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all(rcpt);
+    curl_easy_cleanup(h);
+    *reply = (int)code;
+    if (rc == CURLE_OK)
+        return APR_SUCCESS;
+    *error = apr_psprintf(p, "%s%s%s", curl_easy_strerror(rc), errbuf[0] ? ": " : "", errbuf);
+    if (code >= 400)
+        return HG_EPLATFORM;
+    return src.off > 0 ? HG_ETIMEOUT : HG_EHTTP;
+}

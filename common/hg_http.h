@@ -125,4 +125,24 @@ void hg_http_thread_reuse_end(void);
 /* One exchange (plus retries for idempotent calls).  See the outcome table above. */
 apr_status_t hg_http_do(hg_http_resp_t **resp, apr_pool_t *p, const hg_http_req_t *req);
 
+/* One message to one recipient through an SMTP server (libcurl's SMTP, the same library as HTTP):
+ * smtp://host[:port] upgrades with STARTTLS when the server offers it, smtp+tls:// (written
+ * smtp://… with require_tls) insists on it, smtps:// is TLS from the start; certificates are
+ * verified against ca_file (NULL: the system store).  data is the whole RFC 5322 message with CRLF
+ * line ends (dot-stuffing is libcurl's).  APR_SUCCESS when the server took it; HG_EPLATFORM when it
+ * refused (*reply the SMTP code, e.g. 550: permanent from 500, else worth a retry); HG_EHTTP when
+ * no conversation took place (nothing was sent); HG_ETIMEOUT when it broke off after DATA began (the
+ * message may have gone).  *error is a text without secrets. */
+typedef struct hg_smtp_msg_t {
+    const char *url;
+    const char *user, *password;   /* NULL: no AUTH */
+    int require_tls;
+    const char *from, *to;         /* envelope: bare addresses */
+    const char *data;
+    apr_size_t len;
+    int timeout_ms;                /* 0: 15 s */
+    const char *ca_file;
+} hg_smtp_msg_t;
+apr_status_t hg_smtp_send(apr_pool_t *p, const hg_smtp_msg_t *m, int *reply, const char **error);
+
 #endif

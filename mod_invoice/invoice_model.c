@@ -1072,6 +1072,16 @@ const char *invoice_mask_phone(apr_pool_t *p, const char *tel)
     return mask_short(p, tel, n);
 }
 
+const char *invoice_mask_email(apr_pool_t *p, const char *addr)
+{
+    const char *at;
+    if (!addr) return NULL;
+    addr = hg_utf8_repair(p, addr);
+    if (!(at = strrchr(addr, '@')) || at == addr)
+        return mask_short(p, addr, nchars(addr));
+    return apr_pstrcat(p, apr_pstrndup(p, addr, 1), "***", at, NULL);
+}
+
 const char *invoice_mask_card(apr_pool_t *p, const char *card)
 {
     apr_size_t n;

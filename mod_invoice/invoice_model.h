@@ -224,6 +224,9 @@ int invoice_valid_bill_no(const char *s);
 const char *invoice_mask_name(apr_pool_t *p, const char *utf8);
 const char *invoice_mask_id(apr_pool_t *p, const char *id);
 const char *invoice_mask_phone(apr_pool_t *p, const char *tel);
+/* an e-mail address shown back to the patient: the first character of the name, then *** and the
+ * domain (z***@example.com); NULL for NULL */
+const char *invoice_mask_email(apr_pool_t *p, const char *addr);
 const char *invoice_mask_card(apr_pool_t *p, const char *card);
 
 /* ---- offline links (需求 3(5): the HIS computes a bill's H5 address before the bill exists) ----

@@ -2,12 +2,16 @@
 #include <string.h>
 #include <jansson.h>
 #include <apr_strings.h>
+#include <apr_base64.h>
+#include <apr_date.h>
+#include <apr_lib.h>
 #include "invoice_notify.h"
 #include "hg_http.h"
 #include "hg_json.h"
 #include "hg_money.h"
 #include "hg_err.h"
 #include "hg_wechat.h"
+#include "hg_crypto.h"
 
 static const hg_field_t NOTICE[] = {
     { .name = "channel", .type = HG_JT_STRING, .flags = HG_F_REQUIRED,
@@ -27,6 +31,18 @@ static const hg_field_t PLAIN_SMS[] = {
       .enum_values = (const char *const[]){ "sms", NULL } },
     { .name = "to", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 64 },
     { .name = "text", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 300 },
+    HG_FIELDS_END };
+
+#define EMAIL_PATTERN "[^@<>\"[:space:][:cntrl:]]{1,64}@[A-Za-z0-9.-]{1,190}\\.[A-Za-z]{2,24}"
+static const hg_field_t MAIL[] = {
+    { .name = "channel", .type = HG_JT_STRING, .flags = HG_F_REQUIRED,
+      .enum_values = (const char *const[]){ "email", NULL } },
+    { .name = "to", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 254, .pattern = EMAIL_PATTERN },
+    { .name = "subject", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 200 },
+    { .name = "text", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 4000 },
+    { .name = "filename", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 100,
+      .pattern = "[A-Za-z0-9._-]{1,100}" },
+    { .name = "pdf", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 16 * 1024 * 1024 },
     HG_FIELDS_END };
 
 #define LB "\xE3\x80\x90"          /* 【 */
@@ -218,6 +234,123 @@ static apr_status_t send_wechat(apr_pool_t *p, const hg_outbox_item_t *item, con
     return APR_SUCCESS;
 }
 
+/* base64 of data in lines of 76, each ended by CRLF */
+static char *b64_lines(apr_pool_t *p, const unsigned char *data, apr_size_t len)
+{
+    char *flat = apr_palloc(p, apr_base64_encode_len((int)len)), *out, *o;
+    apr_size_t n = (apr_size_t)apr_base64_encode_binary(flat, data, (int)len), i;
+    if (n && !flat[n - 1])
+        n--;                                    /* the count includes the NUL */
+    o = out = apr_palloc(p, n + (n / 76 + 1) * 2 + 1);
+    for (i = 0; i < n; i += 76) {
+        apr_size_t k = n - i < 76 ? n - i : 76;
+        memcpy(o, flat + i, k);
+        o += k;
+        *o++ = '\r';
+        *o++ = '\n';
+    }
+    *o = '\0';
+    return out;
+}
+
+/* an RFC 2047 encoded word for a header (UTF-8, base64); plain ASCII text as it is */
+static const char *encoded_word(apr_pool_t *p, const char *s)
+{
+    const char *q;
+    char *b;
+    for (q = s; *q; q++)
+        if ((unsigned char)*q >= 0x80 || *q == '"' || *q == '=' || *q == '?' || apr_iscntrl(*q))
+            break;
+    if (!*q)
+        return s;
+    b = apr_palloc(p, apr_base64_encode_len((int)strlen(s)));
+    apr_base64_encode(b, s, (int)strlen(s));
+    return apr_pstrcat(p, "=?UTF-8?B?", b, "?=", NULL);
+}
+
+apr_status_t invoice_mail_message(char **msg, apr_size_t *len, apr_pool_t *p, const char *from_name,
+                                  const char *from, const char *to, const char *subject, const char *text,
+                                  const char *filename, const unsigned char *pdf, apr_size_t pdf_len)
+{
+    char date[APR_RFC822_DATE_LEN], *tag;
+    const char *s;
+    apr_status_t rv;
+    /* header values come from our own payload, but never let a line break through */
+    for (s = apr_pstrcat(p, from_name ? from_name : "", from, to, subject, filename, NULL); *s; s++)
+        if (*s == '\r' || *s == '\n')
+            return HG_EINVALID;
+    if ((rv = hg_random_string(&tag, p, 24, "abcdefghijklmnopqrstuvwxyz0123456789")))
+        return rv;
+    apr_rfc822_date(date, apr_time_now());
+    *msg = apr_pstrcat(p,
+        "From: ", from_name && *from_name ? apr_pstrcat(p, encoded_word(p, from_name), " ", NULL) : "",
+        "<", from, ">\r\n",
+        "To: <", to, ">\r\n",
+        "Subject: ", encoded_word(p, subject), "\r\n",
+        "Date: ", date, "\r\n",
+        "Message-ID: <", tag, "@hisgate>\r\n",
+        "MIME-Version: 1.0\r\n",
+        "Content-Type: multipart/mixed; boundary=\"hg-", tag, "\"\r\n",
+        "\r\n",
+        "--hg-", tag, "\r\n",
+        "Content-Type: text/plain; charset=UTF-8\r\n",
+        "Content-Transfer-Encoding: base64\r\n\r\n",
+        b64_lines(p, (const unsigned char *)text, strlen(text)),
+        "--hg-", tag, "\r\n",
+        "Content-Type: application/pdf; name=\"", filename, "\"\r\n",
+        "Content-Transfer-Encoding: base64\r\n",
+        "Content-Disposition: attachment; filename=\"", filename, "\"\r\n\r\n",
+        b64_lines(p, pdf, pdf_len),
+        "--hg-", tag, "--\r\n", NULL);
+    *len = strlen(*msg);
+    return APR_SUCCESS;
+}
+
+static apr_status_t send_email(apr_pool_t *p, const hg_outbox_item_t *item, const invoice_notify_conf_t *conf,
+                               json_t *payload, hg_outbox_outcome_t *out)
+{
+    hg_error_t *e = NULL;
+    hg_smtp_msg_t m;
+    const char *b64, *err = NULL;
+    unsigned char *pdf;
+    char *msg;
+    apr_size_t pdf_len, msg_len;
+    apr_status_t rv;
+    int reply = 0;
+
+    if (!conf->mail_url || !conf->mail_from)
+        return give_up(out, INVOICE_PERMANENT, "the mail server is not configured (InvoiceMail)", HG_EINVALID);
+    if (hg_json_validate(p, payload, MAIL, &e) != APR_SUCCESS)
+        return give_up(out, INVOICE_PERMANENT, invalid_text(p, e), HG_EINVALID);
+    b64 = hg_json_gets(payload, "pdf", NULL);
+    pdf = apr_palloc(p, apr_base64_decode_len(b64));
+    pdf_len = (apr_size_t)apr_base64_decode_binary(pdf, b64);
+    if (pdf_len < 5 || memcmp(pdf, "%PDF-", 5))
+        return give_up(out, INVOICE_PERMANENT, "invoice.notify payload: pdf is not a PDF", HG_EINVALID);
+    if ((rv = invoice_mail_message(&msg, &msg_len, p, conf->mail_from_name, conf->mail_from,
+                                   hg_json_gets(payload, "to", NULL), hg_json_gets(payload, "subject", NULL),
+                                   hg_json_gets(payload, "text", NULL), hg_json_gets(payload, "filename", NULL),
+                                   pdf, pdf_len)))
+        return give_up(out, INVOICE_PERMANENT, "invoice.notify: the e-mail could not be built", rv);
+    memset(&m, 0, sizeof(m));
+    m.len = msg_len;
+    m.url = conf->mail_url;
+    m.user = conf->mail_user;
+    m.password = conf->mail_password;
+    m.require_tls = conf->mail_require_tls;
+    m.from = conf->mail_from;
+    m.to = hg_json_gets(payload, "to", NULL);
+    m.data = msg;
+    m.timeout_ms = conf->timeout_ms;
+    m.ca_file = conf->ca_file;
+    rv = hg_smtp_send(p, &m, &reply, &err);
+    if (rv != APR_SUCCESS)
+        return give_up(out, rv == HG_EPLATFORM ? invoice_mail_classify(reply) : INVOICE_RETRY,
+                       apr_psprintf(p, "notify.email: %d %s", reply, err ? err : ""), rv);
+    out->result = hg_json_dump(p, hg_json_own(p, json_pack("{s:s, s:i}", "channel", "email", "reply", reply)), 0);
+    return APR_SUCCESS;
+}
+
 apr_status_t invoice_notify_deliver(apr_pool_t *p, const hg_outbox_item_t *item, void *baton,
                                     hg_outbox_outcome_t *out)
 {
@@ -234,5 +367,7 @@ apr_status_t invoice_notify_deliver(apr_pool_t *p, const hg_outbox_item_t *item,
         return send_sms(p, item, conf, payload, out);
     if (channel && !strcmp(channel, "wechat"))
         return send_wechat(p, item, conf, payload, out);
-    return give_up(out, INVOICE_PERMANENT, "invoice.notify payload: channel is neither sms nor wechat", HG_EINVALID);
+    if (channel && !strcmp(channel, "email"))
+        return send_email(p, item, conf, payload, out);
+    return give_up(out, INVOICE_PERMANENT, "invoice.notify payload: channel is not sms, wechat or email", HG_EINVALID);
 }

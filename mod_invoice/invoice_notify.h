@@ -6,6 +6,8 @@
  *                   "billBatchCode","billNo","totalAmt":"12.30","institutionName","title"}
  *                   (institutionName and title may be null or absent)
  *   a plain SMS    {"channel":"sms", "to": phone, "text": "您查询电子票据的验证码为…"}
+ *   an e-mail      {"channel":"email", "to": address, "subject", "text", "filename", "pdf": base64}
+ *                  (the bill's layout file, asked for by the patient on the bill page: 发送到邮箱)
  * The SMS gets the sign in front: 【sms_sign】… (sms_sign with or without the brackets; without one
  * configured, the institutionName of the payload).
  *
@@ -37,6 +39,11 @@ typedef struct invoice_notify_conf_t {
     const char *wechat_template_id;
     int timeout_ms;                  /* one call; 0 = hg_http's default */
     const char *ca_file;             /* PEM bundle for https; NULL = system store */
+    const char *mail_url;            /* smtp[s]://host:port; NULL: e-mails are dead-lettered as not configured */
+    const char *mail_from;           /* sender address */
+    const char *mail_from_name;      /* shown beside it: the institution's name */
+    const char *mail_user, *mail_password;   /* AUTH when set */
+    int mail_require_tls;
     /* mod_hisgate's shared WeChat access token (hg_wechat_token in hg_glue.h); NULL: not loaded */
     hg_wechat_token_get_fn *wechat_token;
 } invoice_notify_conf_t;
@@ -71,6 +78,20 @@ static inline invoice_verdict_t invoice_notify_wechat_classify(long errcode)
  * payload cannot make one */
 apr_status_t invoice_notify_sms_text(char **text, const char **why, apr_pool_t *p, const char *sms_sign,
                                      json_t *payload);
+
+/* An e-mail with one PDF attached (RFC 5322 / MIME, CRLF line ends): UTF-8 subject and sender name
+ * as encoded words, the text and the file in base64 lines of 76; *msg is NUL-terminated. */
+apr_status_t invoice_mail_message(char **msg, apr_size_t *len, apr_pool_t *p, const char *from_name,
+                                  const char *from, const char *to, const char *subject, const char *text,
+                                  const char *filename, const unsigned char *pdf, apr_size_t pdf_len);
+
+/* an SMTP reply code: 2xx delivered; 5xx (the address or the message refused) permanent; anything
+ * else (4xx greylisting, a full mailbox for now, no answer) worth a retry */
+static inline invoice_verdict_t invoice_mail_classify(int reply)
+{
+    return reply >= 200 && reply < 300 ? INVOICE_DELIVERED : reply >= 500 && reply < 600 ? INVOICE_PERMANENT
+         : INVOICE_RETRY;
+}
 
 /* hg_outbox_deliver_fn for "invoice.notify"; baton is a const invoice_notify_conf_t *. */
 apr_status_t invoice_notify_deliver(apr_pool_t *p, const hg_outbox_item_t *item, void *baton,

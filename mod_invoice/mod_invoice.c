@@ -13,6 +13,8 @@
 #include "http_core.h"
 #include "ap_mpm.h"
 #include "apr_strings.h"
+#include "apr_base64.h"
+#include "apr_lib.h"
 #include "hg_glue.h"
 #include "hg_crypto.h"
 #include "hg_auth.h"
@@ -123,6 +125,26 @@ static const char *set_wechat(cmd_parms *cmd, void *dc, const char *url, const c
     return NULL;
 }
 
+/* InvoiceMail smtp[s]://host:port sender@hospital [user password] */
+static const char *set_mail(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    invoice_notify_conf_t *n = &conf_of(cmd)->notify;
+    if (argc != 2 && argc != 4)
+        return "InvoiceMail: the server URL and the sender's address, then optionally user and password";
+    if (strncmp(argv[0], "smtp://", 7) && strncmp(argv[0], "smtps://", 8))
+        return "InvoiceMail: the server URL starts with smtp:// (STARTTLS when offered) or smtps://";
+    if (!strchr(argv[1], '@') || strpbrk(argv[1], "<>\" \t\r\n"))
+        return "InvoiceMail: the second argument is the sender's bare address (noreply@hospital.example)";
+    n->mail_url = argv[0];
+    n->mail_from = argv[1];
+    if (argc == 4) {
+        n->mail_user = argv[2];
+        n->mail_password = argv[3];
+        n->mail_require_tls = 1;       /* never a password in clear: STARTTLS or nothing */
+    }
+    return NULL;
+}
+
 static const command_rec invoice_cmds[] = {
     AP_INIT_TAKE1("InvoiceSealKey", set_seal_key, NULL, RSRC_CONF,
                   "PEM file of the institution's SM2 private key (the unit seal on every bill)"),
@@ -143,6 +165,8 @@ static const command_rec invoice_cmds[] = {
                   "SMS gateway URL and the signature text (【医院名】)"),
     AP_INIT_TAKE2("InvoiceWeChatGateway", set_wechat, NULL, RSRC_CONF,
                   "WeChat template-message URL and template id"),
+    AP_INIT_TAKE_ARGV("InvoiceMail", set_mail, NULL, RSRC_CONF,
+                      "SMTP server URL and sender address [user password]: patients' bills by e-mail (发送到邮箱)"),
     { NULL }
 };
 
@@ -782,6 +806,91 @@ static apr_status_t route_pub_offline(hg_call_t *c)
 }
 
 /* GET /invoice/pub/v1/verify?code=&no= — does the stored bill still carry a valid unit seal? */
+/* POST /invoice/pub/v1/email {"code","no","random","email"} — 发送到邮箱: the bill's layout file to the
+ * patient's mailbox, through the outbox (invoice.notify, channel email; the sealed payload carries
+ * the file, rendered now or from the cache).  The same address again the same day sends nothing
+ * more; at most MAIL_PER_DAY addresses a bill a day. */
+#define MAIL_PER_DAY 5
+static const hg_field_t MAIL_SCHEMA[] = {
+    { .name = "code", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
+    { .name = "no", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 20 },
+    { .name = "random", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 20 },
+    { .name = "email", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 254,
+      .pattern = "[^@<>\"[:space:][:cntrl:]]{1,64}@[A-Za-z0-9.-]{1,190}\\.[A-Za-z]{2,24}" },
+    HG_FIELDS_END_CLOSED
+};
+
+static apr_status_t route_pub_email(hg_call_t *c)
+{
+    invoice_ctx_t *x = invoice_call_ctx(c);
+    const char *code, *no, *rnd, *addr, *idx, *payload, *day, *key, *b64;
+    const char *pdf;
+    invoice_bill_t *b;
+    hg_db_result_t *r;
+    apr_size_t len;
+    char *sealed = NULL, *lower, *q;
+    apr_status_t rv;
+    int created;
+
+    if ((rv = hg_json_validate(c->pool, c->json, MAIL_SCHEMA, &c->err)))
+        return rv;
+    if (!G->notify.mail_url)
+        return hg_call_fail(c, "HG_INVOICE_MAIL_OFF", NULL, NULL);
+    code = hg_json_gets(c->json, "code", NULL);
+    no = hg_json_gets(c->json, "no", NULL);
+    rnd = hg_json_gets(c->json, "random", NULL);
+    addr = hg_json_gets(c->json, "email", NULL);
+    if ((rv = invoice_find(x, code, no, &b)) == HG_ENOTFOUND || (rv == APR_SUCCESS && !hg_ct_equal(b->random, rnd, 6))
+        || (rv == APR_SUCCESS && strlen(rnd) != strlen(b->random)))
+        return hg_call_fail(c, "HG_INVOICE_NOT_FOUND", "random", "票据不存在或校验码错误");
+    if (rv)
+        return invoice_call_failed(c, x, rv);
+    /* one address whatever its letters' case; kept as a keyed hash, never in clear */
+    lower = apr_pstrdup(c->pool, addr);
+    for (q = lower; *q; q++)
+        *q = (char)apr_tolower(*q);
+    idx = subject_idx(c, "mail", lower);
+    if ((rv = hg_db_q(c->db, &r, "SELECT to_char(current_date, 'YYYYMMDD'), "
+                      "(SELECT count(*) FROM invoice.mail_sends WHERE bill_id = $1::bigint AND day = current_date), "
+                      "EXISTS (SELECT 1 FROM invoice.mail_sends WHERE bill_id = $1::bigint AND day = current_date "
+                      "AND addr_idx = $2)", 2, apr_off_t_toa(c->pool, b->id), idx)))
+        return rv;
+    day = hg_db_val(r, 0, 0);
+    if (hg_db_val(r, 0, 2)[0] != 't' && atoi(hg_db_val(r, 0, 1)) >= MAIL_PER_DAY)
+        return hg_call_fail(c, "HG_INVOICE_MAIL_LIMIT", "email", NULL);
+    key = apr_psprintf(c->pool, "email:%" APR_INT64_T_FMT ":%s:%.16s", b->id, day, idx);
+    if (hg_db_val(r, 0, 2)[0] != 't') {
+        if ((rv = bill_pdf(c, x, b, 0, &pdf, &len)))
+            return rv;
+        if (!c->db && (rv = hg_call_db_reacquire(c)))
+            return rv;
+        x->db = c->db;
+        b64 = apr_palloc(c->pool, apr_base64_encode_len((int)len));
+        apr_base64_encode_binary((char *)b64, (const unsigned char *)pdf, (int)len);
+        payload = hg_json_dump(c->pool, hg_json_own(c->pool, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
+            "channel", "email", "to", addr,
+            "subject", apr_psprintf(c->pool, "%s电子票据 %s %s", G->institution_name, b->bill_batch_code, b->bill_no),
+            "text", apr_psprintf(c->pool, "您好：\n\n附件是您在%s的医疗收费电子票据（票据代码 %s，票据号码 %s，金额 %s 元），"
+                                 "可在财政电子票据查验平台查验真伪。\n\n此邮件由系统自动发送，请勿回复。\n",
+                                 G->institution_name, b->bill_batch_code, b->bill_no,
+                                 hg_money_format(c->pool, b->total_fen)),
+            "filename", apr_psprintf(c->pool, "ebill-%s-%s.pdf", b->bill_batch_code, b->bill_no),
+            "pdf", b64)), 0);
+        if ((rv = hg_secret_seal_packed(&sealed, c->pool, c->master_key, payload, strlen(payload))))
+            return rv;
+        if ((rv = hg_db_begin(c->db))
+            || (rv = hg_db_q(c->db, NULL, "INSERT INTO invoice.mail_sends (bill_id, day, addr_idx) "
+                             "VALUES ($1::bigint, $2::date, $3) ON CONFLICT DO NOTHING", 3,
+                             apr_off_t_toa(c->pool, b->id), day, idx))
+            || (rv = hg_outbox_enqueue(c->db, "invoice.notify", c->institution, key,
+                                       hg_json_dump(c->pool, hg_json_own(c->pool, json_pack("{s:s}", "sealed", sealed)), 0),
+                                       10, &created))
+            || (rv = hg_db_commit(c->db)))
+            return rv;
+    }
+    return hg_call_answer(c, 202, json_pack("{s:b, s:s}", "queued", 1, "email", invoice_mask_email(c->pool, addr)));
+}
+
 static apr_status_t route_pub_verify(hg_call_t *c)
 {
     invoice_ctx_t *x = invoice_call_ctx(c);
@@ -807,6 +916,7 @@ static const hg_route_t invoice_routes[] = {
     { "POST", "/invoice/pub/v1/mybills", HG_R_DB | HG_R_JSON, NULL, route_pub_mybills },
     { "GET",  "/invoice/pub/v1/offline", HG_R_DB, NULL, route_pub_offline },
     { "GET",  "/invoice/pub/v1/verify", HG_R_DB, NULL, route_pub_verify },
+    { "POST", "/invoice/pub/v1/email", HG_R_DB | HG_R_JSON, NULL, route_pub_email },
     { NULL }
 };
 
@@ -841,6 +951,7 @@ static int invoice_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     c->fiscal.timeout_ms = (t = conf_get("fiscal_timeout_ms")) ? atoi(t) : 10000;
     c->notify.ca_file = c->fiscal.ca_file;
     c->notify.wechat_token = APR_RETRIEVE_OPTIONAL_FN(hg_wechat_token);
+    c->notify.mail_from_name = c->institution_name;
     if (c->seal_key_file) {
         if (hg_pkey_load_file(&c->seal_key, pconf, c->seal_key_file) != APR_SUCCESS || !hg_pkey_is_sm2(c->seal_key)) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG10001: InvoiceSealKey %s is not an SM2 private key",

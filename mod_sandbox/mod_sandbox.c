@@ -11,11 +11,14 @@
 #include "sandbox_fiscal.h"
 #include "mod_sandbox_wechat.h"
 #include "sandbox_injury.h"
+#include "mod_sandbox_smtp.h"
+#include "http_connection.h"
 
 module AP_MODULE_DECLARE_DATA sandbox_module;
 
 typedef struct sandbox_conf_t {
     apr_table_t *fiscal_apps;   /* appid → key */
+    int smtp;                   /* SandboxSMTP: this virtual host's connections speak SMTP */
 } sandbox_conf_t;
 
 static void *create_conf(apr_pool_t *p, server_rec *s)
@@ -32,7 +35,16 @@ static const char *set_fiscal_app(cmd_parms *cmd, void *dc, const char *appid, c
     return NULL;
 }
 
+static const char *set_smtp(cmd_parms *cmd, void *dc, int on)
+{
+    sandbox_conf_t *c = ap_get_module_config(cmd->server->module_config, &sandbox_module);
+    c->smtp = on;
+    return NULL;
+}
+
 static const command_rec sandbox_cmds[] = {
+    AP_INIT_FLAG("SandboxSMTP", set_smtp, NULL, RSRC_CONF,
+                 "On in a <VirtualHost> of its own port: a mail server that keeps what it gets in sandbox.mails"),
     AP_INIT_TAKE2("SandboxFiscalApp", set_fiscal_app, NULL, RSRC_CONF,
                   "an appid and its signing key known to the simulated fiscal platform"),
     { NULL }
@@ -400,10 +412,18 @@ static int sandbox_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     return OK;
 }
 
+static int sandbox_process_connection(conn_rec *c)
+{
+    sandbox_conf_t *conf = ap_get_module_config(c->base_server->module_config, &sandbox_module);
+    return conf && conf->smtp ? sandbox_smtp_converse(c) : DECLINED;
+}
+
 static void sandbox_register_hooks(apr_pool_t *p)
 {
     static const char *const pred[] = { "mod_hisgate.c", NULL };
     ap_hook_post_config(sandbox_post_config, pred, NULL, APR_HOOK_MIDDLE);
+    /* before http's own (APR_HOOK_REALLY_LAST), as mod_echo */
+    ap_hook_process_connection(sandbox_process_connection, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(sandbox) = {

@@ -37,8 +37,9 @@ if ! as_user test -r "$HTDOCS/index.html" 2>/dev/null; then
     chown -R "$RUSER:$RGROUP" "$HTDOCS"
 fi
 
+# the sandbox's mail server listens on the next port (demo.conf)
 export HG_TOP="$TOP" HG_VAR="$VAR" HG_STATE="$VAR/httpd" HG_PORT="$PORT" HG_PGPORT="$PGPORT" HG_PGHOST="$PGDIR" \
-       HG_HTDOCS="$HTDOCS" HG_USER="$RUSER" HG_GROUP="$RGROUP"
+       HG_HTDOCS="$HTDOCS" HG_USER="$RUSER" HG_GROUP="$RGROUP" HG_SMTP_PORT="$((PORT + 1))"
 
 [ -f "$VAR/fiscal-key" ] && export HG_FISCAL_KEY="$(cat "$VAR/fiscal-key")"
 [ -f "$VAR/invoice-link-key" ] && export HG_INVOICE_LINK_KEY="$(cat "$VAR/invoice-link-key")"
