@@ -88,13 +88,46 @@
            : '<span class="weui-form-preview__btn weui-form-preview__btn_default inv-disabled">PDF 暂未生成</span>') +
       '</div></div>' +
       (pdf && HG.inWeChat() ? '<p class="inv-hint">在微信中如无法下载，请点右上角「···」选择「在浏览器打开」后再下载。</p>' : '') +
+      (pdf ? '<div class="weui-cells weui-cells_form inv-mail">' +
+             '<div class="weui-cell weui-cell_active" id="inv-mail-cell">' +
+             '<div class="weui-cell__hd"><label class="weui-label" for="inv-mail">邮箱</label></div>' +
+             '<div class="weui-cell__bd"><input class="weui-input" id="inv-mail" type="email" inputmode="email" ' +
+             'autocomplete="email" maxlength="254" placeholder="把PDF发送到您的邮箱"></div>' +
+             '<div class="weui-cell__ft"><a class="weui-btn weui-btn_mini weui-btn_primary" id="inv-mail-send" ' +
+             'role="button" href="javascript:;">发送</a></div></div></div>' +
+             '<p class="inv-hint" id="inv-mail-status" aria-live="polite"></p>' : '') +
       cells('收费项目', b.items, true) +
       cells('医保结算', b.insurance, false) +
       cells('支付方式', b.payChannels, false) +
       '<div class="weui-footer inv-footer"><p class="weui-footer__text">电子票据与纸质票据具有同等法律效力，' +
       '可凭票据代码、号码、校验码在财政电子票据查验平台查验真伪。</p></div>';
     app.innerHTML = html;
-    if (pdf) HG.$('inv-pdf').addEventListener('click', download);
+    if (pdf) {
+      HG.$('inv-pdf').addEventListener('click', download);
+      HG.$('inv-mail-send').addEventListener('click', sendMail);
+    }
+  }
+
+  /* 发送到邮箱: the server queues the e-mail and answers with the address masked */
+  var sending = false;
+  function sendMail(ev) {
+    var input = HG.$('inv-mail'), addr = input.value.trim(), p = params();
+    ev.preventDefault();
+    if (sending) return;
+    if (!/^[^@\s<>"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/.test(addr)) {
+      HG.$('inv-mail-cell').classList.add('weui-cell_warn');
+      HG.toptip('请输入正确的邮箱地址');
+      input.focus();
+      return;
+    }
+    HG.$('inv-mail-cell').classList.remove('weui-cell_warn');
+    if (HG.$('inv-toptips')) HG.$('inv-toptips').style.display = 'none';   /* the typo's warning is over */
+    sending = true;
+    HG.api('POST', '/invoice/pub/v1/email', { code: p.code, no: p.no, random: p.random, email: addr }, function (err, r) {
+      sending = false;
+      if (err) { HG.toptip(HG.errorText(err)); return; }
+      HG.$('inv-mail-status').textContent = '已提交发送至 ' + (r && r.email ? r.email : addr) + '，请稍后查收（可能在垃圾邮件中）。';
+    });
   }
 
   function download(ev) {

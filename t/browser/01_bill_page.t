@@ -21,10 +21,10 @@ use File::Copy qw(copy);
 use File::Path qw(make_path);
 use JSON::PP;
 use Time::HiRes qw(time);
-use HG qw(json_of signed_request);
+use HG qw(json_of signed_request psql wait_until);
 use HGInvoice qw(outpatient);
 
-plan tests => 41;
+plan tests => 45;
 
 my $t0    = time;
 my $top   = $ENV{HG_TOP} // '.';
@@ -124,13 +124,22 @@ ok t_cmp(join(' | ', @nf_err, @{ $nf->{page_errors} // [] }), '', 'no console er
 ok t_cmp(join(' | ', @{ $nf->{bad_responses} // ['(not run)'] }), '404 /invoice/pub/v1/bill', 'the only error answer is the bill look-up');
 ok t_cmp(png_width("$shots/bill_notfound.png"), 780, 'screenshot bill_notfound.png');
 
+# ---- 发送到邮箱 from the page
+my $mail = $pg->{mail} // {};
+ok t_cmp($mail->{warned_on_typo} ? 1 : 0, 1, 'a mistyped address is marked on the page, not sent');
+ok t_cmp($mail->{status} // '', qr/^已提交发送至 p\*\*\*\@example\.com/, 'the page says where it went, the address masked');
+my $to = $mail->{to} // 'none@example.com';
+ok t_cmp(wait_until(20, sub { psql("SELECT count(*) FROM sandbox.mails WHERE rcpt_to = '$to'") }) ? 1 : 0, 1,
+         "the sandbox's mail server got the bill");
+ok t_cmp(png_width("$shots/bill_mail.png"), 780, 'screenshot bill_mail.png');
+
 my $secs = time - $t0;
 ok t_cmp($secs < 45 ? 1 : 0, 1, sprintf('the whole test took %.1f s (< 45 s)', $secs));
 
 # keep the screenshots beyond the temporary copy of the tree
 if (my $keep = $ENV{HG_SCREENSHOT_DIR}) {
     make_path($keep) unless -d $keep;
-    for my $png (qw(bill.png bill_notfound.png)) {
+    for my $png (qw(bill.png bill_mail.png bill_notfound.png)) {
         next unless -f "$shots/$png";
         copy("$shots/$png", "$keep/$png") or print STDERR "# cannot copy $png to $keep: $!\n";
     }

@@ -146,6 +146,20 @@ async function main() {
   }
   out.bill.screenshot = path.join(shots, 'bill.png');
   await page.screenshot({ path: out.bill.screenshot, fullPage: true });
+
+  // ---- 发送到邮箱: a typo is caught on the page, then a real address is sent
+  if (await page.$('#inv-mail')) {
+    const to = `patient.${Date.now()}@example.com`;
+    await page.fill('#inv-mail', 'not-an-address');
+    await page.tap('#inv-mail-send');
+    const warned = await page.$eval('#inv-mail-cell', (el) => el.classList.contains('weui-cell_warn'));
+    await page.fill('#inv-mail', to);
+    await page.tap('#inv-mail-send');
+    await page.waitForFunction(() => document.querySelector('#inv-mail-status').textContent.trim() !== '');
+    out.bill.mail = { to, warned_on_typo: warned, status: await page.$eval('#inv-mail-status', (el) => el.textContent),
+                      screenshot: path.join(shots, 'bill_mail.png') };
+    await page.screenshot({ path: out.bill.mail.screenshot, fullPage: true });
+  }
   await page.close();
 
   // ---- the same bill with a wrong check code: the friendly not-found state

@@ -10,6 +10,8 @@
 #include "hg_json.h"
 #include "invoice_fiscal.h"
 #include "invoice_notify.h"
+#include <apr_base64.h>
+#include <apr_strings.h>
 
 
 #define OK_   INVOICE_DELIVERED
@@ -97,7 +99,7 @@ int main(void)
     apr_initialize();
     apr_pool_create(&p, NULL);
     tap_plan((int)(sizeof(results) / sizeof(results[0]) + sizeof(http) / sizeof(http[0])
-                   + sizeof(sms) / sizeof(sms[0]) + sizeof(wx) / sizeof(wx[0])) + 1 + 4 + 9);
+                   + sizeof(sms) / sizeof(sms[0]) + sizeof(wx) / sizeof(wx[0])) + 1 + 4 + 9 + 5 + 8);
 
     for (i = 0; i < sizeof(results) / sizeof(results[0]); i++)
         tap_is_int(invoice_fiscal_classify(results[i].code), results[i].want, "fiscal result %s",
@@ -202,6 +204,60 @@ int main(void)
         rv = invoice_notify_deliver(p, &it, &(invoice_notify_conf_t){ .sms_url = "http://127.0.0.1:1/" }, &out);
         tap_ok(rv != APR_SUCCESS && out.permanent && strstr(out.error, "sign"),
                "no sign anywhere: dead letter (%s)", out.error);
+    }
+
+    /* ---- e-mail (发送到邮箱): the SMTP verdicts, the message, the refusals without network */
+    {
+        invoice_notify_conf_t conf = { .mail_url = "smtp://127.0.0.1:1", .mail_from = "noreply@h.example",
+                                       .timeout_ms = 2000 };
+        static const unsigned char pdf[] = "%PDF-1.4 a small file\n%%EOF";
+        hg_outbox_outcome_t out;
+        hg_outbox_item_t it;
+        char *msg, *b64;
+        apr_size_t len;
+        apr_status_t rv;
+
+        tap_ok(invoice_mail_classify(250) == INVOICE_DELIVERED, "SMTP 250: delivered");
+        tap_ok(invoice_mail_classify(550) == INVOICE_PERMANENT, "SMTP 550 (no such mailbox): dead letter");
+        tap_ok(invoice_mail_classify(552) == INVOICE_PERMANENT, "SMTP 552 (too big): dead letter");
+        tap_ok(invoice_mail_classify(451) == INVOICE_RETRY, "SMTP 451 (greylisted): retry");
+        tap_ok(invoice_mail_classify(0) == INVOICE_RETRY, "no SMTP answer: retry");
+
+        rv = invoice_mail_message(&msg, &len, p, "测试医院", "noreply@h.example", "a@b.example", "电子票据 1 2",
+                                  "正文", "ebill-1-2.pdf", pdf, sizeof(pdf) - 1);
+        tap_ok(rv == APR_SUCCESS && len == strlen(msg), "a message is built");
+        tap_ok(rv == APR_SUCCESS && strstr(msg, "From: =?UTF-8?B?5rWL6K+V5Yy76Zmi?= <noreply@h.example>\r\n")
+               && strstr(msg, "Subject: =?UTF-8?B?55S15a2Q56Wo5o2uIDEgMg==?=\r\n"),
+               "sender name and subject as UTF-8 encoded words");
+        b64 = apr_palloc(p, apr_base64_encode_len((int)sizeof(pdf) - 1));
+        apr_base64_encode_binary(b64, pdf, (int)sizeof(pdf) - 1);
+        tap_ok(rv == APR_SUCCESS && strstr(msg, "filename=\"ebill-1-2.pdf\"\r\n\r\n") && strstr(msg, b64)
+               && strstr(msg, "Content-Type: application/pdf"), "the file attached in base64");
+        rv = invoice_mail_message(&msg, &len, p, NULL, "noreply@h.example", "a@b.example\r\nBcc: x@y.example",
+                                  "s", "t", "f.pdf", pdf, sizeof(pdf) - 1);
+        tap_ok(rv == HG_EINVALID, "a line break in a header value is refused (no header injection)");
+
+        memset(&out, 0, sizeof(out));
+        it = item_of(apr_psprintf(p, "{\"channel\":\"email\",\"to\":\"a@b.example\",\"subject\":\"s\","
+                                  "\"text\":\"t\",\"filename\":\"f.pdf\",\"pdf\":\"%s\"}", b64));
+        rv = invoice_notify_deliver(p, &it, &(invoice_notify_conf_t){ 0 }, &out);
+        tap_ok(rv != APR_SUCCESS && out.permanent && strstr(out.error, "InvoiceMail"),
+               "mail server not configured: dead letter (%s)", out.error);
+        memset(&out, 0, sizeof(out));
+        rv = invoice_notify_deliver(p, &it, &conf, &out);
+        tap_ok(rv == HG_EHTTP && !out.permanent, "mail server not reachable: retry later (%s)", out.error);
+        memset(&out, 0, sizeof(out));
+        it = item_of("{\"channel\":\"email\",\"to\":\"a@b.example\",\"subject\":\"s\",\"text\":\"t\","
+                     "\"filename\":\"f.pdf\",\"pdf\":\"aGVsbG8=\"}");
+        rv = invoice_notify_deliver(p, &it, &conf, &out);
+        tap_ok(rv != APR_SUCCESS && out.permanent && strstr(out.error, "not a PDF"), "not a PDF: dead letter (%s)",
+               out.error);
+        memset(&out, 0, sizeof(out));
+        it = item_of(apr_psprintf(p, "{\"channel\":\"email\",\"to\":\"not an address\",\"subject\":\"s\","
+                                  "\"text\":\"t\",\"filename\":\"f.pdf\",\"pdf\":\"%s\"}", b64));
+        rv = invoice_notify_deliver(p, &it, &conf, &out);
+        tap_ok(rv != APR_SUCCESS && out.permanent && strstr(out.error, "to"), "not an address: dead letter (%s)",
+               out.error);
     }
 
     apr_pool_destroy(p);

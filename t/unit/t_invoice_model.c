@@ -801,6 +801,8 @@ static void test_masks(void)
     tap_is_str(invoice_mask_phone(pool, "2345678"), "***5678", "7-digit number");
     tap_is_str(invoice_mask_card(pool, "6222021234567890123"), "***************0123", "bank card");
     tap_is_str(invoice_mask_card(pool, "1234"), "****", "a 4-character card");
+    tap_is_str(invoice_mask_email(pool, "zhang.san@example.com"), "z***@example.com", "e-mail address");
+    tap_is_str(invoice_mask_email(pool, "@x"), "**", "not an address: masked as a whole");
     tap_ok(invoice_mask_id(pool, NULL) == NULL && invoice_mask_phone(pool, NULL) == NULL
            && invoice_mask_card(pool, NULL) == NULL, "NULL in, NULL out");
 }
