@@ -344,6 +344,17 @@ static apr_status_t send_email(apr_pool_t *p, const hg_outbox_item_t *item, cons
     m.timeout_ms = conf->timeout_ms;
     m.ca_file = conf->ca_file;
     rv = hg_smtp_send(p, &m, &reply, &err);
+    if (item->http_observer) {
+        /* journalled like the platforms' calls: the message's head and the file's size, not the file */
+        hg_http_req_t jr = { .method = "SMTP", .url = conf->mail_url, .endpoint_name = "notify.email" };
+        hg_http_resp_t js = { .status = reply, .body = (char *)(err ? err : ""), .elapsed_ms = 0 };
+        const char *cut = strstr(msg, "\r\n\r\n");
+        jr.body = apr_psprintf(p, "%.*s\r\n\r\n[text and %s (%lu bytes), base64]", cut ? (int)(cut - msg) : 0, msg,
+                               hg_json_gets(payload, "filename", NULL), (unsigned long)pdf_len);
+        jr.body_len = strlen(jr.body);
+        js.body_len = strlen(js.body);
+        item->http_observer(item->http_observer_baton, p, &jr, &js, rv);
+    }
     if (rv != APR_SUCCESS)
         return give_up(out, rv == HG_EPLATFORM ? invoice_mail_classify(reply) : INVOICE_RETRY,
                        apr_psprintf(p, "notify.email: %d %s", reply, err ? err : ""), rv);

@@ -13,7 +13,7 @@ use JSON::PP ();
 use HG qw(json_of signed_request psql wait_until);
 use HGInvoice qw(outpatient);
 
-plan tests => 23;
+plan tests => 24;
 
 my $json = JSON::PP->new->utf8->canonical;
 my $bill = json_of(signed_request('POST', '/invoice/api/v1/invoiceEBillOutpatient', outpatient()));
@@ -56,6 +56,10 @@ print $fh $pdf;
 close $fh;
 ok t_cmp(decode('UTF-8', scalar `pdftotext -q '$state/mail.pdf' - 2>/dev/null`), qr/\Q$no\E/, 'the layout file of the bill (pdftotext)');
 ok t_cmp(psql("SELECT result->>'reply' FROM hg.outbox WHERE business_key LIKE 'email:$bid:%'"), 250, 'delivered: the server said 250');
+
+ok t_cmp(wait_until(10, sub { psql("SELECT count(*) FROM hg.audit WHERE endpoint = 'notify.email' AND status = 250 "
+                                   . "AND at > now() - interval '1 minute'") }) ? 1 : 0, 1,
+         'the exchange is journalled like the platforms\' calls');
 
 # ---- personal data: the address is only in the sealed payload and as a keyed hash
 ok t_cmp(psql("SELECT count(*) FROM hg.outbox WHERE business_key LIKE 'email:$bid:%' AND (payload::text LIKE '%example.com%' "
