@@ -33,11 +33,10 @@ static const hg_field_t PLAIN_SMS[] = {
     { .name = "text", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 300 },
     HG_FIELDS_END };
 
-#define EMAIL_PATTERN "[^@<>\"[:space:][:cntrl:]]{1,64}@[A-Za-z0-9.-]{1,190}\\.[A-Za-z]{2,24}"
 static const hg_field_t MAIL[] = {
     { .name = "channel", .type = HG_JT_STRING, .flags = HG_F_REQUIRED,
       .enum_values = (const char *const[]){ "email", NULL } },
-    { .name = "to", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 254, .pattern = EMAIL_PATTERN },
+    { .name = "to", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 254, .pattern = INVOICE_MAIL_PATTERN },
     { .name = "subject", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 200 },
     { .name = "text", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 4000 },
     { .name = "filename", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 100,

@@ -79,6 +79,9 @@ static inline invoice_verdict_t invoice_notify_wechat_classify(long errcode)
 apr_status_t invoice_notify_sms_text(char **text, const char **why, apr_pool_t *p, const char *sms_sign,
                                      json_t *payload);
 
+/* an address we send a bill to: a bare local part, a dotted domain (no display name, no brackets) */
+#define INVOICE_MAIL_PATTERN "[^@<>\"[:space:][:cntrl:]]{1,64}@[A-Za-z0-9.-]{1,190}\\.[A-Za-z]{2,24}"
+
 /* An e-mail with one PDF attached (RFC 5322 / MIME, CRLF line ends): UTF-8 subject and sender name
  * as encoded words, the text and the file in base64 lines of 76; *msg is NUL-terminated. */
 apr_status_t invoice_mail_message(char **msg, apr_size_t *len, apr_pool_t *p, const char *from_name,

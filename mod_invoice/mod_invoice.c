@@ -816,7 +816,7 @@ static const hg_field_t MAIL_SCHEMA[] = {
     { .name = "no", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 20 },
     { .name = "random", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 20 },
     { .name = "email", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 254,
-      .pattern = "[^@<>\"[:space:][:cntrl:]]{1,64}@[A-Za-z0-9.-]{1,190}\\.[A-Za-z]{2,24}" },
+      .pattern = INVOICE_MAIL_PATTERN },
     HG_FIELDS_END_CLOSED
 };
 

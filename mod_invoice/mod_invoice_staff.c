@@ -529,6 +529,17 @@ static apr_status_t query_period(hg_call_t *c, json_t *q, const char **from, con
     return APR_SUCCESS;
 }
 
+/* a period report's query: its fields checked, the period, and the format asked for */
+static apr_status_t period_query(hg_call_t *c, const hg_field_t *schema, json_t **q, const char **from,
+                                 const char **to, const char **format)
+{
+    apr_status_t rv;
+    if ((rv = hg_call_query(c, schema, q)) || (rv = query_period(c, *q, from, to)))
+        return rv;
+    *format = hg_json_opt(*q, "format");
+    return APR_SUCCESS;
+}
+
 /* a CSV answer (UTF-8 with the BOM Excel needs) under a file name */
 static apr_status_t csv_answer(hg_call_t *c, apr_array_header_t *csv, const char *filename)
 {
@@ -637,9 +648,8 @@ static apr_status_t route_stock_log(hg_call_t *c)
     apr_status_t rv;
     int i, n;
 
-    if ((rv = hg_call_query(c, STOCK_LOG_QUERY, &q)) || (rv = query_period(c, q, &from, &to)))
+    if ((rv = period_query(c, STOCK_LOG_QUERY, &q, &from, &to, &format)))
         return rv;
-    format = hg_json_opt(q, "format");
     place = hg_json_opt(q, "placeCode");
     if ((rv = hg_db_q(c->db, &r,
             "SELECT l.id, to_char(l.created_at, 'YYYY-MM-DD HH24:MI:SS'), l.action, l.kind, l.bill_batch_code, "
@@ -761,9 +771,8 @@ static apr_status_t route_report_stock(hg_call_t *c)
     apr_status_t rv;
     int i, j;
 
-    if ((rv = hg_call_query(c, STOCK_BALANCE_QUERY, &q)) || (rv = query_period(c, q, &from, &to)))
+    if ((rv = period_query(c, STOCK_BALANCE_QUERY, &q, &from, &to, &format)))
         return rv;
-    format = hg_json_opt(q, "format");
     if ((rv = hg_call_report_begin(c)))
         return rv;
     if ((rv = hg_db_q(c->db, &r, STOCK_BALANCE_SQL, 5, c->institution, from, to, hg_json_opt(q, "placeCode"),
@@ -851,9 +860,8 @@ static apr_status_t route_report_voids(hg_call_t *c)
     apr_status_t rv;
     int i, n;
 
-    if ((rv = hg_call_query(c, VOIDS_QUERY, &q)) || (rv = query_period(c, q, &from, &to)))
+    if ((rv = period_query(c, VOIDS_QUERY, &q, &from, &to, &format)))
         return rv;
-    format = hg_json_opt(q, "format");
     if ((rv = hg_call_report_begin(c)))
         return rv;
     if ((rv = hg_db_q(c->db, &r, VOIDS_SQL, 5, c->institution, from, to, hg_json_opt(q, "placeCode"),
@@ -959,12 +967,11 @@ static apr_status_t route_report_summary(hg_call_t *c)
     apr_status_t rv;
     int i, j, s = 0;
 
-    if ((rv = hg_call_query(c, SUMMARY_QUERY, &q)) || (rv = query_period(c, q, &from, &to)))
+    if ((rv = period_query(c, SUMMARY_QUERY, &q, &from, &to, &format)))
         return rv;
     by = hg_json_opt(q, "by");
     while (by && strcmp(SUMMARIES[s].by, by))
         s++;                          /* the schema let only the three names through */
-    format = hg_json_opt(q, "format");
     place = hg_json_opt(q, "placeCode");
     if ((rv = hg_call_report_begin(c)))
         return rv;

@@ -118,34 +118,36 @@ static const char *set_cookie_secure(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* *out = arg when it is a whole number from lo to hi (digits only) */
+static int int_between(const char *arg, int lo, int hi, int *out)
+{
+    int v = atoi(arg);
+    if (!*arg || strspn(arg, "0123456789") != strlen(arg) || strlen(arg) > 9 || v < lo || v > hi)
+        return 0;
+    *out = v;
+    return 1;
+}
+
 static const char *set_outbox_concurrency(cmd_parms *cmd, void *dc, const char *arg)
 {
-    int n = atoi(arg);
-    if (n < 1 || n > 64 || strspn(arg, "0123456789") != strlen(arg))
-        return "HisgateOutboxConcurrency: 1 to 64 delivery threads";
-    conf_of(cmd)->outbox_concurrency = n;
-    return NULL;
+    return int_between(arg, 1, 64, &conf_of(cmd)->outbox_concurrency) ? NULL
+         : "HisgateOutboxConcurrency: 1 to 64 delivery threads";
 }
 
 static const char *set_reports(cmd_parms *cmd, void *dc, const char *n, const char *wait)
 {
     hg_conf_t *c = conf_of(cmd);
-    c->reports = atoi(n);
-    if (c->reports < 1 || c->reports > 64 || strspn(n, "0123456789") != strlen(n))
+    if (!int_between(n, 1, 64, &c->reports))
         return "HisgateReports: 1 to 64 reports at once per process";
-    if (wait && ((c->report_wait_s = atoi(wait)) < 1 || c->report_wait_s > 600
-                 || strspn(wait, "0123456789") != strlen(wait)))
+    if (wait && !int_between(wait, 1, 600, &c->report_wait_s))
         return "HisgateReports: the wait is 1 to 600 seconds";
     return NULL;
 }
 
 static const char *set_report_timeout(cmd_parms *cmd, void *dc, const char *arg)
 {
-    int v = atoi(arg);
-    if (v < 1 || v > 3600 || strspn(arg, "0123456789") != strlen(arg))
-        return "HisgateReportTimeout: 1 to 3600 seconds";
-    conf_of(cmd)->report_timeout_s = v;
-    return NULL;
+    return int_between(arg, 1, 3600, &conf_of(cmd)->report_timeout_s) ? NULL
+         : "HisgateReportTimeout: 1 to 3600 seconds";
 }
 
 static const char *set_lockout(cmd_parms *cmd, void *dc, const char *n, const char *secs)
