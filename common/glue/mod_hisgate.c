@@ -1194,8 +1194,36 @@ static void hg_child_init(apr_pool_t *p, server_rec *s)
                      "cannot be rendered", hg_conf_global->fonts, hg_pdf_init_error());
 }
 
+/* hisgate's URIs name no file.  Core's map_to_storage would walk the document root for them, one
+ * stat per path segment (six for a patient's answer step, a fifth of the step's system calls); as
+ * mod_proxy does for its URIs, translate_name marks a request that <Location>'s SetHandler gives
+ * to hisgate (the location walk runs before translate_name) and map_to_storage ends there.
+ * <Location> sections still apply: they are walked again after map_to_storage. */
+#define HG_FILENAME_PREFIX "hisgate:"
+
+static int hg_translate_name(request_rec *r)
+{
+    core_dir_config *d = ap_get_core_module_config(r->per_dir_config);
+    const char *handler, *err = NULL;
+    if (!d || !d->expr_handler)
+        return DECLINED;
+    handler = ap_expr_str_exec(r, d->expr_handler, &err);
+    if (err || !handler || strcmp(handler, "hisgate"))
+        return DECLINED;
+    r->filename = apr_pstrcat(r->pool, HG_FILENAME_PREFIX, r->uri, NULL);
+    return OK;
+}
+
+static int hg_map_to_storage(request_rec *r)
+{
+    return r->filename && !strncmp(r->filename, HG_FILENAME_PREFIX, sizeof(HG_FILENAME_PREFIX) - 1)
+        ? OK : DECLINED;
+}
+
 static void hg_register_hooks(apr_pool_t *p)
 {
+    /* after URL rewriting and aliases, which may send a URI elsewhere */
+    static const char *const trans_pred[] = { "mod_rewrite.c", "mod_alias.c", NULL };
     static const char *const succ[] = { "mod_watchdog.c", NULL };
     APR_REGISTER_OPTIONAL_FN(hg_register_routes);
     APR_REGISTER_OPTIONAL_FN(hg_register_topic);
@@ -1211,6 +1239,8 @@ static void hg_register_hooks(apr_pool_t *p)
     /* before mod_watchdog's post_config, which decides which watchdog threads to start */
     ap_hook_post_config(hg_post_config, NULL, succ, APR_HOOK_MIDDLE);
     ap_hook_child_init(hg_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_translate_name(hg_translate_name, trans_pred, NULL, APR_HOOK_MIDDLE);
+    ap_hook_map_to_storage(hg_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(hg_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
