@@ -198,6 +198,25 @@ apr_status_t hg_audit_seal(hg_db_t *db, int max_rows, int *sealed)
     return hg_db_tx(db, seal_rows, baton);
 }
 
+apr_status_t hg_audit_anchor(hg_db_t *db, apr_int64_t *seq, char hash[65])
+{
+    hg_db_result_t *r;
+    apr_status_t rv;
+    if ((rv = hg_db_q(db, &r, "SELECT to_seq, last_hash FROM hg.audit_purges ORDER BY to_seq DESC LIMIT 1", 0)))
+        return rv;
+    if (r->nrows == 0) {
+        *seq = 0;
+        memset(hash, '0', 64);
+        hash[64] = '\0';
+        return APR_SUCCESS;
+    }
+    if (!hg_db_val(r, 0, 1) || strlen(hg_db_val(r, 0, 1)) != 64)
+        return HG_EDB;
+    *seq = apr_atoi64(hg_db_val(r, 0, 0));
+    memcpy(hash, hg_db_val(r, 0, 1), 65);
+    return APR_SUCCESS;
+}
+
 apr_status_t hg_audit_verify(hg_db_t *db, hg_audit_verdict_t *v)
 {
     hg_db_result_t *head, *rows, *old;
@@ -217,6 +236,12 @@ apr_status_t hg_audit_verify(hg_db_t *db, hg_audit_verdict_t *v)
         return APR_SUCCESS;
     }
     head_seq = apr_atoi64(hg_db_val(head, 0, 0));
+    /* archived and purged positions are proved by their archive files, which start from the
+     * anchor before them: the journal's chain continues from the last anchor */
+    if ((rv = hg_audit_anchor(db, &last, prev)))
+        return rv;
+    v->archived_to = last;
+    expect = last + 1;
     for (;;) {
         if ((rv = hg_db_q(db, &rows, "SELECT " AUDIT_COLS ", seq, hash FROM hg.audit "
                           "WHERE seq > $1::bigint ORDER BY seq LIMIT 5000", 1,

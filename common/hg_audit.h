@@ -35,13 +35,19 @@ apr_status_t hg_audit_stmt_guarded(hg_db_stmt_t *st, apr_pool_t *p, const unsign
 /* chain up to max_rows unsealed rows; *sealed = how many */
 apr_status_t hg_audit_seal(hg_db_t *db, int max_rows, int *sealed);
 
+/* the chain's anchor: the last position archived and purged (hisgate audit purge,
+ * hg_audit_archive.h) and its hash; 0 and 64 zeros before the first purge */
+apr_status_t hg_audit_anchor(hg_db_t *db, apr_int64_t *seq, char hash[65]);
+
 typedef struct hg_audit_verdict_t {
     apr_int64_t checked;          /* rows whose hash was recomputed */
     apr_int64_t bad_seq;          /* first broken chain position, 0 when intact */
     apr_int64_t bad_id;           /* its row id when the row exists */
     const char *reason;           /* "hash mismatch", "missing row", "head mismatch", ... */
     apr_int64_t unsealed_old;     /* rows older than 10 minutes that are still unsealed */
+    apr_int64_t archived_to;      /* the anchor: positions up to it were archived and purged */
 } hg_audit_verdict_t;
+/* the chain from the anchor on (what purges left) to the head */
 apr_status_t hg_audit_verify(hg_db_t *db, hg_audit_verdict_t *v);
 
 /* hash of one row given the previous hash (hex) — exposed for the unit test */

@@ -19,6 +19,7 @@
 #include "hg_crypto.h"
 #include "hg_auth.h"
 #include "hg_audit.h"
+#include "hg_audit_archive.h"
 #include "hg_outbox.h"
 #include "hg_err.h"
 #include "hg_json.h"
@@ -109,8 +110,13 @@ static void load_keys(unsigned char master[16], unsigned char audit[16])
 
 static void check(hg_db_t *db, apr_status_t rv, const char *what)
 {
-    if (rv != APR_SUCCESS)
-        die("%s: %s", what, db && db->errmsg ? db->errmsg : "failed");
+    char buf[256];
+    if (rv == APR_SUCCESS)
+        return;
+    /* the system's word for a file's trouble, the server's for a statement's */
+    if (rv < HG_STATUS_BASE)
+        die("%s: %s", what, apr_strerror(rv, buf, sizeof(buf)));
+    die("%s: %s", what, db && db->errmsg ? db->errmsg : "failed");
 }
 
 /* ---------------------------------------------------------------- migrate */
@@ -348,12 +354,107 @@ static int cmd_user(void)
 
 /* ---------------------------------------------------------------- audit */
 
+static long days_opt(const char *name, const char *dflt, long min)
+{
+    const char *v = opt(name, dflt);
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end || end == v || n < min || n > 36500)
+        die("--%s: a whole number of days, %ld or more (got \"%s\")", name, min, v);
+    return n;
+}
+
+static void print_archive(const char *what, const hg_audit_archive_t *a)
+{
+    printf("%s: chain positions %" APR_INT64_T_FMT "-%" APR_INT64_T_FMT " (%" APR_INT64_T_FMT " rows, %s to %s), "
+           "last hash %s\n", what, a->from_seq, a->to_seq, a->rows, a->first_at, a->last_at, a->last_hash);
+}
+
+/* audit archive | purge: the journal's retention (hg_audit_archive.h) */
+static int cmd_audit_retention(const char *sub)
+{
+    hg_audit_archive_t a;
+    const char *why;
+    apr_status_t rv;
+    if (!strcmp(sub, "archive")) {
+        /* the legal minimum is checked by hg_audit_archive_write, with the law named */
+        long keep = days_opt("keep-days", "180", 1);
+        const char *out = need("out");
+        hg_db_t *db = connect_db();
+        rv = hg_audit_archive_write(db, (int)keep, out, &a, &why);
+        if (rv == APR_EEXIST)
+            die("%s exists: an archive is never overwritten", out);
+        if (rv == HG_EINVALID)
+            die("archive refused: %s", why);
+        check(db, rv, "archive");
+        if (!a.rows) {
+            printf("nothing to archive: no sealed row older than %ld days after chain position %" APR_INT64_T_FMT "\n",
+                   keep, a.to_seq);
+            return 0;
+        }
+        print_archive(apr_psprintf(pool, "archived to %s", out), &a);
+        printf("keep the file with the backups, then: hisgate audit purge --archive %s\n", out);
+        return 0;
+    }
+    if (!strcmp(sub, "purge")) {
+        const char *path = need("archive"), *bs = opt("batch", "2000");
+        unsigned char master[16], key[16];
+        hg_audit_purged_t done;
+        hg_audit_rec_t journal;
+        const char *who = getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");
+        char *end;
+        long batch = strtol(bs, &end, 10);
+        hg_db_t *db;
+        if (*end || end == bs || batch < 1 || batch > 100000)
+            die("--batch: 1 to 100000 rows a statement (got \"%s\")", bs);
+        if ((rv = hg_audit_archive_check(pool, path, &a, &why)) == HG_EINVALID)
+            die("%s is not an intact archive: %s", path, why);
+        if (rv)
+            check(NULL, rv, path);
+        load_keys(master, key);           /* the purge is journalled, like every operations action */
+        db = connect_db();
+        memset(&journal, 0, sizeof(journal));
+        journal.caller = apr_pstrcat(pool, "hisgate-cli:", who ? who : "?", NULL);
+        journal.direction = "in";
+        journal.endpoint = "hisgate audit purge";
+        journal.status = 200;
+        rv = hg_audit_purge(db, &a, path, (int)batch, key, &journal, &done, &why);
+        if (rv == HG_ECONFLICT)
+            die("another audit purge is running");
+        if (rv == HG_EINVALID)
+            die("purge refused: %s", why);
+        check(db, rv, "purge");
+        print_archive(done.already ? "purged before (now finished)" : "purged", &a);
+        printf("%" APR_INT64_T_FMT " rows deleted; the journal's chain continues from position %" APR_INT64_T_FMT "\n",
+               done.deleted, a.to_seq);
+        return 0;
+    }
+    return -1;
+}
+
 static int cmd_audit(void)
 {
     const char *sub = arg(1);
-    hg_db_t *db = connect_db();
+    hg_db_t *db;
     hg_db_result_t *res;
     int i;
+    if (sub && (!strcmp(sub, "archive") || !strcmp(sub, "purge")))
+        return cmd_audit_retention(sub);
+    if (sub && !strcmp(sub, "verify") && opt("archive", NULL)) {
+        hg_audit_archive_t a;
+        const char *why;
+        apr_status_t rv = hg_audit_archive_check(pool, opt("archive", NULL), &a, &why);
+        if (rv == HG_EINVALID) {
+            printf("TAMPERED or incomplete archive: %s\n", why);
+            return 1;
+        }
+        if (rv)
+            check(NULL, rv, opt("archive", NULL));
+        print_archive("intact archive", &a);
+        printf("it continues the chain from hash %s\n", a.prev_hash);
+        return 0;
+    }
+    db = connect_db();
     if (sub && !strcmp(sub, "verify")) {
         hg_audit_verdict_t v;
         check(db, hg_audit_verify(db, &v), "verify");
@@ -364,6 +465,9 @@ static int cmd_audit(void)
             return 1;
         }
         printf("intact: %" APR_INT64_T_FMT " rows verified\n", v.checked);
+        if (v.archived_to)
+            printf("positions 1-%" APR_INT64_T_FMT " were archived and purged (hg.audit_purges); "
+                   "hisgate audit verify --archive FILE proves each file\n", v.archived_to);
         if (v.unsealed_old) {
             printf("WARNING: %" APR_INT64_T_FMT " rows older than 10 minutes are not sealed yet "
                    "(is the watchdog running? try 'hisgate audit seal')\n", v.unsealed_old);
@@ -407,7 +511,8 @@ static int cmd_audit(void)
         return 0;
     }
     die("usage: hisgate audit show [--id N] [--caller C] [--endpoint TEXT] [--since TIME] [--request-id R] [--limit N]\n"
-        "       hisgate audit verify | audit seal");
+        "       hisgate audit verify [--archive FILE] | audit seal\n"
+        "       hisgate audit archive --out FILE [--keep-days 180] | audit purge --archive FILE [--batch 2000]");
 }
 
 /* ---------------------------------------------------------------- outbox, probe */
@@ -542,6 +647,8 @@ static void usage(void)
           "  app add|list|enable|disable     HIS apps that sign requests\n"
           "  user add|passwd|unlock|list     staff accounts (password read from stdin)\n"
           "  audit show|verify|seal          the SM4-encrypted, SM3-chained journal\n"
+          "  audit archive|purge             rows older than --keep-days (180, the legal minimum) to a\n"
+          "                                  file, then, after the backup, out of the database\n"
           "  outbox list|stats|retry|purge   background deliveries; purge: delete what was delivered\n"
           "                                  more than --keep-days (30) ago (after the nightly backup)\n"
           "  probe fiscal                    queue a signed call to the fiscal platform\n"

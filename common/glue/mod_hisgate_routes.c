@@ -34,7 +34,8 @@ static apr_status_t route_health(hg_call_t *c)
 /* rows not yet chained (their partial index) and rows chained (the chain head's seq): never a
  * count over the whole journal, which grows by every call */
 #define AUDIT_COUNTS "SELECT (SELECT count(*) FROM hg.audit WHERE seq IS NULL), " \
-                     "(SELECT seq FROM hg.audit_head WHERE id = 1)"
+                     "(SELECT seq FROM hg.audit_head WHERE id = 1), " \
+                     "(SELECT coalesce(max(to_seq), 0) FROM hg.audit_purges)"
 
 static apr_status_t route_status(hg_call_t *c)
 {
@@ -95,9 +96,10 @@ static apr_status_t route_status(hg_call_t *c)
                                         (json_int_t)apr_atoi64(hg_db_val(au, 0, 1)))
                             : json_pack("{s:n}", "last_run"));
     if (hg_db_q(c->db, &au, AUDIT_COUNTS, 0) == APR_SUCCESS)
-        json_object_set_new(o, "audit", json_pack("{s:I, s:I}",
+        json_object_set_new(o, "audit", json_pack("{s:I, s:I, s:I}",
                             "unsealed", (json_int_t)apr_atoi64(hg_db_val(au, 0, 0)),
-                            "sealed", (json_int_t)apr_atoi64(hg_db_val(au, 0, 1))));
+                            "sealed", (json_int_t)apr_atoi64(hg_db_val(au, 0, 1)),
+                            "archived_to", (json_int_t)apr_atoi64(hg_db_val(au, 0, 2))));
     return APR_SUCCESS;
 }
 

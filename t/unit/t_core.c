@@ -9,6 +9,7 @@
 #include "hg_bosi.h"
 #include "hg_outbox.h"
 #include "hg_audit.h"
+#include "hg_audit_archive.h"
 #include "hg_crypto.h"
 
 static const char *key_of(void *baton, const char *appid)
@@ -33,6 +34,67 @@ static void md5_cli(char out[33], const char *s)
         pclose(f);
 }
 
+/* an archive of three rows continuing from prev, written as hg_audit_archive_write does; variants
+ * change one row, leave a row out, or cut the trailer */
+static const char *write_archive(apr_pool_t *p, const char *prev, const char *variant)
+{
+    char h[4][65], path[] = "/tmp/hg-archive-XXXXXX";
+    const char *enc[3] = { "sm4z:aaa:bbb", "sm4z:ccc:ddd", "sm4z:eee:fff" };
+    int fd = mkstemp(path), i;
+    FILE *f = fdopen(fd, "w");
+    memcpy(h[0], prev, 65);
+    fprintf(f, "{\"format\":\"%s\",\"from_seq\":5,\"prev_hash\":\"%s\",\"keep_days\":180}\n",
+            HG_AUDIT_ARCHIVE_FORMAT, strcmp(variant, "foreign") ? prev : "6666666666666666666666666666666666666666666666666666666666666666");
+    for (i = 0; i < 3; i++) {
+        char us[32];
+        snprintf(us, sizeof(us), "17000000000000%02d", i);
+        hg_audit_row_hash(h[i + 1], h[i], 5 + i, us, "44010001", "his", "in", "POST /x", "200", "5", "r", enc[i], "-");
+        if (!strcmp(variant, "hole") && i == 1)
+            continue;
+        fprintf(f, "{\"seq\":%d,\"id\":\"%d\",\"at\":\"2025-01-0%dT00:00:00Z\",\"at_us\":\"%s\","
+                "\"institution\":\"44010001\",\"caller\":\"his\",\"direction\":\"in\",\"endpoint\":\"POST /x\","
+                "\"status\":\"%s\",\"elapsed_ms\":\"5\",\"request_id\":\"r\",\"req_enc\":\"%s\","
+                "\"resp_enc\":\"-\",\"hash\":\"%s\"}\n", 5 + i, 90 + i, i + 1, us,
+                !strcmp(variant, "changed") && i == 2 ? "500" : "200", enc[i], h[i + 1]);
+    }
+    if (strcmp(variant, "cut"))
+        fprintf(f, "{\"end\":true,\"to_seq\":7,\"rows\":3,\"last_hash\":\"%s\"}\n", h[3]);
+    fclose(f);
+    return apr_pstrdup(p, path);
+}
+
+static void archive_checks(apr_pool_t *p)
+{
+    char prev[65];
+    hg_audit_archive_t a;
+    const char *why, *path;
+    int found;
+    memset(prev, '7', 64);
+    prev[64] = '\0';
+    path = write_archive(p, prev, "intact");
+    tap_ok(hg_audit_archive_check(p, path, &a, &why) == APR_SUCCESS && a.from_seq == 5 && a.to_seq == 7
+           && a.rows == 3 && !strcmp(a.prev_hash, prev), "an intact archive checks: positions 5-7 from its prev_hash");
+    tap_is_str(a.first_at, "2025-01-01T00:00:00Z", "with the time of its first row");
+    unlink(path);
+    path = write_archive(p, prev, "changed");
+    found = hg_audit_archive_check(p, path, &a, &why) == HG_EINVALID && strstr(why, "line 4: hash mismatch at chain position 7");
+    tap_ok(found, "a changed row is found, by line and position: %s", why ? why : "");
+    unlink(path);
+    path = write_archive(p, prev, "hole");
+    found = hg_audit_archive_check(p, path, &a, &why) == HG_EINVALID && strstr(why, "chain position 7 where 6 was due");
+    tap_ok(found, "a row left out is found: %s", why ? why : "");
+    unlink(path);
+    path = write_archive(p, prev, "cut");
+    found = hg_audit_archive_check(p, path, &a, &why) == HG_EINVALID && strstr(why, "cut short");
+    tap_ok(found, "a file without its trailer is found: %s", why ? why : "");
+    unlink(path);
+    path = write_archive(p, prev, "foreign");
+    found = hg_audit_archive_check(p, path, &a, &why) == HG_EINVALID && strstr(why, "line 2: hash mismatch at chain position 5");
+    tap_ok(found, "rows chained from another hash than the header says are found: %s", why ? why : "");
+    unlink(path);
+    tap_ok(hg_audit_archive_check(p, "/nonexistent/archive", &a, &why) == APR_ENOENT, "a missing file is the system's error");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -45,7 +107,7 @@ int main(void)
 
     apr_initialize();
     apr_pool_create(&p, NULL);
-    tap_plan(25);
+    tap_plan(32);
 
     /* Bosi sign: uppercase MD5 over appid, data, noise, key, version in the platform's order */
     hg_bosi_sign(&sign, p, "APP1", "eyJhIjoxfQ==", "n-1", "KEY1", "1.0");
@@ -125,6 +187,7 @@ int main(void)
     tap_ok(strlen(h1) == 64 && strcmp(h1, h2) != 0, "a changed status changes the row hash");
     hg_audit_row_hash(h2, "01", 1, "1700000000000000", "44010001", "his", "in", "POST /x", "200", "5", "r1", "a", "b");
     tap_ok(strcmp(h1, h2) != 0, "the previous hash is part of the row hash");
+    archive_checks(p);
 
     apr_pool_destroy(p);
     apr_terminate();
