@@ -1159,7 +1159,7 @@ static apr_status_t route_pub_wxcard_insert(hg_call_t *c)
     if ((rv = wxcard_bill(c, x, WXCARD_INSERT_SCHEMA, &b)))
         return rv;
     order = hg_json_gets(c->json, "orderId", NULL);
-    if ((rv = hg_db_q(c->db, &r, "SELECT ob.state, extract(epoch FROM b.issued_at)::bigint "
+    if ((rv = hg_db_q(c->db, &r, "SELECT coalesce(ob.state, ''), extract(epoch FROM b.issued_at)::bigint "
                       "FROM invoice.wxcard_orders o JOIN invoice.bills b ON b.id = o.bill_id "
                       "LEFT JOIN hg.outbox ob ON ob.topic = 'invoice.wxcard' AND ob.business_key = 'wxcard:' || o.order_id "
                       "WHERE o.order_id = $1 AND o.bill_id = $2::bigint", 2, order, apr_off_t_toa(c->pool, b->id))))

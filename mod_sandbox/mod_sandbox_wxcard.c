@@ -186,8 +186,8 @@ static apr_status_t route_getauthurl(hg_call_t *c)
                       "DO UPDATE SET money = EXCLUDED.money, redirect_url = EXCLUDED.redirect_url "
                       "WHERE sandbox.wxcard_orders.status = 'never auth'", 7,
                       hg_json_gets(j, "s_pappid", NULL), hg_json_gets(j, "order_id", NULL), appid,
-                      apr_psprintf(c->pool, "%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(j, "money"))),
-                      source, apr_psprintf(c->pool, "%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(j, "type"))),
+                      apr_psprintf(c->pool, "%" APR_INT64_T_FMT, (apr_int64_t)json_integer_value(json_object_get(j, "money"))),
+                      source, apr_psprintf(c->pool, "%" APR_INT64_T_FMT, (apr_int64_t)json_integer_value(json_object_get(j, "type"))),
                       redirect)))
         return rv;
     return hg_call_answer(c, 200, json_pack("{s:i, s:s, s:s, s:s}", "errcode", 0, "errmsg", "ok", "auth_url",
@@ -275,7 +275,7 @@ static apr_status_t route_auth_submit(hg_call_t *c)
     if ((rv = hg_db_q(c->db, &r, "UPDATE sandbox.wxcard_orders SET status = CASE WHEN $3 = 'accept' AND status = "
                       "'never auth' THEN 'auth success' ELSE status END, openid = CASE WHEN $3 = 'accept' AND status = "
                       "'never auth' THEN $4 ELSE openid END, auth_time = CASE WHEN $3 = 'accept' AND status = 'never auth' "
-                      "THEN now() ELSE auth_time END WHERE s_pappid = $1 AND order_id = $2 RETURNING redirect_url, status",
+                      "THEN now() ELSE auth_time END WHERE s_pappid = $1 AND order_id = $2 RETURNING coalesce(redirect_url, ''), status",
                       4, pappid, order, decision, openid)))
         return rv;
     if (!r->nrows)
@@ -412,7 +412,7 @@ static apr_status_t route_insert(hg_call_t *c)
                       "ON CONFLICT (billing_no, billing_code) DO NOTHING RETURNING id", 9,
                       order, hg_json_gets(j, "card_id", NULL), hg_json_gets(j, "appid", NULL), openid, code,
                       hg_json_gets(d, "billing_no", NULL), hg_json_gets(d, "billing_code", NULL),
-                      apr_psprintf(c->pool, "%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(d, "fee"))),
+                      apr_psprintf(c->pool, "%" APR_INT64_T_FMT, (apr_int64_t)json_integer_value(json_object_get(d, "fee"))),
                       hg_json_dump(c->pool, j, 0))))
         return rv;
     if (!r->nrows)
