@@ -241,6 +241,7 @@ static apr_status_t route_auth_page(hg_call_t *c)
     return html(c, 200, apr_psprintf(c->pool,
         "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>领取发票</title>"
+        "<link rel=\"icon\" href=\"data:,\">"
         "<style>body{margin:0;font:16px/1.5 -apple-system,'PingFang SC',sans-serif;background:#ededed;color:#111}"
         ".box{background:#fff;margin:16px;padding:24px 16px;border-radius:8px;text-align:center}"
         ".amt{font-size:32px;font-weight:600;margin:8px 0}.tip{color:#888;font-size:13px}"
