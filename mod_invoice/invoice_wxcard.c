@@ -141,6 +141,20 @@ leave:
     return rv;
 }
 
+/* WeChat refused a link made with the cached ticket: the next tap fetches another (a ticket can
+ * end before its time, as a token does when another system fetched a newer one) */
+static void ticket_forget(const invoice_wxcard_conf_t *conf)
+{
+    invoice_wxcard_ticket_t *t = conf->ticket;
+    if (!t)
+        return;
+    if (t->lock)
+        apr_thread_mutex_lock(t->lock);
+    t->refresh_at = 0;
+    if (t->lock)
+        apr_thread_mutex_unlock(t->lock);
+}
+
 apr_status_t invoice_wxcard_auth_url(apr_pool_t *p, const invoice_wxcard_conf_t *conf, const char *order_id,
                                      apr_int64_t money_fen, const char *redirect_url,
                                      hg_http_observer_fn *observer, void *observer_baton,
@@ -164,8 +178,11 @@ apr_status_t invoice_wxcard_auth_url(apr_pool_t *p, const invoice_wxcard_conf_t 
         return HG_EINVALID;
     }
     if ((rv = card_call(p, conf, "/card/invoice/getauthurl", "wxcard.getauthurl", hg_json_dump(p, body, 0), 0, NULL,
-                        NULL, observer, observer_baton, &ans, errcode, why)))
+                        NULL, observer, observer_baton, &ans, errcode, why))) {
+        if (*errcode)
+            ticket_forget(conf);
         return rv;
+    }
     url = hg_json_gets(ans, "auth_url", NULL);
     if (!url || (strncmp(url, "https://", 8) && strncmp(url, "http://", 7))) {
         *why = "wxcard.getauthurl: the answer has no auth_url";

@@ -422,7 +422,20 @@ static apr_status_t route_insert(hg_call_t *c)
                                             "openid", openid));
 }
 
+/* POST /sandbox/wechat/expire-tickets — every authorisation-page ticket handed out stops working
+ * now (WeChat ends them early too); -> {"expired": n} */
+static apr_status_t route_expire_tickets(hg_call_t *c)
+{
+    hg_db_result_t *r;
+    apr_status_t rv;
+    if ((rv = hg_db_q(c->db, &r, "WITH e AS (UPDATE sandbox.wxcard_tickets SET expires_at = now() "
+                      "WHERE expires_at > now() RETURNING 1) SELECT count(*) FROM e", 0)))
+        return rv;
+    return hg_call_answer(c, 200, json_pack("{s:I}", "expired", (json_int_t)apr_atoi64(hg_db_val(r, 0, 0))));
+}
+
 const hg_route_t sandbox_wxcard_routes[] = {
+    { "POST", "/sandbox/wechat/expire-tickets", HG_R_PUBLIC | HG_R_DB, NULL, route_expire_tickets },
     { "GET",  "/sandbox/wechat/cgi-bin/ticket/getticket", HG_R_PUBLIC | HG_R_DB, NULL, route_ticket },
     { "POST", "/sandbox/wechat/card/invoice/seturl", HG_R_PUBLIC | HG_R_DB, NULL, route_seturl },
     { "POST", "/sandbox/wechat/card/invoice/platform/createcard", HG_R_PUBLIC | HG_R_DB, NULL, route_createcard },

@@ -12,7 +12,7 @@ use JSON::PP ();
 use HG qw(json_of signed_request psql wait_until);
 use HGInvoice qw(outpatient now17);
 
-plan tests => 47;
+plan tests => 50;
 
 my $json = JSON::PP->new->utf8->canonical;
 Apache::TestRequest::user_agent(reset => 1, requests_redirectable => 0);
@@ -169,6 +169,15 @@ ok t_cmp(verdict($r, $j), '409 HG_INVOICE_WXCARD_STATE -', 'a flushed bill is re
 ($r, $j) = start({ code => $red->{eScarletBillBatchCode} // '', no => $red->{eScarletBillNo} // '',
                    random => $red->{eScarletRandom} // '' });
 ok t_cmp(verdict($r, $j), '409 HG_INVOICE_WXCARD_STATE -', 'so is its red bill');
+
+# ---- WeChat ends the authorisation tickets early: a refused link, then a new ticket
+my $b6 = bill();
+POST('/sandbox/wechat/expire-tickets', content => '');
+my @got = map { my ($rr, $jj) = start($b6); $rr->code . ' ' . ($jj->{code} // $jj->{state} // '-') } 1 .. 8;
+print STDERR "# links after the tickets expired: " . join(', ', @got) . "\n";
+ok t_cmp(scalar(grep { !/^(200 auth|502 HG_PLATFORM_REJECTED)$/ } @got), 0, 'a stale ticket is refused as HG_PLATFORM_REJECTED (' . join(', ', @got) . ')');
+ok t_cmp(scalar(grep { /^502/ } @got) <= 4 ? 1 : 0, 1, 'at most once per process');
+ok t_cmp("$got[-2], $got[-1]", '200 auth, 200 auth', 'then the link comes again, with a fresh ticket');
 
 # ---- a host where the hospital has it off
 Apache::TestRequest::module('wxcard_off');
