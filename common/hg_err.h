@@ -69,6 +69,9 @@
     X(HG_INVOICE_SMS_TOO_SOON,    429, "wait before asking for another SMS code (验证码发送过于频繁)") \
     X(HG_INVOICE_MAIL_LIMIT,      429, "this bill was sent to enough addresses today (今日发送邮箱次数已达上限)") \
     X(HG_INVOICE_MAIL_OFF,        501, "the hospital does not send bills by e-mail (本院未开通邮箱发送)") \
+    X(HG_INVOICE_WXCARD_OFF,      501, "the hospital does not put bills into the WeChat card package (本院未开通微信卡包)") \
+    X(HG_INVOICE_WXCARD_STATE,    409, "a red or flushed bill cannot go into the WeChat card package (红票或已冲红票据不能存入微信卡包)") \
+    X(HG_INVOICE_WXCARD_UNAUTHORIZED, 409, "the patient has not authorised this order in WeChat (未在微信中授权存入卡包)") \
     X(HG_INVOICE_SMS_CODE,        400, "wrong or expired SMS code (验证码错误或已过期)") \
     X(HG_INVOICE_STOCK_OVERLAP,   409, "the number range overlaps a stored range of the same bill code (号段与已入库号段重叠)") \
     X(HG_INVOICE_PDF_BUSY,        503, "many layout files are being rendered, retry shortly (版式文件生成繁忙，请稍后再试)") \

@@ -140,12 +140,15 @@ apr_status_t hg_wechat_call(apr_pool_t *p, const hg_wechat_call_t *call, long *e
         if ((rv = call->token(p, attempt ? token : NULL, call->observer, call->observer_baton, &token, why)))
             return rv;
         memset(&req, 0, sizeof(req));
-        req.method = "POST";
+        req.method = call->body ? "POST" : "GET";
         req.url = hg_wechat_with_token(p, call->url, token);
         req.headers = apr_table_make(p, 2);
-        apr_table_setn(req.headers, "Content-Type", "application/json;charset=UTF-8");
-        req.body = call->body;
-        req.body_len = strlen(call->body);
+        if (call->body) {
+            apr_table_setn(req.headers, "Content-Type", call->content_type ? call->content_type
+                                                                           : "application/json;charset=UTF-8");
+            req.body = call->body;
+            req.body_len = call->body_len ? call->body_len : strlen(call->body);
+        }
         req.timeout_ms = call->timeout_ms;
         req.connect_timeout_ms = HG_HTTP_CONNECT_TIMEOUT_MS;
         req.idempotent = 0;

@@ -45,9 +45,10 @@ int hg_wechat_token_refused(long errcode);
 typedef apr_status_t hg_wechat_token_get_fn(apr_pool_t *p, const char *stale, hg_http_observer_fn *observer,
                                             void *observer_baton, const char **token, const char **why);
 
-/* One call of WeChat's JSON API (a template message): POST url?access_token=…, and once more with
- * a fresh token when WeChat refuses the first.  Never retried beyond that: a second message is a
- * second message.  Outcome:
+/* One call of WeChat's API (a template message, the card package's calls): POST url?access_token=…
+ * (GET when body is NULL), and once more with a fresh token when WeChat refuses the first.  Never
+ * retried beyond that: a second message is a second message.  The answer is JSON whatever was
+ * sent.  Zero the struct first: fields added later default to 0.  Outcome:
  *   APR_SUCCESS, *errcode 0      delivered; *answer is WeChat's JSON answer (msgid…)
  *   APR_SUCCESS, *errcode != 0   WeChat refused: the caller decides (permanent or retry), *why
  *   HG_EINVALID                  no token source configured (*why)
@@ -55,7 +56,9 @@ typedef apr_status_t hg_wechat_token_get_fn(apr_pool_t *p, const char *stale, hg
  *                                token, or no JSON answer; *why */
 typedef struct hg_wechat_call_t {
     const char *url;               /* e.g. https://api.weixin.qq.com/cgi-bin/message/template/send */
-    const char *body;              /* JSON text */
+    const char *body;              /* JSON text; NULL: a GET */
+    apr_size_t body_len;           /* 0: strlen(body) (a multipart body has NULs: give its length) */
+    const char *content_type;      /* NULL: application/json;charset=UTF-8 */
     hg_wechat_token_get_fn *token;
     const char *ca_file;
     int timeout_ms;

@@ -214,6 +214,7 @@ static apr_status_t send_wechat(apr_pool_t *p, const hg_outbox_item_t *item, con
         "remark", "value", "点击查看电子票据，可下载PDF。"));
     if (!body)
         return give_up(out, INVOICE_PERMANENT, "invoice.notify: the template message could not be built", HG_EINVALID);
+    memset(&call, 0, sizeof(call));
     call.url = conf->wechat_url;
     call.body = hg_json_dump(p, body, 0);
     call.token = conf->wechat_token;

@@ -27,6 +27,8 @@
 #include "invoice_store.h"
 #include "invoice_fiscal.h"
 #include "invoice_notify.h"
+#include "invoice_wxcard.h"
+#include "hg_audit.h"
 #include "mod_invoice_private.h"
 
 module AP_MODULE_DECLARE_DATA invoice_module;
@@ -42,7 +44,9 @@ typedef struct invoice_conf_t {
     int pdf_renders;             /* first renders at once per process; 0: one per CPU */
     invoice_fiscal_conf_t fiscal;
     invoice_notify_conf_t notify;
-    const unsigned char *master_key;
+    invoice_wxcard_conf_t wxcard;
+    int wxcard_set;              /* InvoiceWxCard given in this server's section (vhosts inherit otherwise) */
+    const unsigned char *master_key, *audit_key;
     const char *public_url, *institution;
 } invoice_conf_t;
 
@@ -60,6 +64,19 @@ static void *create_conf(apr_pool_t *p, server_rec *s)
     c->pdf_link_ttl = 600;
     c->issue_group_max = 32;
     c->notify.timeout_ms = 5000;
+    c->wxcard.timeout_ms = 5000;
+    return c;
+}
+
+/* A virtual host shares the main server's configuration (the module reads it through G) but for
+ * InvoiceWxCard, which it may turn Off for itself (a staff-only host) */
+static void *merge_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    invoice_conf_t *c = apr_pmemdup(p, basev, sizeof(*c)), *add = addv;
+    if (add->wxcard_set) {
+        c->wxcard_set = 1;
+        c->wxcard.on = add->wxcard.on;
+    }
     return c;
 }
 
@@ -145,6 +162,30 @@ static const char *set_mail(cmd_parms *cmd, void *dc, int argc, char *const argv
     return NULL;
 }
 
+/* InvoiceWxCard s_pappid card_id [appid] | Off */
+static const char *set_wxcard(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    invoice_conf_t *c = conf_of(cmd);
+    int i;
+    c->wxcard_set = 1;
+    if (argc == 1 && !strcasecmp(argv[0], "Off")) {
+        c->wxcard.on = 0;
+        return NULL;
+    }
+    if (argc != 2 && argc != 3)
+        return "InvoiceWxCard: s_pappid and card_id (then the Official Account's appid when the token comes "
+               "from HisgateWeChatTokenURL), or Off";
+    for (i = 0; i < argc; i++)
+        if (strlen(argv[i]) > 128 || strspn(argv[i], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                     "0123456789_-=") != strlen(argv[i]))
+            return apr_psprintf(cmd->pool, "InvoiceWxCard: '%s' is not an identifier WeChat hands out", argv[i]);
+    c->wxcard.on = 1;
+    c->wxcard.s_pappid = argv[0];
+    c->wxcard.card_id = argv[1];
+    c->wxcard.appid = argc == 3 ? argv[2] : NULL;
+    return NULL;
+}
+
 static const command_rec invoice_cmds[] = {
     AP_INIT_TAKE1("InvoiceSealKey", set_seal_key, NULL, RSRC_CONF,
                   "PEM file of the institution's SM2 private key (the unit seal on every bill)"),
@@ -167,6 +208,8 @@ static const command_rec invoice_cmds[] = {
                   "WeChat template-message URL and template id"),
     AP_INIT_TAKE_ARGV("InvoiceMail", set_mail, NULL, RSRC_CONF,
                       "SMTP server URL and sender address [user password]: patients' bills by e-mail (发送到邮箱)"),
+    AP_INIT_TAKE_ARGV("InvoiceWxCard", set_wxcard, NULL, RSRC_CONF,
+                      "s_pappid card_id [appid], or Off: patients put bills into the WeChat card package (微信卡包)"),
     { NULL }
 };
 
@@ -541,6 +584,14 @@ static apr_status_t deliver_notify(apr_pool_t *p, const hg_outbox_item_t *item, 
     return rv ? rv : invoice_notify_deliver(p, &plain, &G->notify, out);
 }
 
+static apr_status_t deliver_wxcard(apr_pool_t *p, const hg_outbox_item_t *item, void *baton,
+                                   hg_outbox_outcome_t *out)
+{
+    hg_outbox_item_t plain;
+    apr_status_t rv = open_item(p, item, &plain, out);
+    return rv ? rv : invoice_wxcard_deliver(p, &plain, &G->wxcard, out);
+}
+
 /* ---------------------------------------------------------------- patient pages' JSON */
 
 /* payChannelCode → a name patients understand; 01 POS刷卡 is from the spec, the rest is the
@@ -805,12 +856,23 @@ static apr_status_t route_pub_offline(hg_call_t *c)
         apr_psprintf(c->pool, "/invoice/bill.html#code=%s&no=%s&r=%s", b->bill_batch_code, b->bill_no, b->random)));
 }
 
-/* GET /invoice/pub/v1/verify?code=&no= — does the stored bill still carry a valid unit seal? */
 /* POST /invoice/pub/v1/email {"code","no","random","email"} — 发送到邮箱: the bill's layout file to the
  * patient's mailbox, through the outbox (invoice.notify, channel email; the sealed payload carries
  * the file, rendered now or from the cache).  The same address again the same day sends nothing
  * more; at most MAIL_PER_DAY addresses a bill a day. */
 #define MAIL_PER_DAY 5
+
+/* the bill a patient's call names by code, number and check code; one answer for "no such bill"
+ * and "wrong check code": the check code is the secret */
+static apr_status_t pub_bill_checked(hg_call_t *c, invoice_ctx_t *x, const char *code, const char *no,
+                                     const char *rnd, invoice_bill_t **b)
+{
+    apr_status_t rv = invoice_find(x, code, no, b);
+    if (rv == HG_ENOTFOUND || (rv == APR_SUCCESS && (!hg_ct_equal((*b)->random, rnd, 6)
+                                                     || strlen(rnd) != strlen((*b)->random))))
+        return hg_call_fail(c, "HG_INVOICE_NOT_FOUND", "random", "票据不存在或校验码错误");
+    return rv ? invoice_call_failed(c, x, rv) : APR_SUCCESS;
+}
 static const hg_field_t MAIL_SCHEMA[] = {
     { .name = "code", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
     { .name = "no", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 20 },
@@ -840,11 +902,8 @@ static apr_status_t route_pub_email(hg_call_t *c)
     no = hg_json_gets(c->json, "no", NULL);
     rnd = hg_json_gets(c->json, "random", NULL);
     addr = hg_json_gets(c->json, "email", NULL);
-    if ((rv = invoice_find(x, code, no, &b)) == HG_ENOTFOUND || (rv == APR_SUCCESS && !hg_ct_equal(b->random, rnd, 6))
-        || (rv == APR_SUCCESS && strlen(rnd) != strlen(b->random)))
-        return hg_call_fail(c, "HG_INVOICE_NOT_FOUND", "random", "票据不存在或校验码错误");
-    if (rv)
-        return invoice_call_failed(c, x, rv);
+    if ((rv = pub_bill_checked(c, x, code, no, rnd, &b)))
+        return rv;
     /* one address whatever its letters' case; kept as a keyed hash, never in clear */
     lower = apr_pstrdup(c->pool, addr);
     for (q = lower; *q; q++)
@@ -891,6 +950,263 @@ static apr_status_t route_pub_email(hg_call_t *c)
     return hg_call_answer(c, 202, json_pack("{s:b, s:s}", "queued", 1, "email", invoice_mask_email(c->pool, addr)));
 }
 
+/* ---------------------------------------------------------------- 存入微信卡包 (invoice_wxcard.h) */
+
+/* The page's two calls (the bill named as for the e-mail):
+ *   POST /invoice/pub/v1/wxcard {"code","no","random"} -> 200 {"state":"auth","orderId","authUrl"}:
+ *        the page opens authUrl (WeChat's authorisation page), which comes back to the bill page
+ *        with ?wxcard=<orderId>; or {"state":"queued"|"inserted"} when the bill is on its way or in
+ *        a card package already (nothing more to authorise)
+ *   POST /invoice/pub/v1/wxcard/insert {"code","no","random","orderId"} -> 202 {"state":"queued"}
+ *        once WeChat says the patient authorised the order: the insertion goes to the outbox
+ *        (invoice.wxcard); asked again, the same order answers its state: queued, inserted or
+ *        failed (dead-lettered), and queues nothing more.
+ * A bill goes into one card package: once an insertion is queued or done, another order of the
+ * same bill queues nothing and answers that one's state. */
+#define WXCARD_ORDER_REUSE "30 minutes"   /* a second tap reuses the order it opened (ticket lives 2 h) */
+#define WXCARD_ATTEMPTS 10
+
+static const hg_field_t WXCARD_SCHEMA[] = {
+    { .name = "code", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50, .pattern = "[0-9A-Za-z]+" },
+    { .name = "no", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 20, .pattern = "[0-9A-Za-z]+" },
+    { .name = "random", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 20, .pattern = "[0-9A-Za-z]+" },
+    HG_FIELDS_END_CLOSED
+};
+
+static const hg_field_t WXCARD_INSERT_SCHEMA[] = {
+    { .name = "code", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50, .pattern = "[0-9A-Za-z]+" },
+    { .name = "no", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 20, .pattern = "[0-9A-Za-z]+" },
+    { .name = "random", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 20, .pattern = "[0-9A-Za-z]+" },
+    { .name = "orderId", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 32, .pattern = "[0-9a-z]{32}" },
+    HG_FIELDS_END_CLOSED
+};
+
+/* the outbox state of an insertion as the page says it */
+static const char *wxcard_state(const char *outbox_state)
+{
+    return !strcmp(outbox_state, "done") ? "inserted" : !strcmp(outbox_state, "dead") ? "failed" : "queued";
+}
+
+/* the WeChat calls of a request are journalled after them (the connection is given back meanwhile) */
+typedef struct wxcard_journal_t {
+    hg_call_t *c;
+    apr_array_header_t *recs;      /* of hg_audit_rec_t */
+} wxcard_journal_t;
+
+static void wxcard_observe(void *baton, apr_pool_t *p, const hg_http_req_t *req, const hg_http_resp_t *resp,
+                           apr_status_t rv)
+{
+    wxcard_journal_t *j = baton;
+    hg_audit_rec_t *rec = apr_array_push(j->recs);
+    memset(rec, 0, sizeof(*rec));
+    rec->institution = j->c->institution;
+    rec->caller = "hisgate";
+    rec->direction = "out";
+    rec->endpoint = apr_pstrdup(j->c->pool, req->endpoint_name ? req->endpoint_name : "wxcard");
+    rec->request_id = j->c->request_id;
+    rec->status = resp && resp->status ? resp->status : rv == HG_ETIMEOUT ? 504 : 502;
+    rec->elapsed_ms = resp ? (int)resp->elapsed_ms : 0;
+    rec->req_body = apr_pstrmemdup(j->c->pool, req->body ? req->body : "", req->body ? req->body_len : 0);
+    rec->req_len = req->body ? req->body_len : 0;
+    if (resp && resp->body) {
+        rec->resp_body = apr_pstrmemdup(j->c->pool, resp->body, resp->body_len);
+        rec->resp_len = resp->body_len;
+    }
+}
+
+/* after the calls: the connection back, and the journal written */
+static apr_status_t wxcard_journal_flush(wxcard_journal_t *j)
+{
+    apr_status_t rv;
+    int i;
+    if ((rv = hg_call_db_reacquire(j->c)))
+        return rv;
+    for (i = 0; G->audit_key && i < j->recs->nelts; i++)
+        hg_audit_insert(j->c->db, G->audit_key, &APR_ARRAY_IDX(j->recs, i, hg_audit_rec_t));
+    apr_array_clear(j->recs);
+    return APR_SUCCESS;
+}
+
+/* WeChat's refusal or absence as the patient's error */
+static apr_status_t wxcard_platform_failed(hg_call_t *c, apr_status_t rv, long errcode, const char *why)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r, "HG10012: WeChat card package: %s", why ? why : "failed");
+    if (rv == HG_ETIMEOUT)
+        return hg_call_fail(c, "HG_PLATFORM_TIMEOUT", NULL, "微信暂未响应，请稍后再试");
+    if (rv == HG_EPLATFORM && errcode)
+        return hg_call_fail(c, "HG_PLATFORM_REJECTED", NULL,
+                            apr_psprintf(c->pool, "微信拒绝了请求 (errcode %ld)，请稍后再试", errcode));
+    return hg_call_fail(c, "HG_PLATFORM_UNAVAILABLE", NULL, "暂时无法连接微信，请稍后再试");
+}
+
+/* the bill of a patient's card-package call, checked: configured here, the bill found, blue and
+ * not flushed */
+static apr_status_t wxcard_bill(hg_call_t *c, invoice_ctx_t *x, const hg_field_t *schema, invoice_bill_t **b)
+{
+    invoice_conf_t *here = ap_get_module_config(c->r->server->module_config, &invoice_module);
+    apr_status_t rv;
+    if ((rv = hg_json_validate(c->pool, c->json, schema, &c->err)))
+        return rv;
+    if (!here || !here->wxcard.on || !G->wxcard.on)
+        return hg_call_fail(c, "HG_INVOICE_WXCARD_OFF", NULL, NULL);
+    if ((rv = pub_bill_checked(c, x, hg_json_gets(c->json, "code", NULL), hg_json_gets(c->json, "no", NULL),
+                               hg_json_gets(c->json, "random", NULL), b)))
+        return rv;
+    if ((*b)->is_scarlet || strcmp((*b)->state, "normal") || (*b)->total_fen <= 0)
+        return hg_call_fail(c, "HG_INVOICE_WXCARD_STATE", NULL, NULL);
+    return APR_SUCCESS;
+}
+
+/* the state of the bill's insertion that counts (queued or done, newest first), or NULL */
+static apr_status_t wxcard_bill_insertion(hg_call_t *c, const invoice_bill_t *b, const char **state)
+{
+    hg_db_result_t *r;
+    apr_status_t rv;
+    *state = NULL;
+    if ((rv = hg_db_q(c->db, &r, "SELECT ob.state FROM invoice.wxcard_orders o JOIN hg.outbox ob "
+                      "ON ob.topic = 'invoice.wxcard' AND ob.business_key = 'wxcard:' || o.order_id "
+                      "WHERE o.bill_id = $1::bigint AND ob.state <> 'dead' ORDER BY ob.id DESC LIMIT 1",
+                      1, apr_off_t_toa(c->pool, b->id))))
+        return rv;
+    if (r->nrows)
+        *state = hg_db_val(r, 0, 0);
+    return APR_SUCCESS;
+}
+
+static apr_status_t route_pub_wxcard(hg_call_t *c)
+{
+    invoice_ctx_t *x = invoice_call_ctx(c);
+    wxcard_journal_t j = { c, apr_array_make(c->pool, 4, sizeof(hg_audit_rec_t)) };
+    const char *state, *order, *redirect, *auth_url = NULL, *why = NULL;
+    invoice_bill_t *b;
+    hg_db_result_t *r;
+    char *fresh;
+    long errcode = 0;
+    apr_status_t rv, call_rv;
+
+    if ((rv = wxcard_bill(c, x, WXCARD_SCHEMA, &b)) || (rv = wxcard_bill_insertion(c, b, &state)))
+        return rv;
+    if (state)
+        return hg_call_answer(c, 200, json_pack("{s:s}", "state", wxcard_state(state)));
+    if ((rv = hg_random_string(&fresh, c->pool, 32, "0123456789abcdefghijklmnopqrstuvwxyz")))
+        return rv;
+    /* the order this page opened a little while ago, or a new one */
+    if ((rv = hg_db_q(c->db, &r, "WITH old AS (SELECT order_id FROM invoice.wxcard_orders WHERE bill_id = $1::bigint "
+                      "  AND authorized_at IS NULL AND created_at > now() - interval '" WXCARD_ORDER_REUSE "' "
+                      "  ORDER BY created_at DESC LIMIT 1), "
+                      "new AS (INSERT INTO invoice.wxcard_orders (order_id, bill_id, institution) "
+                      "  SELECT $2, $1::bigint, $3 WHERE NOT EXISTS (SELECT 1 FROM old) RETURNING order_id) "
+                      "SELECT order_id FROM old UNION ALL SELECT order_id FROM new",
+                      3, apr_off_t_toa(c->pool, b->id), fresh, c->institution)))
+        return rv;
+    order = hg_db_val(r, 0, 0);
+    redirect = apr_psprintf(c->pool, "%s/invoice/bill.html?wxcard=%s#code=%s&no=%s&r=%s", G->public_url ? G->public_url : "",
+                            order, b->bill_batch_code, b->bill_no, b->random);
+    hg_call_db_release(c);
+    call_rv = invoice_wxcard_auth_url(c->pool, &G->wxcard, order, b->total_fen, redirect, wxcard_observe, &j,
+                                      &auth_url, &errcode, &why);
+    if ((rv = wxcard_journal_flush(&j)))
+        return rv;
+    if (call_rv)
+        return wxcard_platform_failed(c, call_rv, errcode, why);
+    return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:s}", "state", "auth", "orderId", order, "authUrl", auth_url));
+}
+
+/* the sealed payload of an insertion: the bill's fields as WeChat takes them, and its file */
+static apr_status_t wxcard_payload(hg_call_t *c, invoice_ctx_t *x, const invoice_bill_t *b, const char *order,
+                                   const char *billing_time, char **sealed)
+{
+    json_t *doc, *data, *info;
+    const char *pdf, *why, *payer, *b64, *payload;
+    apr_size_t len;
+    apr_status_t rv;
+
+    if ((rv = invoice_doc(x, b, &doc)))
+        return invoice_call_failed(c, x, rv);
+    data = json_object_get(doc, "data");
+    if (invoice_wxcard_info(&info, &why, c->pool, json_object_get(data, "chargeDetail"))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, c->r, "HG10013: bill %" APR_INT64_T_FMT ": %s", b->id, why);
+        return hg_call_fail(c, "HG_INTERNAL", NULL, NULL);
+    }
+    payer = hg_json_gets(data, "payer", NULL);
+    if ((rv = bill_pdf(c, x, b, 0, &pdf, &len)))
+        return rv;
+    if (!c->db && (rv = hg_call_db_reacquire(c)))
+        return rv;
+    x->db = c->db;
+    b64 = apr_palloc(c->pool, apr_base64_encode_len((int)len));
+    apr_base64_encode_binary((char *)b64, (const unsigned char *)pdf, (int)len);
+    payload = hg_json_dump(c->pool, hg_json_own(c->pool, json_pack("{s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:O, s:s, s:s}",
+        "orderId", order, "fee", (json_int_t)b->total_fen, "title", payer && *payer ? payer : "个人",
+        "billingTime", (json_int_t)apr_atoi64(billing_time), "billBatchCode", b->bill_batch_code,
+        "billNo", b->bill_no, "checkCode", b->random, "info", info,
+        "filename", apr_psprintf(c->pool, "ebill-%s-%s.pdf", b->bill_batch_code, b->bill_no), "pdf", b64)), 0);
+    return hg_secret_seal_packed(sealed, c->pool, c->master_key, payload, strlen(payload));
+}
+
+static apr_status_t route_pub_wxcard_insert(hg_call_t *c)
+{
+    invoice_ctx_t *x = invoice_call_ctx(c);
+    wxcard_journal_t j = { c, apr_array_make(c->pool, 2, sizeof(hg_audit_rec_t)) };
+    const char *order, *state, *auth = NULL, *why = NULL;
+    invoice_bill_t *b;
+    hg_db_result_t *r;
+    char *sealed = NULL;
+    long errcode = 0;
+    apr_status_t rv, call_rv;
+    int created = 0;
+
+    if ((rv = wxcard_bill(c, x, WXCARD_INSERT_SCHEMA, &b)))
+        return rv;
+    order = hg_json_gets(c->json, "orderId", NULL);
+    if ((rv = hg_db_q(c->db, &r, "SELECT coalesce(ob.state, ''), extract(epoch FROM b.issued_at)::bigint "
+                      "FROM invoice.wxcard_orders o JOIN invoice.bills b ON b.id = o.bill_id "
+                      "LEFT JOIN hg.outbox ob ON ob.topic = 'invoice.wxcard' AND ob.business_key = 'wxcard:' || o.order_id "
+                      "WHERE o.order_id = $1 AND o.bill_id = $2::bigint", 2, order, apr_off_t_toa(c->pool, b->id))))
+        return rv;
+    if (!r->nrows)
+        return hg_call_fail(c, "HG_NOT_FOUND", "orderId", "no such order for this bill");
+    if (*hg_db_val(r, 0, 0))                          /* asked again: this order's insertion as it stands */
+        return hg_call_answer(c, 200, json_pack("{s:s}", "state", wxcard_state(hg_db_val(r, 0, 0))));
+    if ((rv = wxcard_bill_insertion(c, b, &state)))
+        return rv;
+    if (state)                                        /* another order of the bill went first */
+        return hg_call_answer(c, 200, json_pack("{s:s}", "state", wxcard_state(state)));
+    {
+        const char *billing_time = apr_pstrdup(c->pool, hg_db_val(r, 0, 1));
+        hg_call_db_release(c);
+        call_rv = invoice_wxcard_auth_status(c->pool, &G->wxcard, order, wxcard_observe, &j, &auth, &errcode, &why);
+        if ((rv = wxcard_journal_flush(&j)))
+            return rv;
+        if (call_rv)
+            return wxcard_platform_failed(c, call_rv, errcode, why);
+        if (strcmp(auth, "auth success"))
+            return hg_call_fail(c, "HG_INVOICE_WXCARD_UNAUTHORIZED", "orderId",
+                                apr_psprintf(c->pool, "微信未授权该订单 (%s)，请重新点击存入微信卡包", hg_utf8_repair(c->pool, auth)));
+        x->db = c->db;
+        if ((rv = wxcard_payload(c, x, b, order, billing_time, &sealed)))
+            return rv;
+    }
+    /* one insertion of the bill at a time: the check again, under the bill's lock, with the write */
+    if ((rv = hg_db_begin(c->db))
+        || (rv = hg_db_q(c->db, NULL, "SELECT pg_advisory_xact_lock(hashtextextended('invoice.wxcard:' || $1, 0))",
+                         1, apr_off_t_toa(c->pool, b->id)))
+        || (rv = wxcard_bill_insertion(c, b, &state)))
+        return rv;
+    if (state) {
+        hg_db_rollback(c->db);
+        return hg_call_answer(c, 200, json_pack("{s:s}", "state", wxcard_state(state)));
+    }
+    if ((rv = hg_db_q(c->db, NULL, "UPDATE invoice.wxcard_orders SET authorized_at = now() WHERE order_id = $1", 1, order))
+        || (rv = hg_outbox_enqueue(c->db, "invoice.wxcard", c->institution, apr_pstrcat(c->pool, "wxcard:", order, NULL),
+                                   hg_json_dump(c->pool, hg_json_own(c->pool, json_pack("{s:s}", "sealed", sealed)), 0),
+                                   WXCARD_ATTEMPTS, &created))
+        || (rv = hg_db_commit(c->db)))
+        return rv;
+    return hg_call_answer(c, 202, json_pack("{s:s}", "state", "queued"));
+}
+
+/* GET /invoice/pub/v1/verify?code=&no= — does the stored bill still carry a valid unit seal? */
 static apr_status_t route_pub_verify(hg_call_t *c)
 {
     invoice_ctx_t *x = invoice_call_ctx(c);
@@ -917,6 +1233,8 @@ static const hg_route_t invoice_routes[] = {
     { "GET",  "/invoice/pub/v1/offline", HG_R_DB, NULL, route_pub_offline },
     { "GET",  "/invoice/pub/v1/verify", HG_R_DB, NULL, route_pub_verify },
     { "POST", "/invoice/pub/v1/email", HG_R_DB | HG_R_JSON, NULL, route_pub_email },
+    { "POST", "/invoice/pub/v1/wxcard", HG_R_DB | HG_R_JSON, NULL, route_pub_wxcard },
+    { "POST", "/invoice/pub/v1/wxcard/insert", HG_R_DB | HG_R_JSON, NULL, route_pub_wxcard_insert },
     { NULL }
 };
 
@@ -939,6 +1257,7 @@ static int invoice_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     reg_routes("invoice-staff", invoice_staff_routes, c);
     reg_topic("invoice.upload", deliver_upload, c);
     reg_topic("invoice.notify", deliver_notify, c);
+    reg_topic("invoice.wxcard", deliver_wxcard, c);
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;
     c->institution = conf_get("institution");
@@ -952,6 +1271,18 @@ static int invoice_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     c->notify.ca_file = c->fiscal.ca_file;
     c->notify.wechat_token = APR_RETRIEVE_OPTIONAL_FN(hg_wechat_token);
     c->notify.mail_from_name = c->institution_name;
+    c->audit_key = (const unsigned char *)conf_get("audit_key");
+    c->wxcard.api_base = conf_get("wechat_api");
+    c->wxcard.ca_file = c->fiscal.ca_file;
+    c->wxcard.token = c->notify.wechat_token;
+    c->wxcard.ticket = apr_pcalloc(pconf, sizeof(*c->wxcard.ticket));
+    if (!c->wxcard.appid)
+        c->wxcard.appid = conf_get("wechat_appid");
+    if (c->wxcard.on && !c->wxcard.appid) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG10011: InvoiceWxCard needs the Official Account's appid: "
+                     "from HisgateWeChat, or as its third argument");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     if (c->seal_key_file) {
         if (hg_pkey_load_file(&c->seal_key, pconf, c->seal_key_file) != APR_SUCCESS || !hg_pkey_is_sm2(c->seal_key)) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG10001: InvoiceSealKey %s is not an SM2 private key",
@@ -994,6 +1325,9 @@ static void invoice_child_init(apr_pool_t *p, server_rec *s)
         if (reg_line)
             reg_line("invoice.pdf", render_line);
     }
+    /* the card package's ticket: one fetch at a time in this process (the threads share it) */
+    if (G && G->wxcard.ticket && apr_thread_mutex_create(&G->wxcard.ticket->lock, APR_THREAD_MUTEX_DEFAULT, p))
+        G->wxcard.ticket->lock = NULL;
     if (hg_group_create(&issue_group) != APR_SUCCESS)
         issue_group = NULL;      /* every bill in its own transaction: slower on a busy point, as correct */
     else
@@ -1008,5 +1342,5 @@ static void invoice_register_hooks(apr_pool_t *p)
 }
 
 AP_DECLARE_MODULE(invoice) = {
-    STANDARD20_MODULE_STUFF, NULL, NULL, create_conf, NULL, invoice_cmds, invoice_register_hooks, 0
+    STANDARD20_MODULE_STUFF, NULL, NULL, create_conf, merge_conf, invoice_cmds, invoice_register_hooks, 0
 };

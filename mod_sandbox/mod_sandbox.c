@@ -408,6 +408,7 @@ static int sandbox_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     }
     reg("sandbox", sandbox_routes, NULL);
     reg("sandbox-wechat", sandbox_wechat_routes, NULL);
+    reg("sandbox-wxcard", sandbox_wxcard_routes, NULL);
     reg("sandbox-his", sandbox_his_routes, NULL);
     return OK;
 }

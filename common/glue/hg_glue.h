@@ -82,7 +82,7 @@ APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_register_topic,
                         (const char *topic, hg_outbox_deliver_fn *fn, void *baton));
 
 /* core settings a module may read after post_config: "institution", "public_url", "fiscal_url",
- * "fiscal_appid", "fiscal_key", "fiscal_timeout_ms", "ca_file", "fonts"; "master_key" gives the 16 raw bytes
+ * "fiscal_appid", "fiscal_key", "fiscal_timeout_ms", "ca_file", "fonts", "wechat_appid", "wechat_api"; "master_key" gives the 16 raw bytes
  * (NULL when HisgateKeyFile is not set), "audit_key" likewise (for hg_audit_insert of outbound exchanges a
  * route makes itself, as mod_injury does). NULL for an unknown or unset name. */
 APR_DECLARE_OPTIONAL_FN(const char *, hg_conf_get, (const char *name));

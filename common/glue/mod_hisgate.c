@@ -327,6 +327,10 @@ static const char *hg_conf_get(const char *name)
         return c->fiscal_timeout_text;
     if (!strcmp(name, "master_key"))
         return c->keys_loaded ? (const char *)c->master_key : NULL;
+    if (!strcmp(name, "wechat_appid"))   /* the Official Account (HisgateWeChat), NULL with a central token URL */
+        return c->wechat_appid;
+    if (!strcmp(name, "wechat_api"))     /* HisgateWeChat's API base, NULL for WeChat's own */
+        return c->wechat_api;
     if (!strcmp(name, "audit_key"))      /* for modules that journal their own outbound exchanges */
         return c->keys_loaded ? (const char *)c->audit_key : NULL;
     return NULL;

@@ -96,6 +96,11 @@
              '<div class="weui-cell__ft"><a class="weui-btn weui-btn_mini weui-btn_primary" id="inv-mail-send" ' +
              'role="button" href="javascript:;">发送</a></div></div></div>' +
              '<p class="inv-hint" id="inv-mail-status" aria-live="polite"></p>' : '') +
+      /* 存入微信卡包: blue bills that stand (the server refuses red and flushed ones) */
+      (pdf && !b.isScarlet && b.state !== 'flushed'
+        ? '<div class="inv-wxcard"><a class="weui-btn weui-btn_default" id="inv-wxcard" role="button" ' +
+          'href="javascript:;">存入微信卡包</a>' +
+          '<p class="inv-hint" id="inv-wxcard-status" aria-live="polite"></p></div>' : '') +
       cells('收费项目', b.items, true) +
       cells('医保结算', b.insurance, false) +
       cells('支付方式', b.payChannels, false) +
@@ -106,6 +111,67 @@
       HG.$('inv-pdf').addEventListener('click', download);
       HG.$('inv-mail-send').addEventListener('click', sendMail);
     }
+    if (HG.$('inv-wxcard')) {
+      HG.$('inv-wxcard').addEventListener('click', toCardPackage);
+      if (returnedOrder) confirmCard(returnedOrder, 0);
+    }
+  }
+
+  /* 存入微信卡包: inside WeChat the server answers WeChat's authorisation page, which comes back here
+   * with ?wxcard=<order>; then the server queues the insertion and the page follows it a while */
+  var WXCARD_POLLS = 8, WXCARD_POLL_MS = 1500;
+  var returnedOrder = (function () {
+    var m = /[?&]wxcard=([0-9a-z]{32})(?:&|$)/.exec(window.location.search);
+    return m ? m[1] : null;
+  })();
+  var carding = false;
+
+  function cardStatus(text) { HG.$('inv-wxcard-status').textContent = text; }
+
+  function cardState(state) {
+    if (state === 'inserted') cardStatus('已存入微信卡包，可在微信「我 › 卡包」中查看。');
+    else if (state === 'failed') cardStatus('存入微信卡包未成功，请稍后再试，或下载PDF。');
+    else cardStatus('已提交，正在存入微信卡包…');
+  }
+
+  function toCardPackage(ev) {
+    var p = params();
+    ev.preventDefault();
+    if (!HG.inWeChat()) {
+      cardStatus('请在微信中打开本页面，再点「存入微信卡包」；也可下载PDF或发送到邮箱。');
+      return;
+    }
+    if (carding) return;
+    carding = true;
+    cardStatus('正在打开微信授权页…');
+    HG.api('POST', '/invoice/pub/v1/wxcard', { code: p.code, no: p.no, random: p.random }, function (err, r) {
+      carding = false;
+      if (err) { cardStatus(''); HG.toptip(HG.errorText(err)); return; }
+      if (r.state === 'auth' && r.authUrl) { window.location.href = r.authUrl; return; }
+      cardState(r.state);
+    });
+  }
+
+  /* back from WeChat's page: the order goes to the card package once WeChat says it was authorised */
+  function confirmCard(order, polls) {
+    var p = params();
+    if (!polls) {                                     /* a reload or a new render must not confirm again */
+      returnedOrder = null;
+      if (window.history.replaceState)
+        window.history.replaceState(null, '', window.location.pathname + window.location.hash);
+    }
+    cardState('queued');
+    HG.api('POST', '/invoice/pub/v1/wxcard/insert', { code: p.code, no: p.no, random: p.random, orderId: order },
+      function (err, r) {
+        if (err) {
+          cardStatus(err.code === 'HG_INVOICE_WXCARD_UNAUTHORIZED' ? '未完成微信授权，可再次点击「存入微信卡包」。' : '');
+          if (err.code !== 'HG_INVOICE_WXCARD_UNAUTHORIZED') HG.toptip(HG.errorText(err));
+          return;
+        }
+        cardState(r.state);
+        if (r.state === 'queued' && polls < WXCARD_POLLS)
+          setTimeout(function () { confirmCard(order, polls + 1); }, WXCARD_POLL_MS);
+      });
   }
 
   /* 发送到邮箱: the server queues the e-mail and answers with the address masked */

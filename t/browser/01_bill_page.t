@@ -4,7 +4,7 @@
 # and asserts on what the browser saw.  Then the same link with a wrong check code must show the
 # friendly not-found state.
 #
-# Screenshots: t/logs/screenshots/bill.png and bill_notfound.png.  make test runs in a temporary
+# Screenshots: t/logs/screenshots/bill.png, bill_mail.png, bill_wxcard.png and bill_notfound.png.  make test runs in a temporary
 # copy of the tree that is deleted afterwards, so to keep them set HG_SCREENSHOT_DIR, e.g.
 #   HG_SCREENSHOT_DIR=/tmp/hisgate-screens HG_TESTS=t/browser make test
 # and they are copied there too (the directory is created if missing; it must be writable by the
@@ -24,7 +24,7 @@ use Time::HiRes qw(time);
 use HG qw(json_of signed_request psql wait_until);
 use HGInvoice qw(outpatient);
 
-plan tests => 45;
+plan tests => 53;
 
 my $t0    = time;
 my $top   = $ENV{HG_TOP} // '.';
@@ -133,13 +133,30 @@ ok t_cmp(wait_until(20, sub { psql("SELECT count(*) FROM sandbox.mails WHERE rcp
          "the sandbox's mail server got the bill");
 ok t_cmp(png_width("$shots/bill_mail.png"), 780, 'screenshot bill_mail.png');
 
+# ---- 存入微信卡包 from the page, inside WeChat, and outside it
+my $wx = $pg->{wxcard} // {};
+ok t_cmp(($wx->{button}{text} // '') . '|' . ($wx->{button}{visible} ? 'visible' : 'hidden'), '存入微信卡包|visible',
+         'a 存入微信卡包 button within the width');
+ok t_cmp(($wx->{auth_page}{path} // '') . ' ' . (($wx->{auth_page}{text} // '') =~ /123\.45/ ? 'amount' : 'no amount'),
+         '/sandbox/wechat/invoice/auth amount', "the tap opens WeChat's (the sandbox's) authorisation page, with the amount");
+ok t_cmp($wx->{back_url} // '', qr{/invoice/bill\.html\?wxcard=[0-9a-z]{32}#\Q$hash\E$}, '授权 comes back to the bill page with the order');
+ok t_cmp($wx->{status} // '', qr/^已存入微信卡包/, 'the page says the bill is in the card package');
+ok t_cmp($wx->{url_after} // '', qr{/invoice/bill\.html#\Q$hash\E$}, 'and drops the order from its address (a reload asks nothing again)');
+ok t_cmp(psql("SELECT openid FROM sandbox.wxcard_inserts WHERE billing_no = '44010126' AND billing_code = '" . ($j->{billNo} // '?') . "'"),
+         'oSBXpatient0000000000000001', "the sandbox's WeChat got the bill for the patient who tapped 授权");
+ok t_cmp(png_width("$shots/bill_wxcard.png") . ' ' . (($wx->{scroll_width} // 9999) <= 390 ? 'fits' : 'too wide'), '780 fits',
+         'screenshot bill_wxcard.png, no horizontal scrollbar');
+my $plain = $o->{plain_browser} // {};
+ok t_cmp(($plain->{status} // '') . ' ' . ($plain->{asked_server} ? 'asked' : 'not asked'), qr/^请在微信中打开本页面.* not asked$/,
+         'outside WeChat the button says to open the page in WeChat, and asks the server nothing');
+
 my $secs = time - $t0;
 ok t_cmp($secs < 45 ? 1 : 0, 1, sprintf('the whole test took %.1f s (< 45 s)', $secs));
 
 # keep the screenshots beyond the temporary copy of the tree
 if (my $keep = $ENV{HG_SCREENSHOT_DIR}) {
     make_path($keep) unless -d $keep;
-    for my $png (qw(bill.png bill_mail.png bill_notfound.png)) {
+    for my $png (qw(bill.png bill_mail.png bill_wxcard.png bill_notfound.png)) {
         next unless -f "$shots/$png";
         copy("$shots/$png", "$keep/$png") or print STDERR "# cannot copy $png to $keep: $!\n";
     }

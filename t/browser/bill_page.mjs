@@ -160,7 +160,42 @@ async function main() {
                       screenshot: path.join(shots, 'bill_mail.png') };
     await page.screenshot({ path: out.bill.mail.screenshot, fullPage: true });
   }
+
+  // ---- 存入微信卡包: WeChat's authorisation page (the sandbox's), 授权, back to the bill page
+  if (await page.$('#inv-wxcard')) {
+    const w = {};
+    await Promise.all([page.waitForURL(/\/sandbox\/wechat\/invoice\/auth\?/, { timeout: 10000 }), page.tap('#inv-wxcard')]);
+    w.auth_page = { path: new URL(page.url()).pathname, text: (await page.textContent('body')).trim() };
+    await Promise.all([page.waitForURL(/\/invoice\/bill\.html\?wxcard=/, { waitUntil: 'commit', timeout: 10000 }),
+                       page.tap('#sbx-accept')]);
+    w.back_url = page.url();        // before the page drops the order from it
+    await page.waitForSelector('.inv-title', { state: 'visible', timeout: 15000 });
+    await page.waitForFunction(() => /已存入微信卡包/.test((document.querySelector('#inv-wxcard-status') || {}).textContent || ''),
+                               null, { timeout: 15000 }).catch(() => {});
+    const st = await page.$('#inv-wxcard-status');
+    w.status = st ? (await st.textContent()).trim() : null;
+    w.url_after = page.url();
+    w.scroll_width = await page.evaluate(() => document.documentElement.scrollWidth);
+    w.button = await page.$eval('#inv-wxcard', (el) => ({ text: el.textContent.trim(),
+      visible: el.getBoundingClientRect().width > 0 && el.getBoundingClientRect().right <= 390.5 }));
+    w.screenshot = path.join(shots, 'bill_wxcard.png');
+    await page.screenshot({ path: w.screenshot, fullPage: true });
+    out.bill.wxcard = w;
+  }
   await page.close();
+
+  // ---- the same button outside WeChat: it says where it works and asks nothing of the server
+  {
+    const plain = await browser.newContext({ viewport: { width: WIDTH, height: HEIGHT }, deviceScaleFactor: 2,
+      isMobile: true, hasTouch: true, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+    const { page: pp } = await openPage(plain, url);
+    let asked = false;
+    pp.on('request', (r) => { if (/\/invoice\/pub\/v1\/wxcard/.test(r.url())) asked = true; });
+    await pp.tap('#inv-wxcard');
+    await pp.waitForFunction(() => document.querySelector('#inv-wxcard-status').textContent.trim() !== '');
+    out.plain_browser = { status: (await pp.textContent('#inv-wxcard-status')).trim(), asked_server: asked };
+    await plain.close();
+  }
 
   // ---- the same bill with a wrong check code: the friendly not-found state
   const badHash = hash.replace(/(^|&)r=[^&]*/, (m, pre) => `${pre}r=${/(^|&)r=zzzzzz(&|$)/.test(hash) ? 'zzzzzy' : 'zzzzzz'}`);

@@ -1,0 +1,186 @@
+# 存入微信卡包: the bill page asks for WeChat's authorisation link, the patient authorises on
+# WeChat's page (the sandbox plays it), comes back, and the outbox uploads the layout file and puts
+# the bill into the card package (card/invoice/platform/setpdf + card/invoice/insert), once per
+# bill; WeChat's refusals dead-letter, its "system busy" is retried.
+use strict;
+use warnings FATAL => 'all';
+use utf8;
+use Apache::Test;
+use Apache::TestRequest qw(GET POST);
+use Apache::TestUtil qw(t_cmp);
+use JSON::PP ();
+use HG qw(json_of signed_request psql wait_until);
+use HGInvoice qw(outpatient now17);
+
+plan tests => 50;
+
+my $json = JSON::PP->new->utf8->canonical;
+Apache::TestRequest::user_agent(reset => 1, requests_redirectable => 0);
+
+sub bill {
+    my $b = json_of(signed_request('POST', '/invoice/api/v1/invoiceEBillOutpatient', outpatient()));
+    return { code => $b->{billBatchCode}, no => $b->{billNo}, random => $b->{random} };
+}
+sub call {
+    my ($path, $body) = @_;
+    my $r = POST($path, 'Content-Type' => 'application/json',
+                 content => ref $body ? $json->encode($body) : $body);
+    return ($r, eval { json_of($r) } // {});
+}
+sub start { call('/invoice/pub/v1/wxcard', { %{ $_[0] }, @_[1 .. $#_] }) }
+sub insert { call('/invoice/pub/v1/wxcard/insert', { %{ $_[0] }, orderId => $_[1], @_[2 .. $#_] }) }
+sub verdict { my ($r, $j) = @_; join ' ', $r->code, $j->{code} // '-', $j->{field} // '-' }
+# the patient on WeChat's page (the sandbox's): accept or not, as openid
+sub authorize {
+    my ($auth_url, $openid, $decision) = @_;
+    my ($path) = ($auth_url // '') =~ m{^https?://[^/]+(/.*)$};
+    $path //= '/sandbox/wechat/invoice/auth';
+    my ($pappid) = $path =~ /s_pappid=([^&]+)/;
+    my ($order) = $path =~ /order_id=([^&]+)/;
+    my $page = GET($path);
+    my $r = POST('/sandbox/wechat/invoice/auth', [ s_pappid => $pappid // '', order_id => $order // '',
+                                                  openid => $openid, decision => $decision // 'accept' ]);
+    return ($page, $r);
+}
+sub outbox { psql("SELECT $_[1] FROM hg.outbox WHERE topic = 'invoice.wxcard' AND business_key = 'wxcard:$_[0]'") }
+
+# ---- the flow
+my $b = bill();
+my ($r, $j) = start($b);
+ok t_cmp(($r->code) . ' ' . ($j->{state} // '-'), '200 auth', 'the bill page gets an authorisation link');
+my $order = $j->{orderId} // '';
+ok t_cmp($order, qr/^[0-9a-z]{32}$/, 'for a random order id');
+ok t_cmp($j->{authUrl} // '', qr{^http://[^/]+/sandbox/wechat/invoice/auth\?s_pappid=\w+&order_id=$order$},
+         "WeChat's (the sandbox's) authorisation page for it");
+my $auth_url = $j->{authUrl} // '';
+($r, $j) = start($b);
+ok t_cmp($j->{orderId} // '', $order, 'a second tap reuses the order');
+ok t_cmp(psql("SELECT money || ' ' || source || ' ' || type FROM sandbox.wxcard_orders WHERE order_id = '$order'"),
+         '12345 web 2', 'WeChat got the amount in fen, source web, type 2 (领取发票)');
+
+($r, $j) = insert($b, $order);
+ok t_cmp(verdict($r, $j), '409 HG_INVOICE_WXCARD_UNAUTHORIZED orderId', 'not authorised yet: nothing is queued');
+
+my ($page, $back) = authorize($auth_url, 'oSBXpatient0000000000000042');
+ok t_cmp($page->code . ' ' . ($page->content =~ /123\.45/ ? 'amount' : 'no amount'), '200 amount',
+         'the authorisation page shows the amount');
+ok t_cmp($back->code, 302, 'authorised, WeChat sends the patient back');
+my $loc = $back->header('Location') // '';
+ok t_cmp($loc, qr{/invoice/bill\.html\?wxcard=$order#code=$b->{code}&no=$b->{no}&r=$b->{random}$}, 'to the bill page, with the order');
+
+($r, $j) = insert($b, $order);
+ok t_cmp($r->code . ' ' . ($j->{state} // '-'), '202 queued', 'the insertion is queued');
+ok t_cmp(wait_until(20, sub { outbox($order, 'state') eq 'done' }) ? 1 : 0, 1, 'and delivered');
+my $ins = psql("SELECT body::text FROM sandbox.wxcard_inserts WHERE order_id = '$order'");
+my $got = eval { JSON::PP->new->utf8->decode($ins) } // {};
+my $d = $got->{card_ext}{user_card}{invoice_user_data} // {};
+ok t_cmp(($d->{fee} // '-') . ' ' . ($d->{fee_without_tax} // '-') . ' ' . ($d->{tax} // '-'), '12345 12345 0',
+         'fee in fen, all without tax');
+ok t_cmp(($d->{billing_no} // '-') . ' ' . ($d->{billing_code} // '-') . ' ' . ($d->{check_code} // '-'),
+         "$b->{code} $b->{no} $b->{random}", 'billing_no the bill code, billing_code its number, check_code its check code');
+ok t_cmp($d->{title} // '', '张三丰', 'title: the payer');
+ok t_cmp(abs(($d->{billing_time} // 0) - time) < 120 ? 1 : 0, 1, 'billing_time: the issue time, Unix seconds');
+ok t_cmp(join(',', map { "$_->{name}:$_->{num}:$_->{price}" } @{ $d->{info} // [] }),
+         '西药费:1:4560,检查费:1:3800,治疗费:1:2000,化验费:1:1485,挂号费:1:500', 'info: the charges, prices in fen');
+ok t_cmp(($got->{card_id} // '') . ' ' . ($got->{appid} // ''), 'pSBXcardEBill0001demo0000000 wx5a1dbe0d3e5b0001',
+         'the configured card template, the account that authorised');
+ok t_cmp(psql("SELECT count(*) FROM sandbox.wxcard_pdfs WHERE s_media_id = '" . ($d->{s_pdf_media_id} // 'x') . "' AND size > 1000"), 1,
+         'with the layout file uploaded first (setpdf)');
+ok t_cmp(psql("SELECT openid FROM sandbox.wxcard_inserts WHERE order_id = '$order'"), 'oSBXpatient0000000000000042',
+         'into the card package of the patient who authorised');
+ok t_cmp(outbox($order, "result->>'code'"), qr/^\d{12}$/, "the card's code is kept with the delivery");
+
+# ---- once
+($r, $j) = insert($b, $order);
+ok t_cmp($r->code . ' ' . ($j->{state} // '-'), '200 inserted', 'asked again, the order says it is in the card package');
+($r, $j) = start($b);
+ok t_cmp(($r->code) . ' ' . ($j->{state} // '-') . ' ' . (exists $j->{authUrl} ? 'link' : 'no link'), '200 inserted no link',
+         'a new tap on the page: already in, no new authorisation');
+ok t_cmp(psql("SELECT count(*) FROM sandbox.wxcard_inserts WHERE billing_no = '$b->{code}' AND billing_code = '$b->{no}'"), 1,
+         'the bill went into one card package once');
+
+# ---- personal data and the journal
+ok t_cmp(psql("SELECT count(*) FROM hg.outbox WHERE topic = 'invoice.wxcard' AND (payload::text LIKE '%张三丰%' "
+              . "OR result::text LIKE '%oSBX%')"), 0, 'no name in the outbox payload, no openid in its result');
+ok t_cmp(psql("SELECT string_agg(DISTINCT endpoint, ' ' ORDER BY endpoint) FROM hg.audit WHERE endpoint LIKE 'wxcard.%' "
+              . "AND status = 200"), 'wxcard.getauthdata wxcard.getauthurl wxcard.insert wxcard.setpdf wxcard.ticket',
+         "WeChat's calls are journalled");
+my $log = do { local (@ARGV, $/) = (Apache::Test::vars('t_logs') . '/error_log'); <> // '' };
+ok t_cmp(scalar(() = $log =~ /张三丰|oSBXpatient/g), 0, 'neither the name nor the openid in the error log');
+
+# ---- WeChat refuses the insertion for good: a dead letter; the page may try again
+my $b2 = bill();
+(undef, $j) = start($b2);
+my $o2 = $j->{orderId} // '';
+authorize($j->{authUrl} // '', 'oSBXreject00000000000000001');
+($r, $j) = insert($b2, $o2);
+ok t_cmp($r->code, 202, 'authorised by a refused openid: queued');
+ok t_cmp(wait_until(20, sub { outbox($o2, 'state') eq 'dead' }) ? 1 : 0, 1, '40003 dead-letters it at once');
+ok t_cmp(outbox($o2, 'attempts') . ' ' . outbox($o2, 'last_error'), qr/^1 .*40003/, 'after one attempt, saying why');
+($r, $j) = insert($b2, $o2);
+ok t_cmp($j->{state} // '-', 'failed', 'the page hears it failed');
+($r, $j) = start($b2);
+ok t_cmp(($j->{state} // '-') . ' ' . (($j->{orderId} // $o2) ne $o2 ? 'new order' : 'same order'), 'auth new order',
+         'a new tap opens a new order');
+
+# ---- WeChat busy: retried
+my $b3 = bill();
+(undef, $j) = start($b3);
+my $o3 = $j->{orderId} // '';
+authorize($j->{authUrl} // '', 'oSBXbusy0000000000000000001');
+insert($b3, $o3);
+ok t_cmp(wait_until(30, sub { outbox($o3, 'state') eq 'done' }) ? 1 : 0, 1, 'after -1 system error, delivered');
+ok t_cmp(outbox($o3, 'attempts'), 2, 'on the second attempt');
+ok t_cmp(psql("SELECT insert_attempts FROM sandbox.wxcard_orders WHERE order_id = '$o3'"), 2, 'WeChat saw two inserts');
+
+# ---- the patient declines on WeChat's page
+my $b4 = bill();
+(undef, $j) = start($b4);
+my $o4 = $j->{orderId} // '';
+(undef, $back) = authorize($j->{authUrl} // '', 'oSBXpatient0000000000000043', 'reject');
+ok t_cmp($back->code, 302, 'declined: back to the page too');
+($r, $j) = insert($b4, $o4);
+ok t_cmp(verdict($r, $j), '409 HG_INVOICE_WXCARD_UNAUTHORIZED orderId', 'and nothing is queued');
+
+# ---- bad input, field by field
+($r, $j) = start({ no => $b4->{no}, random => $b4->{random} });
+ok t_cmp(verdict($r, $j), '400 HG_FIELD_REQUIRED code', 'code missing');
+($r, $j) = start($b4, no => 12345);
+ok t_cmp(verdict($r, $j), '400 HG_FIELD_TYPE no', 'no not a string');
+($r, $j) = start($b4, random => 'ab-cd');
+ok t_cmp(verdict($r, $j), '400 HG_FIELD_PATTERN random', 'random with a character it never has');
+($r, $j) = start($b4, random => 'zzzzzz');
+ok t_cmp(verdict($r, $j), '404 HG_INVOICE_NOT_FOUND random', 'a wrong check code finds no bill');
+($r, $j) = start($b4, openid => 'x');
+ok t_cmp(verdict($r, $j), '400 HG_FIELD_UNKNOWN openid', 'an unknown field');
+($r, $j) = call('/invoice/pub/v1/wxcard', '{"code":');
+ok t_cmp(verdict($r, $j), '400 HG_JSON_MALFORMED -', 'not JSON');
+($r, $j) = insert($b4, 'NOT-AN-ORDER');
+ok t_cmp(verdict($r, $j), '400 HG_FIELD_PATTERN orderId', 'orderId not an order id');
+($r, $j) = insert($b4, $order);
+ok t_cmp(verdict($r, $j), '404 HG_NOT_FOUND orderId', "another bill's order");
+
+# ---- a flushed bill and its red bill stay out of card packages
+my $b5 = bill();
+my $red = json_of(signed_request('POST', '/invoice/api/v1/writeOffEBill', { billBatchCode => $b5->{code}, billNo => $b5->{no},
+                  reason => '退费', operator => '李四', busDateTime => now17(), placeCode => 'MZ01' }));
+($r, $j) = start($b5);
+ok t_cmp(verdict($r, $j), '409 HG_INVOICE_WXCARD_STATE -', 'a flushed bill is refused');
+($r, $j) = start({ code => $red->{eScarletBillBatchCode} // '', no => $red->{eScarletBillNo} // '',
+                   random => $red->{eScarletRandom} // '' });
+ok t_cmp(verdict($r, $j), '409 HG_INVOICE_WXCARD_STATE -', 'so is its red bill');
+
+# ---- WeChat ends the authorisation tickets early: a refused link, then a new ticket
+my $b6 = bill();
+POST('/sandbox/wechat/expire-tickets', content => '');
+my @got = map { my ($rr, $jj) = start($b6); $rr->code . ' ' . ($jj->{code} // $jj->{state} // '-') } 1 .. 8;
+print STDERR "# links after the tickets expired: " . join(', ', @got) . "\n";
+ok t_cmp(scalar(grep { !/^(200 auth|502 HG_PLATFORM_REJECTED)$/ } @got), 0, 'a stale ticket is refused as HG_PLATFORM_REJECTED (' . join(', ', @got) . ')');
+ok t_cmp(scalar(grep { /^502/ } @got) <= 4 ? 1 : 0, 1, 'at most once per process');
+ok t_cmp("$got[-2], $got[-1]", '200 auth, 200 auth', 'then the link comes again, with a fresh ticket');
+
+# ---- a host where the hospital has it off
+Apache::TestRequest::module('wxcard_off');
+($r, $j) = start($b4);
+Apache::TestRequest::module('default');
+ok t_cmp(verdict($r, $j), '501 HG_INVOICE_WXCARD_OFF -', 'not configured: 501');
