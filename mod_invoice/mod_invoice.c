@@ -42,6 +42,7 @@ typedef struct invoice_conf_t {
     int pdf_link_ttl;
     int issue_group_max;
     int pdf_renders;             /* first renders at once per process; 0: one per CPU */
+    int pdf_wait;                /* seconds a first download waits for a render; -1: unset (RENDER_WAIT) */
     invoice_fiscal_conf_t fiscal;
     invoice_notify_conf_t notify;
     invoice_wxcard_conf_t wxcard;
@@ -54,8 +55,9 @@ static invoice_conf_t *G;   /* the main server's configuration, set in post_conf
 static hg_group_t *issue_group;   /* this process's lines of issuance per billing point */
 static hg_slots_t *render_line;   /* this process's PDF renders at once (InvoicePdfRenders), in arrival order */
 
-/* a render that cannot start within this answers 503 HG_INVOICE_PDF_BUSY: the patient taps again */
-#define RENDER_WAIT apr_time_from_sec(10)
+/* a render that cannot start within this (InvoicePdfWait) answers 503 HG_INVOICE_PDF_BUSY: the
+ * patient taps again */
+#define RENDER_WAIT 10
 
 static void *create_conf(apr_pool_t *p, server_rec *s)
 {
@@ -65,11 +67,13 @@ static void *create_conf(apr_pool_t *p, server_rec *s)
     c->issue_group_max = 32;
     c->notify.timeout_ms = 5000;
     c->wxcard.timeout_ms = 5000;
+    c->pdf_wait = -1;
     return c;
 }
 
 /* A virtual host shares the main server's configuration (the module reads it through G) but for
- * InvoiceWxCard, which it may turn Off for itself (a staff-only host) */
+ * InvoiceWxCard, which it may turn Off for itself (a staff-only host), and InvoicePdfWait (a kiosk's
+ * host may rather answer at once) */
 static void *merge_conf(apr_pool_t *p, void *basev, void *addv)
 {
     invoice_conf_t *c = apr_pmemdup(p, basev, sizeof(*c)), *add = addv;
@@ -77,6 +81,8 @@ static void *merge_conf(apr_pool_t *p, void *basev, void *addv)
         c->wxcard_set = 1;
         c->wxcard.on = add->wxcard.on;
     }
+    if (add->pdf_wait >= 0)
+        c->pdf_wait = add->pdf_wait;
     return c;
 }
 
@@ -202,6 +208,9 @@ static const command_rec invoice_cmds[] = {
     AP_INIT_TAKE1("InvoicePdfRenders", set_int,
                   INT_ARG(pdf_renders, 1, 64, "layout files rendered at once per process"), RSRC_CONF,
                   "layout files rendered at once per process (default: one per CPU); more wait in line"),
+    AP_INIT_TAKE1("InvoicePdfWait", set_int, INT_ARG(pdf_wait, 0, 60, "seconds"), RSRC_CONF,
+                  "seconds a first download waits in line for a render before 503 HG_INVOICE_PDF_BUSY "
+                  "(default 10; per virtual host)"),
     AP_INIT_TAKE2("InvoiceSMSGateway", set_sms, NULL, RSRC_CONF,
                   "SMS gateway URL and the signature text (【医院名】)"),
     AP_INIT_TAKE2("InvoiceWeChatGateway", set_wechat, NULL, RSRC_CONF,
@@ -505,14 +514,18 @@ static apr_status_t send_pdf(hg_call_t *c, const char *pdf, apr_size_t len, cons
 static apr_status_t bill_pdf(hg_call_t *c, invoice_ctx_t *x, const invoice_bill_t *b, int notice,
                              const char **pdf, apr_size_t *len)
 {
+    invoice_conf_t *here;
     apr_status_t rv;
+    int wait;
     if (!notice && (rv = invoice_pdf_cached(x, b, pdf, len)) != HG_ENOTFOUND)
         return rv;
     hg_call_db_release(c);
     x->db = NULL;
-    if (!render_line || hg_slots_take(render_line, 0, RENDER_WAIT) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r, "HG10004: no PDF render free within %d s (InvoicePdfRenders)",
-                      (int)apr_time_sec(RENDER_WAIT));
+    here = ap_get_module_config(c->r->server->module_config, &invoice_module);
+    wait = here && here->pdf_wait >= 0 ? here->pdf_wait : RENDER_WAIT;
+    if (!render_line || hg_slots_take(render_line, 0, apr_time_from_sec(wait)) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r, "HG10004: no PDF render free within %d s "
+                      "(InvoicePdfRenders, InvoicePdfWait)", wait);
         return hg_call_fail(c, "HG_INVOICE_PDF_BUSY", NULL, NULL);
     }
     rv = notice ? invoice_notice_pdf(x, b, pdf, len) : invoice_pdf_make(x, b, pdf, len);
