@@ -5,6 +5,7 @@ use strict;
 use warnings FATAL => 'all';
 use utf8;
 use Apache::Test;
+use List::Util qw(sum0);
 use Apache::TestRequest qw(GET POST);
 use Apache::TestUtil qw(t_cmp);
 use Time::HiRes qw(time sleep);
@@ -144,7 +145,20 @@ ok t_cmp(wait_until(75, sub { (upload_counts(\@bus3))[0] == 24 }), 1, 'every upl
            . "WHERE o.topic = 'invoice.upload' AND b.bus_no IN (" . quoted(@bus3) . ") ORDER BY o.id");
 printf STDERR "# all 24 accepted %.1f s after the restart\n", time - $t_restart;
 $calls = platform_calls($from);
-ok t_cmp(scalar(grep { ($calls->{$_}{n} // 0) == 1 } @bills3), 24, 'none lost, none sent twice');
+# a call whose answer did not come within HisgateFiscalTimeout (the restart's new children starting
+# on a loaded machine) has no known outcome: it is sent again, as it must be, and the platform holds
+# it once.  Any other second send is a fault.
+my %timed_out;
+for my $no (grep { ($calls->{$_}{n} // 0) > 1 } @bills3) {
+    my @st = split /\n/, psql("SELECT a.status FROM hg.audit a JOIN hg.outbox o ON a.request_id LIKE 'outbox-' || o.id || '-%' "
+        . "JOIN invoice.bills b ON o.business_key = 'upload:' || b.id WHERE o.topic = 'invoice.upload' AND b.bill_no = '$no' "
+        . "AND a.direction = 'out' AND a.endpoint LIKE 'fiscal.%' ORDER BY a.id");
+    print STDERR "# bill $no sent $calls->{$no}{n} times; journalled statuses: @st\n";
+    $timed_out{$no} = 1 if @st == $calls->{$no}{n} && !grep { $_ != 504 } @st[0 .. $#st - 1];
+}
+ok t_cmp(scalar(grep { ($calls->{$_}{n} // 0) == 1 || $timed_out{$_} } @bills3), 24,
+         'none lost, none sent twice (but after a call that timed out)');
 my ($att3, $bad3) = journal(\@bus3);
-ok t_cmp("$att3 $bad3", "24 0", 'one attempt each, each journalled once');
+ok t_cmp("$att3 $bad3", (24 + sum0(map { $calls->{$_}{n} - 1 } keys %timed_out)) . " 0",
+         'one attempt each (and one more after a time-out), each journalled once');
 ok t_cmp(mode('normal'), 200, 'fiscal sandbox back to normal');
