@@ -103,7 +103,7 @@ static apr_status_t write_rows(hg_db_t *db, FILE *out, hg_audit_archive_t *a, co
             if (o)
                 json_object_set_new(o, "hash", json_string(h));
             if (put_line(out, o)) {
-                rv = apr_get_os_error() ? apr_get_os_error() : APR_EGENERAL;
+                rv = errno ? APR_FROM_OS_ERROR(errno) : APR_EGENERAL;
                 break;
             }
             if (!a->first_at)

@@ -13,7 +13,6 @@
 #include "http_core.h"
 #include "ap_mpm.h"
 #include "apr_strings.h"
-#include "apr_base64.h"
 #include "apr_lib.h"
 #include "hg_glue.h"
 #include "hg_crypto.h"
@@ -541,6 +540,22 @@ static apr_status_t bill_pdf(hg_call_t *c, invoice_ctx_t *x, const invoice_bill_
     return APR_SUCCESS;
 }
 
+/* the layout file as base64 for an outbox payload (e-mail attachment, card package upload): from
+ * the cache or rendered, and the database connection taken again for the write that follows */
+static apr_status_t bill_pdf_base64(hg_call_t *c, invoice_ctx_t *x, const invoice_bill_t *b, const char **b64)
+{
+    const char *pdf;
+    apr_size_t len;
+    apr_status_t rv;
+    if ((rv = bill_pdf(c, x, b, 0, &pdf, &len)))
+        return rv;
+    if (!c->db && (rv = hg_call_db_reacquire(c)))
+        return rv;
+    x->db = c->db;
+    *b64 = hg_base64_encode(c->pool, pdf, len);
+    return APR_SUCCESS;
+}
+
 /* GET /invoice/api/v1/bills/<code>/<no>/pdf | /notice */
 static apr_status_t route_api_get(hg_call_t *c)
 {
@@ -899,10 +914,8 @@ static apr_status_t route_pub_email(hg_call_t *c)
 {
     invoice_ctx_t *x = invoice_call_ctx(c);
     const char *code, *no, *rnd, *addr, *idx, *payload, *day, *key, *b64;
-    const char *pdf;
     invoice_bill_t *b;
     hg_db_result_t *r;
-    apr_size_t len;
     char *sealed = NULL, *lower, *q;
     apr_status_t rv;
     int created;
@@ -932,13 +945,8 @@ static apr_status_t route_pub_email(hg_call_t *c)
         return hg_call_fail(c, "HG_INVOICE_MAIL_LIMIT", "email", NULL);
     key = apr_psprintf(c->pool, "email:%" APR_INT64_T_FMT ":%s:%.16s", b->id, day, idx);
     if (hg_db_val(r, 0, 2)[0] != 't') {
-        if ((rv = bill_pdf(c, x, b, 0, &pdf, &len)))
+        if ((rv = bill_pdf_base64(c, x, b, &b64)))
             return rv;
-        if (!c->db && (rv = hg_call_db_reacquire(c)))
-            return rv;
-        x->db = c->db;
-        b64 = apr_palloc(c->pool, apr_base64_encode_len((int)len));
-        apr_base64_encode_binary((char *)b64, (const unsigned char *)pdf, (int)len);
         payload = hg_json_dump(c->pool, hg_json_own(c->pool, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
             "channel", "email", "to", addr,
             "subject", apr_psprintf(c->pool, "%s电子票据 %s %s", G->institution_name, b->bill_batch_code, b->bill_no),
@@ -1130,8 +1138,7 @@ static apr_status_t wxcard_payload(hg_call_t *c, invoice_ctx_t *x, const invoice
                                    const char *billing_time, char **sealed)
 {
     json_t *doc, *data, *info;
-    const char *pdf, *why, *payer, *b64, *payload;
-    apr_size_t len;
+    const char *why, *payer, *b64, *payload;
     apr_status_t rv;
 
     if ((rv = invoice_doc(x, b, &doc)))
@@ -1142,13 +1149,8 @@ static apr_status_t wxcard_payload(hg_call_t *c, invoice_ctx_t *x, const invoice
         return hg_call_fail(c, "HG_INTERNAL", NULL, NULL);
     }
     payer = hg_json_gets(data, "payer", NULL);
-    if ((rv = bill_pdf(c, x, b, 0, &pdf, &len)))
+    if ((rv = bill_pdf_base64(c, x, b, &b64)))
         return rv;
-    if (!c->db && (rv = hg_call_db_reacquire(c)))
-        return rv;
-    x->db = c->db;
-    b64 = apr_palloc(c->pool, apr_base64_encode_len((int)len));
-    apr_base64_encode_binary((char *)b64, (const unsigned char *)pdf, (int)len);
     payload = hg_json_dump(c->pool, hg_json_own(c->pool, json_pack("{s:s, s:I, s:s, s:I, s:s, s:s, s:s, s:O, s:s, s:s}",
         "orderId", order, "fee", (json_int_t)b->total_fen, "title", payer && *payer ? payer : "个人",
         "billingTime", (json_int_t)apr_atoi64(billing_time), "billBatchCode", b->bill_batch_code,

@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use File::Temp qw(tempdir);
 use JSON::PP;
 use Apache::TestRequest qw(GET);
-use HG qw(signed_request json_of psql hisgate wait_until);
+use HG qw(signed_request json_of psql hisgate wait_until hold_advisory_lock release_advisory_lock);
 
 plan tests => 41;
 
@@ -95,19 +95,10 @@ ok t_cmp($out, qr/younger than 180 days/, 'and it says why');
 psql("UPDATE hg.audit SET at = '$at' WHERE seq = $last_old");
 
 # one purge at a time
-my $bin = (sort glob('/usr/lib/postgresql/*/bin'))[-1];
-my $holder = fork // die;
-if (!$holder) {
-    exec "$bin/psql", '-h', '127.0.0.1', '-p', $ENV{HG_PGPORT}, '-U', 'hisgate', '-d', 'hisgate', '-qtAX', '-c',
-        "SELECT pg_advisory_lock(hashtext('hisgate.audit.purge')), pg_sleep(30)";
-}
-wait_until(10, sub { psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") > 0 });
+my $holder = hold_advisory_lock('hisgate.audit.purge');
 ($rc, $out) = hisgate("audit purge --archive $file");
 ok t_cmp("$rc " . ($out =~ /another audit purge is running/ ? 'busy' : $out), '2 busy', 'a second purge at once is refused');
-kill 'TERM', $holder;
-waitpid $holder, 0;
-psql("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid()");
-wait_until(10, sub { psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") == 0 });
+release_advisory_lock($holder);
 ok t_cmp(psql('SELECT count(*) FROM hg.audit'), $total, 'nothing was deleted so far');
 
 # purge

@@ -12,7 +12,7 @@ use Apache::TestUtil qw(t_cmp);
 use LWP::UserAgent;
 use Time::HiRes qw(time sleep);
 use HG qw(json_of signed_request psql wait_until);
-use HGInvoice qw(inpatient);
+use HGInvoice qw(long_inpatient);
 
 plan tests => 15;
 
@@ -23,14 +23,6 @@ my $N_PING = 8;          # children doing cheap signed calls meanwhile
 my $PINGS = 5;           # … each
 my $state = "$ENV{HG_TOP}/t/state";
 
-# an in-patient bill with a long itemised list (several pages to render): 123.45 in 240 lines
-sub big_bill {
-    my $d = inpatient(placeCode => 'BP63');
-    my @l = map { { code => "L$_", name => "明细项目$_", std => '0.51', number => '1', amt => '0.51', selfAmt => '0.00' } } 1 .. 239;
-    push @l, { code => 'L240', name => '明细项目240', std => '1.56', number => '1', amt => '1.56', selfAmt => '0.00' };
-    $d->{listDetail} = \@l;
-    return $d;
-}
 
 sub pdftext {
     my ($file) = @_;
@@ -42,7 +34,7 @@ sub pdftext {
 # ---- fresh bills (never downloaded: nothing cached)
 my (@bills, $issue_fail);
 for my $i (1 .. $N_API + $N_PUB) {
-    my $r = signed_request('POST', "$api/invEBillHospitalized", big_bill());
+    my $r = signed_request('POST', "$api/invEBillHospitalized", long_inpatient(240, placeCode => 'BP63'));
     my $j = json_of($r);
     $issue_fail //= $r->code . ' ' . $r->content if $r->code != 200;
     push @bills, $j;

@@ -7,7 +7,7 @@ use utf8;
 use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use Apache::TestRequest qw(GET);
-use HG qw(json_of signed_request psql hisgate wait_until cli_env);
+use HG qw(json_of signed_request psql hisgate wait_until cli_env hold_advisory_lock release_advisory_lock);
 use HGInvoice qw(outpatient);
 
 plan tests => 25;
@@ -42,21 +42,12 @@ my $old_done = psql("SELECT count(*) FROM hg.outbox WHERE state = 'done' AND top
 my $delivered = psql("SELECT string_agg(topic || '=' || n, ',' ORDER BY topic) FROM hg.outbox_delivered");
 
 # a purge already running (another node's cron): this one refuses and changes nothing
-my $bin = (sort glob('/usr/lib/postgresql/*/bin'))[-1];
-my $holder = fork // die;
-if (!$holder) {
-    exec "$bin/psql", '-h', '127.0.0.1', '-p', $ENV{HG_PGPORT}, '-U', 'hisgate', '-d', 'hisgate', '-qtAX', '-c',
-        "SELECT pg_advisory_lock(hashtext('hisgate.outbox.purge')), pg_sleep(30)";
-}
-wait_until(10, sub { psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") > 0 });
+my $holder = hold_advisory_lock('hisgate.outbox.purge');
 my ($rc, $out) = hisgate('outbox purge --keep-days 30');
 ok t_cmp($rc, 2, 'a second purge at the same time is refused');
 ok t_cmp($out, qr/another outbox purge is running/, 'and says why');
 ok t_cmp(psql("SELECT count(*) FROM hg.outbox WHERE id = $id{old_done}"), 1, 'and deleted nothing');
-kill 'TERM', $holder;
-waitpid $holder, 0;
-psql("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid()");
-wait_until(10, sub { psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") == 0 });
+release_advisory_lock($holder);
 
 ($rc, $out) = hisgate('outbox purge --keep-days 30 --batch 7');
 ok t_cmp($rc, 0, 'purge runs') or diag $out;

@@ -9,25 +9,17 @@ use Apache::TestRequest qw(GET);
 use Apache::TestUtil qw(t_cmp);
 use Time::HiRes qw(time sleep);
 use HG qw(json_of signed_request psql);
-use HGInvoice qw(inpatient);
+use HGInvoice qw(long_inpatient);
 
 plan tests => 9;
 
 my $N = 20;
 my $state = "$ENV{HG_TOP}/t/state";
 
-# in-patient bills of 500 lines (the most a bill takes): many pages each, so renders take a while
-sub big_bill {
-    my $d = inpatient(placeCode => 'BP62');
-    my @l = map { { code => "L$_", name => "明细项目$_", std => '0.24', number => '1', amt => '0.24', selfAmt => '0.00' } } 1 .. 499;
-    push @l, { code => 'L500', name => '明细项目500', std => '3.69', number => '1', amt => '3.69', selfAmt => '0.00' };
-    $d->{listDetail} = \@l;
-    return $d;
-}
 
 my @links;
 for (1 .. $N) {
-    my $j = json_of(signed_request('POST', '/invoice/api/v1/invEBillHospitalized', big_bill()));
+    my $j = json_of(signed_request('POST', '/invoice/api/v1/invEBillHospitalized', long_inpatient(500, placeCode => 'BP62')));
     my $b = json_of(GET "/invoice/pub/v1/bill?code=$j->{billBatchCode}&no=$j->{billNo}&random=$j->{random}");
     push @links, $b->{pdfUrl} // '';
 }

@@ -10,7 +10,7 @@ use Apache::Test ();
 use Apache::TestRequest ();
 
 our @EXPORT_OK = qw(sign_header signed_request json_of psql hisgate cli_env staff_login
-                    wait_until nonce log_window);
+                    wait_until nonce log_window hold_advisory_lock release_advisory_lock);
 
 our $APP_ID = 'test-his';
 our $SECRET = 'test-secret-0123456789abcdef';
@@ -78,6 +78,28 @@ sub psql {
     close $ph;
     $out =~ s/\s+\z//;
     return $out;
+}
+
+# hold_advisory_lock(name) → pid: another session holds pg_advisory_lock(hashtext(name)) (a job
+# running elsewhere, e.g. another node's cron) until release_advisory_lock(pid)
+sub hold_advisory_lock {
+    my ($name) = @_;
+    my $bin = (sort glob('/usr/lib/postgresql/*/bin'))[-1];
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        exec "$bin/psql", '-h', '127.0.0.1', '-p', $ENV{HG_PGPORT}, '-U', 'hisgate', '-d', 'hisgate', '-qtAX', '-c',
+            "SELECT pg_advisory_lock(hashtext('$name')), pg_sleep(30)";
+    }
+    wait_until(10, sub { psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted") > 0 });
+    return $pid;
+}
+
+sub release_advisory_lock {
+    my ($pid) = @_;
+    kill 'TERM', $pid;
+    waitpid $pid, 0;
+    psql("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND pid <> pg_backend_pid()");
+    wait_until(10, sub { psql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") == 0 });
 }
 
 # hisgate(args) → (exit code, output)

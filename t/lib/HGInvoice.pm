@@ -8,7 +8,7 @@ binmode(STDOUT, ':encoding(UTF-8)');
 binmode(STDERR, ':encoding(UTF-8)');
 use Exporter 'import';
 use POSIX qw(strftime);
-our @EXPORT_OK = qw(outpatient inpatient bus_no now17);
+our @EXPORT_OK = qw(outpatient inpatient long_inpatient bus_no now17);
 
 my $seq = 0;
 sub bus_no { sprintf('OP%d%05d%03d', time, $$ % 100000, ++$seq) }
@@ -51,6 +51,20 @@ sub inpatient {
     @$d{qw(hospitalNo inHospitalDate outHospitalDate hospitalDays)} = ('ZY2026001', '2026-11-20', '2026-11-27', '7');
     $d->{listDetail} = [ map { { code => "L$_->{sortNo}", name => $_->{chargeName} . '明细', std => $_->{std},
                                  number => '1', amt => $_->{amt}, selfAmt => $_->{selfAmt} } } @{ $d->{chargeDetail} } ];
+    return $d;
+}
+
+# an in-patient bill whose itemised list has $lines lines (up to 500, the most a bill takes), still
+# 123.45 in all: several pages to render, so a first download takes a while
+sub long_inpatient {
+    my ($lines, %o) = @_;
+    my $d = inpatient(%o);
+    my $each = $lines > 250 ? 24 : 51;                        # fen a line; the last line takes the rest
+    my @l = map { { code => "L$_", name => "明细项目$_", std => sprintf('%.2f', $each / 100), number => '1',
+                    amt => sprintf('%.2f', $each / 100), selfAmt => '0.00' } } 1 .. $lines - 1;
+    my $rest = sprintf('%.2f', (12345 - $each * ($lines - 1)) / 100);
+    push @l, { code => "L$lines", name => "明细项目$lines", std => $rest, number => '1', amt => $rest, selfAmt => '0.00' };
+    $d->{listDetail} = \@l;
     return $d;
 }
 
