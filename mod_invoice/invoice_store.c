@@ -663,6 +663,34 @@ static const hg_field_t FLUSH_SCHEMA[] = {
     HG_FIELDS_END
 };
 
+/* a card's cancellation (invoice_wxcard.h) from its insertion's outbox row o and order w: once per
+ * order; the card's code (and template) are what the insertion's delivery kept */
+#define WXCARD_CANCEL_INSERT \
+    "INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts) "
+#define WXCARD_CANCEL_VALUES(o, w) \
+    "SELECT 'invoice.wxcard_status', " w ".institution, 'cancel:' || " w ".order_id, " \
+    "  jsonb_build_object('orderId', " w ".order_id, 'cardId', " o ".result->>'cardId', " \
+    "    'code', " o ".result->>'code', 'status', 'INVOICE_REIMBURSE_CANCEL'), 50 "
+#define WXCARD_CANCEL_ONCE " ON CONFLICT (topic, business_key) DO NOTHING"
+
+const char *const INVOICE_WXCARD_AFTER_INSERT_SQL =
+    "WITH ins AS (SELECT o.result, w.order_id, w.bill_id, w.institution FROM hg.outbox o "
+    "  JOIN invoice.wxcard_orders w ON w.order_id = substr(o.business_key, 8) "
+    "  WHERE o.id = ANY($1::bigint[]) AND o.topic = 'invoice.wxcard' AND o.state = 'done'), "
+    " b AS MATERIALIZED (SELECT id, state FROM invoice.bills WHERE id IN (SELECT bill_id FROM ins) FOR SHARE) "
+    WXCARD_CANCEL_INSERT WXCARD_CANCEL_VALUES("ins", "ins")
+    "FROM ins JOIN b ON b.id = ins.bill_id WHERE b.state = 'flushed'" WXCARD_CANCEL_ONCE;
+
+/* in the flush's transaction, the bill flushed (and locked since the flush began) */
+static apr_status_t wxcard_cancel_delivered(invoice_ctx_t *x, apr_int64_t bill_id)
+{
+    return hg_db_q(x->db, NULL, WXCARD_CANCEL_INSERT WXCARD_CANCEL_VALUES("o", "w")
+                   "FROM invoice.wxcard_orders w JOIN hg.outbox o ON o.topic = 'invoice.wxcard' "
+                   "  AND o.business_key = 'wxcard:' || w.order_id "
+                   "WHERE w.bill_id = $1::bigint AND o.state = 'done'" WXCARD_CANCEL_ONCE,
+                   1, apr_off_t_toa(x->p, bill_id));
+}
+
 apr_status_t invoice_flush(invoice_ctx_t *x, json_t *req, invoice_bill_t **red, int *replayed)
 {
     invoice_bill_t *orig;
@@ -722,6 +750,7 @@ apr_status_t invoice_flush(invoice_ctx_t *x, json_t *req, invoice_bill_t **red, 
                              "writeOffEBill", 0, &id))
         || (rv = hg_db_q(x->db, NULL, "UPDATE invoice.bills SET state = 'flushed', related_id = $2::bigint "
                          "WHERE id = $1::bigint", 2, apr_off_t_toa(x->p, orig->id), apr_off_t_toa(x->p, id)))
+        || (rv = wxcard_cancel_delivered(x, orig->id))
         || (rv = hg_db_commit(x->db)))
         goto rollback;
     return invoice_find_id(x, id, red);

@@ -43,8 +43,15 @@ typedef struct invoice_bill_t {
 /* issue one bill; *replayed = 1 when the same busNo with the same content was issued before */
 apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
                            invoice_bill_t **bill, int *replayed);
-/* red-flush (冲红) by billBatchCode + billNo; the red bill comes back (again, if already flushed) */
+/* red-flush (冲红) by billBatchCode + billNo; the red bill comes back (again, if already flushed).
+ * A bill already in patients' WeChat card packages gets each card's cancellation queued
+ * (invoice.wxcard_status, invoice_wxcard.h) in the same transaction. */
 apr_status_t invoice_flush(invoice_ctx_t *x, json_t *req, invoice_bill_t **red, int *replayed);
+/* the drainer's follow-up of delivered card insertions (hg_register_topic_after "invoice.wxcard",
+ * $1 their outbox ids): the cancellation of each card whose bill was flushed meanwhile.  It waits
+ * for a flush in progress (FOR SHARE on the bill), so that of the two, the one committing second
+ * sees the other's work: no card of a flushed bill stays valid. */
+extern const char *const INVOICE_WXCARD_AFTER_INSERT_SQL;
 
 apr_status_t invoice_find(invoice_ctx_t *x, const char *code, const char *no, invoice_bill_t **bill);
 apr_status_t invoice_find_id(invoice_ctx_t *x, apr_int64_t id, invoice_bill_t **bill);

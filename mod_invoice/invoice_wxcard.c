@@ -449,8 +449,82 @@ apr_status_t invoice_wxcard_deliver(apr_pool_t *p, const hg_outbox_item_t *item,
                    item->http_observer, item->http_observer_baton, &ans, &errcode, &why);
     if (rv != APR_SUCCESS && invoice_wxcard_classify(errcode) != INVOICE_DELIVERED)
         return failed(out, rv, errcode, why);
-    out->result = hg_json_dump(p, hg_json_own(p, json_pack("{s:s?, s:s, s:b}", "code",
-                               ans ? hg_json_gets(ans, "code", NULL) : NULL, "mediaId", media,
-                               "already", errcode == 72042)), 0);
+    out->result = hg_json_dump(p, hg_json_own(p, json_pack("{s:s?, s:s, s:s, s:b}", "code",
+                               ans ? hg_json_gets(ans, "code", NULL) : NULL, "cardId", conf->card_id,
+                               "mediaId", media, "already", errcode == 72042)), 0);
+    return APR_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- 冲红: the card is cancelled */
+
+invoice_verdict_t invoice_wxcard_status_classify(long errcode)
+{
+    static const long permanent[] = { 40056, 40078, 47001, 47003, 0 };
+    int i;
+    if (errcode == 0)
+        return INVOICE_DELIVERED;
+    for (i = 0; permanent[i]; i++)
+        if (errcode == permanent[i])
+            return INVOICE_PERMANENT;
+    return INVOICE_RETRY;
+}
+
+static const char *const REIMBURSE_STATUSES[] = { "INVOICE_REIMBURSE_INIT", "INVOICE_REIMBURSE_LOCK",
+                                                  "INVOICE_REIMBURSE_CLOSURE", "INVOICE_REIMBURSE_CANCEL", NULL };
+
+apr_status_t invoice_wxcard_status_body(json_t **body, const char **why, apr_pool_t *p, json_t *payload,
+                                        const char *card_id)
+{
+    const char *code = hg_json_gets(payload, "code", NULL), *status = hg_json_gets(payload, "status", NULL);
+    const char *card = hg_json_gets(payload, "cardId", NULL);
+    int i;
+
+    *body = NULL;
+    if (!code || !*code) {
+        *why = "invoice.wxcard_status: the card's code is unknown (WeChat answered 72042, already inserted, "
+               "without it): mark the bill's card cancelled by hand on WeChat's merchant platform (微信支付商户平台/公众平台 发票)";
+        return HG_EINVALID;
+    }
+    for (i = 0; status && REIMBURSE_STATUSES[i] && strcmp(REIMBURSE_STATUSES[i], status); i++)
+        ;
+    if (!status || !REIMBURSE_STATUSES[i]) {
+        *why = "invoice.wxcard_status: status is not one of WeChat's reimburse_status values";
+        return HG_EINVALID;
+    }
+    if (!card || !*card)
+        card = card_id;
+    if (!card || !*card) {
+        *why = "invoice.wxcard_status: no card template (InvoiceWxCard)";
+        return HG_EINVALID;
+    }
+    *body = hg_json_own(p, json_pack("{s:s, s:s, s:s}", "card_id", card, "code", code, "reimburse_status", status));
+    return *body ? APR_SUCCESS : HG_EINVALID;
+}
+
+apr_status_t invoice_wxcard_status_deliver(apr_pool_t *p, const hg_outbox_item_t *item, void *baton,
+                                           hg_outbox_outcome_t *out)
+{
+    const invoice_wxcard_conf_t *conf = baton;
+    json_t *payload = NULL, *body, *ans = NULL;
+    const char *why = NULL;
+    long errcode = 0;
+    apr_status_t rv;
+
+    if (!conf || !conf->on)
+        return give_up(out, INVOICE_PERMANENT, "the WeChat card package is not configured (InvoiceWxCard)", HG_EINVALID);
+    if (hg_json_parse(&payload, p, item->payload, strlen(item->payload), 0, NULL) != APR_SUCCESS)
+        return give_up(out, INVOICE_PERMANENT, "invoice.wxcard_status payload is not a JSON object", HG_EINVALID);
+    if ((rv = invoice_wxcard_status_body(&body, &why, p, payload, conf->card_id)))
+        return give_up(out, INVOICE_PERMANENT, why, rv);
+    rv = card_call(p, conf, "/card/invoice/platform/updatestatus", "wxcard.updatestatus", hg_json_dump(p, body, 0), 0,
+                   NULL, NULL, item->http_observer, item->http_observer_baton, &ans, &errcode, &why);
+    if (rv != APR_SUCCESS) {
+        if (!why)
+            why = "wxcard.updatestatus: not called (no WeChat token source: HisgateWeChat)";
+        if (errcode)
+            return give_up(out, invoice_wxcard_status_classify(errcode), why, rv);
+        return give_up(out, rv == HG_EINVALID ? INVOICE_PERMANENT : INVOICE_RETRY, why, rv);
+    }
+    out->result = hg_json_dump(p, hg_json_own(p, json_pack("{s:s}", "status", hg_json_gets(payload, "status", NULL))), 0);
     return APR_SUCCESS;
 }

@@ -25,7 +25,14 @@
  *   {"orderId","fee" (fen),"title","billingTime" (Unix s),"billBatchCode","billNo","checkCode",
  *    "info":[{"name","num","unit","price" (fen)}],"filename","pdf": base64}
  * Each attempt uploads the file, then inserts.  On success out->result is {"code": the card's
- * code, "mediaId"} (no openid: the result column is not sealed).
+ * code, "cardId", "mediaId"} (no openid: the result column is not sealed).
+ *
+ * 冲红 of a bill in a card package (WeChat shows a flushed e-invoice as written off):
+ *   POST card/invoice/platform/updatestatus {"card_id","code","reimburse_status":
+ *        "INVOICE_REIMBURSE_CANCEL"} -> {"errcode":0}
+ * is the outbox item "invoice.wxcard_status" (business key cancel:<order_id>), plain payload
+ * {"orderId","cardId","code","status"}: the flush queues it for an insertion already delivered, and
+ * the delivery of an insertion queues it when its bill was flushed meanwhile (mod_invoice.c).
  *
  * No httpd headers (domain file). */
 #ifndef INVOICE_WXCARD_H
@@ -103,6 +110,22 @@ apr_status_t invoice_wxcard_auth_url(apr_pool_t *p, const invoice_wxcard_conf_t 
 apr_status_t invoice_wxcard_auth_status(apr_pool_t *p, const invoice_wxcard_conf_t *conf, const char *order_id,
                                         hg_http_observer_fn *observer, void *observer_baton,
                                         const char **status, long *errcode, const char **why);
+
+/* What updatestatus's errcode means: 0 delivered; 40056 invalid serial code (no such card code),
+ * 40078 invalid card status (reimbursed or cancelled already), 47001 data format error, 47003
+ * argument invalid: permanent; -1, 45009, token errors and anything else: retry */
+invoice_verdict_t invoice_wxcard_status_classify(long errcode);
+
+/* the updatestatus body for an "invoice.wxcard_status" payload; the card template when the payload
+ * names none (insertions delivered before the card id was kept).  HG_EINVALID (*why) when the
+ * payload has no card code: WeChat answered 72042 (already inserted) to the insertion without one,
+ * so only a person can change that card (the message says where). */
+apr_status_t invoice_wxcard_status_body(json_t **body, const char **why, apr_pool_t *p, json_t *payload,
+                                        const char *card_id);
+
+/* hg_outbox_deliver_fn for "invoice.wxcard_status"; baton is a const invoice_wxcard_conf_t * */
+apr_status_t invoice_wxcard_status_deliver(apr_pool_t *p, const hg_outbox_item_t *item, void *baton,
+                                           hg_outbox_outcome_t *out);
 
 /* hg_outbox_deliver_fn for "invoice.wxcard"; baton is a const invoice_wxcard_conf_t *; the item's
  * payload is the plain (opened) JSON above. */

@@ -620,6 +620,13 @@ static apr_status_t deliver_wxcard(apr_pool_t *p, const hg_outbox_item_t *item, 
     return rv ? rv : invoice_wxcard_deliver(p, &plain, &G->wxcard, out);
 }
 
+/* a card's status: nothing personal in the payload (an order id and WeChat's card code), not sealed */
+static apr_status_t deliver_wxcard_status(apr_pool_t *p, const hg_outbox_item_t *item, void *baton,
+                                          hg_outbox_outcome_t *out)
+{
+    return invoice_wxcard_status_deliver(p, item, &G->wxcard, out);
+}
+
 /* ---------------------------------------------------------------- patient pages' JSON */
 
 /* payChannelCode → a name patients understand; 01 POS刷卡 is from the spec, the rest is the
@@ -1260,10 +1267,11 @@ static int invoice_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     APR_OPTIONAL_FN_TYPE(hg_register_routes) *reg_routes = APR_RETRIEVE_OPTIONAL_FN(hg_register_routes);
     APR_OPTIONAL_FN_TYPE(hg_register_topic) *reg_topic = APR_RETRIEVE_OPTIONAL_FN(hg_register_topic);
     APR_OPTIONAL_FN_TYPE(hg_conf_get) *conf_get = APR_RETRIEVE_OPTIONAL_FN(hg_conf_get);
+    APR_OPTIONAL_FN_TYPE(hg_register_topic_after) *topic_after = APR_RETRIEVE_OPTIONAL_FN(hg_register_topic_after);
     invoice_conf_t *c = ap_get_module_config(s->module_config, &invoice_module);
     const char *t;
 
-    if (!reg_routes || !reg_topic || !conf_get) {
+    if (!reg_routes || !reg_topic || !conf_get || !topic_after) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG10000: mod_invoice needs mod_hisgate loaded first");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -1273,6 +1281,8 @@ static int invoice_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     reg_topic("invoice.upload", deliver_upload, c);
     reg_topic("invoice.notify", deliver_notify, c);
     reg_topic("invoice.wxcard", deliver_wxcard, c);
+    reg_topic("invoice.wxcard_status", deliver_wxcard_status, c);
+    topic_after("invoice.wxcard", INVOICE_WXCARD_AFTER_INSERT_SQL);
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;
     c->institution = conf_get("institution");

@@ -9,7 +9,10 @@
  * browser to the order's redirect_url, as WeChat does.  The openid chooses the failure modes of
  * the insertion, like the mail server's reject@/greylist@:
  *   oSBXreject…  card/invoice/insert answers 40003 invalid openid, every time (a dead letter)
- *   oSBXbusy…    the first insert of the order answers -1 system error, the next succeeds (a retry) */
+ *   oSBXbusy…    the first insert of the order answers -1 system error, the next succeeds (a retry);
+ *                so does its first card/invoice/platform/updatestatus
+ *   oSBXslow…    card/invoice/insert answers after 3 s (a delivery in flight long enough for a test
+ *                to flush the bill meanwhile) */
 #include <string.h>
 #include "httpd.h"
 #include "http_config.h"
@@ -406,6 +409,8 @@ static apr_status_t route_insert(hg_call_t *c)
         return answer(c, 40003, "invalid openid");
     if (!strncmp(openid, "oSBXbusy", 8) && atoi(hg_db_val(r, 0, 2)) == 1)
         return answer(c, -1, "system error");
+    if (!strncmp(openid, "oSBXslow", 8))
+        apr_sleep(apr_time_from_sec(3));
     if ((rv = hg_random_string(&code, c->pool, 12, "0123456789")))
         return rv;
     if ((rv = hg_db_q(c->db, &r, "INSERT INTO sandbox.wxcard_inserts (order_id, card_id, appid, openid, code, billing_no, "
@@ -420,6 +425,54 @@ static apr_status_t route_insert(hg_call_t *c)
         return answer(c, 72042, "billing_code and billing_no repeated");
     return hg_call_answer(c, 200, json_pack("{s:i, s:s, s:s, s:s}", "errcode", 0, "errmsg", "ok", "code", code,
                                             "openid", openid));
+}
+
+/* POST /sandbox/wechat/card/invoice/platform/updatestatus {"card_id","code","reimburse_status"} —
+ * the platform changes a card's status in the patient's package (冲红: INVOICE_REIMBURSE_CANCEL).
+ * A card of another account, or a code never handed out, is 40056 invalid serial code (WeChat's
+ * card errcode, inferred for this call); setting the status a card has already is ok (a platform
+ * retrying after a lost answer); a card reimbursed (CLOSURE) or cancelled stays so: 40078 invalid
+ * card status (WeChat's card errcode, inferred here too). */
+static apr_status_t route_updatestatus(hg_call_t *c)
+{
+    static const char *const statuses[] = { "INVOICE_REIMBURSE_INIT", "INVOICE_REIMBURSE_LOCK",
+                                            "INVOICE_REIMBURSE_CLOSURE", "INVOICE_REIMBURSE_CANCEL", NULL };
+    const char *appid, *status, *now;
+    json_t *j;
+    hg_db_result_t *r;
+    int i;
+    apr_status_t rv;
+
+    if ((rv = caller(c, &appid)) || !appid)
+        return rv;
+    if (!(j = body_json(c)))
+        return APR_SUCCESS;
+    if (!str_ok(j, "card_id", 64) || !str_ok(j, "code", 64) || !str_ok(j, "reimburse_status", 64))
+        return answer(c, 47001, "data format error");
+    status = hg_json_gets(j, "reimburse_status", NULL);
+    for (i = 0; statuses[i] && strcmp(statuses[i], status); i++)
+        ;
+    if (!statuses[i])
+        return answer(c, 47003, "argument invalid! reimburse_status");
+    if ((rv = hg_db_q(c->db, &r, "UPDATE sandbox.wxcard_inserts SET status_updates = status_updates + 1 "
+                      "WHERE card_id = $1 AND code = $2 AND appid = $3 "
+                      "RETURNING reimburse_status, openid, status_updates", 3,
+                      hg_json_gets(j, "card_id", NULL), hg_json_gets(j, "code", NULL), appid)))
+        return rv;
+    if (!r->nrows)
+        return answer(c, 40056, "invalid serial code");
+    now = hg_db_val(r, 0, 0);
+    if (!strncmp(hg_db_val(r, 0, 1), "oSBXbusy", 8) && atoi(hg_db_val(r, 0, 2)) == 1)
+        return answer(c, -1, "system error");
+    if (!strcmp(now, status))
+        return answer(c, 0, "ok");
+    if (!strcmp(now, "INVOICE_REIMBURSE_CLOSURE") || !strcmp(now, "INVOICE_REIMBURSE_CANCEL"))
+        return answer(c, 40078, "invalid card status");
+    if ((rv = hg_db_q(c->db, NULL, "UPDATE sandbox.wxcard_inserts SET reimburse_status = $3, status_at = now() "
+                      "WHERE card_id = $1 AND code = $2", 3, hg_json_gets(j, "card_id", NULL),
+                      hg_json_gets(j, "code", NULL), status)))
+        return rv;
+    return answer(c, 0, "ok");
 }
 
 /* POST /sandbox/wechat/expire-tickets — every authorisation-page ticket handed out stops working
@@ -445,5 +498,6 @@ const hg_route_t sandbox_wxcard_routes[] = {
     { "POST", "/sandbox/wechat/card/invoice/getauthdata", HG_R_PUBLIC | HG_R_DB, NULL, route_getauthdata },
     { "POST", "/sandbox/wechat/card/invoice/platform/setpdf", HG_R_PUBLIC | HG_R_DB, NULL, route_setpdf },
     { "POST", "/sandbox/wechat/card/invoice/insert", HG_R_PUBLIC | HG_R_DB, NULL, route_insert },
+    { "POST", "/sandbox/wechat/card/invoice/platform/updatestatus", HG_R_PUBLIC | HG_R_DB, NULL, route_updatestatus },
     { NULL }
 };

@@ -80,6 +80,10 @@ APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_register_routes,
  * every outbound exchange: pass it on in hg_http_req_t */
 APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_register_topic,
                         (const char *topic, hg_outbox_deliver_fn *fn, void *baton));
+/* a module's follow-up of delivered items of a registered topic: one statement, $1 the delivered
+ * rows' ids (bigint[]), run in the transaction that records them as done, so that the follow-up
+ * (say, another outbox row) is committed with the outcome or not at all */
+APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_register_topic_after, (const char *topic, const char *sql));
 
 /* core settings a module may read after post_config: "institution", "public_url", "fiscal_url",
  * "fiscal_appid", "fiscal_key", "fiscal_timeout_ms", "ca_file", "fonts", "wechat_appid", "wechat_api"; "master_key" gives the 16 raw bytes

@@ -301,7 +301,21 @@ apr_status_t hg_register_topic(const char *topic, hg_outbox_deliver_fn *fn, void
     e->topic = topic;
     e->fn = fn;
     e->baton = baton;
+    e->after_sql = NULL;
     return APR_SUCCESS;
+}
+
+apr_status_t hg_register_topic_after(const char *topic, const char *sql)
+{
+    int i;
+    for (i = 0; i < hg_topics->nelts; i++) {
+        hg_topic_entry_t *e = &APR_ARRAY_IDX(hg_topics, i, hg_topic_entry_t);
+        if (!strcmp(e->topic, topic)) {
+            e->after_sql = sql;
+            return APR_SUCCESS;
+        }
+    }
+    return APR_NOTFOUND;     /* register the topic first */
 }
 
 static const char *hg_conf_get(const char *name)
@@ -1231,6 +1245,7 @@ static void hg_register_hooks(apr_pool_t *p)
     static const char *const succ[] = { "mod_watchdog.c", NULL };
     APR_REGISTER_OPTIONAL_FN(hg_register_routes);
     APR_REGISTER_OPTIONAL_FN(hg_register_topic);
+    APR_REGISTER_OPTIONAL_FN(hg_register_topic_after);
     APR_REGISTER_OPTIONAL_FN(hg_conf_get);
     APR_REGISTER_OPTIONAL_FN(hg_wechat_token);
     APR_REGISTER_OPTIONAL_FN(hg_socache_open);

@@ -288,6 +288,43 @@ static void log_outcome(server_rec *s, job_t *j, int dead)
                      j->out.error ? j->out.error : "delivery failed");
 }
 
+static const char *topic_after_sql(const char *topic)
+{
+    int i;
+    for (i = 0; i < hg_topics->nelts; i++)
+        if (!strcmp(APR_ARRAY_IDX(hg_topics, i, hg_topic_entry_t).topic, topic))
+            return APR_ARRAY_IDX(hg_topics, i, hg_topic_entry_t).after_sql;
+    return NULL;
+}
+
+/* the modules' follow-ups (hg_register_topic_after) of the delivered jobs of fin (only: one job
+ * when only is not NULL), one statement per topic, in the caller's transaction */
+static apr_status_t run_followups(hg_db_t *db, apr_pool_t *tp, job_t *fin, job_t *only)
+{
+    int i;
+    for (i = 0; i < hg_topics->nelts; i++) {
+        hg_topic_entry_t *t = &APR_ARRAY_IDX(hg_topics, i, hg_topic_entry_t);
+        const char **ids;
+        int n = 0;
+        job_t *j;
+        apr_status_t rv;
+        if (!t->after_sql)
+            continue;
+        for (j = fin; j; j = j->next)
+            n += (!only || j == only) && j->rv == APR_SUCCESS && !strcmp(j->item.topic, t->topic);
+        if (!n)
+            continue;
+        ids = apr_palloc(tp, n * sizeof(*ids));
+        n = 0;
+        for (j = fin; j; j = j->next)
+            if ((!only || j == only) && j->rv == APR_SUCCESS && !strcmp(j->item.topic, t->topic))
+                ids[n++] = apr_off_t_toa(tp, j->item.id);
+        if ((rv = hg_db_q(db, NULL, t->after_sql, 1, hg_db_array(tp, ids, n))) != APR_SUCCESS)
+            return rv;
+    }
+    return APR_SUCCESS;
+}
+
 /* the outcomes and journals of finished deliveries: one transaction for all of them; if that
  * fails, one by one (autocommit) so that one bad row does not hold back the others.  Returns 0
  * when the connection was lost: nothing is recorded, the caller keeps the outcomes for later. */
@@ -316,6 +353,8 @@ static int record(server_rec *s, hg_db_t *db, apr_pool_t *tp, job_t *fin)
     if (rv == APR_SUCCESS && ids->nelts)
         rv = hg_outbox_mark_done_many(db, ids->nelts, (const apr_int64_t *)ids->elts,
                                       (const char *const *)results->elts);
+    if (rv == APR_SUCCESS && ids->nelts)
+        rv = run_followups(db, tp, fin, NULL);
     if (rv == APR_SUCCESS)
         rv = hg_db_commit(db);
     if (rv == APR_SUCCESS) {
@@ -335,7 +374,16 @@ static int record(server_rec *s, hg_db_t *db, apr_pool_t *tp, job_t *fin)
         if (journal_insert(db, j) != APR_SUCCESS)
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00047: outbox %s: exchange not journalled: %s",
                          apr_off_t_toa(j->pool, j->item.id), db->errmsg);
-        if (j->rv == APR_SUCCESS)
+        if (j->rv == APR_SUCCESS && topic_after_sql(j->item.topic)) {
+            /* the outcome and its follow-up together, or neither (the row is then delivered again) */
+            if ((rv = hg_db_begin(db)) == APR_SUCCESS
+                && (rv = hg_outbox_mark_done_many(db, 1, &j->item.id, &j->out.result)) == APR_SUCCESS
+                && (rv = run_followups(db, tp, fin, j)) == APR_SUCCESS)
+                rv = hg_db_commit(db);
+            if (rv != APR_SUCCESS)
+                hg_db_rollback(db);
+        }
+        else if (j->rv == APR_SUCCESS)
             rv = hg_outbox_mark_done_many(db, 1, &j->item.id, &j->out.result);
         else
             rv = hg_outbox_mark_failed(db, &j->item, &j->out, hg_conf_global->retry_base_s, &dead);

@@ -48,6 +48,7 @@ typedef struct hg_topic_entry_t {
     const char *topic;
     hg_outbox_deliver_fn *fn;
     void *baton;
+    const char *after_sql;     /* hg_register_topic_after: NULL when none */
 } hg_topic_entry_t;
 extern apr_array_header_t *hg_routes;     /* of hg_route_entry_t */
 extern apr_array_header_t *hg_topics;     /* of hg_topic_entry_t */
@@ -55,6 +56,7 @@ extern apr_array_header_t *hg_module_names;
 
 apr_status_t hg_register_routes(const char *module, const hg_route_t *routes, void *baton);
 apr_status_t hg_register_topic(const char *topic, hg_outbox_deliver_fn *fn, void *baton);
+apr_status_t hg_register_topic_after(const char *topic, const char *sql);
 
 /* core routes (mod_hisgate_routes.c) */
 extern const hg_route_t hg_core_routes[];

@@ -12,7 +12,7 @@ use JSON::PP ();
 use HG qw(json_of signed_request psql wait_until);
 use HGInvoice qw(outpatient now17);
 
-plan tests => 50;
+plan tests => 64;
 
 my $json = JSON::PP->new->utf8->canonical;
 Apache::TestRequest::user_agent(reset => 1, requests_redirectable => 0);
@@ -108,6 +108,42 @@ ok t_cmp(psql("SELECT string_agg(DISTINCT endpoint, ' ' ORDER BY endpoint) FROM 
 my $log = do { local (@ARGV, $/) = (Apache::Test::vars('t_logs') . '/error_log'); <> // '' };
 ok t_cmp(scalar(() = $log =~ /张三丰|oSBXpatient/g), 0, 'neither the name nor the openid in the error log');
 
+# ---- 冲红 of a bill in a card package: the card is written off there (updatestatus CANCEL)
+sub flush {
+    my ($bill) = @_;
+    return json_of(signed_request('POST', '/invoice/api/v1/writeOffEBill', { billBatchCode => $bill->{code},
+                   billNo => $bill->{no}, reason => '退费', operator => '李四', busDateTime => now17(), placeCode => 'MZ01' }));
+}
+sub cancel_row { psql("SELECT $_[1] FROM hg.outbox WHERE topic = 'invoice.wxcard_status' AND business_key = 'cancel:$_[0]'") }
+sub card_status { psql("SELECT reimburse_status || ' ' || status_updates FROM sandbox.wxcard_inserts WHERE order_id = '$_[0]'") }
+ok t_cmp(card_status($order), 'INVOICE_REIMBURSE_INIT 0', 'in the card package, not reimbursed');
+my $fl = flush($b);
+ok t_cmp($fl->{eScarletBillNo} // '', qr/^\d{10}$/, 'the bill in the card package is flushed');
+ok t_cmp(wait_until(20, sub { cancel_row($order, 'state') eq 'done' }) ? 1 : 0, 1, "the card's cancellation is queued with the flush and delivered");
+ok t_cmp(card_status($order), 'INVOICE_REIMBURSE_CANCEL 1', 'WeChat has the card as cancelled (冲红), told once');
+ok t_cmp(cancel_row($order, "payload->>'code'") . ' ' . cancel_row($order, "payload->>'cardId'"),
+         outbox($order, "result->>'code'") . ' pSBXcardEBill0001demo0000000', "the card's code and template from the insertion");
+my $fl2 = flush($b);
+ok t_cmp($fl2->{eScarletBillNo} // '', $fl->{eScarletBillNo} // 'x', 'the flush again: the same red bill');
+ok t_cmp(psql("SELECT count(*) FROM hg.outbox WHERE topic = 'invoice.wxcard_status' AND business_key = 'cancel:$order'")
+         . ' ' . card_status($order), '1 INVOICE_REIMBURSE_CANCEL 1', 'and no second cancellation');
+ok t_cmp(psql("SELECT count(*) FROM hg.audit WHERE endpoint = 'wxcard.updatestatus' AND status = 200"), qr/^[1-9]/,
+         'the call is journalled');
+
+# ---- flushed while WeChat is still inserting: the insertion's delivery queues the cancellation
+my $b7 = bill();
+(undef, $j) = start($b7);
+my $o7 = $j->{orderId} // '';
+authorize($j->{authUrl} // '', 'oSBXslow0000000000000000001');
+insert($b7, $o7);
+ok t_cmp(wait_until(10, sub { outbox($o7, 'state') eq 'inflight' }) ? 1 : 0, 1, 'the insertion is in flight (WeChat answers in 3 s)');
+flush($b7);
+ok t_cmp(cancel_row($o7, 'count(*)') . ' ' . outbox($o7, 'state'), '0 inflight',
+         'flushed meanwhile: nothing delivered yet, so the flush queues nothing');
+ok t_cmp(wait_until(20, sub { cancel_row($o7, 'state') eq 'done' }) ? 1 : 0, 1,
+         'once the insertion is recorded, its follow-up queues the cancellation, delivered');
+ok t_cmp(outbox($o7, 'state') . ' ' . card_status($o7), 'done INVOICE_REIMBURSE_CANCEL 1', 'the card went in and was cancelled');
+
 # ---- WeChat refuses the insertion for good: a dead letter; the page may try again
 my $b2 = bill();
 (undef, $j) = start($b2);
@@ -132,6 +168,9 @@ insert($b3, $o3);
 ok t_cmp(wait_until(30, sub { outbox($o3, 'state') eq 'done' }) ? 1 : 0, 1, 'after -1 system error, delivered');
 ok t_cmp(outbox($o3, 'attempts'), 2, 'on the second attempt');
 ok t_cmp(psql("SELECT insert_attempts FROM sandbox.wxcard_orders WHERE order_id = '$o3'"), 2, 'WeChat saw two inserts');
+flush($b3);
+ok t_cmp(wait_until(30, sub { cancel_row($o3, 'state') eq 'done' }) ? 1 : 0, 1, 'its cancellation after -1 system error too');
+ok t_cmp(cancel_row($o3, 'attempts') . ' ' . card_status($o3), '2 INVOICE_REIMBURSE_CANCEL 2', 'on the second attempt');
 
 # ---- the patient declines on WeChat's page
 my $b4 = bill();

@@ -1,5 +1,6 @@
 /* 存入微信卡包's pure pieces: the info list, the insert body, the upload's multipart body, the
- * errcode verdicts, and the delivery's refusals that need no network (invoice_wxcard.h). */
+ * errcode verdicts, the delivery's refusals that need no network, and the card's cancellation
+ * when its bill is flushed (invoice_wxcard.h). */
 #include <stdlib.h>
 #include <apr_general.h>
 #include <apr_strings.h>
@@ -165,6 +166,61 @@ static void test_deliver_refusals(void)
            "no token source (no HisgateWeChat): a dead letter (%s)", out.error ? out.error : "-");
 }
 
+/* 冲红: the card's status (card/invoice/platform/updatestatus) */
+static void test_status(void)
+{
+    static const struct { const char *payload, *card_id, *want, *why_has; } cases[] = {
+        { "{\"orderId\":\"o\",\"cardId\":\"pCARD\",\"code\":\"123456789012\",\"status\":\"INVOICE_REIMBURSE_CANCEL\"}", "C",
+          "{\"card_id\":\"pCARD\",\"code\":\"123456789012\",\"reimburse_status\":\"INVOICE_REIMBURSE_CANCEL\"}", NULL },
+        { "{\"orderId\":\"o\",\"cardId\":null,\"code\":\"123456789012\",\"status\":\"INVOICE_REIMBURSE_CANCEL\"}", "C",
+          "{\"card_id\":\"C\",\"code\":\"123456789012\",\"reimburse_status\":\"INVOICE_REIMBURSE_CANCEL\"}", NULL },
+        { "{\"orderId\":\"o\",\"cardId\":\"pCARD\",\"code\":null,\"status\":\"INVOICE_REIMBURSE_CANCEL\"}", "C",
+          NULL, "by hand" },
+        { "{\"orderId\":\"o\",\"code\":\"1\",\"status\":\"CANCELLED\"}", "C", NULL, "reimburse_status" },
+        { "{\"orderId\":\"o\",\"code\":\"1\",\"status\":\"INVOICE_REIMBURSE_CANCEL\"}", NULL, NULL, "InvoiceWxCard" },
+    };
+    static const char *const names[] = { "the card template the insertion kept", "else the configured one",
+        "no card code (72042 at insertion): refused, saying to do it by hand", "a status WeChat does not have",
+        "no card template at all" };
+    hg_outbox_item_t item = { 0 };
+    hg_outbox_outcome_t out = { 0 };
+    invoice_wxcard_conf_t conf = { .on = 1, .card_id = "C", .api_base = "http://127.0.0.1:9" };
+    json_t *body;
+    const char *why;
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        apr_status_t rv;
+        body = NULL;
+        why = NULL;
+        rv = invoice_wxcard_status_body(&body, &why, p, parse(cases[i].payload), cases[i].card_id);
+        if (cases[i].want)
+            tap_is_str(rv == APR_SUCCESS ? dump(body) : why, cases[i].want, "status body: %s", names[i]);
+        else
+            tap_ok(rv == HG_EINVALID && !body && why && strstr(why, cases[i].why_has), "status body: %s (%s)",
+                   names[i], why ? why : "-");
+    }
+    tap_is_int(invoice_wxcard_status_classify(0), INVOICE_DELIVERED, "status 0: delivered");
+    tap_is_int(invoice_wxcard_status_classify(40056), INVOICE_PERMANENT, "status 40056 no such card code: dead letter");
+    tap_is_int(invoice_wxcard_status_classify(40078), INVOICE_PERMANENT, "status 40078 reimbursed already: dead letter");
+    tap_is_int(invoice_wxcard_status_classify(72042), INVOICE_RETRY, "status 72042 means nothing here: retried, not delivered");
+    tap_is_int(invoice_wxcard_status_classify(-1), INVOICE_RETRY, "status -1 system busy: retry");
+    tap_is_int(invoice_wxcard_status_classify(40001), INVOICE_RETRY, "status 40001 token: retry");
+
+    item.payload = cases[2].payload;
+    tap_ok(invoice_wxcard_status_deliver(p, &item, &conf, &out) == HG_EINVALID && out.permanent
+           && out.error && strstr(out.error, "72042"), "delivering a cancellation without a card code: a dead letter that says why");
+    memset(&out, 0, sizeof(out));
+    item.payload = cases[0].payload;
+    conf.token = NULL;
+    tap_ok(invoice_wxcard_status_deliver(p, &item, &conf, &out) != APR_SUCCESS && out.permanent,
+           "no token source (no HisgateWeChat): a dead letter (%s)", out.error ? out.error : "-");
+    memset(&out, 0, sizeof(out));
+    conf.on = 0;
+    tap_ok(invoice_wxcard_status_deliver(p, &item, &conf, &out) != APR_SUCCESS && out.permanent,
+           "not configured any more: a dead letter (%s)", out.error ? out.error : "-");
+}
+
 int main(void)
 {
     apr_initialize();
@@ -174,6 +230,7 @@ int main(void)
     test_multipart();
     test_classify();
     test_deliver_refusals();
+    test_status();
     tap_plan(tap_n);
     return tap_done();
 }
