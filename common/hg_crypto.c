@@ -150,6 +150,23 @@ leave:
     return rv;
 }
 
+apr_status_t hg_sha1_hex(char out[41], const void *d, apr_size_t n)
+{
+    static const char hx[] = "0123456789abcdef";
+    unsigned char md[20];
+    apr_status_t rv;
+    int i;
+
+    if (APR_SUCCESS != (rv = digest(md, EVP_sha1(), d, n, "sha1")))
+        return rv;
+    for (i = 0; i < 20; i++) {
+        out[2 * i] = hx[md[i] >> 4];
+        out[2 * i + 1] = hx[md[i] & 15];
+    }
+    out[40] = '\0';
+    return APR_SUCCESS;
+}
+
 /* HMAC (RFC 2104) over the concatenation of iov[0..niov), on a digest fetched once: one code path for
  * one-shot and gathered input.  SM3 and SHA-256 both have 64-byte blocks and 32-byte outputs. */
 static apr_status_t hmac_v(unsigned char *out, const char *mdname, const void *key, apr_size_t klen,
@@ -336,6 +353,15 @@ apr_status_t hg_sm4_cbc_decrypt(apr_pool_t *p, unsigned char **out, apr_size_t *
     if (!iv)
         return fail(HG_EINVALID, "sm4-cbc decrypt: no iv");
     return sm4_pooled(p, out, outlen, alg_sm4_cbc(), key, iv, 0, in, n, "sm4-cbc decrypt");
+}
+
+apr_status_t hg_aes256_cbc_raw(unsigned char *out, const unsigned char key[32], const unsigned char iv[16],
+                               const void *in, apr_size_t n, int encrypt)
+{
+    apr_size_t len = 0;
+    if (!out || !key || !iv || !in || n == 0 || n % 16 || n > HG_MAX_LEN)
+        return fail(HG_EINVALID, "aes-256-cbc raw: length must be a non-zero multiple of 16");
+    return cipher_run(out, &len, EVP_aes_256_cbc(), key, iv, encrypt ? 1 : 0, 0, in, n, "aes-256-cbc raw");
 }
 
 apr_status_t hg_sm4_ecb_raw(unsigned char *out, const unsigned char key[16], const void *in,

@@ -32,6 +32,8 @@ apr_status_t hg_sm3(unsigned char out[32], const void *d, apr_size_t n);
 apr_status_t hg_sha256(unsigned char out[32], const void *d, apr_size_t n);
 /* MD5 as 32 uppercase hex digits + NUL (the Bosi e-bill signature); not for anything secret. */
 apr_status_t hg_md5_hex_upper(char out[33], const void *d, apr_size_t n);
+/* lower-case hex SHA-1: only where an outside protocol fixes it (WeChat's push signature) */
+apr_status_t hg_sha1_hex(char out[41], const void *d, apr_size_t n);
 apr_status_t hg_hmac_sm3(unsigned char out[32], const void *key, apr_size_t klen,
                          const void *d, apr_size_t n);
 apr_status_t hg_hmac_sha256(unsigned char out[32], const void *key, apr_size_t klen,
@@ -63,6 +65,10 @@ apr_status_t hg_sm4_cbc_decrypt(apr_pool_t *p, unsigned char **out, apr_size_t *
                                 const void *in, apr_size_t n);
 /* SM4-ECB without padding, in place into out (n bytes, n a multiple of 16, else HG_EINVALID).
  * For known-answer tests and protocols that pad themselves. */
+/* AES-256-CBC without padding (n a non-zero multiple of 16; the caller pads as its protocol says:
+ * WeChat's push pads PKCS#7 to 32) into out (n bytes) */
+apr_status_t hg_aes256_cbc_raw(unsigned char *out, const unsigned char key[32], const unsigned char iv[16],
+                               const void *in, apr_size_t n, int encrypt);
 apr_status_t hg_sm4_ecb_raw(unsigned char *out, const unsigned char key[16], const void *in,
                             apr_size_t n, int encrypt);
 

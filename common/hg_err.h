@@ -37,6 +37,8 @@
     X(HG_AUTH_STALE_TIMESTAMP,    401, "request timestamp is outside the allowed window") \
     X(HG_AUTH_REPLAY,             401, "request was already seen (重放请求)") \
     X(HG_AUTH_APP_DISABLED,       403, "application is disabled") \
+    X(HG_WECHAT_PUSH_OFF,         501, "WeChat message push is not configured (HisgateWeChatPush)") \
+    X(HG_XML_MALFORMED,           400, "request body is not the XML message expected (请求体不是合法的XML消息)") \
     X(HG_FORBIDDEN,               403, "forbidden (无权限)") \
     X(HG_LOGIN_REQUIRED,          401, "login required (请先登录)") \
     X(HG_LOGIN_FAILED,            401, "wrong user name or password (用户名或密码错误)") \

@@ -6,6 +6,8 @@
 #include "hg_wechat.h"
 #include "hg_json.h"
 #include "hg_err.h"
+#include "hg_crypto.h"
+#include "hg_xml.h"
 
 static const char *query_escape(apr_pool_t *p, const char *s)
 {
@@ -179,5 +181,140 @@ apr_status_t hg_wechat_call(apr_pool_t *p, const hg_wechat_call_t *call, long *e
         msg = hg_json_gets(*answer, "errmsg", NULL);
         *why = apr_psprintf(p, "%ld %s", *errcode, msg ? hg_utf8_repair(p, msg) : "");
     }
+    return APR_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- the message push */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+apr_status_t hg_wechat_push_signature(char out[41], apr_pool_t *p, const char *token, const char *timestamp,
+                                      const char *nonce, const char *encrypt)
+{
+    const char *v[4] = { token, timestamp, nonce, encrypt };
+    int n = encrypt ? 4 : 3;
+    char *all;
+    if (!token || !timestamp || !nonce)
+        return HG_EINVALID;
+    qsort(v, (size_t)n, sizeof(v[0]), cmp_str);
+    all = apr_pstrcat(p, v[0], v[1], v[2], n == 4 ? v[3] : "", NULL);
+    return hg_sha1_hex(out, all, strlen(all));
+}
+
+int hg_wechat_push_signed(const char *given, apr_pool_t *p, const char *token, const char *timestamp,
+                          const char *nonce, const char *encrypt)
+{
+    char want[41], low[41];
+    int i;
+    if (!given || strlen(given) != 40 || hg_wechat_push_signature(want, p, token, timestamp, nonce, encrypt))
+        return 0;
+    for (i = 0; i < 40; i++)
+        low[i] = (char)(given[i] >= 'A' && given[i] <= 'F' ? given[i] - 'A' + 'a' : given[i]);
+    low[40] = '\0';
+    return hg_ct_equal(low, want, 40);
+}
+
+static apr_status_t push_key(unsigned char key[32], apr_pool_t *p, const char *aes_key43)
+{
+    unsigned char *k;
+    apr_size_t klen;
+    const char *c;
+    if (!aes_key43 || strlen(aes_key43) != HG_WECHAT_AESKEY_LEN)
+        return HG_EINVALID;
+    for (c = aes_key43; *c; c++)
+        if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '+' || *c == '/'))
+            return HG_EINVALID;
+    if (hg_base64_decode(&k, &klen, p, apr_pstrcat(p, aes_key43, "=", NULL)) || klen != 32)
+        return HG_EINVALID;
+    memcpy(key, k, 32);
+    return APR_SUCCESS;
+}
+
+apr_status_t hg_wechat_push_decrypt(char **msg, apr_size_t *len, const char **appid, const char **why,
+                                    apr_pool_t *p, const char *aes_key43, const char *encrypt)
+{
+    unsigned char key[32], *ct, *pt;
+    apr_size_t n, mlen;
+    unsigned pad, i;
+
+    *why = NULL;
+    if (push_key(key, p, aes_key43)) {
+        *why = "EncodingAESKey is not 43 base64 characters";
+        return HG_EINVALID;
+    }
+    if (!encrypt || hg_base64_decode(&ct, &n, p, encrypt) || n == 0 || n % 32) {
+        *why = "Encrypt is not base64 of whole 32-byte blocks";
+        return HG_EINVALID;
+    }
+    pt = apr_palloc(p, n + 1);
+    if (hg_aes256_cbc_raw(pt, key, key, ct, n, 0)) {
+        *why = "Encrypt does not decrypt";
+        return HG_EINVALID;
+    }
+    pad = pt[n - 1];
+    if (pad < 1 || pad > 32 || pad > n - 20) {
+        *why = "bad padding: not this account's key";
+        return HG_EINVALID;
+    }
+    for (i = 1; i <= pad; i++)
+        if (pt[n - i] != pad) {
+            *why = "bad padding: not this account's key";
+            return HG_EINVALID;
+        }
+    n -= pad;
+    mlen = ((apr_size_t)pt[16] << 24) | ((apr_size_t)pt[17] << 16) | ((apr_size_t)pt[18] << 8) | pt[19];
+    if (mlen > n - 20) {
+        *why = "the length inside is longer than the message";
+        return HG_EINVALID;
+    }
+    *msg = apr_pstrmemdup(p, (const char *)pt + 20, mlen);
+    *len = mlen;
+    *appid = apr_pstrmemdup(p, (const char *)pt + 20 + mlen, n - 20 - mlen);
+    return APR_SUCCESS;
+}
+
+apr_status_t hg_wechat_push_encrypt(char **encrypt, apr_pool_t *p, const char *aes_key43, const char *msg,
+                                    apr_size_t len, const char *appid)
+{
+    unsigned char key[32], *pt, *ct;
+    apr_size_t alen = appid ? strlen(appid) : 0, n = 20 + len + alen, padded;
+    unsigned pad;
+    apr_status_t rv;
+
+    if (push_key(key, p, aes_key43) || len > 0x7fffffff)
+        return HG_EINVALID;
+    pad = (unsigned)(32 - n % 32);
+    padded = n + pad;
+    pt = apr_palloc(p, padded);
+    ct = apr_palloc(p, padded);
+    if ((rv = hg_random_bytes(pt, 16)))
+        return rv;
+    pt[16] = (unsigned char)(len >> 24);
+    pt[17] = (unsigned char)(len >> 16);
+    pt[18] = (unsigned char)(len >> 8);
+    pt[19] = (unsigned char)len;
+    memcpy(pt + 20, msg, len);
+    if (alen)
+        memcpy(pt + 20 + len, appid, alen);
+    memset(pt + n, (int)pad, pad);
+    if ((rv = hg_aes256_cbc_raw(ct, key, key, pt, padded, 1)))
+        return rv;
+    *encrypt = hg_base64_encode(p, ct, padded);
+    return APR_SUCCESS;
+}
+
+apr_status_t hg_wechat_push_parse(json_t **msg, const char **why, apr_pool_t *p, const char *xml, apr_size_t len)
+{
+    json_t *o = NULL;
+    *msg = NULL;
+    *why = NULL;
+    if (hg_xml_to_json(&o, p, xml, len) != APR_SUCCESS || !json_is_object(o)) {
+        *why = hg_xml_errmsg(p) ? hg_xml_errmsg(p) : "not an XML message";
+        return HG_EINVALID;
+    }
+    *msg = o;
     return APR_SUCCESS;
 }

@@ -80,4 +80,30 @@ const char *hg_wechat_with_token(apr_pool_t *p, const char *url, const char *tok
 
 /* the same URL with secret= and access_token= values replaced by "***": for the journal */
 const char *hg_wechat_redact_url(apr_pool_t *p, const char *url);
+/* ---- The Official Account's message push (服务器配置: URL, Token, EncodingAESKey) ----
+ * WeChat calls the account's server URL with ?signature=&timestamp=&nonce= (GET adds echostr: the
+ * URL check, answered with echostr itself; POST carries an XML message or event, answered
+ * "success").  signature = lower-case hex SHA-1 of token, timestamp and nonce sorted as strings and
+ * concatenated.  In safe mode (安全模式, ?encrypt_type=aes&msg_signature=) the body is
+ * <xml><ToUserName/><Encrypt/></xml> and msg_signature covers token, timestamp, nonce and Encrypt.
+ * Encrypt = base64(AES-256-CBC(random 16 bytes | message length, 4 bytes big-endian | message |
+ * appid)), PKCS#7-padded to 32 bytes, with key = base64 decode of EncodingAESKey (43 characters)
+ * plus "=", and IV = the key's first 16 bytes. */
+#define HG_WECHAT_AESKEY_LEN 43
+/* sort is on the strings as bytes; encrypt NULL in plain mode */
+apr_status_t hg_wechat_push_signature(char out[41], apr_pool_t *p, const char *token, const char *timestamp,
+                                      const char *nonce, const char *encrypt);
+/* 1 when the signature given (any case) is the one of these values */
+int hg_wechat_push_signed(const char *given, apr_pool_t *p, const char *token, const char *timestamp,
+                          const char *nonce, const char *encrypt);
+/* safe mode: HG_EINVALID (*why) when the key is not 43 base64 characters, the text is not base64
+ * of whole blocks, the padding or the length inside is wrong */
+apr_status_t hg_wechat_push_decrypt(char **msg, apr_size_t *len, const char **appid, const char **why,
+                                    apr_pool_t *p, const char *aes_key43, const char *encrypt);
+apr_status_t hg_wechat_push_encrypt(char **encrypt, apr_pool_t *p, const char *aes_key43, const char *msg,
+                                    apr_size_t len, const char *appid);
+/* the message (<xml><ToUserName>…</xml>, CDATA or not) as a JSON object of its fields, all strings;
+ * HG_EINVALID (*why) when it is not such a document */
+apr_status_t hg_wechat_push_parse(json_t **msg, const char **why, apr_pool_t *p, const char *xml, apr_size_t len);
+
 #endif

@@ -1166,17 +1166,46 @@ static apr_status_t wxcard_payload(hg_call_t *c, invoice_ctx_t *x, const invoice
     return hg_secret_seal_packed(sealed, c->pool, c->master_key, payload, strlen(payload));
 }
 
+/* the insertion of an authorised order into the outbox, one per bill: from the page's /insert or
+ * from WeChat's user_authorize_invoice push.  *state is NULL when this call queued it, else the
+ * state of the bill's insertion that went first. */
+static apr_status_t wxcard_enqueue(hg_call_t *c, invoice_ctx_t *x, invoice_bill_t *b, const char *order,
+                                   const char *billing_time, const char **state)
+{
+    char *sealed = NULL;
+    int created = 0;
+    apr_status_t rv;
+
+    x->db = c->db;
+    if ((rv = wxcard_payload(c, x, b, order, billing_time, &sealed)))
+        return rv;
+    /* one insertion of the bill at a time: the check again, under the bill's lock, with the write */
+    if ((rv = hg_db_begin(c->db))
+        || (rv = hg_db_q(c->db, NULL, "SELECT pg_advisory_xact_lock(hashtextextended('invoice.wxcard:' || $1, 0))",
+                         1, apr_off_t_toa(c->pool, b->id)))
+        || (rv = wxcard_bill_insertion(c, b, state)))
+        return rv;
+    if (*state) {
+        hg_db_rollback(c->db);
+        return APR_SUCCESS;
+    }
+    if ((rv = hg_db_q(c->db, NULL, "UPDATE invoice.wxcard_orders SET authorized_at = now() WHERE order_id = $1", 1, order))
+        || (rv = hg_outbox_enqueue(c->db, "invoice.wxcard", c->institution, apr_pstrcat(c->pool, "wxcard:", order, NULL),
+                                   hg_json_dump(c->pool, hg_json_own(c->pool, json_pack("{s:s}", "sealed", sealed)), 0),
+                                   WXCARD_ATTEMPTS, &created)))
+        return rv;
+    return hg_db_commit(c->db);
+}
+
 static apr_status_t route_pub_wxcard_insert(hg_call_t *c)
 {
     invoice_ctx_t *x = invoice_call_ctx(c);
     wxcard_journal_t j = { c, apr_array_make(c->pool, 2, sizeof(hg_audit_rec_t)) };
-    const char *order, *state, *auth = NULL, *why = NULL;
+    const char *order, *state, *auth = NULL, *why = NULL, *billing_time;
     invoice_bill_t *b;
     hg_db_result_t *r;
-    char *sealed = NULL;
     long errcode = 0;
     apr_status_t rv, call_rv;
-    int created = 0;
 
     if ((rv = wxcard_bill(c, x, WXCARD_INSERT_SCHEMA, &b)))
         return rv;
@@ -1188,44 +1217,63 @@ static apr_status_t route_pub_wxcard_insert(hg_call_t *c)
         return rv;
     if (!r->nrows)
         return hg_call_fail(c, "HG_NOT_FOUND", "orderId", "no such order for this bill");
-    if (*hg_db_val(r, 0, 0))                          /* asked again: this order's insertion as it stands */
+    if (*hg_db_val(r, 0, 0))                          /* asked again (or pushed): this order's insertion as it stands */
         return hg_call_answer(c, 200, json_pack("{s:s}", "state", wxcard_state(hg_db_val(r, 0, 0))));
     if ((rv = wxcard_bill_insertion(c, b, &state)))
         return rv;
     if (state)                                        /* another order of the bill went first */
         return hg_call_answer(c, 200, json_pack("{s:s}", "state", wxcard_state(state)));
-    {
-        const char *billing_time = apr_pstrdup(c->pool, hg_db_val(r, 0, 1));
-        hg_call_db_release(c);
-        call_rv = invoice_wxcard_auth_status(c->pool, &G->wxcard, order, wxcard_observe, &j, &auth, &errcode, &why);
-        if ((rv = wxcard_journal_flush(&j)))
-            return rv;
-        if (call_rv)
-            return wxcard_platform_failed(c, call_rv, errcode, why);
-        if (strcmp(auth, "auth success"))
-            return hg_call_fail(c, "HG_INVOICE_WXCARD_UNAUTHORIZED", "orderId",
-                                apr_psprintf(c->pool, "微信未授权该订单 (%s)，请重新点击存入微信卡包", hg_utf8_repair(c->pool, auth)));
-        x->db = c->db;
-        if ((rv = wxcard_payload(c, x, b, order, billing_time, &sealed)))
-            return rv;
-    }
-    /* one insertion of the bill at a time: the check again, under the bill's lock, with the write */
-    if ((rv = hg_db_begin(c->db))
-        || (rv = hg_db_q(c->db, NULL, "SELECT pg_advisory_xact_lock(hashtextextended('invoice.wxcard:' || $1, 0))",
-                         1, apr_off_t_toa(c->pool, b->id)))
-        || (rv = wxcard_bill_insertion(c, b, &state)))
+    billing_time = apr_pstrdup(c->pool, hg_db_val(r, 0, 1));
+    hg_call_db_release(c);
+    call_rv = invoice_wxcard_auth_status(c->pool, &G->wxcard, order, wxcard_observe, &j, &auth, &errcode, &why);
+    if ((rv = wxcard_journal_flush(&j)))
         return rv;
-    if (state) {
-        hg_db_rollback(c->db);
+    if (call_rv)
+        return wxcard_platform_failed(c, call_rv, errcode, why);
+    if (strcmp(auth, "auth success"))
+        return hg_call_fail(c, "HG_INVOICE_WXCARD_UNAUTHORIZED", "orderId",
+                            apr_psprintf(c->pool, "微信未授权该订单 (%s)，请重新点击存入微信卡包", hg_utf8_repair(c->pool, auth)));
+    if ((rv = wxcard_enqueue(c, x, b, order, billing_time, &state)))
+        return rv;
+    if (state)
         return hg_call_answer(c, 200, json_pack("{s:s}", "state", wxcard_state(state)));
-    }
-    if ((rv = hg_db_q(c->db, NULL, "UPDATE invoice.wxcard_orders SET authorized_at = now() WHERE order_id = $1", 1, order))
-        || (rv = hg_outbox_enqueue(c->db, "invoice.wxcard", c->institution, apr_pstrcat(c->pool, "wxcard:", order, NULL),
-                                   hg_json_dump(c->pool, hg_json_own(c->pool, json_pack("{s:s}", "sealed", sealed)), 0),
-                                   WXCARD_ATTEMPTS, &created))
-        || (rv = hg_db_commit(c->db)))
-        return rv;
     return hg_call_answer(c, 202, json_pack("{s:s}", "state", "queued"));
+}
+
+/* WeChat's user_authorize_invoice push (HisgateWeChatPush): the patient authorised an order
+ * (SuccOrderId), so its insertion is queued now, whether or not the page comes back to ask.
+ * FailOrderId (declined) needs nothing; an order that is not ours (another system on the same
+ * Official Account), one already queued, or a bill flushed meanwhile is left as it is. */
+static apr_status_t wxcard_authorized(hg_call_t *c, json_t *msg, void *baton)
+{
+    const char *order = hg_json_gets(msg, "SuccOrderId", NULL), *state = NULL, *billing_time;
+    invoice_ctx_t *x;
+    invoice_bill_t *b;
+    hg_db_result_t *r;
+    apr_status_t rv;
+
+    if (!order || !*order || !G->wxcard.on)
+        return APR_SUCCESS;
+    x = invoice_call_ctx(c);
+    if ((rv = hg_db_q(c->db, &r, "SELECT o.bill_id, extract(epoch FROM b.issued_at)::bigint, coalesce(ob.state, '') "
+                      "FROM invoice.wxcard_orders o JOIN invoice.bills b ON b.id = o.bill_id "
+                      "LEFT JOIN hg.outbox ob ON ob.topic = 'invoice.wxcard' AND ob.business_key = 'wxcard:' || o.order_id "
+                      "WHERE o.order_id = $1 AND o.institution = $2", 2, order, c->institution)))
+        return rv;
+    if (!r->nrows || *hg_db_val(r, 0, 2)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, c->r, "HG10014: WeChat card package: order %s authorised: %s",
+                      hg_utf8_repair(c->pool, order), !r->nrows ? "not an order of this hospital, ignored"
+                                                                : "its insertion is queued already");
+        return APR_SUCCESS;
+    }
+    billing_time = apr_pstrdup(c->pool, hg_db_val(r, 0, 1));
+    if ((rv = invoice_find_id(x, apr_atoi64(hg_db_val(r, 0, 0)), &b)))
+        return rv;
+    if (b->is_scarlet || strcmp(b->state, "normal"))
+        return APR_SUCCESS;                           /* flushed since: it does not go in */
+    if ((rv = wxcard_bill_insertion(c, b, &state)) || state)
+        return rv;
+    return wxcard_enqueue(c, x, b, order, billing_time, &state);
 }
 
 /* GET /invoice/pub/v1/verify?code=&no= — does the stored bill still carry a valid unit seal? */
@@ -1268,6 +1316,7 @@ static int invoice_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     APR_OPTIONAL_FN_TYPE(hg_register_topic) *reg_topic = APR_RETRIEVE_OPTIONAL_FN(hg_register_topic);
     APR_OPTIONAL_FN_TYPE(hg_conf_get) *conf_get = APR_RETRIEVE_OPTIONAL_FN(hg_conf_get);
     APR_OPTIONAL_FN_TYPE(hg_register_topic_after) *topic_after = APR_RETRIEVE_OPTIONAL_FN(hg_register_topic_after);
+    APR_OPTIONAL_FN_TYPE(hg_register_wechat_event) *wechat_event = APR_RETRIEVE_OPTIONAL_FN(hg_register_wechat_event);
     invoice_conf_t *c = ap_get_module_config(s->module_config, &invoice_module);
     const char *t;
 
@@ -1283,6 +1332,8 @@ static int invoice_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     reg_topic("invoice.wxcard", deliver_wxcard, c);
     reg_topic("invoice.wxcard_status", deliver_wxcard_status, c);
     topic_after("invoice.wxcard", INVOICE_WXCARD_AFTER_INSERT_SQL);
+    if (wechat_event)
+        wechat_event("user_authorize_invoice", wxcard_authorized, c);
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
         return OK;
     c->institution = conf_get("institution");

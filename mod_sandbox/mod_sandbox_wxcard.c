@@ -25,6 +25,8 @@
 #include "hg_auth.h"
 #include "hg_crypto.h"
 #include "mod_sandbox_wechat.h"
+#include "hg_wechat.h"
+#include "hg_http.h"
 
 APLOG_USE_MODULE(sandbox);
 
@@ -266,6 +268,61 @@ static apr_status_t route_auth_page(hg_call_t *c)
 
 /* POST /sandbox/wechat/invoice/auth (the page's form): 授权 binds the order to the openid; either
  * way the browser goes back to the order's redirect_url */
+/* WeChat pushes the patient's decision to the account's server (user_authorize_invoice: SuccOrderId
+ * when authorised, FailOrderId when not), in safe mode when the account has an EncodingAESKey.
+ * Here the account's server is this host.  Done once, after the answer is decided and the
+ * database given back; a failure is logged (WeChat would try twice more). */
+static void push_decision(hg_call_t *c, const char *appid, const char *order, const char *openid, int authorised)
+{
+    hg_db_result_t *r;
+    hg_http_req_t req;
+    hg_http_resp_t *resp = NULL;
+    const char *path, *token, *aeskey, *xml, *ts, *query, *body;
+    char *nonce, *enc = NULL, sig[41], msig[41];
+    apr_status_t rv;
+
+    if (hg_db_q(c->db, &r, "UPDATE sandbox.wechat_apps SET pushes = pushes + 1 WHERE appid = $1 AND push_path IS NOT NULL "
+                "RETURNING push_path, push_token, coalesce(push_aeskey, '')", 1, appid) || !r->nrows)
+        return;
+    path = apr_pstrdup(c->pool, hg_db_val(r, 0, 0));
+    token = apr_pstrdup(c->pool, hg_db_val(r, 0, 1));
+    aeskey = apr_pstrdup(c->pool, hg_db_val(r, 0, 2));
+    hg_call_db_release(c);
+    ts = apr_psprintf(c->pool, "%" APR_TIME_T_FMT, apr_time_sec(apr_time_now()));
+    if (hg_random_string(&nonce, c->pool, 10, "0123456789"))
+        return;
+    /* openid and order id are checked characters: no "]]>" can end a CDATA early */
+    xml = apr_psprintf(c->pool, "<xml><ToUserName><![CDATA[gh_sandbox0001]]></ToUserName>"
+                       "<FromUserName><![CDATA[%s]]></FromUserName><CreateTime>%s</CreateTime>"
+                       "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[user_authorize_invoice]]></Event>"
+                       "<SuccOrderId><![CDATA[%s]]></SuccOrderId><FailOrderId><![CDATA[%s]]></FailOrderId>"
+                       "<AuthorizeAppId><![CDATA[%s]]></AuthorizeAppId><Source><![CDATA[web]]></Source></xml>",
+                       openid, ts, authorised ? order : "", authorised ? "" : order, appid);
+    if (hg_wechat_push_signature(sig, c->pool, token, ts, nonce, NULL))
+        return;
+    query = apr_psprintf(c->pool, "?signature=%s&timestamp=%s&nonce=%s&openid=%s", sig, ts, nonce, openid);
+    body = xml;
+    if (*aeskey) {
+        if (hg_wechat_push_encrypt(&enc, c->pool, aeskey, xml, strlen(xml), appid)
+            || hg_wechat_push_signature(msig, c->pool, token, ts, nonce, enc))
+            return;
+        query = apr_pstrcat(c->pool, query, "&encrypt_type=aes&msg_signature=", msig, NULL);
+        body = apr_pstrcat(c->pool, "<xml><ToUserName><![CDATA[gh_sandbox0001]]></ToUserName><Encrypt><![CDATA[",
+                           enc, "]]></Encrypt></xml>", NULL);
+    }
+    memset(&req, 0, sizeof(req));
+    req.url = ap_construct_url(c->pool, apr_pstrcat(c->pool, path, query, NULL), c->r);
+    req.body = body;
+    req.headers = apr_table_make(c->pool, 1);
+    apr_table_setn(req.headers, "Content-Type", "text/xml");
+    req.timeout_ms = 5000;          /* WeChat waits 5 s for the answer */
+    req.endpoint_name = "sandbox.wechat.push";
+    rv = hg_http_do(&resp, c->pool, &req);
+    if (rv != APR_SUCCESS || resp->status != 200)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, c->r, "HG09011: sandbox WeChat: the push of order %s was not "
+                      "taken (%d)", order, resp ? resp->status : 0);
+}
+
 static apr_status_t route_auth_submit(hg_call_t *c)
 {
     const char *pappid = form_get(c->pool, c->body, "s_pappid"), *order = form_get(c->pool, c->body, "order_id"),
@@ -279,13 +336,15 @@ static apr_status_t route_auth_submit(hg_call_t *c)
     if ((rv = hg_db_q(c->db, &r, "UPDATE sandbox.wxcard_orders SET status = CASE WHEN $3 = 'accept' AND status = "
                       "'never auth' THEN 'auth success' ELSE status END, openid = CASE WHEN $3 = 'accept' AND status = "
                       "'never auth' THEN $4 ELSE openid END, auth_time = CASE WHEN $3 = 'accept' AND status = 'never auth' "
-                      "THEN now() ELSE auth_time END WHERE s_pappid = $1 AND order_id = $2 RETURNING coalesce(redirect_url, ''), status",
+                      "THEN now() ELSE auth_time END WHERE s_pappid = $1 AND order_id = $2 "
+                      "RETURNING coalesce(redirect_url, ''), status, appid",
                       4, pappid, order, decision, openid)))
         return rv;
     if (!r->nrows)
         return html(c, 404, "<!doctype html><p>订单不存在</p>");
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, c->r, "HG09010: sandbox WeChat: invoice order %s: %s", order,
                   hg_db_val(r, 0, 1));
+    push_decision(c, apr_pstrdup(c->pool, hg_db_val(r, 0, 2)), order, openid, !strcmp(hg_db_val(r, 0, 1), "auth success"));
     if (!*hg_db_val(r, 0, 0))
         return html(c, 200, "<!doctype html><p>已授权，请返回</p>");
     apr_table_setn(c->r->headers_out, "Location", apr_pstrdup(c->pool, hg_db_val(r, 0, 0)));

@@ -85,6 +85,16 @@ APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_register_topic,
  * (say, another outbox row) is committed with the outcome or not at all */
 APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_register_topic_after, (const char *topic, const char *sql));
 
+/* An event the WeChat Official Account pushes to hisgate (HisgateWeChatPush; the message's <Event>,
+ * e.g. "user_authorize_invoice"): msg is the message's fields as JSON strings (FromUserName,
+ * CreateTime, Event, …), signature checked and decrypted.  The handler runs in the push's request
+ * (c->db is there): APR_SUCCESS answers WeChat "success"; an error answers 503 so that WeChat pushes
+ * again (it does, three times): handlers must be idempotent.  Events nobody registered are answered
+ * "success" and logged at debug level. */
+typedef apr_status_t hg_wechat_event_fn(hg_call_t *c, json_t *msg, void *baton);
+APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_register_wechat_event,
+                        (const char *event, hg_wechat_event_fn *fn, void *baton));
+
 /* core settings a module may read after post_config: "institution", "public_url", "fiscal_url",
  * "fiscal_appid", "fiscal_key", "fiscal_timeout_ms", "ca_file", "fonts", "wechat_appid", "wechat_api"; "master_key" gives the 16 raw bytes
  * (NULL when HisgateKeyFile is not set), "audit_key" likewise (for hg_audit_insert of outbound exchanges a

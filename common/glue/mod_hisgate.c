@@ -22,6 +22,7 @@
 #include "apr_lib.h"
 #include "mod_hisgate_private.h"
 #include "hg_crypto.h"
+#include "hg_wechat.h"
 #include "hg_auth.h"
 #include "hg_pdf.h"
 #include "hg_slots.h"
@@ -172,6 +173,25 @@ static const char *set_wechat(cmd_parms *cmd, void *dc, const char *appid, const
     return NULL;
 }
 
+static const char *set_wechat_push(cmd_parms *cmd, void *dc, const char *token, const char *aeskey)
+{
+    hg_conf_t *c = conf_of(cmd);
+    const char *k;
+    /* WeChat's rule for the Token: 3 to 32 letters and digits */
+    if (strlen(token) < 3 || strlen(token) > 32 || strspn(token, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != strlen(token))
+        return "HisgateWeChatPush: the Token is 3 to 32 letters and digits";
+    if (aeskey) {
+        if (strlen(aeskey) != HG_WECHAT_AESKEY_LEN)
+            return "HisgateWeChatPush: the EncodingAESKey is 43 characters";
+        for (k = aeskey; *k; k++)
+            if (!apr_isalnum(*k))
+                return "HisgateWeChatPush: the EncodingAESKey is letters and digits";
+    }
+    c->wechat_push_token = token;
+    c->wechat_push_aeskey = aeskey;
+    return NULL;
+}
+
 static const char *set_wechat_token_url(cmd_parms *cmd, void *dc, const char *url)
 {
     if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
@@ -226,6 +246,8 @@ static const command_rec hg_cmds[] = {
                   "fiscal e-bill platform: base URL, appid, signing key"),
     AP_INIT_TAKE23("HisgateWeChat", set_wechat, NULL, RSRC_CONF,
                    "WeChat Official Account: appid, appsecret [, API base URL]; hisgate holds the access token"),
+    AP_INIT_TAKE12("HisgateWeChatPush", set_wechat_push, NULL, RSRC_CONF,
+                   "the Official Account's message push (服务器配置): Token [EncodingAESKey for safe mode]"),
     AP_INIT_TAKE1("HisgateWeChatTokenURL", set_wechat_token_url, NULL, RSRC_CONF,
                   "the hospital's central WeChat access-token service (answers like cgi-bin/token)"),
     AP_INIT_TAKE1("HisgateFiscalTimeout", set_int, OFF(fiscal_timeout_ms), RSRC_CONF,
@@ -1093,6 +1115,7 @@ static int hg_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
     hg_routes = apr_array_make(pconf, 64, sizeof(hg_route_entry_t));
     hg_topics = apr_array_make(pconf, 16, sizeof(hg_topic_entry_t));
+    hg_wechat_push_reset(pconf);
     hg_module_names = apr_array_make(pconf, 8, sizeof(const char *));
     hg_register_routes("hisgate", hg_core_routes, NULL);
     hg_register_topic("hg.probe.fiscal", hg_probe_fiscal_deliver, NULL);
@@ -1246,6 +1269,7 @@ static void hg_register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(hg_register_routes);
     APR_REGISTER_OPTIONAL_FN(hg_register_topic);
     APR_REGISTER_OPTIONAL_FN(hg_register_topic_after);
+    APR_REGISTER_OPTIONAL_FN(hg_register_wechat_event);
     APR_REGISTER_OPTIONAL_FN(hg_conf_get);
     APR_REGISTER_OPTIONAL_FN(hg_wechat_token);
     APR_REGISTER_OPTIONAL_FN(hg_socache_open);

@@ -33,6 +33,7 @@ typedef struct hg_conf_t {
     const char *public_base_url;       /* e.g. https://his.example.org, for links sent to patients */
     const char *fonts;                 /* ':'-separated TrueType files for PDFs (CJK + Latin) */
     const char *wechat_appid, *wechat_secret, *wechat_api, *wechat_token_url;
+    const char *wechat_push_token, *wechat_push_aeskey;   /* HisgateWeChatPush (aeskey NULL: plain mode) */
 } hg_conf_t;
 
 extern module AP_MODULE_DECLARE_DATA hisgate_module;
@@ -72,6 +73,11 @@ extern hg_socache_t hg_shared_cache;
 apr_status_t hg_wechat_pre_config(apr_pool_t *pconf);
 apr_status_t hg_wechat_post_config(server_rec *s, apr_pool_t *pconf);
 void hg_wechat_child_init(apr_pool_t *p);
+/* the account's message push (HisgateWeChatPush): GET /hg/wechat/push, POST /hg/wechat/push */
+apr_status_t hg_wechat_push_get(hg_call_t *c);
+apr_status_t hg_wechat_push_post(hg_call_t *c);
+apr_status_t hg_register_wechat_event(const char *event, hg_wechat_event_fn *fn, void *baton);
+void hg_wechat_push_reset(apr_pool_t *pconf);   /* pre_config: no handlers yet */
 apr_status_t hg_wechat_token(apr_pool_t *p, const char *stale, hg_http_observer_fn *observer,
                              void *observer_baton, const char **token, const char **why);
 

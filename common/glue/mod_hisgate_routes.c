@@ -495,6 +495,8 @@ const hg_route_t hg_core_routes[] = {
     { "GET",  "/hg/audit",    HG_R_STAFF | HG_R_AUDIT | HG_R_AUDIT_BARE, "auditor", route_audit },
     { "POST", "/hg/outbox/",  HG_R_STAFF | HG_R_PREFIX | HG_R_AUDIT, "ops", route_outbox_retry },
     { "POST", "/hg/probe/fiscal", HG_R_STAFF | HG_R_AUDIT, "ops", route_probe_fiscal },
+    { "GET",  "/hg/wechat/push", HG_R_PUBLIC, NULL, hg_wechat_push_get },
+    { "POST", "/hg/wechat/push", HG_R_DB | HG_R_AUDIT, NULL, hg_wechat_push_post },
     { NULL }
 };
 

@@ -159,3 +159,132 @@ apr_status_t hg_wechat_token(apr_pool_t *p, const char *stale, hg_http_observer_
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, main_server, "HG00042: no WeChat access token: %s", *why);
     return rv;
 }
+
+/* ---------------------------------------------------------------- the account's message push */
+
+typedef struct push_handler_t {
+    const char *event;
+    hg_wechat_event_fn *fn;
+    void *baton;
+} push_handler_t;
+static apr_array_header_t *push_handlers;     /* set up in post_config, read-only afterwards */
+
+apr_status_t hg_register_wechat_event(const char *event, hg_wechat_event_fn *fn, void *baton)
+{
+    push_handler_t *h;
+    if (!push_handlers)
+        return APR_EINIT;
+    h = apr_array_push(push_handlers);
+    h->event = event;
+    h->fn = fn;
+    h->baton = baton;
+    return APR_SUCCESS;
+}
+
+void hg_wechat_push_reset(apr_pool_t *pconf)
+{
+    push_handlers = apr_array_make(pconf, 4, sizeof(push_handler_t));
+}
+
+static apr_status_t push_answer(hg_call_t *c, const char *text)
+{
+    c->status = 200;
+    c->out_body = text;
+    c->out_len = strlen(text);
+    c->out_type = "text/plain; charset=utf-8";
+    return APR_SUCCESS;
+}
+
+/* the query's signature over the configured token, within HisgateAuthWindow; safe mode adds
+ * the Encrypt text.  A push seen again (WeChat retries, or someone replays one) is not refused:
+ * every handler is idempotent, and WeChat reads a refusal as a failure and pushes again. */
+static apr_status_t push_checked(hg_call_t *c, apr_table_t **q, const char *encrypt)
+{
+    hg_conf_t *g = hg_conf_global;
+    const char *ts, *sig;
+    apr_int64_t t;
+    char *end;
+
+    if (!g->wechat_push_token)
+        return hg_call_fail(c, "HG_WECHAT_PUSH_OFF", NULL, NULL);
+    ap_args_to_table(c->r, q);
+    ts = apr_table_get(*q, "timestamp");
+    sig = encrypt ? apr_table_get(*q, "msg_signature") : apr_table_get(*q, "signature");
+    if (!ts || !sig || !apr_table_get(*q, "nonce"))
+        return hg_call_fail(c, "HG_AUTH_MISSING", !ts ? "timestamp" : !sig ? (encrypt ? "msg_signature" : "signature")
+                            : "nonce", NULL);
+    t = apr_strtoi64(ts, &end, 10);
+    if (*end || end == ts || t < apr_time_sec(apr_time_now()) - g->auth_window
+        || t > apr_time_sec(apr_time_now()) + g->auth_window)
+        return hg_call_fail(c, "HG_AUTH_STALE_TIMESTAMP", "timestamp", NULL);
+    if (!hg_wechat_push_signed(sig, c->pool, g->wechat_push_token, ts, apr_table_get(*q, "nonce"), encrypt))
+        return hg_call_fail(c, "HG_AUTH_BAD_SIGNATURE", encrypt ? "msg_signature" : "signature", NULL);
+    return APR_SUCCESS;
+}
+
+/* GET /hg/wechat/push?signature=&timestamp=&nonce=&echostr= — the account's URL check */
+apr_status_t hg_wechat_push_get(hg_call_t *c)
+{
+    apr_table_t *q = NULL;
+    const char *echo;
+    apr_status_t rv;
+    if ((rv = push_checked(c, &q, NULL)))
+        return rv;
+    if (!(echo = apr_table_get(q, "echostr")) || !*echo || strlen(echo) > 128)
+        return hg_call_fail(c, "HG_FIELD_REQUIRED", "echostr", NULL);
+    return push_answer(c, echo);
+}
+
+/* POST /hg/wechat/push?signature=&timestamp=&nonce=[&encrypt_type=aes&msg_signature=] — a message */
+apr_status_t hg_wechat_push_post(hg_call_t *c)
+{
+    hg_conf_t *g = hg_conf_global;
+    apr_table_t *q = NULL;
+    json_t *outer = NULL, *msg = NULL;
+    const char *encrypt = NULL, *why = NULL, *event, *type;
+    apr_status_t rv;
+    int i, aes;
+
+    ap_args_to_table(c->r, &q);
+    aes = q && apr_table_get(q, "encrypt_type") && !strcmp(apr_table_get(q, "encrypt_type"), "aes");
+    if (aes || g->wechat_push_aeskey) {
+        /* an account in safe mode takes only encrypted pushes: a plain one would be a forgery */
+        if (!g->wechat_push_aeskey || !aes)
+            return hg_call_fail(c, "HG_AUTH_MALFORMED", "encrypt_type",
+                                g->wechat_push_aeskey ? "the account is in safe mode (安全模式): encrypt_type=aes"
+                                                      : "no EncodingAESKey configured (HisgateWeChatPush)");
+        if (hg_wechat_push_parse(&outer, &why, c->pool, c->body, c->body_len)
+            || !(encrypt = hg_json_gets(outer, "Encrypt", NULL)))
+            return hg_call_fail(c, "HG_XML_MALFORMED", "Encrypt", why ? why : "no <Encrypt>");
+    }
+    if ((rv = push_checked(c, &q, encrypt)))
+        return rv;
+    if (encrypt) {
+        char *plain;
+        apr_size_t len;
+        const char *appid;
+        if (hg_wechat_push_decrypt(&plain, &len, &appid, &why, c->pool, g->wechat_push_aeskey, encrypt))
+            return hg_call_fail(c, "HG_AUTH_BAD_SIGNATURE", "Encrypt", why);
+        if (g->wechat_appid && strcmp(appid, g->wechat_appid))
+            return hg_call_fail(c, "HG_AUTH_UNKNOWN_APP", "Encrypt", "the message is for another account");
+        c->body = plain;        /* the journal keeps the message, not the ciphertext */
+        c->body_len = len;
+    }
+    if (hg_wechat_push_parse(&msg, &why, c->pool, c->body, c->body_len))
+        return hg_call_fail(c, "HG_XML_MALFORMED", NULL, why);
+    if (!(type = hg_json_gets(msg, "MsgType", NULL)))
+        type = "";
+    if (!(event = hg_json_gets(msg, "Event", NULL)))
+        event = "";
+    for (i = 0; push_handlers && !strcmp(type, "event") && i < push_handlers->nelts; i++) {
+        push_handler_t *h = &APR_ARRAY_IDX(push_handlers, i, push_handler_t);
+        if (!strcmp(h->event, event)) {
+            if ((rv = h->fn(c, msg, h->baton)))
+                return rv;
+            return push_answer(c, "success");
+        }
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, c->r, "HG00053: WeChat push %s %s: nobody handles it",
+                  hg_utf8_repair(c->pool, type), hg_utf8_repair(c->pool, event));
+    return push_answer(c, "success");
+}

@@ -12,10 +12,14 @@ use JSON::PP ();
 use HG qw(json_of signed_request psql wait_until);
 use HGInvoice qw(outpatient now17);
 
-plan tests => 64;
+plan tests => 70;
 
 my $json = JSON::PP->new->utf8->canonical;
 Apache::TestRequest::user_agent(reset => 1, requests_redirectable => 0);
+# the page's own path first: WeChat (the sandbox) does not push the authorisation until the
+# section that tests the push (sandbox migration 014 gives the demo account its push)
+my $push_conf = psql("SELECT push_path || ' ' || push_token || ' ' || push_aeskey FROM sandbox.wechat_apps WHERE appid = 'wx5a1dbe0d3e5b0001'");
+psql("UPDATE sandbox.wechat_apps SET push_path = NULL WHERE appid = 'wx5a1dbe0d3e5b0001'");
 
 sub bill {
     my $b = json_of(signed_request('POST', '/invoice/api/v1/invoiceEBillOutpatient', outpatient()));
@@ -144,6 +148,33 @@ ok t_cmp(wait_until(20, sub { cancel_row($o7, 'state') eq 'done' }) ? 1 : 0, 1,
          'once the insertion is recorded, its follow-up queues the cancellation, delivered');
 ok t_cmp(outbox($o7, 'state') . ' ' . card_status($o7), 'done INVOICE_REIMBURSE_CANCEL 1', 'the card went in and was cancelled');
 
+# ---- WeChat pushes the authorisation (HisgateWeChatPush): queued without the page coming back
+my ($ppath, $ptoken, $pkey) = split / /, $push_conf;
+psql("UPDATE sandbox.wechat_apps SET push_path = '$ppath', push_token = '$ptoken', push_aeskey = '$pkey' "
+     . "WHERE appid = 'wx5a1dbe0d3e5b0001'");
+my $b8 = bill();
+(undef, $j) = start($b8);
+my $o8 = $j->{orderId} // '';
+my $pushes = psql("SELECT pushes FROM sandbox.wechat_apps WHERE appid = 'wx5a1dbe0d3e5b0001'");
+authorize($j->{authUrl} // '', 'oSBXpatient0000000000000048');
+ok t_cmp(psql("SELECT pushes FROM sandbox.wechat_apps WHERE appid = 'wx5a1dbe0d3e5b0001'"), $pushes + 1,
+         'WeChat pushed the authorisation (safe mode)');
+ok t_cmp(wait_until(20, sub { outbox($o8, 'state') eq 'done' }) ? 1 : 0, 1,
+         'the push alone queued the insertion, delivered: the patient never came back to the page');
+($r, $j) = insert($b8, $o8);
+ok t_cmp($r->code . ' ' . ($j->{state} // '-'), '200 inserted', 'the page coming back later finds it in');
+ok t_cmp(psql("SELECT count(*) FROM sandbox.wxcard_inserts WHERE billing_no = '$b8->{code}' AND billing_code = '$b8->{no}'")
+         . ' ' . psql("SELECT count(*) FROM hg.outbox WHERE topic = 'invoice.wxcard' AND business_key = 'wxcard:$o8'"),
+         '1 1', 'once');
+my $b9 = bill();
+(undef, $j) = start($b9);
+my $o9 = $j->{orderId} // '';
+authorize($j->{authUrl} // '', 'oSBXpatient0000000000000049', 'reject');
+ok t_cmp(psql("SELECT pushes FROM sandbox.wechat_apps WHERE appid = 'wx5a1dbe0d3e5b0001'"), $pushes + 2,
+         'declined: WeChat pushes that too (FailOrderId)');
+ok t_cmp(outbox($o9, 'count(*)'), 0, 'and nothing is queued');
+psql("UPDATE sandbox.wechat_apps SET push_path = NULL WHERE appid = 'wx5a1dbe0d3e5b0001'");
+
 # ---- WeChat refuses the insertion for good: a dead letter; the page may try again
 my $b2 = bill();
 (undef, $j) = start($b2);
@@ -223,3 +254,4 @@ Apache::TestRequest::module('wxcard_off');
 ($r, $j) = start($b4);
 Apache::TestRequest::module('default');
 ok t_cmp(verdict($r, $j), '501 HG_INVOICE_WXCARD_OFF -', 'not configured: 501');
+psql("UPDATE sandbox.wechat_apps SET push_path = '$ppath' WHERE appid = 'wx5a1dbe0d3e5b0001'");

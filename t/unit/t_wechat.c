@@ -5,6 +5,8 @@
 #include <apr_strings.h>
 #include "tap.h"
 #include "hg_wechat.h"
+#include "hg_json.h"
+#include "hg_err.h"
 
 static apr_status_t parse(const char **tok, int *exp, const char **why, apr_pool_t *p, const char *body)
 {
@@ -21,7 +23,6 @@ int main(void)
 
     apr_initialize();
     apr_pool_create(&p, NULL);
-    tap_plan(24);
 
     memset(&conf, 0, sizeof(conf));
     tap_is_int(hg_wechat_token_request(&req, p, &conf), HG_EINVALID, "no credentials and no central URL: refused");
@@ -75,6 +76,45 @@ int main(void)
     tap_is_str(u, "http://h/send?mysecret=keep&x=1", "only the exact parameter names");
     tap_is_str(hg_wechat_redact_url(p, "http://h/send"), "http://h/send", "no query: unchanged");
 
+
+    /* ---- the message push: signatures and safe mode (vectors from Python's hashlib and the
+     * openssl command, not from this code) */
+    {
+        char sig[41], *enc, *msg;
+        const char *appid;
+        apr_size_t len;
+        json_t *m;
+        const char *key = "c2FuZGJveFB1c2hLZXlGb3JIaXNnYXRlMjAyNkFFUzI";
+        const char *vector = "6cf//lm29kPpQ6tv4316rUzFTbszcTrq97OvTvvIWSbe3Ofm7p98zZAT/vrf9lUabgTxcXA8a7SEu7GL0BsObw==";
+
+        hg_wechat_push_signature(sig, p, "hisgateSandboxPush2026", "1409659813", "1372623149", NULL);
+        tap_is_str(sig, "3d990252acc8183ec63df1055a6a4633cbf3739c", "push signature: SHA-1 of the sorted token, timestamp, nonce");
+        hg_wechat_push_signature(sig, p, "hisgateSandboxPush2026", "1409659813", "1372623149", "ENCRYPTTEXT");
+        tap_is_str(sig, "82a6f8d4b6357b9367751fc31c2e0b2053fbbb16", "msg_signature: with Encrypt among them");
+        tap_ok(hg_wechat_push_signed("3D990252ACC8183EC63DF1055A6A4633CBF3739C", p, "hisgateSandboxPush2026",
+                                     "1409659813", "1372623149", NULL), "a signature in capitals is the same");
+        tap_ok(!hg_wechat_push_signed("3d990252acc8183ec63df1055a6a4633cbf3739d", p, "hisgateSandboxPush2026",
+                                      "1409659813", "1372623149", NULL), "one digit off: not signed");
+        tap_ok(!hg_wechat_push_signed("3d990252acc8183ec63df1055a6a4633cbf3739", p, "hisgateSandboxPush2026",
+                                      "1409659813", "1372623149", NULL), "39 digits: not signed");
+        tap_is_int(hg_wechat_push_decrypt(&msg, &len, &appid, &why, p, key, vector), APR_SUCCESS, "safe mode: the vector decrypts");
+        tap_ok(len == 19 && !strcmp(msg, "<xml><A>1</A></xml>") && !strcmp(appid, "wxAPPID"), "to the message and the appid");
+        tap_is_int(hg_wechat_push_encrypt(&enc, p, key, "<xml><B>2</B></xml>", 19, "wx5a1dbe0d3e5b0001"), APR_SUCCESS, "encrypt");
+        tap_ok(hg_wechat_push_decrypt(&msg, &len, &appid, &why, p, key, enc) == APR_SUCCESS && !strcmp(msg, "<xml><B>2</B></xml>")
+               && !strcmp(appid, "wx5a1dbe0d3e5b0001") && strlen(enc) % 4 == 0, "and back");
+        tap_is_int(hg_wechat_push_decrypt(&msg, &len, &appid, &why, p, "b3RoZXJLZXlPZlNvbWVvbmVFbHNlMDEyMzQ1Njc4OTA", vector),
+                   HG_EINVALID, "another key: refused (%s)", why ? why : "-");
+        tap_is_int(hg_wechat_push_decrypt(&msg, &len, &appid, &why, p, "short", vector), HG_EINVALID, "a key that is not 43 characters");
+        tap_is_int(hg_wechat_push_decrypt(&msg, &len, &appid, &why, p, key, "6cf//lm29kPpQ6tv"), HG_EINVALID,
+                   "a text shorter than a block");
+        tap_is_int(hg_wechat_push_decrypt(&msg, &len, &appid, &why, p, key, "not base64!"), HG_EINVALID, "not base64");
+        tap_is_int(hg_wechat_push_parse(&m, &why, p, "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><Event><![CDATA[a&b]]></Event>"
+                                        "<CreateTime>1409659813</CreateTime></xml>", 117), APR_SUCCESS, "a message parses");
+        tap_ok(m && !strcmp(hg_json_gets(m, "Event", NULL), "a&b") && !strcmp(hg_json_gets(m, "CreateTime", NULL), "1409659813"),
+               "CDATA and plain text, as strings");
+        tap_is_int(hg_wechat_push_parse(&m, &why, p, "<xml><A>1</A>", 13), HG_EINVALID, "an unclosed message: refused");
+    }
+    tap_plan(tap_n);
     apr_pool_destroy(p);
     apr_terminate();
     return tap_done();
