@@ -750,6 +750,9 @@ static apr_status_t validate_value(apr_pool_t *p, const item_t *it, json_t *v, h
 static json_t *find_option(const item_t *it, const char *code);
 
 static void regfree_cleanup_reg(apr_pool_t *p, regex_t *re);
+#define CONSULT_RE_DEPTH 16      /* nested groups in an item's pattern (see pattern_too_costly) */
+#define CONSULT_RE_COST 1000     /* its size with repetitions expanded */
+static const char *pattern_too_costly(const char *pat);
 
 static const char *const ITEM_KEYS[] = { "linkId", "type", "text", "prefix", "code", "required", "repeats",
     "readOnly", "options", "initial", "min", "max", "minLength", "maxLength", "pattern", "enableWhen",
@@ -835,7 +838,10 @@ static apr_status_t load_items(loader_t *ld, json_t *arr, int parent, const char
         if ((j = json_object_get(d, "minLength")) && json_is_integer(j)) it->min_len = json_integer_value(j);
         if ((j = json_object_get(d, "maxLength")) && json_is_integer(j)) it->max_len = json_integer_value(j);
         if ((j = json_object_get(d, "pattern"))) {
-            const char *pat = json_string_value(j);
+            const char *pat = json_string_value(j), *why = pat ? pattern_too_costly(pat) : NULL;
+            if (why)
+                return tfail(ld, apr_pstrcat(p, it->path, ".pattern", NULL), apr_psprintf(p, "pattern is %s (at most %d "
+                             "nested groups, %d characters counting repetitions)", why, CONSULT_RE_DEPTH, CONSULT_RE_COST));
             it->re = apr_pcalloc(p, sizeof(regex_t));
             if (!pat || regcomp(it->re, apr_pstrcat(p, "^(", pat, ")$", NULL), REG_EXTENDED | REG_NOSUB) != 0) {
                 it->re = NULL;
@@ -890,6 +896,71 @@ static apr_status_t load_items(loader_t *ld, json_t *arr, int parent, const char
 }
 
 static apr_status_t regfree_cleanup(void *re) { regfree(re); return APR_SUCCESS; }
+
+/* glibc's regcomp recurses once per '(' (a 40 KB "((((…a…))))" overflowed the stack: SIGSEGV) and
+ * copies an atom once per count of a bound, nested bounds multiplying ("((a{1,100}){1,100}){1,100}":
+ * 11 s and 1.1 GB; "a{1,32767}{1,32767}": 4 GB).  An author's pattern is checked before it is
+ * compiled: at most CONSULT_RE_DEPTH nested groups, and a size of at most CONSULT_RE_COST, where an
+ * atom counts 1, a group the sum of its contents, and a bound {n}, {n,}, {n,m} multiplies what it
+ * applies to by its largest count (so "[0-9]{17}[0-9X]" is 18, and a{1,1000} ≈ 0.2 s is the worst
+ * that passes).  NULL when fine, else why not. */
+static const char *pattern_too_costly(const char *pat)
+{
+    double sum[CONSULT_RE_DEPTH + 1], last = 0, n, m;
+    int depth = 0;
+    const char *s = pat;
+    sum[0] = 0;
+    while (*s) {
+        if (*s == '(') {
+            if (++depth > CONSULT_RE_DEPTH) return "nested too deeply";
+            sum[depth] = 0;
+            last = 0;
+            s++;
+            continue;
+        }
+        if (*s == ')' && depth > 0) {                  /* the group is one atom of its size */
+            last = sum[depth] > 1 ? sum[depth] : 1;
+            depth--;
+            sum[depth] += last;
+            s++;
+        }
+        else if (*s == '{' && last > 0 && s[1] >= '0' && s[1] <= '9') {
+            n = m = 0;
+            for (s++; *s >= '0' && *s <= '9'; s++) n = n < 1e6 ? n * 10 + (*s - '0') : n;
+            if (*s == ',') {
+                if (s[1] >= '0' && s[1] <= '9')
+                    for (s++; *s >= '0' && *s <= '9'; s++) m = m < 1e6 ? m * 10 + (*s - '0') : m;
+                else {
+                    m = n + 1;                              /* {n,}: n copies and a star */
+                    s++;
+                }
+            }
+            if (*s == '}') s++;
+            if (m < n) m = n;
+            if (m < 1) m = 1;
+            sum[depth] += last * (m - 1);                   /* the atom, counted once, m times over */
+            last *= m;
+        }
+        else {
+            if (*s == '\\' && s[1])
+                s++;
+            else if (*s == '[') {                           /* a bracket expression is one atom */
+                s += s[1] == '^' ? 2 : 1;
+                if (*s == ']') s++;
+                while (*s && *s != ']') {
+                    const char *close = (*s == '[' && (s[1] == ':' || s[1] == '.' || s[1] == '=')) ? strchr(s + 2, ']') : NULL;
+                    s = close ? close + 1 : s + 1;
+                }
+                if (!*s) break;                             /* unterminated: regcomp refuses it */
+            }
+            last = (*s == '*' || *s == '+' || *s == '?' || *s == '|') ? 0 : 1;
+            sum[depth] += last;
+            s++;
+        }
+        if (sum[depth] > CONSULT_RE_COST || last > CONSULT_RE_COST) return "too large once its repetitions are expanded";
+    }
+    return NULL;
+}
 static void regfree_cleanup_reg(apr_pool_t *p, regex_t *re)
 {
     apr_pool_cleanup_register(p, re, regfree_cleanup, apr_pool_cleanup_null);

@@ -257,6 +257,26 @@ static void test_load_errors(void)
                           "\"type\":\"calculated\",\"calculate\":\"%s\"}]}", flat)), NULL, NULL);
         tap_is_str(hg_json_dump(pool, v, 0), "{\"a\":71}", "a flat sum of 71 terms is not 'too deep'");
     }
+    {   /* patterns regcomp cannot take (found with t/fuzz/fuzz_consult_template): 20000 nested groups
+         * overflowed the stack (SIGSEGV); bounds nested twice cost 10^4 copies, three times 11 s and 1 GB */
+        char *deep = apr_palloc(pool, 40002);
+        memset(deep, '(', 20000);
+        deep[20000] = 'a';
+        memset(deep + 20001, ')', 20000);
+        deep[40001] = '\0';
+        load_bad(apr_psprintf(pool, "{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"text\","
+                              "\"pattern\":\"%s\"}]}", deep), "items[0].pattern", "nested too deeply", "pattern: 20000 nested groups");
+        load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"text\","
+                 "\"pattern\":\"(a{1,100}){1,100}\"}]}", "items[0].pattern", "too large once its repetitions are expanded",
+                 "pattern: nested bounds 100 x 100");
+        load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"text\","
+                 "\"pattern\":\"x{1,1001}\"}]}", "items[0].pattern", "too large", "pattern: a bound of 1001");
+        tap_ok(load_ok("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"text\","
+                       "\"pattern\":\"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,255}|[0-9]{17}[0-9Xx]\"}]}") != NULL
+               && load_ok("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"text\","
+                          "\"pattern\":\"(a{10}){10}{10}\"}]}") != NULL,
+               "pattern: ordinary bounds (e-mail, ID card) and a size of exactly 1000 still load");
+    }
 }
 
 /* ---- validation ---- */
