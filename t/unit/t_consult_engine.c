@@ -271,6 +271,12 @@ static void test_load_errors(void)
                  "pattern: nested bounds 100 x 100");
         load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"text\","
                  "\"pattern\":\"x{1,1001}\"}]}", "items[0].pattern", "too large", "pattern: a bound of 1001");
+        /* a back-reference makes glibc's regexec exponential in the patient's answer (8 s for 101 characters) */
+        load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"text\","
+                 "\"pattern\":\"(a*)(a*)(a*)\\\\2\\\\3\\\\4\"}]}", "items[0].pattern", "back-reference",
+                 "pattern: back-references");
+        tap_ok(load_ok("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"text\","
+                       "\"pattern\":\"[0-9]+\\\\.[0-9]{2}\"}]}") != NULL, "pattern: an escaped character is not a back-reference");
         tap_ok(load_ok("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"text\","
                        "\"pattern\":\"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,255}|[0-9]{17}[0-9Xx]\"}]}") != NULL
                && load_ok("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"text\","
