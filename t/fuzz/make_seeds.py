@@ -72,7 +72,8 @@ def main():
         answered.append(dict(t, _answers={}))
     answered[0]['_answers'] = {'cough': 'yes', 'cough_days': 3, 'fever': 'yes', 'fever_temp': 38.5}
     write('consult_template', demo + answered + tpls)
-    # FHIR: the Questionnaires of the unit tests (the exports are added by the harness round trip)
+    # FHIR: the Questionnaires of the unit tests; corpus/consult_fhir/demo-export-N.json are
+    # consult_fhir_export of the demo templates (made once with the engine, kept as files)
     fhir = [j for j in map(json_of, c_strings('t/unit/t_consult_engine.c')) if isinstance(j, dict) and 'resourceType' in j]
     write('consult_fhir', fhir)
     # answers: per demo template, every item answered with its first option / a number / a date
