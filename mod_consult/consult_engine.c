@@ -583,7 +583,14 @@ static val_t value_of(ev_t *ev, int i)
     if (!enabled(ev, i)) ev->vals[i] = vnull();
     else if (it->type == IT_CALC) ev->vals[i] = eval(ev, it->calc);
     else if (it->type == IT_GROUP || it->type == IT_DISPLAY) ev->vals[i] = vnull();
-    else ev->vals[i] = from_json(ev->p, json_object_get(ev->answers, it->link_id));
+    else {
+        json_t *a = json_object_get(ev->answers, it->link_id);
+        /* consult_validate_answer takes "" as "not given" for any item that is not required and the
+         * route stores it as posted: it reads as a skip, like null.  As a string it reached the
+         * summary of a multi item, which takes the answer for a list (NULL dereference). */
+        if (it->type != IT_TEXT && json_is_string(a) && !*json_string_value(a)) a = NULL;
+        ev->vals[i] = from_json(ev->p, a);
+    }
     ev->vdone[i] = 1;
     return ev->vals[i];
 }

@@ -317,6 +317,25 @@ static void test_validate(void)
     va(t, "m", "[\"a\",\"q\"]", HG_FIELD_ENUM);
     va(t, "m", "\"a\"", HG_FIELD_TYPE);
     va(t, "m", "null", NULL);
+    va(t, "m", "\"\"", NULL);     /* "" is "not given" for an item that is not required */
+    va(t, "n", "\"\"", NULL);
+    {   /* ... and stored as posted it reads as a skip (found by t/fuzz/fuzz_consult_answers: a multi
+         * item's "" reached the summary as a string, taken for a list: NULL dereference) */
+        consult_template_t *ts = load_ok("{\"id\":\"x\",\"version\":\"1\",\"items\":["
+            "{\"linkId\":\"m\",\"type\":\"multi\",\"section\":\"past_history\",\"narrative\":\"有{value}\","
+            "\"negative\":\"否认\",\"options\":[{\"code\":\"a\",\"display\":\"高血压\"}]},"
+            "{\"linkId\":\"n\",\"type\":\"number\",\"section\":\"present_illness\",\"narrative\":\"体温{value}\"},"
+            "{\"linkId\":\"k\",\"type\":\"calculated\",\"calculate\":\"iif(empty(n) and empty(m), 1, 0)\"}]}");
+        json_t *sum = NULL, *calc = NULL, *qr = NULL;
+        consult_summary(&sum, pool, ts, J("{\"m\":\"\",\"n\":\"\"}"), &CTX);
+        tap_ok(sum && !strcmp(hg_json_gets(sum, "past_history", NULL), "") && !strcmp(hg_json_gets(sum, "present_illness", NULL), ""),
+               "an answer \"\" to a multi or number item says nothing in the summary (a skip)");
+        consult_calculate(&calc, pool, ts, J("{\"m\":\"\",\"n\":\"\"}"), &CTX);
+        tap_is_str(hg_json_dump(pool, calc, 0), "{\"k\":1}", "... and is null for expressions");
+        consult_fhir_response(&qr, pool, ts, J("{\"m\":\"\",\"n\":\"\"}"), &CTX);
+        tap_ok(qr && !strstr(hg_json_dump(pool, qr, 0), "\"linkId\":\"m\"") && !strstr(hg_json_dump(pool, qr, 0), "\"linkId\":\"n\""),
+               "... and gives no answer in the QuestionnaireResponse");
+    }
     va(t, "n", "36.5", NULL);
     va(t, "n", "44", HG_FIELD_RANGE);
     va(t, "n", "\"37\"", HG_FIELD_TYPE);
