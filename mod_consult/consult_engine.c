@@ -43,6 +43,7 @@ typedef struct expr_t {
     int ref;                    /* item index once resolved */
     struct expr_t *a, *b;
     apr_array_header_t *args;   /* of expr_t* (list literal, call) */
+    int height;                 /* levels of the tree from here down (1 for a leaf) */
 } expr_t;
 
 typedef struct {
@@ -291,11 +292,25 @@ static expr_t *fail(parser_t *ps, const char *what)
     return NULL;
 }
 
+/* Evaluation and resolve() recurse once per level of the tree, and a chain of binary operators
+ * ("1*1*1*…", "a or a or …") is a level per operator without any nesting the depth counter sees: 3000
+ * of them overflowed the stack (ASan, in eval).  So the tree's height is bounded too. */
+#define CONSULT_EXPR_MAX_HEIGHT 256
+
+/* e's height is at least 1 + sub's; NULL (with the error) beyond CONSULT_EXPR_MAX_HEIGHT */
+static expr_t *grow(parser_t *ps, expr_t *e, const expr_t *sub)
+{
+    if (sub && sub->height >= e->height) e->height = sub->height + 1;
+    if (e->height > CONSULT_EXPR_MAX_HEIGHT)
+        return fail(ps, apr_psprintf(ps->p, "expression too deep (more than %d levels of operators)", CONSULT_EXPR_MAX_HEIGHT));
+    return e;
+}
+
 static expr_t *mk(parser_t *ps, ekind_t k, int op, expr_t *a, expr_t *b)
 {
     expr_t *e = apr_pcalloc(ps->p, sizeof(*e));
-    e->k = k; e->op = op; e->a = a; e->b = b; e->ref = -1;
-    return e;
+    e->k = k; e->op = op; e->a = a; e->b = b; e->ref = -1; e->height = 1;
+    return grow(ps, e, a) && grow(ps, e, b) ? e : NULL;
 }
 
 static const char *const KEYWORDS[] = { "and", "or", "not", "true", "false", "null", "anyof", "allof",
@@ -336,7 +351,7 @@ static expr_t *p_primary(parser_t *ps)
         if (accept_sym(ps, "]")) return e;
         do {
             expr_t *x = p_or(ps);
-            if (!x) return NULL;
+            if (!x || !grow(ps, e, x)) return NULL;
             APR_ARRAY_PUSH(e->args, expr_t *) = x;
         } while (accept_sym(ps, ","));
         if (!accept_sym(ps, "]")) return fail(ps, "expected ']'");
@@ -398,7 +413,7 @@ static expr_t *p_primary(parser_t *ps)
             if (!accept_sym(ps, ")")) {
                 do {
                     expr_t *x = p_or(ps);
-                    if (!x) return NULL;
+                    if (!x || !grow(ps, e, x)) return NULL;
                     APR_ARRAY_PUSH(e->args, expr_t *) = x;
                 } while (accept_sym(ps, ","));
                 if (!accept_sym(ps, ")")) return fail(ps, "expected ')'");

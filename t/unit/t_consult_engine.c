@@ -198,6 +198,24 @@ static void test_expressions(void)
     e = NULL;
     tap_ok(consult_eval(&out, pool, expr_t_, "foo(1)", NULL, &CTX, &e) == HG_EINVALID && e &&
            strstr(e->message, "unknown function"), "unknown function refused: %s", e ? e->message : "-");
+    {   /* a flat chain of operators is a level of the tree per operator (found by t/fuzz/fuzz_consult_expr:
+         * "0*0*0*…" overflowed the stack in eval); 255 levels are fine, a template's 200000 are refused */
+        char *chain = apr_palloc(pool, 400002);
+        int i;
+        for (i = 0; i < 200000; i++) memcpy(chain + 2 * i, "1*", 2);
+        chain[400000] = '1';
+        chain[400001] = '\0';
+        apr_status_t rv;
+        e = NULL;
+        rv = consult_eval(&out, pool, expr_t_, chain, NULL, &CTX, &e);
+        tap_ok(rv == HG_EINVALID && e && strstr(e->message, "too deep"), "200000 chained operators refused: %s",
+               e ? e->message : "-");
+        chain[2 * 255 + 1] = '\0';     /* 1*1*…*1: 255 operators, a tree of 256 levels */
+        e = NULL;
+        rv = consult_eval(&out, pool, expr_t_, chain, NULL, &CTX, &e);
+        tap_ok(rv == APR_SUCCESS && json_integer_value(out) == 1, "255 chained operators evaluate%s%s",
+               e ? ": " : "", e ? e->message : "");
+    }
 }
 
 /* ---- load-time checks ---- */
