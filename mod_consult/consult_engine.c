@@ -1122,13 +1122,23 @@ static apr_status_t load_quality(loader_t *ld, json_t *arr)
 }
 
 /* DFS with colours; on a back edge report the cycle as a -> b -> a */
-static apr_status_t find_cycle(loader_t *ld, int i, char *color, int *stack, int depth)
+/* Evaluation follows the same edges recursively (enabled -> the question's value -> its enabled …, a
+ * calculation -> the items it names …): a chain of 20000 items in reverse order (a0 = a1 + 1, a1 = a2
+ * + 1, …; 1.2 MB) overflowed the stack of a gcc build on the first view.  So a chain of dependencies
+ * is at most CONSULT_DEP_MAX_CHAIN items long; height[i] = items on the longest chain from i. */
+#define CONSULT_DEP_MAX_CHAIN 32
+
+static apr_status_t find_cycle(loader_t *ld, int i, char *color, int *stack, int depth, int *height)
 {
     consult_template_t *t = ld->t;
     item_t *it = ITEM(t, i);
     int k;
+    if (depth >= CONSULT_DEP_MAX_CHAIN)
+        return tfail(ld, it->path, apr_psprintf(t->pool, "dependencies chained more than %d items deep "
+                     "(parents, enableWhen, enableIf and calculate references)", CONSULT_DEP_MAX_CHAIN));
     color[i] = 1;
     stack[depth] = i;
+    height[i] = 1;
     for (k = 0; k < it->deps->nelts; k++) {
         int d = APR_ARRAY_IDX(it->deps, k, int);
         if (color[d] == 1) {
@@ -1139,8 +1149,12 @@ static apr_status_t find_cycle(loader_t *ld, int i, char *color, int *stack, int
             msg = apr_pstrcat(t->pool, msg, ITEM(t, d)->link_id, NULL);
             return tfail(ld, ITEM(t, d)->path, msg);     /* where the cycle starts */
         }
-        if (!color[d] && find_cycle(ld, d, color, stack, depth + 1) != APR_SUCCESS) return HG_EINVALID;
+        if (!color[d] && find_cycle(ld, d, color, stack, depth + 1, height) != APR_SUCCESS) return HG_EINVALID;
+        if (height[d] + 1 > height[i]) height[i] = height[d] + 1;
     }
+    if (height[i] > CONSULT_DEP_MAX_CHAIN)    /* a chain reached through items already checked */
+        return tfail(ld, it->path, apr_psprintf(t->pool, "dependencies chained more than %d items deep "
+                     "(parents, enableWhen, enableIf and calculate references)", CONSULT_DEP_MAX_CHAIN));
     color[i] = 2;
     return APR_SUCCESS;
 }
@@ -1150,7 +1164,7 @@ apr_status_t consult_template_load(consult_template_t **out, apr_pool_t *p, json
     consult_template_t *t = apr_pcalloc(p, sizeof(*t));
     loader_t ld = { t, err };
     char *color;
-    int *stack, i, n;
+    int *stack, *height, i, n;
     *out = NULL;
     t->pool = p;
     t->items = apr_array_make(p, 32, sizeof(item_t *));
@@ -1169,8 +1183,9 @@ apr_status_t consult_template_load(consult_template_t **out, apr_pool_t *p, json
     if (load_quality(&ld, json_object_get(def, "quality")) != APR_SUCCESS) return HG_EINVALID;
     color = apr_pcalloc(p, n + 1);
     stack = apr_pcalloc(p, sizeof(int) * (n + 1));
+    height = apr_pcalloc(p, sizeof(int) * (n + 1));
     for (i = 0; i < n; i++)
-        if (!color[i] && find_cycle(&ld, i, color, stack, 0) != APR_SUCCESS) return HG_EINVALID;
+        if (!color[i] && find_cycle(&ld, i, color, stack, 0, height) != APR_SUCCESS) return HG_EINVALID;
     *out = t;
     return APR_SUCCESS;
 }

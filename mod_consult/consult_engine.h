@@ -61,8 +61,8 @@
  * at most 16 nested groups, a size of 1000 with repetitions expanded and no back-references), an
  * initial value that is not a valid answer, and
  * dependency cycles over parent, enableWhen, enableIf and calculate edges (field = the item where the
- * cycle starts, message "dependency cycle: a -> b -> a").  terminal.when adds no edge (it feeds no
- * value).  Item keys: the list above plus "prefix", "code", "readOnly" (kept, not interpreted). */
+ * cycle starts, message "dependency cycle: a -> b -> a") or chains of them longer than 32 items (the
+ * evaluation follows them recursively).  terminal.when adds no edge (it feeds no value).  Item keys: the list above plus "prefix", "code", "readOnly" (kept, not interpreted). */
 #ifndef CONSULT_ENGINE_H
 #define CONSULT_ENGINE_H
 #include <apr_pools.h>

@@ -275,6 +275,27 @@ static void test_load_errors(void)
                           "\"type\":\"calculated\",\"calculate\":\"%s\"}]}", flat)), NULL, NULL);
         tap_is_str(hg_json_dump(pool, v, 0), "{\"a\":71}", "a flat sum of 71 terms is not 'too deep'");
     }
+    {   /* evaluation recurses along dependencies: a0 = a1 + 1, a1 = a2 + 1, … over 20000 items overflowed the
+         * stack at the first view; chains are at most 32 items (found while fuzzing the engine) */
+        apr_array_header_t *all = apr_array_make(pool, 20001, sizeof(char *)), *tail;
+        const char *items, *ok;
+        json_t *v = NULL;
+        int i;
+        for (i = 0; i < 20000; i++)
+            APR_ARRAY_PUSH(all, char *) = apr_psprintf(pool, "{\"linkId\":\"a%d\",\"type\":\"calculated\","
+                                                        "\"calculate\":\"a%d + 1\"}", i, i + 1);
+        APR_ARRAY_PUSH(all, char *) = "{\"linkId\":\"a20000\",\"type\":\"number\"}";
+        items = apr_array_pstrcat(pool, all, ',');
+        tail = apr_array_make(pool, 32, sizeof(char *));
+        for (i = 19969; i <= 20000; i++)             /* a19969 … a20000: 32 items */
+            APR_ARRAY_PUSH(tail, char *) = APR_ARRAY_IDX(all, i, char *);
+        ok = apr_array_pstrcat(pool, tail, ',');
+        load_bad(apr_psprintf(pool, "{\"id\":\"x\",\"version\":\"1\",\"items\":[%s]}", items), "items[32]",
+                 "dependencies chained more than 32 items deep", "a chain of 20001 calculated items");
+        consult_calculate(&v, pool, load_ok(apr_psprintf(pool, "{\"id\":\"x\",\"version\":\"1\",\"items\":[%s]}", ok)),
+                          J("{\"a20000\":1}"), &CTX);
+        tap_is_int(json_integer_value(json_object_get(v, "a19969")), 32, "a chain of 32 items loads and computes");
+    }
     {   /* patterns regcomp cannot take (found with t/fuzz/fuzz_consult_template): 20000 nested groups
          * overflowed the stack (SIGSEGV); bounds nested twice cost 10^4 copies, three times 11 s and 1 GB */
         char *deep = apr_palloc(pool, 40002);
