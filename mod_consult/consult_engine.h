@@ -58,7 +58,8 @@
  * code, unknown reference (enableWhen question, expression names, narrative placeholders), an
  * enableWhen "="/"!=" answer that is not an option code of a choice/multi question, expression syntax
  * errors or nesting deeper than 64 (or more than 256 levels of operators), bad regex (a pattern has
- * at most 16 nested groups, a size of 1000 with repetitions expanded and no back-references), an
+ * at most 16 nested groups, a size of 1000 with repetitions expanded, one repetition per atom and
+ * no back-references), an
  * initial value that is not a valid answer, and
  * dependency cycles over parent, enableWhen, enableIf and calculate edges (field = the item where the
  * cycle starts, message "dependency cycle: a -> b -> a") or chains of them longer than 32 items (the
