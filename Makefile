@@ -32,7 +32,7 @@ DOMAIN_LIB = t/unit/libdomain.a
 UNIT_SRC = $(wildcard t/unit/t_*.c)
 UNIT_BIN = $(UNIT_SRC:.c=.t)
 
-.PHONY: all deps run stop test unit bench clean install migrate demo
+.PHONY: all deps run stop test unit bench clean install migrate demo fuzz fuzz-run
 all: $(LIB) $(MOD_SOS) tools/hisgate $(UNIT_BIN) conf/modules.load
 
 # LoadModule lines for every built module (httpd expands ${HG_TOP} from the environment)
@@ -80,6 +80,42 @@ t/unit/%.t: t/unit/%.c t/unit/tap.h t/unit/tap_db.h t/unit/tap_http.h $(LIB) $(D
 unit: $(UNIT_BIN)
 	prove t/unit
 
+# ---- coverage-guided fuzzing (libFuzzer, clang): `make fuzz`, then t/fuzz/run.sh [target] ----
+# The core and domain sources are compiled again with clang and sanitizers into t/fuzz/build/ (the
+# gcc objects above are untouched); every t/fuzz/fuzz_X.c is a harness linked against them.
+# Not part of all or test.
+FUZZ_CC      ?= clang
+FUZZ_SAN     ?= -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS   = -std=gnu11 -g -O1 $(FUZZ_SAN) -D_GNU_SOURCE -D_REENTRANT $(APR_INC) -I/usr/include/postgresql \
+                -Icommon $(addprefix -I,$(wildcard mod_*)) -Wall -Wno-unused-parameter
+FUZZ_SRC      = $(wildcard t/fuzz/fuzz_*.c)
+FUZZ_BIN      = $(patsubst t/fuzz/%.c,t/fuzz/build/%,$(FUZZ_SRC))
+FUZZ_OBJ      = $(patsubst %.c,t/fuzz/build/obj/%.o,$(CORE_SRC) $(DOMAIN_SRC))
+FUZZ_LIB      = t/fuzz/build/libfuzzdomain.a
+FUZZ_SECONDS ?= 60
+
+t/fuzz/build/obj/%.o: %.c $(CORE_HDR) $(wildcard mod_*/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -I$(dir $<) -c -o $@ $<
+
+$(FUZZ_LIB): $(FUZZ_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+# the demo questionnaires (mod_consult/demo.sql) compiled into the consult harnesses
+t/fuzz/build/demo_templates.h: mod_consult/demo.sql t/fuzz/demo_templates.sh
+	@mkdir -p $(dir $@)
+	sh t/fuzz/demo_templates.sh $< > $@
+
+t/fuzz/build/fuzz_%: t/fuzz/fuzz_%.c t/fuzz/fuzz.h t/fuzz/consult_common.h t/fuzz/build/demo_templates.h $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -It/fuzz -It/fuzz/build -o $@ $< $(FUZZ_LIB) $(shell apr-1-config --link-ld) \
+	    $(shell apu-1-config --link-ld) $(EXT_LIBS)
+
+fuzz: $(FUZZ_BIN)
+
+# every harness FUZZ_SECONDS in turn (one process at a time), on a scratch copy of its corpus
+fuzz-run: fuzz
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) sh t/fuzz/run.sh
+
 # ---- the running stack (make run / make stop); state lives under var/ ----
 deps:
 	@sh tools/deps.sh
@@ -113,4 +149,4 @@ install: all
 clean:
 	rm -rf common/*.o $(LIB) common/glue/.libs common/glue/*.la common/glue/*.lo common/glue/*.slo common/glue/*.o \
 	    $(foreach m,$(MODULES),mod_$(m)/.libs mod_$(m)/*.la mod_$(m)/*.lo mod_$(m)/*.slo mod_$(m)/*.o) \
-	    tools/hisgate t/unit/*.t t/unit/libdomain.a mod_*/*.unit.o
+	    tools/hisgate t/unit/*.t t/unit/libdomain.a mod_*/*.unit.o t/fuzz/build

@@ -43,6 +43,7 @@ typedef struct expr_t {
     int ref;                    /* item index once resolved */
     struct expr_t *a, *b;
     apr_array_header_t *args;   /* of expr_t* (list literal, call) */
+    int height;                 /* levels of the tree from here down (1 for a leaf) */
 } expr_t;
 
 typedef struct {
@@ -291,11 +292,25 @@ static expr_t *fail(parser_t *ps, const char *what)
     return NULL;
 }
 
+/* Evaluation and resolve() recurse once per level of the tree, and a chain of binary operators
+ * ("1*1*1*…", "a or a or …") is a level per operator without any nesting the depth counter sees: 3000
+ * of them overflowed the stack (ASan, in eval).  So the tree's height is bounded too. */
+#define CONSULT_EXPR_MAX_HEIGHT 256
+
+/* e's height is at least 1 + sub's; NULL (with the error) beyond CONSULT_EXPR_MAX_HEIGHT */
+static expr_t *grow(parser_t *ps, expr_t *e, const expr_t *sub)
+{
+    if (sub && sub->height >= e->height) e->height = sub->height + 1;
+    if (e->height > CONSULT_EXPR_MAX_HEIGHT)
+        return fail(ps, apr_psprintf(ps->p, "expression too deep (more than %d levels of operators)", CONSULT_EXPR_MAX_HEIGHT));
+    return e;
+}
+
 static expr_t *mk(parser_t *ps, ekind_t k, int op, expr_t *a, expr_t *b)
 {
     expr_t *e = apr_pcalloc(ps->p, sizeof(*e));
-    e->k = k; e->op = op; e->a = a; e->b = b; e->ref = -1;
-    return e;
+    e->k = k; e->op = op; e->a = a; e->b = b; e->ref = -1; e->height = 1;
+    return grow(ps, e, a) && grow(ps, e, b) ? e : NULL;
 }
 
 static const char *const KEYWORDS[] = { "and", "or", "not", "true", "false", "null", "anyof", "allof",
@@ -336,7 +351,7 @@ static expr_t *p_primary(parser_t *ps)
         if (accept_sym(ps, "]")) return e;
         do {
             expr_t *x = p_or(ps);
-            if (!x) return NULL;
+            if (!x || !grow(ps, e, x)) return NULL;
             APR_ARRAY_PUSH(e->args, expr_t *) = x;
         } while (accept_sym(ps, ","));
         if (!accept_sym(ps, "]")) return fail(ps, "expected ']'");
@@ -398,7 +413,7 @@ static expr_t *p_primary(parser_t *ps)
             if (!accept_sym(ps, ")")) {
                 do {
                     expr_t *x = p_or(ps);
-                    if (!x) return NULL;
+                    if (!x || !grow(ps, e, x)) return NULL;
                     APR_ARRAY_PUSH(e->args, expr_t *) = x;
                 } while (accept_sym(ps, ","));
                 if (!accept_sym(ps, ")")) return fail(ps, "expected ')'");
@@ -583,7 +598,14 @@ static val_t value_of(ev_t *ev, int i)
     if (!enabled(ev, i)) ev->vals[i] = vnull();
     else if (it->type == IT_CALC) ev->vals[i] = eval(ev, it->calc);
     else if (it->type == IT_GROUP || it->type == IT_DISPLAY) ev->vals[i] = vnull();
-    else ev->vals[i] = from_json(ev->p, json_object_get(ev->answers, it->link_id));
+    else {
+        json_t *a = json_object_get(ev->answers, it->link_id);
+        /* consult_validate_answer takes "" as "not given" for any item that is not required and the
+         * route stores it as posted: it reads as a skip, like null.  As a string it reached the
+         * summary of a multi item, which takes the answer for a list (NULL dereference). */
+        if (it->type != IT_TEXT && json_is_string(a) && !*json_string_value(a)) a = NULL;
+        ev->vals[i] = from_json(ev->p, a);
+    }
     ev->vdone[i] = 1;
     return ev->vals[i];
 }
@@ -750,6 +772,9 @@ static apr_status_t validate_value(apr_pool_t *p, const item_t *it, json_t *v, h
 static json_t *find_option(const item_t *it, const char *code);
 
 static void regfree_cleanup_reg(apr_pool_t *p, regex_t *re);
+#define CONSULT_RE_DEPTH 16      /* nested groups in an item's pattern (see pattern_too_costly) */
+#define CONSULT_RE_COST 1000     /* its size with repetitions expanded */
+static const char *pattern_too_costly(const char *pat);
 
 static const char *const ITEM_KEYS[] = { "linkId", "type", "text", "prefix", "code", "required", "repeats",
     "readOnly", "options", "initial", "min", "max", "minLength", "maxLength", "pattern", "enableWhen",
@@ -835,7 +860,10 @@ static apr_status_t load_items(loader_t *ld, json_t *arr, int parent, const char
         if ((j = json_object_get(d, "minLength")) && json_is_integer(j)) it->min_len = json_integer_value(j);
         if ((j = json_object_get(d, "maxLength")) && json_is_integer(j)) it->max_len = json_integer_value(j);
         if ((j = json_object_get(d, "pattern"))) {
-            const char *pat = json_string_value(j);
+            const char *pat = json_string_value(j), *why = pat ? pattern_too_costly(pat) : NULL;
+            if (why)
+                return tfail(ld, apr_pstrcat(p, it->path, ".pattern", NULL), apr_psprintf(p, "pattern is %s (at most %d "
+                             "nested groups, %d characters counting repetitions)", why, CONSULT_RE_DEPTH, CONSULT_RE_COST));
             it->re = apr_pcalloc(p, sizeof(regex_t));
             if (!pat || regcomp(it->re, apr_pstrcat(p, "^(", pat, ")$", NULL), REG_EXTENDED | REG_NOSUB) != 0) {
                 it->re = NULL;
@@ -890,6 +918,80 @@ static apr_status_t load_items(loader_t *ld, json_t *arr, int parent, const char
 }
 
 static apr_status_t regfree_cleanup(void *re) { regfree(re); return APR_SUCCESS; }
+
+/* glibc's regcomp recurses once per '(' (a 40 KB "((((…a…))))" overflowed the stack: SIGSEGV) and
+ * copies an atom once per count of a bound, nested bounds multiplying ("((a{1,100}){1,100}){1,100}":
+ * 11 s and 1.1 GB; "a{1,32767}{1,32767}": 4 GB).  An author's pattern is checked before it is
+ * compiled: at most CONSULT_RE_DEPTH nested groups, and a size of at most CONSULT_RE_COST, where an
+ * atom counts 1, a group the sum of its contents, and a bound {n}, {n,}, {n,m} multiplies what it
+ * applies to by its largest count (so "[0-9]{17}[0-9X]" is 18, and a{1,1000} ≈ 0.2 s is the worst
+ * that passes).  Back-references (\1…\9, not POSIX ERE but glibc takes them) are refused: matching
+ * "(a*)(a*)(a*)\2\3\4" against a patient's 101 characters took 8 s.  NULL when fine, else why not. */
+static const char *pattern_too_costly(const char *pat)
+{
+    double sum[CONSULT_RE_DEPTH + 1], last = 0, n, m;
+    int depth = 0, rep = 0;     /* rep: the previous token was a repetition */
+    const char *s = pat;
+    sum[0] = 0;
+    while (*s) {
+        /* "z****…+++": each operator wraps the last and regcomp's closures grow with the stack of them
+         * (t/fuzz: 1 s and 130 MB for 40, 10 s under ASan); one repetition per atom, bounds aside */
+        if (rep && (*s == '*' || *s == '+' || *s == '?')) return "repeating a repetition";
+        rep = 0;
+        if (*s == '(') {
+            if (++depth > CONSULT_RE_DEPTH) return "nested too deeply";
+            sum[depth] = 0;
+            last = 0;
+            s++;
+            continue;
+        }
+        if (*s == ')' && depth > 0) {                  /* the group is one atom of its size */
+            last = sum[depth] > 1 ? sum[depth] : 1;
+            depth--;
+            sum[depth] += last;
+            s++;
+        }
+        else if (*s == '{' && last > 0 && s[1] >= '0' && s[1] <= '9') {
+            n = m = 0;
+            for (s++; *s >= '0' && *s <= '9'; s++) n = n < 1e6 ? n * 10 + (*s - '0') : n;
+            if (*s == ',') {
+                if (s[1] >= '0' && s[1] <= '9')
+                    for (s++; *s >= '0' && *s <= '9'; s++) m = m < 1e6 ? m * 10 + (*s - '0') : m;
+                else {
+                    m = n + 1;                              /* {n,}: n copies and a star */
+                    s++;
+                }
+            }
+            if (*s == '}') s++;
+            if (m < n) m = n;
+            if (m < 1) m = 1;
+            sum[depth] += last * (m - 1);                   /* the atom, counted once, m times over */
+            last *= m;
+            rep = 1;
+        }
+        else {
+            if (*s == '\\' && s[1] >= '1' && s[1] <= '9')
+                return "using a back-reference";           /* glibc's extension: exponential regexec */
+            if (*s == '\\' && s[1])
+                s++;
+            else if (*s == '[') {                           /* a bracket expression is one atom */
+                s += s[1] == '^' ? 2 : 1;
+                if (*s == ']') s++;
+                while (*s && *s != ']') {
+                    const char *close = (*s == '[' && (s[1] == ':' || s[1] == '.' || s[1] == '=')) ? strchr(s + 2, ']') : NULL;
+                    s = close ? close + 1 : s + 1;
+                }
+                if (!*s) break;                             /* unterminated: regcomp refuses it */
+            }
+            rep = *s == '*' || *s == '+' || *s == '?';
+            last = (rep || *s == '|') ? 0 : 1;
+            sum[depth] += last;
+            s++;
+        }
+        if (sum[depth] > CONSULT_RE_COST || last > CONSULT_RE_COST) return "too large once its repetitions are expanded";
+    }
+    return NULL;
+}
 static void regfree_cleanup_reg(apr_pool_t *p, regex_t *re)
 {
     apr_pool_cleanup_register(p, re, regfree_cleanup, apr_pool_cleanup_null);
@@ -1026,13 +1128,23 @@ static apr_status_t load_quality(loader_t *ld, json_t *arr)
 }
 
 /* DFS with colours; on a back edge report the cycle as a -> b -> a */
-static apr_status_t find_cycle(loader_t *ld, int i, char *color, int *stack, int depth)
+/* Evaluation follows the same edges recursively (enabled -> the question's value -> its enabled …, a
+ * calculation -> the items it names …): a chain of 20000 items in reverse order (a0 = a1 + 1, a1 = a2
+ * + 1, …; 1.2 MB) overflowed the stack of a gcc build on the first view.  So a chain of dependencies
+ * is at most CONSULT_DEP_MAX_CHAIN items long; height[i] = items on the longest chain from i. */
+#define CONSULT_DEP_MAX_CHAIN 32
+
+static apr_status_t find_cycle(loader_t *ld, int i, char *color, int *stack, int depth, int *height)
 {
     consult_template_t *t = ld->t;
     item_t *it = ITEM(t, i);
     int k;
+    if (depth >= CONSULT_DEP_MAX_CHAIN)
+        return tfail(ld, it->path, apr_psprintf(t->pool, "dependencies chained more than %d items deep "
+                     "(parents, enableWhen, enableIf and calculate references)", CONSULT_DEP_MAX_CHAIN));
     color[i] = 1;
     stack[depth] = i;
+    height[i] = 1;
     for (k = 0; k < it->deps->nelts; k++) {
         int d = APR_ARRAY_IDX(it->deps, k, int);
         if (color[d] == 1) {
@@ -1043,8 +1155,12 @@ static apr_status_t find_cycle(loader_t *ld, int i, char *color, int *stack, int
             msg = apr_pstrcat(t->pool, msg, ITEM(t, d)->link_id, NULL);
             return tfail(ld, ITEM(t, d)->path, msg);     /* where the cycle starts */
         }
-        if (!color[d] && find_cycle(ld, d, color, stack, depth + 1) != APR_SUCCESS) return HG_EINVALID;
+        if (!color[d] && find_cycle(ld, d, color, stack, depth + 1, height) != APR_SUCCESS) return HG_EINVALID;
+        if (height[d] + 1 > height[i]) height[i] = height[d] + 1;
     }
+    if (height[i] > CONSULT_DEP_MAX_CHAIN)    /* a chain reached through items already checked */
+        return tfail(ld, it->path, apr_psprintf(t->pool, "dependencies chained more than %d items deep "
+                     "(parents, enableWhen, enableIf and calculate references)", CONSULT_DEP_MAX_CHAIN));
     color[i] = 2;
     return APR_SUCCESS;
 }
@@ -1054,7 +1170,7 @@ apr_status_t consult_template_load(consult_template_t **out, apr_pool_t *p, json
     consult_template_t *t = apr_pcalloc(p, sizeof(*t));
     loader_t ld = { t, err };
     char *color;
-    int *stack, i, n;
+    int *stack, *height, i, n;
     *out = NULL;
     t->pool = p;
     t->items = apr_array_make(p, 32, sizeof(item_t *));
@@ -1073,8 +1189,9 @@ apr_status_t consult_template_load(consult_template_t **out, apr_pool_t *p, json
     if (load_quality(&ld, json_object_get(def, "quality")) != APR_SUCCESS) return HG_EINVALID;
     color = apr_pcalloc(p, n + 1);
     stack = apr_pcalloc(p, sizeof(int) * (n + 1));
+    height = apr_pcalloc(p, sizeof(int) * (n + 1));
     for (i = 0; i < n; i++)
-        if (!color[i] && find_cycle(&ld, i, color, stack, 0) != APR_SUCCESS) return HG_EINVALID;
+        if (!color[i] && find_cycle(&ld, i, color, stack, 0, height) != APR_SUCCESS) return HG_EINVALID;
     *out = t;
     return APR_SUCCESS;
 }

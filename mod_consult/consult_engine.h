@@ -57,10 +57,13 @@
  * unknown item keys (a misspelt "enableWhen" must not silently enable), duplicate linkId or option
  * code, unknown reference (enableWhen question, expression names, narrative placeholders), an
  * enableWhen "="/"!=" answer that is not an option code of a choice/multi question, expression syntax
- * errors or nesting deeper than 64, bad regex, an initial value that is not a valid answer, and
+ * errors or nesting deeper than 64 (or more than 256 levels of operators), bad regex (a pattern has
+ * at most 16 nested groups, a size of 1000 with repetitions expanded, one repetition per atom and
+ * no back-references), an
+ * initial value that is not a valid answer, and
  * dependency cycles over parent, enableWhen, enableIf and calculate edges (field = the item where the
- * cycle starts, message "dependency cycle: a -> b -> a").  terminal.when adds no edge (it feeds no
- * value).  Item keys: the list above plus "prefix", "code", "readOnly" (kept, not interpreted). */
+ * cycle starts, message "dependency cycle: a -> b -> a") or chains of them longer than 32 items (the
+ * evaluation follows them recursively).  terminal.when adds no edge (it feeds no value).  Item keys: the list above plus "prefix", "code", "readOnly" (kept, not interpreted). */
 #ifndef CONSULT_ENGINE_H
 #define CONSULT_ENGINE_H
 #include <apr_pools.h>

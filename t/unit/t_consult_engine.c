@@ -198,6 +198,24 @@ static void test_expressions(void)
     e = NULL;
     tap_ok(consult_eval(&out, pool, expr_t_, "foo(1)", NULL, &CTX, &e) == HG_EINVALID && e &&
            strstr(e->message, "unknown function"), "unknown function refused: %s", e ? e->message : "-");
+    {   /* a flat chain of operators is a level of the tree per operator (found by t/fuzz/fuzz_consult_expr:
+         * "0*0*0*…" overflowed the stack in eval); 255 levels are fine, a template's 200000 are refused */
+        char *chain = apr_palloc(pool, 400002);
+        int i;
+        for (i = 0; i < 200000; i++) memcpy(chain + 2 * i, "1*", 2);
+        chain[400000] = '1';
+        chain[400001] = '\0';
+        apr_status_t rv;
+        e = NULL;
+        rv = consult_eval(&out, pool, expr_t_, chain, NULL, &CTX, &e);
+        tap_ok(rv == HG_EINVALID && e && strstr(e->message, "too deep"), "200000 chained operators refused: %s",
+               e ? e->message : "-");
+        chain[2 * 255 + 1] = '\0';     /* 1*1*…*1: 255 operators, a tree of 256 levels */
+        e = NULL;
+        rv = consult_eval(&out, pool, expr_t_, chain, NULL, &CTX, &e);
+        tap_ok(rv == APR_SUCCESS && json_integer_value(out) == 1, "255 chained operators evaluate%s%s",
+               e ? ": " : "", e ? e->message : "");
+    }
 }
 
 /* ---- load-time checks ---- */
@@ -257,6 +275,58 @@ static void test_load_errors(void)
                           "\"type\":\"calculated\",\"calculate\":\"%s\"}]}", flat)), NULL, NULL);
         tap_is_str(hg_json_dump(pool, v, 0), "{\"a\":71}", "a flat sum of 71 terms is not 'too deep'");
     }
+    {   /* evaluation recurses along dependencies: a0 = a1 + 1, a1 = a2 + 1, … over 20000 items overflowed the
+         * stack at the first view; chains are at most 32 items (found while fuzzing the engine) */
+        apr_array_header_t *all = apr_array_make(pool, 20001, sizeof(char *)), *tail;
+        const char *items, *ok;
+        json_t *v = NULL;
+        int i;
+        for (i = 0; i < 20000; i++)
+            APR_ARRAY_PUSH(all, char *) = apr_psprintf(pool, "{\"linkId\":\"a%d\",\"type\":\"calculated\","
+                                                        "\"calculate\":\"a%d + 1\"}", i, i + 1);
+        APR_ARRAY_PUSH(all, char *) = "{\"linkId\":\"a20000\",\"type\":\"number\"}";
+        items = apr_array_pstrcat(pool, all, ',');
+        tail = apr_array_make(pool, 32, sizeof(char *));
+        for (i = 19969; i <= 20000; i++)             /* a19969 … a20000: 32 items */
+            APR_ARRAY_PUSH(tail, char *) = APR_ARRAY_IDX(all, i, char *);
+        ok = apr_array_pstrcat(pool, tail, ',');
+        load_bad(apr_psprintf(pool, "{\"id\":\"x\",\"version\":\"1\",\"items\":[%s]}", items), "items[32]",
+                 "dependencies chained more than 32 items deep", "a chain of 20001 calculated items");
+        consult_calculate(&v, pool, load_ok(apr_psprintf(pool, "{\"id\":\"x\",\"version\":\"1\",\"items\":[%s]}", ok)),
+                          J("{\"a20000\":1}"), &CTX);
+        tap_is_int(json_integer_value(json_object_get(v, "a19969")), 32, "a chain of 32 items loads and computes");
+    }
+    {   /* patterns regcomp cannot take (found with t/fuzz/fuzz_consult_template): 20000 nested groups
+         * overflowed the stack (SIGSEGV); bounds nested twice cost 10^4 copies, three times 11 s and 1 GB */
+        char *deep = apr_palloc(pool, 40002);
+        memset(deep, '(', 20000);
+        deep[20000] = 'a';
+        memset(deep + 20001, ')', 20000);
+        deep[40001] = '\0';
+        load_bad(apr_psprintf(pool, "{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"text\","
+                              "\"pattern\":\"%s\"}]}", deep), "items[0].pattern", "nested too deeply", "pattern: 20000 nested groups");
+        load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"text\","
+                 "\"pattern\":\"(a{1,100}){1,100}\"}]}", "items[0].pattern", "too large once its repetitions are expanded",
+                 "pattern: nested bounds 100 x 100");
+        load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"text\","
+                 "\"pattern\":\"x{1,1001}\"}]}", "items[0].pattern", "too large", "pattern: a bound of 1001");
+        /* stacked repetitions: regcomp's closures grow with them (t/fuzz/fuzz_consult_template: a 500-byte
+         * template took 10 s; "z" and 40 stars 1 s and 130 MB) */
+        load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"text\","
+                 "\"pattern\":\"z****************************************+++\"}]}", "items[0].pattern",
+                 "repeating a repetition", "pattern: stacked repetitions");
+        /* a back-reference makes glibc's regexec exponential in the patient's answer (8 s for 101 characters) */
+        load_bad("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"text\","
+                 "\"pattern\":\"(a*)(a*)(a*)\\\\2\\\\3\\\\4\"}]}", "items[0].pattern", "back-reference",
+                 "pattern: back-references");
+        tap_ok(load_ok("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"text\","
+                       "\"pattern\":\"[0-9]+\\\\.[0-9]{2}\"}]}") != NULL, "pattern: an escaped character is not a back-reference");
+        tap_ok(load_ok("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"text\","
+                       "\"pattern\":\"[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,255}|[0-9]{17}[0-9Xx]\"}]}") != NULL
+               && load_ok("{\"id\":\"x\",\"version\":\"1\",\"items\":[{\"linkId\":\"a\",\"type\":\"text\","
+                          "\"pattern\":\"((a{10}){10}){10}\"}]}") != NULL,
+               "pattern: ordinary bounds (e-mail, ID card) and a size of exactly 1000 still load");
+    }
 }
 
 /* ---- validation ---- */
@@ -291,6 +361,25 @@ static void test_validate(void)
     va(t, "m", "[\"a\",\"q\"]", HG_FIELD_ENUM);
     va(t, "m", "\"a\"", HG_FIELD_TYPE);
     va(t, "m", "null", NULL);
+    va(t, "m", "\"\"", NULL);     /* "" is "not given" for an item that is not required */
+    va(t, "n", "\"\"", NULL);
+    {   /* ... and stored as posted it reads as a skip (found by t/fuzz/fuzz_consult_answers: a multi
+         * item's "" reached the summary as a string, taken for a list: NULL dereference) */
+        consult_template_t *ts = load_ok("{\"id\":\"x\",\"version\":\"1\",\"items\":["
+            "{\"linkId\":\"m\",\"type\":\"multi\",\"section\":\"past_history\",\"narrative\":\"有{value}\","
+            "\"negative\":\"否认\",\"options\":[{\"code\":\"a\",\"display\":\"高血压\"}]},"
+            "{\"linkId\":\"n\",\"type\":\"number\",\"section\":\"present_illness\",\"narrative\":\"体温{value}\"},"
+            "{\"linkId\":\"k\",\"type\":\"calculated\",\"calculate\":\"iif(empty(n) and empty(m), 1, 0)\"}]}");
+        json_t *sum = NULL, *calc = NULL, *qr = NULL;
+        consult_summary(&sum, pool, ts, J("{\"m\":\"\",\"n\":\"\"}"), &CTX);
+        tap_ok(sum && !strcmp(hg_json_gets(sum, "past_history", NULL), "") && !strcmp(hg_json_gets(sum, "present_illness", NULL), ""),
+               "an answer \"\" to a multi or number item says nothing in the summary (a skip)");
+        consult_calculate(&calc, pool, ts, J("{\"m\":\"\",\"n\":\"\"}"), &CTX);
+        tap_is_str(hg_json_dump(pool, calc, 0), "{\"k\":1}", "... and is null for expressions");
+        consult_fhir_response(&qr, pool, ts, J("{\"m\":\"\",\"n\":\"\"}"), &CTX);
+        tap_ok(qr && !strstr(hg_json_dump(pool, qr, 0), "\"linkId\":\"m\"") && !strstr(hg_json_dump(pool, qr, 0), "\"linkId\":\"n\""),
+               "... and gives no answer in the QuestionnaireResponse");
+    }
     va(t, "n", "36.5", NULL);
     va(t, "n", "44", HG_FIELD_RANGE);
     va(t, "n", "\"37\"", HG_FIELD_TYPE);
