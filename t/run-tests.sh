@@ -11,7 +11,7 @@ if [ "$(id -u)" -eq 0 ]; then
     WORK=$(mktemp -d /tmp/hisgate-test.XXXXXX)
     chmod 755 "$WORK"
     # the tree as committed plus the working changes, without build products or local state
-    (cd "$SRC" && tar --exclude=./var --exclude=./t/logs --exclude=./t/state --exclude='*.o' \
+    (cd "$SRC" && tar --exclude=./var --exclude=./t/logs --exclude=./t/state --exclude=./t/fuzz/build --exclude=./t/fuzz/work --exclude='*.o' \
         --exclude=.libs --exclude=./.git -cf - .) | (cd "$WORK" && tar -xf -)
     chown -R "$TUSER": "$WORK"
     as_user() { runuser -u "$TUSER" -- env HG_PGPORT="$HG_PGPORT" HG_TOP="$WORK" HG_TESTS="${HG_TESTS:-}" sh -c "cd '$WORK' && $1"; }
