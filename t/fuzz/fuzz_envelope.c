@@ -7,7 +7,10 @@
  *   4 the decoders: hex, base64, base64url (pool and buffer forms), DER signatures and SM2 ciphertext;
  *   5 sealed secrets and journal bodies under a fixed key (hg_secret_open, hg_audit_decrypt) and
  *     stored password hashes (hg_password_needs_rehash only: verify would run PBKDF2 for up to 10^7
- *     iterations on purpose). */
+ *     iterations on purpose);
+ *   6 WeChat's message push: the XML (hg_wechat_push_parse) and, in safe mode, the Encrypt text
+ *     under a fixed EncodingAESKey (hg_wechat_push_decrypt, whose message is parsed in turn); an
+ *     encrypted round trip of the input must give it back. */
 #include "fuzz.h"
 #include <stdio.h>
 #include "hg_json.h"
@@ -38,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1 || size > 16384)
         return -1;
     s = fuzz_str(p, data + 1, size - 1);
-    switch (data[0] % 6) {
+    switch (data[0] % 7) {
     case 0:
         if (hg_bosi_open_answer(&result, &message, p, s, size - 1) == APR_SUCCESS) {
             if (!result || !message) abort();
@@ -77,6 +80,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         hg_audit_decrypt(&plain_s, &n, p, KEY, s);
         hg_password_needs_rehash(s, HG_PASSWORD_ITERATIONS);
         break;
+    case 6: {
+        static const char *aes = "c2FuZGJveFB1c2hLZXlGb3JIaXNnYXRlMjAyNkFFUzI";
+        char *msg, *enc;
+        apr_size_t len;
+        const char *app;
+        hg_wechat_push_parse(&j, &why, p, s, size - 1);
+        if (hg_wechat_push_decrypt(&msg, &len, &app, &why, p, aes, s) == APR_SUCCESS)
+            hg_wechat_push_parse(&j, &why, p, msg, len);
+        else if (!why)
+            abort();
+        if (hg_wechat_push_encrypt(&enc, p, aes, s, size - 1, "wx5a1dbe0d3e5b0001") != APR_SUCCESS
+            || hg_wechat_push_decrypt(&msg, &len, &app, &why, p, aes, enc) != APR_SUCCESS
+            || len != size - 1 || memcmp(msg, s, len) || strcmp(app, "wx5a1dbe0d3e5b0001"))
+            abort();
+        break;
+    }
     }
     return 0;
 }
