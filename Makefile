@@ -106,7 +106,7 @@ t/fuzz/build/demo_templates.h: mod_consult/demo.sql t/fuzz/demo_templates.sh
 	@mkdir -p $(dir $@)
 	sh t/fuzz/demo_templates.sh $< > $@
 
-t/fuzz/build/fuzz_%: t/fuzz/fuzz_%.c t/fuzz/fuzz.h t/fuzz/consult_common.h t/fuzz/build/demo_templates.h $(FUZZ_LIB)
+t/fuzz/build/fuzz_%: t/fuzz/fuzz_%.c t/fuzz/fuzz.h t/fuzz/consult_common.h t/fuzz/consult_demo.h t/fuzz/build/demo_templates.h $(FUZZ_LIB)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -It/fuzz -It/fuzz/build -o $@ $< $(FUZZ_LIB) $(shell apr-1-config --link-ld) \
 	    $(shell apu-1-config --link-ld) $(EXT_LIBS)
 

@@ -150,20 +150,13 @@ leave:
     return rv;
 }
 
-apr_status_t hg_sha1_hex(char out[41], const void *d, apr_size_t n)
+apr_status_t hg_sha1_hex(char **out, apr_pool_t *p, const void *d, apr_size_t n)
 {
-    static const char hx[] = "0123456789abcdef";
     unsigned char md[20];
     apr_status_t rv;
-    int i;
-
     if (APR_SUCCESS != (rv = digest(md, EVP_sha1(), d, n, "sha1")))
         return rv;
-    for (i = 0; i < 20; i++) {
-        out[2 * i] = hx[md[i] >> 4];
-        out[2 * i + 1] = hx[md[i] & 15];
-    }
-    out[40] = '\0';
+    *out = hg_hex_encode(p, md, sizeof(md), 0);
     return APR_SUCCESS;
 }
 

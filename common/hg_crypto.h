@@ -33,7 +33,7 @@ apr_status_t hg_sha256(unsigned char out[32], const void *d, apr_size_t n);
 /* MD5 as 32 uppercase hex digits + NUL (the Bosi e-bill signature); not for anything secret. */
 apr_status_t hg_md5_hex_upper(char out[33], const void *d, apr_size_t n);
 /* lower-case hex SHA-1: only where an outside protocol fixes it (WeChat's push signature) */
-apr_status_t hg_sha1_hex(char out[41], const void *d, apr_size_t n);
+apr_status_t hg_sha1_hex(char **out, apr_pool_t *p, const void *d, apr_size_t n);
 apr_status_t hg_hmac_sm3(unsigned char out[32], const void *key, apr_size_t klen,
                          const void *d, apr_size_t n);
 apr_status_t hg_hmac_sha256(unsigned char out[32], const void *key, apr_size_t klen,

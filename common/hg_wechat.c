@@ -196,12 +196,16 @@ apr_status_t hg_wechat_push_signature(char out[41], apr_pool_t *p, const char *t
 {
     const char *v[4] = { token, timestamp, nonce, encrypt };
     int n = encrypt ? 4 : 3;
-    char *all;
+    char *all, *hex;
+    apr_status_t rv;
     if (!token || !timestamp || !nonce)
         return HG_EINVALID;
     qsort(v, (size_t)n, sizeof(v[0]), cmp_str);
     all = apr_pstrcat(p, v[0], v[1], v[2], n == 4 ? v[3] : "", NULL);
-    return hg_sha1_hex(out, all, strlen(all));
+    if ((rv = hg_sha1_hex(&hex, p, all, strlen(all))))
+        return rv;
+    memcpy(out, hex, 41);
+    return APR_SUCCESS;
 }
 
 int hg_wechat_push_signed(const char *given, apr_pool_t *p, const char *token, const char *timestamp,

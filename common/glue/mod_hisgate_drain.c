@@ -134,17 +134,23 @@ static ap_dbd_t *open_db(server_rec *s, apr_pool_t *p, hg_db_t **db)
 
 /* ---------------------------------------------------------------- delivery threads */
 
+/* the registered entry of a topic (hg_register_topic), NULL when none */
+static hg_topic_entry_t *topic_entry(const char *topic)
+{
+    int i;
+    for (i = 0; i < hg_topics->nelts; i++)
+        if (!strcmp(APR_ARRAY_IDX(hg_topics, i, hg_topic_entry_t).topic, topic))
+            return &APR_ARRAY_IDX(hg_topics, i, hg_topic_entry_t);
+    return NULL;
+}
+
 static void deliver(job_t *j)
 {
-    hg_topic_entry_t *t = NULL;
-    int i;
+    hg_topic_entry_t *t = topic_entry(j->item.topic);
     j->log.pool = j->pool;
     j->log.recs = apr_array_make(j->pool, 2, sizeof(hg_audit_rec_t));
     j->item.http_observer = hg_exchange_observer;
     j->item.http_observer_baton = &j->log;
-    for (i = 0; i < hg_topics->nelts; i++)
-        if (!strcmp(APR_ARRAY_IDX(hg_topics, i, hg_topic_entry_t).topic, j->item.topic))
-            t = &APR_ARRAY_IDX(hg_topics, i, hg_topic_entry_t);
     j->rv = APR_ENOTIMPL;
     if (t)
         j->rv = t->fn(j->pool, &j->item, t->baton, &j->out);
@@ -288,15 +294,6 @@ static void log_outcome(server_rec *s, job_t *j, int dead)
                      j->out.error ? j->out.error : "delivery failed");
 }
 
-static const char *topic_after_sql(const char *topic)
-{
-    int i;
-    for (i = 0; i < hg_topics->nelts; i++)
-        if (!strcmp(APR_ARRAY_IDX(hg_topics, i, hg_topic_entry_t).topic, topic))
-            return APR_ARRAY_IDX(hg_topics, i, hg_topic_entry_t).after_sql;
-    return NULL;
-}
-
 /* the modules' follow-ups (hg_register_topic_after) of the delivered jobs of fin (only: one job
  * when only is not NULL), one statement per topic, in the caller's transaction */
 static apr_status_t run_followups(hg_db_t *db, apr_pool_t *tp, job_t *fin, job_t *only)
@@ -370,11 +367,12 @@ static int record(server_rec *s, hg_db_t *db, apr_pool_t *tp, job_t *fin)
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00046: outbox: recording %d outcomes together failed (%s); "
                  "one by one", n, db->errmsg ? db->errmsg : "");
     for (j = fin; j; j = j->next) {
+        const hg_topic_entry_t *te = topic_entry(j->item.topic);
         dead = 0;
         if (journal_insert(db, j) != APR_SUCCESS)
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00047: outbox %s: exchange not journalled: %s",
                          apr_off_t_toa(j->pool, j->item.id), db->errmsg);
-        if (j->rv == APR_SUCCESS && topic_after_sql(j->item.topic)) {
+        if (j->rv == APR_SUCCESS && te && te->after_sql) {
             /* the outcome and its follow-up together, or neither (the row is then delivered again) */
             if ((rv = hg_db_begin(db)) == APR_SUCCESS
                 && (rv = hg_outbox_mark_done_many(db, 1, &j->item.id, &j->out.result)) == APR_SUCCESS

@@ -4,26 +4,7 @@
  * Each answer goes through consult_validate_answer as POST …/answers does; the accepted ones are the
  * stored answers the engine then runs on (view, Back, submit: prune, quality, summary, FHIR). */
 #include "fuzz.h"
-#include "consult_common.h"
-#include "demo_templates.h"
-
-#define NDEMO 4
-static consult_template_t *demo[NDEMO];
-
-static void load_demo(void)
-{
-    int i;
-    apr_pool_t *tpool = fuzz_long();
-    for (i = 0; i < NDEMO; i++) {
-        json_t *def;
-        hg_error_t *e = NULL;
-        if (hg_json_parse(&def, tpool, DEMO_TEMPLATES[i], strlen(DEMO_TEMPLATES[i]), 0, &e) != APR_SUCCESS
-            || consult_template_load(&demo[i], tpool, def, &e) != APR_SUCCESS) {
-            fprintf(stderr, "demo template %d: %s\n", i, e ? e->message : "?");
-            abort();
-        }
-    }
-}
+#include "consult_demo.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

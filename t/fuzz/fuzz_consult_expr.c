@@ -4,26 +4,7 @@
  * followed by answers as JSON ({linkId: value}, each checked by consult_validate_answer first).
  * A refusal must be HG_EINVALID with a 4xx error. */
 #include "fuzz.h"
-#include "consult_common.h"
-#include "demo_templates.h"
-
-#define NDEMO 4
-static consult_template_t *demo[NDEMO];
-
-static void load_demo(void)
-{
-    int i;
-    apr_pool_t *tpool = fuzz_long();
-    for (i = 0; i < NDEMO; i++) {
-        json_t *def;
-        hg_error_t *e = NULL;
-        if (hg_json_parse(&def, tpool, DEMO_TEMPLATES[i], strlen(DEMO_TEMPLATES[i]), 0, &e) != APR_SUCCESS
-            || consult_template_load(&demo[i], tpool, def, &e) != APR_SUCCESS) {
-            fprintf(stderr, "demo template %d: %s\n", i, e ? e->message : "?");
-            abort();
-        }
-    }
-}
+#include "consult_demo.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
