@@ -15,10 +15,13 @@
 #                respiratory demo department announced through the signed HIS API (curl --parallel),
 #                then wrk -t2 -c100 = 100 patients at once POSTing answer steps, each session's
 #                steps in order (tools/bench/wrk.lua mode consult); the visits are deleted afterwards
-#  6p. paced     spread issuance again at BENCH_PACED_BILLS (250) bills/s offered, and 8p the walk at
-#                BENCH_PACED_STEPS (1000) steps/s: 100 connections each pausing between requests
-#                (WRK_PACE_MS, tools/bench/wrk.lua), i.e. below saturation, where p99 is the service's
-#                latency; the saturated phases' p50 is mostly the wait in line (100 / throughput)
+#  6p. paced     spread issuance again at a fixed rate offered, in an open loop as wrk2 measures it
+#                (WRK_INTERVAL_US, tools/bench/wrk.lua: 100 connections on a schedule each, latency
+#                counted from when a request was due): at BENCH_PACED_BILLS (250) bills/s, below
+#                saturation, where p99 is the service's own latency; and at the target rate,
+#                BENCH_TARGET_BILLS (1000).  8p the walk the same way at BENCH_PACED_STEPS (2000,
+#                the target) steps/s.  A target "N/s with p99 under T" is read at N/s offered: the
+#                saturated phases' latency is mostly the wait in line (p50 ≈ 100 / throughput)
 #   9. drain     (last) the outbox delivering the bench's uploads and SMS with no load, for
 #                BENCH_DRAIN_SECONDS (20) or until none is left: rows/s and CPU per delivery
 # Issuance comes after the others: every bill queues an upload and an SMS, which the outbox drains
@@ -27,7 +30,7 @@
 # Knobs: BENCH_SECONDS (10) per phase, BENCH_COLD_SECONDS (5), BENCH_MAX_RATE (5000 requests/s
 # pre-generated per issuance phase), BENCH_SEED_BILLS (50000), BENCH_PDF_BILLS (300),
 # BENCH_PGBENCH_CLIENTS (100, fewer if the server's max_connections has no room),
-# BENCH_CONSULT_SESSIONS (1500), BENCH_DRAIN_SECONDS (20), BENCH_PACED_BILLS (250), BENCH_PACED_STEPS (1000), BENCH_ONLY=consult (only phase 8, for profiling the walk).
+# BENCH_CONSULT_SESSIONS (1500), BENCH_DRAIN_SECONDS (20), BENCH_PACED_BILLS (250), BENCH_TARGET_BILLS (1000), BENCH_PACED_STEPS (2000), BENCH_ONLY=consult (only phase 8, for profiling the walk).
 # wrk's full output goes to var/bench/.  The last line is one `bench:` line of key=value pairs.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,7 +44,8 @@ PDFN=${BENCH_PDF_BILLS:-300}
 PGBC=${BENCH_PGBENCH_CLIENTS:-100}
 CSESS=${BENCH_CONSULT_SESSIONS:-1500}
 PACED_BILLS=${BENCH_PACED_BILLS:-250}
-PACED_STEPS=${BENCH_PACED_STEPS:-1000}
+TARGET_BILLS=${BENCH_TARGET_BILLS:-1000}
+PACED_STEPS=${BENCH_PACED_STEPS:-2000}
 ONLY=${BENCH_ONLY:-}
 case "$ONLY" in ''|consult) ;; *) echo "bench: BENCH_ONLY is empty or consult" >&2; exit 1 ;; esac
 BASE=http://127.0.0.1:$PORT
@@ -66,7 +70,7 @@ backlog() { $PSQL -c "SELECT count(*) FROM hg.outbox WHERE live"; }
 # wrk NAME DURATION URL [-- script args]: full output in var/bench/NAME.txt, the wrkres line in $WORK/NAME
 run_wrk() {
     name=$1; d=$2; url=$3; shift 3
-    wrk -t2 -c100 -d"${d}s" --timeout 10s --latency -s "$B/wrk.lua" "$url" "$@" > "$OUT/$name.txt" 2>&1 || true
+    wrk -t"${WRK_THREADS:-2}" -c100 -d"${d}s" --timeout 10s --latency -s "$B/wrk.lua" "$url" "$@" > "$OUT/$name.txt" 2>&1 || true
     grep '^wrkres:' "$OUT/$name.txt" > "$WORK/$name" || die "wrk $name failed: $(tail -n 3 "$OUT/$name.txt")"
 }
 # field NAME KEY → value from the wrkres line
@@ -134,25 +138,36 @@ consult_walk() {
     run_wrk consult "$DUR" "$BASE" -- consult "$WORK/consult.tokens" 2
     phase_end consult "$(field consult ok)"
     check consult
-    # the same walk at a load below saturation (sessions in review still take answers)
-    export WRK_PACE_MS=$((100000 / PACED_STEPS))
+    # the same walk at the target rate, open loop (sessions in review still take answers)
+    export WRK_INTERVAL_US=$((100000000 / PACED_STEPS)) WRK_THREADS=100
     phase_begin consult_paced
-    run_wrk consult_paced "$DUR" "$BASE" -- consult "$WORK/consult.tokens" 2
+    run_wrk consult_paced "$DUR" "$BASE" -- consult "$WORK/consult.tokens" 100
     phase_end consult_paced "$(field consult_paced ok)"
-    unset WRK_PACE_MS
+    unset WRK_INTERVAL_US WRK_THREADS
     check consult_paced
     walked=$($PSQL -c "SELECT count(*) FILTER (WHERE state = 'review'), count(*) FROM consult.visits WHERE visit_no LIKE 'BENCH-%'")
     echo "  consult: sessions in review at the end / announced: $(echo "$walked" | tr '|' /)"
     $PSQL -c "DELETE FROM consult.visits WHERE visit_no LIKE 'BENCH-%'" >/dev/null
+}
+verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { print ((dir == "min" ? v >= t : v < t) ? "ok" : "MISSED") }'; }
+# at_rate PHASE OFFERED TARGET_RATE P99_MS: a target "TARGET_RATE/s with p99 under P99_MS", read in
+# the open-loop phase that offered OFFERED/s: met when that load was offered at the target rate or
+# above, served (98% of it: the first and last schedules of 100 connections are cut by the run's
+# ends) and answered within P99_MS at the 99th percentile, counted from when each request was due
+at_rate() {
+    [ "$(field "$1" from_due)" = 1 ] || { echo "MISSED (no open-loop figures)"; return; }
+    awk -v o="$2" -v t="$3" -v r="$(field "$1" rate)" -v p="$(field "$1" p99_ms)" -v l="$4" \
+        'BEGIN { if (o < t) print "MISSED (offered below the target)"; else if (r < 0.98 * o) print "MISSED (not sustained)";
+                 else print (p < l ? "ok" : "MISSED") }'
 }
 consult_walk
 if [ "$ONLY" = consult ]; then
     echo
     printf '%-34s %10s %9s %9s  %s\n' "case" "per s" "p50 ms" "p99 ms" "target"
     printf '%-34s %10s %9s %9s  %s\n' "consult answer steps, 100 patients" "$(int "$(field consult rate)")" \
-        "$(field consult p50_ms)" "$(field consult p99_ms)" ""
+        "$(field consult p50_ms)" "$(field consult p99_ms)" ">=2000/s: $(verdict "$(field consult rate)" 2000 min)"
     printf '%-34s %10s %9s %9s  %s\n' "  the same at $PACED_STEPS/s offered" "$(int "$(field consult_paced rate)")" \
-        "$(field consult_paced p50_ms)" "$(field consult_paced p99_ms)" ""
+        "$(field consult_paced p50_ms)" "$(field consult_paced p99_ms)" "p99<50ms at 2000/s: $(at_rate consult_paced "$PACED_STEPS" 2000 50)"
     echo "bench: consult_steps_per_s=$(int "$(field consult rate)") consult_p99_ms=$(printf '%.1f' "$(field consult p99_ms)")" \
          "consult_paced_per_s=$(int "$(field consult_paced rate)") consult_paced_p99_ms=$(printf '%.1f' "$(field consult_paced p99_ms)")"
     exit 0
@@ -300,7 +315,7 @@ done_rows() { $PSQL -c "SELECT coalesce(sum(n), 0) FROM hg.outbox_delivered"; }
 issue() {
     name=$1 places=$2
     n=$((MAXRATE * DUR))
-    perl "$B/genreq.pl" --n "$n" --places "$places" --threads 2 --out "$WORK/$name.req"
+    perl "$B/genreq.pl" --n "$n" --places "$places" --threads "${WRK_THREADS:-2}" --out "$WORK/$name.req"
     d0=$(done_rows)
     phase_begin "$name"
     run_wrk "$name" "$DUR" "$BASE" -- reqs "$WORK/$name.req"
@@ -312,11 +327,14 @@ issue() {
 }
 issue spread spread
 issue hot hot
-# below saturation: spread again, each connection pausing ~100,000/PACED_BILLS ms between bills
-export WRK_PACE_MS=$((100000 / PACED_BILLS))
-MAXRATE=$((PACED_BILLS * 2))
+# spread again at fixed rates, open loop: below saturation, and at the target rate
+# (each of the 100 connections with its own file of requests, half as many again as it should need)
+export WRK_THREADS=100
+MAXRATE=$((PACED_BILLS * 3 / 2)); export WRK_INTERVAL_US=$((100000000 / PACED_BILLS))
 issue paced spread
-unset WRK_PACE_MS
+MAXRATE=$((TARGET_BILLS * 3 / 2)); export WRK_INTERVAL_US=$((100000000 / TARGET_BILLS))
+issue target spread
+unset WRK_THREADS WRK_INTERVAL_US
 
 # ---- 9. the drain with no load: the bench's bills still owe their uploads and SMS, the part of a
 # bill's cost that the issuance phases defer; its rate (and CPU per delivery, the sandbox's share
@@ -341,14 +359,15 @@ pgb=$(int "$pgtps")
 ratio=$(awk -v a="$spread" -v b="$pgb" 'BEGIN { printf "%d", b ? 100 * a / b : 0 }')
 p99r=$(printf '%.1f' "$p99")
 csteps=$(int "$(field consult rate)"); cp99=$(printf '%.1f' "$(field consult p99_ms)")
-verdict() { awk -v v="$1" -v t="$2" -v dir="$3" 'BEGIN { print ((dir == "min" ? v >= t : v < t) ? "ok" : "MISSED") }'; }
 echo
 printf '%-34s %10s %9s %9s  %s\n' "case" "per s" "p50 ms" "p99 ms" "target"
 printf '%-34s %10s %9s %9s  %s\n' "static /index.html" "$static" "$(field static p50_ms)" "$(field static p99_ms)" ""
 printf '%-34s %10s %9s %9s  %s\n' "bills, 10 items, BP01..BP64" "$spread" "$p50" "$p99" \
-    ">=1000/s, p99<100ms: $(verdict "$spread" 1000 min) $(verdict "$p99" 100 max)"
+    ">=1000/s: $(verdict "$spread" 1000 min)"
 printf '%-34s %10s %9s %9s  %s\n' "  the same at $PACED_BILLS/s offered" "$(int "$(field paced rate)")" "$(field paced p50_ms)" \
     "$(field paced p99_ms)" "(below saturation: the service's latency)"
+printf '%-34s %10s %9s %9s  %s\n' "  the same at $TARGET_BILLS/s offered" "$(int "$(field target rate)")" "$(field target p50_ms)" \
+    "$(field target p99_ms)" "p99<100ms at 1000/s: $(at_rate target "$TARGET_BILLS" 1000 100)"
 printf '%-34s %10s %9s %9s  %s\n' "bills, one billing point (MZ01)" "$hot" "$(field hot p50_ms)" "$hp99" \
     ">=500/s: $(verdict "$hot" 500 min)"
 printf '%-34s %10s %9s %9s  %s\n' "PDFs, first download (render)" "$cold" "$(field pdf_cold p50_ms)" "$(field pdf_cold p99_ms)" "($(field pdf_cold ok) bills)"
@@ -357,11 +376,11 @@ printf '%-34s %10s %9s %9s  %s\n' "PDFs, cached ($(wc -l < "$WORK/pdf.warm") bil
 printf '%-34s %10s %9s %9s  %s\n' "pgbench same shape, -c$PGBC -j2" "$pgb" "" "avg $pglat" ""
 printf '%-34s %9s%% %9s %9s  %s\n' "issuance / pgbench" "$ratio" "" "" ">=60%: $(verdict "$ratio" 60 min)"
 printf '%-34s %10s %9s %9s  %s\n' "consult answer steps, 100 patients" "$csteps" "$(field consult p50_ms)" "$cp99" \
-    ">=2000/s, p99<50ms: $(verdict "$csteps" 2000 min) $(verdict "$cp99" 50 max)"
+    ">=2000/s: $(verdict "$csteps" 2000 min)"
 printf '%-34s %10s %9s %9s  %s\n' "  the same at $PACED_STEPS/s offered" "$(int "$(field consult_paced rate)")" \
-    "$(field consult_paced p50_ms)" "$(field consult_paced p99_ms)" ""
+    "$(field consult_paced p50_ms)" "$(field consult_paced p99_ms)" "p99<50ms at 2000/s: $(at_rate consult_paced "$PACED_STEPS" 2000 50)"
 printf '%-34s %10s %9s %9s  %s\n' "outbox drain, no load (upload+SMS)" "$drain" "" "" "(2 per bill with a phone)"
 echo "  whole run $(( $(date +%s) - ALL_START )) s; wrk/pgbench output in var/bench/; the outbox drainer still has"
 echo "  $(backlog) uploads/SMS of the bench's bills to deliver (watch: hisgate outbox stats, or /hg/status)"
 echo "  machine load after the run (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "bench: bills_per_s=$spread p99_ms=$p99r hot_bills_per_s=$hot pdfs_per_s=$warm pgbench_per_s=$pgb static_per_s=$static pdfs_cold_per_s=$cold consult_steps_per_s=$csteps consult_p99_ms=$cp99 drain_per_s=$drain bills_paced_per_s=$(int "$(field paced rate)") bills_paced_p99_ms=$(printf '%.1f' "$(field paced p99_ms)") consult_paced_per_s=$(int "$(field consult_paced rate)") consult_paced_p99_ms=$(printf '%.1f' "$(field consult_paced p99_ms)")"
+echo "bench: bills_per_s=$spread p99_ms=$p99r hot_bills_per_s=$hot pdfs_per_s=$warm pgbench_per_s=$pgb static_per_s=$static pdfs_cold_per_s=$cold consult_steps_per_s=$csteps consult_p99_ms=$cp99 drain_per_s=$drain bills_paced_per_s=$(int "$(field paced rate)") bills_paced_p99_ms=$(printf '%.1f' "$(field paced p99_ms)") bills_target_per_s=$(int "$(field target rate)") bills_target_p99_ms=$(printf '%.1f' "$(field target p99_ms)") consult_paced_per_s=$(int "$(field consult_paced rate)") consult_paced_p99_ms=$(printf '%.1f' "$(field consult_paced p99_ms)")"

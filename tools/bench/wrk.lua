@@ -9,10 +9,14 @@
 --                       comes as late as possible, so one session never has two steps in flight.
 --                       After the last step the walk starts again (re-answering, as after Back).
 --   (nothing)           wrk's own request (static file)
--- WRK_PACE_MS=N in the environment: every connection pauses 0..2N ms (N on average) before each
--- request, so 100 connections offer about 100,000/N requests/s whatever the answers' latency: a load
--- below saturation, whose latency is the service's own, not the wait in line that a saturated
--- closed loop adds (there p50 ≈ connections / throughput).
+-- WRK_INTERVAL_US=N in the environment: an open loop at a fixed rate, as wrk2 measures (run with
+-- -t equal to -c: one connection per thread, so that this thread's Lua state is that connection's).
+-- Each connection sends one request every N us from a random start, whatever the answers' latency,
+-- so C connections offer C * 1e6 / N requests/s; a request's latency counts from when it was due,
+-- not from when it went out: a late answer delays the next sends, and their wait counts too (no
+-- coordinated omission).  Below saturation this is the service's own latency, not the wait in line
+-- that a saturated closed loop adds (there p50 ≈ connections / throughput); above it, the backlog
+-- shows as latency growing over the run.  p50_ms and p99_ms are then these, and from_due=1.
 -- A thread that runs out of requests stops, and the rest of its time counts as idle: done() says
 -- "exhausted" so that tools/bench.sh can say the file was too small.  done() prints one line:
 --   wrkres: requests=N ok=N non2xx=N sockerr=N duration_s=S rate=R p50_ms=X p99_ms=Y exhausted=E first_error=…
@@ -21,12 +25,39 @@ local threads = {}
 local counter = 0
 
 -- wrk checks for delay() in the main state, which has no arguments: hence the environment
-local pace = tonumber(os.getenv("WRK_PACE_MS") or "")
-if pace and pace > 0 then
+local interval = tonumber(os.getenv("WRK_INTERVAL_US") or "")
+local now_us
+if interval and interval > 0 then
+   local ffi = require("ffi")
+   ffi.cdef[[
+      typedef struct { long tv_sec; long tv_nsec; } hg_bench_timespec_t;
+      int clock_gettime(int clock_id, hg_bench_timespec_t *tp);
+   ]]
+   local ts = ffi.new("hg_bench_timespec_t")
+   now_us = function()
+      ffi.C.clock_gettime(1, ts)          -- CLOCK_MONOTONIC
+      return tonumber(ts.tv_sec) * 1e6 + tonumber(ts.tv_nsec) / 1e3
+   end
+   local due, sent_due
+   -- called before each request of this thread's one connection: wait until it is due
    function delay()
-      return math.random(0, 2 * pace)
+      local now = now_us()
+      if not due then
+         math.randomseed(id * 7919 + math.floor(now) % 100003)
+         due = now + math.random() * interval
+      end
+      sent_due = due
+      due = due + interval
+      return math.max(0, math.ceil((sent_due - now) / 1000))   -- wrk waits whole ms
+   end
+   -- latency from when the answered request was due (one request in flight per connection)
+   function from_due()
+      if sent_due then
+         lat[#lat + 1] = now_us() - sent_due
+      end
    end
 end
+lat = {}
 
 function setup(thread)
    thread:set("id", counter)
@@ -145,6 +176,9 @@ function request()
 end
 
 function response(status, headers, body)
+   if from_due then
+      from_due()
+   end
    if status >= 200 and status < 300 then
       ok = ok + 1
    else
@@ -165,8 +199,22 @@ function done(summary, latency, requests)
    end
    local e = summary.errors
    local secs = summary.duration / 1e6
+   local p50, p99, due = latency:percentile(50) / 1000, latency:percentile(99) / 1000, 0
+   if interval and interval > 0 then
+      local all = {}
+      for _, t in ipairs(threads) do
+         for _, v in ipairs(t:get("lat") or {}) do
+            all[#all + 1] = v
+         end
+      end
+      table.sort(all)
+      if #all > 0 then
+         local function pct(q) return all[math.max(1, math.ceil(#all * q))] / 1000 end
+         p50, p99, due = pct(0.50), pct(0.99), 1
+      end
+   end
    io.write(string.format("wrkres: requests=%d ok=%d non2xx=%d sockerr=%d duration_s=%.2f rate=%.1f " ..
-                          "p50_ms=%.2f p99_ms=%.2f exhausted=%d first_error=%s\n",
+                          "p50_ms=%.2f p99_ms=%.2f from_due=%d exhausted=%d first_error=%s\n",
                           summary.requests, okc, bad, e.connect + e.read + e.write + e.timeout, secs,
-                          okc / secs, latency:percentile(50) / 1000, latency:percentile(99) / 1000, ex, fe))
+                          okc / secs, p50, p99, due, ex, fe))
 end
