@@ -247,12 +247,20 @@ lens=$($PSQL -F ' ' -c "SELECT length(b.doc_sealed), coalesce(length(b.tel_seale
     FROM invoice.bills b WHERE b.institution = '$INST' AND b.bus_no NOT LIKE 'SEED-%' ORDER BY b.id DESC LIMIT 1")
 set -- $lens
 DOCLEN=${1:-1450} TELLEN=${2:-95} UPLEN=${3:-1500} NTLEN=${4:-365}
+# the summaries' columns (payee, channels, charges) of the same bill
+PAYEE=$($PSQL -c "SELECT coalesce(payee, '收费员') FROM invoice.bills WHERE institution = '$INST' AND bus_no NOT LIKE 'SEED-%' ORDER BY id DESC LIMIT 1")
+CHAN=$($PSQL -c "SELECT coalesce(channels::text, '{}') FROM invoice.bills WHERE institution = '$INST' AND bus_no NOT LIKE 'SEED-%' ORDER BY id DESC LIMIT 1")
+CHG=$($PSQL -c "SELECT coalesce(charges::text, '{}') FROM invoice.bills WHERE institution = '$INST' AND bus_no NOT LIKE 'SEED-%' ORDER BY id DESC LIMIT 1")
+[ -n "$PAYEE" ] || PAYEE=收费员
+[ -n "$CHAN" ] || CHAN='{}'
+[ -n "$CHG" ] || CHG='{}'
 set +e
 phase_begin pgbench
 pgbench -h 127.0.0.1 -p "$PGPORT" -U hisgate -n -M prepared -c "$PGBC" -j 2 -T "$DUR" \
     -f "$B/issue.pgbench" -D run="$(date +%s)$$" -D seq=0 -D hash="$(hex 64)" -D doc="$(sealed "$DOCLEN")" \
     -D seal="$(head -c 64 /dev/urandom | base64 -w0)" -D idx="$(hex 64)" -D tel="$(sealed "$TELLEN")" \
-    -D up="$(sealed "$UPLEN")" -D nt="$(sealed "$NTLEN")" hisgate > "$OUT/pgbench.txt" 2>&1
+    -D up="$(sealed "$UPLEN")" -D nt="$(sealed "$NTLEN")" -D payee="$PAYEE" -D chan="$CHAN" -D chg="$CHG" \
+    hisgate > "$OUT/pgbench.txt" 2>&1
 pgrc=$?
 phase_end pgbench "$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$OUT/pgbench.txt")"
 # its rows go again; as superuser (the stack's cluster has one) without the foreign-key triggers,
