@@ -64,6 +64,7 @@
     X(HG_INVOICE_NO_PAPER_STOCK,  409, "the billing point has no paper numbers left (开票点纸质票据号段已用完)") \
     X(HG_INVOICE_IS_RED,          409, "a red bill cannot be flushed or exchanged (红票不能冲红)") \
     X(HG_INVOICE_PAPER_LIVE,      409, "the bill has a live paper exchange: void the paper first (已换开纸质票据，请先作废纸质票据)") \
+    X(HG_INVOICE_WRONG_SERVICE,   409, "the service does not fit this bill: writeOffPayMentVoucher flushes deposit vouchers only (预交金凭证冲红仅适用于住院预交金凭证)") \
     X(HG_INVOICE_PAPER_EXISTS,    409, "the bill already has a live paper bill (已换开纸质票据)") \
     X(HG_INVOICE_NO_PAPER,        409, "the bill has no live paper bill (未换开纸质票据)") \
     X(HG_INVOICE_NOT_EXCHANGEABLE, 409, "a flushed or red bill cannot be exchanged for paper (已冲红票据不能换开)") \

@@ -30,11 +30,13 @@ typedef enum {
     INVOICE_PERMANENT              /* the request or our configuration is wrong: dead letter now */
 } invoice_verdict_t;
 
-/* the services this topic may carry (the issue uploads, the red bill, the paper exchanges) */
+/* the services this topic may carry: the issue uploads (a deposit voucher's is invoicePayMentVoucher;
+ * invEBillPrepayment is what rows queued before that name was fixed carry), the red bills (a
+ * deposit voucher's is writeOffPayMentVoucher), the paper exchanges and voided blank paper numbers */
 #define INVOICE_FISCAL_SERVICES \
     "invoiceEBillOutpatient", "invEBillHospitalized", "invEBillRegistration", \
-    "invEBillPhysicalExamination", "invEBillImmunization", "invEBillPrepayment", \
-    "writeOffEBill", "turnPaper", "reTurnPaper", "invalidPaper"
+    "invEBillPhysicalExamination", "invEBillImmunization", "invoicePayMentVoucher", "invEBillPrepayment", \
+    "writeOffEBill", "writeOffPayMentVoucher", "turnPaper", "reTurnPaper", "invalidPaper", "invalidBlankBillNo"
 
 static inline int invoice_fiscal_service_known(const char *service)
 {

@@ -691,7 +691,19 @@ static apr_status_t wxcard_cancel_delivered(invoice_ctx_t *x, apr_int64_t bill_i
                    1, apr_off_t_toa(x->p, bill_id));
 }
 
+static apr_status_t flush(invoice_ctx_t *x, json_t *req, int deposit_only, invoice_bill_t **red, int *replayed);
+
 apr_status_t invoice_flush(invoice_ctx_t *x, json_t *req, invoice_bill_t **red, int *replayed)
+{
+    return flush(x, req, 0, red, replayed);
+}
+
+apr_status_t invoice_flush_deposit(invoice_ctx_t *x, json_t *req, invoice_bill_t **red, int *replayed)
+{
+    return flush(x, req, 1, red, replayed);
+}
+
+static apr_status_t flush(invoice_ctx_t *x, json_t *req, int deposit_only, invoice_bill_t **red, int *replayed)
 {
     invoice_bill_t *orig;
     json_t *doc, *red_data, *red_norm, *red_doc;
@@ -718,6 +730,12 @@ apr_status_t invoice_flush(invoice_ctx_t *x, json_t *req, invoice_bill_t **red, 
         rv = fail(x, "HG_INVOICE_IS_RED", "billNo", "a red bill cannot be flushed", HG_ECONFLICT);
         goto rollback;
     }
+    kind = invoice_kind_from_service(orig->service);
+    if (deposit_only && kind != INV_PREPAYMENT) {
+        rv = fail(x, "HG_INVOICE_WRONG_SERVICE", "billNo", "writeOffPayMentVoucher flushes deposit vouchers "
+                  "(住院预交金凭证); this bill is not one: use writeOffEBill", HG_ECONFLICT);
+        goto rollback;
+    }
     if (!strcmp(orig->state, "flushed")) {
         hg_db_rollback(x->db);
         *replayed = 1;
@@ -731,7 +749,6 @@ apr_status_t invoice_flush(invoice_ctx_t *x, json_t *req, invoice_bill_t **red, 
     }
     if ((rv = invoice_doc(x, orig, &doc)))
         goto rollback;
-    kind = invoice_kind_from_service(orig->service);
     if ((rv = invoice_make_red_data(&red_data, x->p, json_object_get(doc, "data"),
                                     hg_json_gets(req, "reason", NULL), hg_json_gets(req, "operator", NULL),
                                     hg_json_gets(req, "busDateTime", NULL)))
@@ -747,7 +764,7 @@ apr_status_t invoice_flush(invoice_ctx_t *x, json_t *req, invoice_bill_t **red, 
                                   random, create_time, 1, orig->bill_batch_code, orig->bill_no, red_norm))
         || (rv = insert_bill(x, hg_json_gets(red_norm, "busNo", NULL), kind, "writeOffEBill", place, batch,
                              bill_no, random, create_time, total, 1, orig->id, hash, red_doc, red_norm,
-                             "writeOffEBill", 0, &id))
+                             kind == INV_PREPAYMENT ? "writeOffPayMentVoucher" : "writeOffEBill", 0, &id))
         || (rv = hg_db_q(x->db, NULL, "UPDATE invoice.bills SET state = 'flushed', related_id = $2::bigint "
                          "WHERE id = $1::bigint", 2, apr_off_t_toa(x->p, orig->id), apr_off_t_toa(x->p, id)))
         || (rv = wxcard_cancel_delivered(x, orig->id))

@@ -47,6 +47,10 @@ apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
  * A bill already in patients' WeChat card packages gets each card's cancellation queued
  * (invoice.wxcard_status, invoice_wxcard.h) in the same transaction. */
 apr_status_t invoice_flush(invoice_ctx_t *x, json_t *req, invoice_bill_t **red, int *replayed);
+/* the same through Bosi's writeOffPayMentVoucher (预交金凭证冲红): only a deposit voucher
+ * (HG_INVOICE_WRONG_SERVICE otherwise).  Either way a deposit voucher's red bill is uploaded as
+ * writeOffPayMentVoucher, any other as writeOffEBill. */
+apr_status_t invoice_flush_deposit(invoice_ctx_t *x, json_t *req, invoice_bill_t **red, int *replayed);
 /* the drainer's follow-up of delivered card insertions (hg_register_topic_after "invoice.wxcard",
  * $1 their outbox ids): the cancellation of each card whose bill was flushed meanwhile.  It waits
  * for a flush in progress (FOR SHARE on the bill), so that of the two, the one committing second

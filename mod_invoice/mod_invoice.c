@@ -376,12 +376,12 @@ static apr_status_t svc_batch(hg_call_t *c, invoice_ctx_t *x, invoice_kind_t kin
                                             "failed", (int)json_array_size(items) - ok, "results", results));
 }
 
-static apr_status_t svc_flush(hg_call_t *c, invoice_ctx_t *x)
+static apr_status_t svc_flush(hg_call_t *c, invoice_ctx_t *x, int deposit)
 {
     invoice_bill_t *red;
     int replayed;
     const char *url;
-    apr_status_t rv = invoice_flush(x, c->json, &red, &replayed);
+    apr_status_t rv = (deposit ? invoice_flush_deposit : invoice_flush)(x, c->json, &red, &replayed);
     if (rv)
         return invoice_call_failed(c, x, rv);
     url = invoice_h5_url(x, red);
@@ -477,8 +477,8 @@ static apr_status_t route_api(hg_call_t *c)
         return batch ? svc_batch(c, x, (invoice_kind_t)kind) : svc_issue(c, x, (invoice_kind_t)kind);
     if (batch)
         return hg_call_fail(c, "HG_NOT_FOUND", NULL, "only issue services have a /batch form");
-    if (!strcmp(svc, "writeOffEBill"))
-        return svc_flush(c, x);
+    if (!strcmp(svc, "writeOffEBill") || !strcmp(svc, "writeOffPayMentVoucher"))
+        return svc_flush(c, x, !strcmp(svc, "writeOffPayMentVoucher"));
     if (!strcmp(svc, "getEBillStatesByBillInfo"))
         return svc_state(c, x, 0);
     if (!strcmp(svc, "getEBillByBusNo"))
@@ -669,6 +669,14 @@ static json_t *money_rows(hg_call_t *c, json_t *data, const char *const *keys, c
     return a;
 }
 
+/* the patient's check code against the bill's: the length first (it is no secret), so that a short
+ * one is never read past its end, then in constant time */
+static int check_code_ok(const invoice_bill_t *b, const char *rnd)
+{
+    apr_size_t n = strlen(b->random);
+    return strlen(rnd) == n && hg_ct_equal(b->random, rnd, n);
+}
+
 /* GET /invoice/pub/v1/bill?code=&no=&random= — what the patient sees, names and IDs masked */
 static apr_status_t route_pub_bill(hg_call_t *c)
 {
@@ -687,8 +695,7 @@ static apr_status_t route_pub_bill(hg_call_t *c)
 
     if (!code || !no || !rnd)
         return hg_call_fail(c, "HG_FIELD_REQUIRED", !code ? "code" : !no ? "no" : "random", NULL);
-    if ((rv = invoice_find(x, code, no, &b)) == HG_ENOTFOUND || (rv == APR_SUCCESS && !hg_ct_equal(b->random, rnd, 6))
-        || (rv == APR_SUCCESS && strlen(rnd) != strlen(b->random))) {
+    if ((rv = invoice_find(x, code, no, &b)) == HG_ENOTFOUND || (rv == APR_SUCCESS && !check_code_ok(b, rnd))) {
         /* one answer for "no such bill" and "wrong check code": the check code is the secret */
         json_decref(items);
         json_decref(chans);
@@ -810,8 +817,9 @@ static apr_status_t route_pub_sms(hg_call_t *c)
                                     json_pack("{s:s}", "sealed", sealed)), 0), 3, &created)))
             return rv;
     }
-    return hg_call_answer(c, 200, json_pack("{s:b, s:s, s:i}", "sent", 1, "maskedPhone",
-                          phone ? invoice_mask_phone(c->pool, phone) : "", "retryAfter", 60));
+    /* nothing about the phone, not even masked: that would tell whoever typed an ID number that
+     * this person has bills here */
+    return hg_call_answer(c, 200, json_pack("{s:b, s:i}", "sent", 1, "retryAfter", 60));
 }
 
 /* POST /invoice/pub/v1/mybills — the code, then the subject's bills */
@@ -903,8 +911,7 @@ static apr_status_t pub_bill_checked(hg_call_t *c, invoice_ctx_t *x, const char 
                                      const char *rnd, invoice_bill_t **b)
 {
     apr_status_t rv = invoice_find(x, code, no, b);
-    if (rv == HG_ENOTFOUND || (rv == APR_SUCCESS && (!hg_ct_equal((*b)->random, rnd, 6)
-                                                     || strlen(rnd) != strlen((*b)->random))))
+    if (rv == HG_ENOTFOUND || (rv == APR_SUCCESS && !check_code_ok(*b, rnd)))
         return hg_call_fail(c, "HG_INVOICE_NOT_FOUND", "random", "票据不存在或校验码错误");
     return rv ? invoice_call_failed(c, x, rv) : APR_SUCCESS;
 }

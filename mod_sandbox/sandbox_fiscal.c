@@ -134,6 +134,20 @@ static const hg_field_t ISSUE_DATA[] = {
       .max_items = 50 },
     HG_FIELDS_END };
 
+/* a deposit voucher (住院预交金, [ZB] EnoteDepoReqVo): amt instead of totalAmt, no charge items */
+static const hg_field_t DEPOSIT_DATA[] = {
+    { .name = "busNo",       .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
+    { .name = "payer",       .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 100 },
+    { .name = "busDateTime", .type = HG_JT_DATE,   .flags = HG_F_REQUIRED, .date_format = HG_DATE_TS17 },
+    { .name = "placeCode",   .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
+    { .name = "payee",       .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
+    { .name = "author",      .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
+    { .name = "amt",         .type = HG_JT_MONEY,  .flags = HG_F_REQUIRED },
+    { .name = "hospitalNo",  .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
+    { .name = "payChannelDetail", .type = HG_JT_ARRAY, .flags = HG_F_REQUIRED, .fields = PAY_CHANNEL,
+      .max_items = 50 },
+    HG_FIELDS_END };
+
 /* what the hospital-side platform uploads: the bill it issued, sealed, around the issue payload */
 static const hg_field_t ISSUE_UPLOAD[] = {
     { .name = "billBatchCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = CODE8 },
@@ -143,6 +157,16 @@ static const hg_field_t ISSUE_UPLOAD[] = {
     { .name = "isScarlet",     .type = HG_JT_BOOLEAN, .flags = HG_F_REQUIRED },
     { .name = "sealSignature", .type = HG_JT_STRING, .flags = HG_F_REQUIRED },
     { .name = "data",          .type = HG_JT_OBJECT, .flags = HG_F_REQUIRED, .fields = ISSUE_DATA },
+    HG_FIELDS_END };
+
+static const hg_field_t DEPOSIT_UPLOAD[] = {
+    { .name = "billBatchCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = CODE8 },
+    { .name = "billNo",        .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = NO10 },
+    { .name = "random",        .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = "[0-9A-Za-z]{6}" },
+    { .name = "createTime",    .type = HG_JT_DATE,   .flags = HG_F_REQUIRED, .date_format = HG_DATE_TS17 },
+    { .name = "isScarlet",     .type = HG_JT_BOOLEAN, .flags = HG_F_REQUIRED },
+    { .name = "sealSignature", .type = HG_JT_STRING, .flags = HG_F_REQUIRED },
+    { .name = "data",          .type = HG_JT_OBJECT, .flags = HG_F_REQUIRED, .fields = DEPOSIT_DATA },
     HG_FIELDS_END };
 
 static const hg_field_t RELATED_BILL[] = {
@@ -168,6 +192,19 @@ static const hg_field_t SCARLET_DATA[] = {
     { .name = "operator",    .type = HG_JT_STRING, .flags = HG_F_NULLABLE, .max_len = 60 },
     HG_FIELDS_END };
 
+/* a red deposit voucher (writeOffPayMentVoucher): the voucher's payload reversed */
+static const hg_field_t SCARLET_DEPOSIT_DATA[] = {
+    { .name = "busNo",       .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
+    { .name = "busDateTime", .type = HG_JT_DATE,   .flags = HG_F_REQUIRED, .date_format = HG_DATE_TS17 },
+    { .name = "placeCode",   .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
+    { .name = "payee",       .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
+    { .name = "author",      .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
+    { .name = "amt",         .type = HG_JT_MONEY,  .flags = HG_F_REQUIRED | HG_F_NEGATIVE },
+    { .name = "payChannelDetail", .type = HG_JT_ARRAY, .fields = PAY_CHANNEL, .max_items = 50 },
+    { .name = "reason",      .type = HG_JT_STRING, .flags = HG_F_NULLABLE, .max_len = 200 },
+    { .name = "operator",    .type = HG_JT_STRING, .flags = HG_F_NULLABLE, .max_len = 60 },
+    HG_FIELDS_END };
+
 static const hg_field_t SCARLET_UPLOAD[] = {
     { .name = "billBatchCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = CODE8 },
     { .name = "billNo",        .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = NO10 },
@@ -178,6 +215,24 @@ static const hg_field_t SCARLET_UPLOAD[] = {
     { .name = "relatedBill",   .type = HG_JT_OBJECT, .flags = HG_F_REQUIRED, .fields = RELATED_BILL },
     { .name = "data",          .type = HG_JT_OBJECT, .flags = HG_F_REQUIRED, .fields = SCARLET_DATA },
     HG_FIELDS_END };
+
+static const hg_field_t SCARLET_DEPOSIT_UPLOAD[] = {
+    { .name = "billBatchCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = CODE8 },
+    { .name = "billNo",        .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = NO10 },
+    { .name = "random",        .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = "[0-9A-Za-z]{6}" },
+    { .name = "createTime",    .type = HG_JT_DATE,   .flags = HG_F_REQUIRED, .date_format = HG_DATE_TS17 },
+    { .name = "isScarlet",     .type = HG_JT_BOOLEAN, .flags = HG_F_REQUIRED },
+    { .name = "sealSignature", .type = HG_JT_STRING, .flags = HG_F_REQUIRED },
+    { .name = "relatedBill",   .type = HG_JT_OBJECT, .flags = HG_F_REQUIRED, .fields = RELATED_BILL },
+    { .name = "data",          .type = HG_JT_OBJECT, .flags = HG_F_REQUIRED, .fields = SCARLET_DEPOSIT_DATA },
+    HG_FIELDS_END };
+
+/* the two deposit services: the voucher and its red-flush (§3.3) */
+static int deposit_service(const char *service)
+{
+    return !strcmp(service, "invoicePayMentVoucher") || !strcmp(service, "invEBillPrepayment")
+           || !strcmp(service, "writeOffPayMentVoucher");
+}
 
 /* turnPaper / reTurnPaper (§4.3, widths from [BK]) */
 static const hg_field_t PAPER_TURN[] = {
@@ -263,20 +318,21 @@ static int totals_refused(sbf_t *s, json_t *bill, apr_int64_t *total)
 {
     json_t *charges_a = json_object_get(bill, "chargeDetail"), *paid_a = json_object_get(bill, "payChannelDetail");
     apr_int64_t charges = 0, paid = 0;
-    hg_json_getm(bill, total, "totalAmt", NULL);
+    const char *key = deposit_service(s->service) ? "amt" : "totalAmt";
+    hg_json_getm(bill, total, key, NULL);
     if (sum_money(&charges, charges_a, "amt") != APR_SUCCESS
         || sum_money(&paid, paid_a, "payChannelValue") != APR_SUCCESS) {
         refuse(s, SBF_MALFORMED, "data: 金额合计超出范围");
         return 1;
     }
     if (json_array_size(charges_a) && charges != *total) {
-        refuse(s, SBF_MALFORMED, "data.totalAmt: 票据总金额%s与收费项目金额合计%s不符",
-               hg_money_format(s->p, *total), hg_money_format(s->p, charges));
+        refuse(s, SBF_MALFORMED, "data.%s: 票据总金额%s与收费项目金额合计%s不符",
+               key, hg_money_format(s->p, *total), hg_money_format(s->p, charges));
         return 1;
     }
     if (json_array_size(paid_a) && paid != *total) {
-        refuse(s, SBF_MALFORMED, "data.totalAmt: 票据总金额%s与交款渠道金额合计%s不符",
-               hg_money_format(s->p, *total), hg_money_format(s->p, paid));
+        refuse(s, SBF_MALFORMED, "data.%s: 票据总金额%s与交款渠道金额合计%s不符",
+               key, hg_money_format(s->p, *total), hg_money_format(s->p, paid));
         return 1;
     }
     return 0;
@@ -297,7 +353,8 @@ static apr_status_t issue(sbf_t *s)
 
     if (json_is_true(json_object_get(s->d, "isScarlet")))
         return refuse(s, SBF_MALFORMED, "isScarlet: 红票请通过writeOffEBill上传");
-    if ((rv = hg_json_validate(s->p, s->d, ISSUE_UPLOAD, &e)) != APR_SUCCESS)
+    if ((rv = hg_json_validate(s->p, s->d, deposit_service(s->service) ? DEPOSIT_UPLOAD : ISSUE_UPLOAD, &e))
+        != APR_SUCCESS)
         return refuse_invalid(s, rv, e);
     bill = json_object_get(s->d, "data");
     if (!strcmp(s->service, "invEBillHospitalized") && !hg_json_gets(bill, "hospitalNo", NULL))
@@ -327,7 +384,8 @@ static apr_status_t write_off(sbf_t *s)
     apr_status_t rv;
     int known;
 
-    if ((rv = hg_json_validate(s->p, s->d, SCARLET_UPLOAD, &e)) != APR_SUCCESS)
+    if ((rv = hg_json_validate(s->p, s->d, deposit_service(s->service) ? SCARLET_DEPOSIT_UPLOAD : SCARLET_UPLOAD, &e))
+        != APR_SUCCESS)
         return refuse_invalid(s, rv, e);
     if (!json_is_true(json_object_get(s->d, "isScarlet")))
         return refuse(s, SBF_MALFORMED, "isScarlet: writeOffEBill上传的是红票，isScarlet须为true");
@@ -347,13 +405,20 @@ static apr_status_t write_off(sbf_t *s)
     if ((rv = hg_db_begin(s->db)) != APR_SUCCESS)
         return rv;
     /* the lock serialises concurrent flushes of one original */
-    if ((rv = hg_db_q(s->db, &r, "SELECT is_scarlet, scarlet_batch_code, scarlet_no, total_fen "
+    if ((rv = hg_db_q(s->db, &r, "SELECT is_scarlet, scarlet_batch_code, scarlet_no, total_fen, service "
                       "FROM sandbox.fiscal_bills WHERE bill_batch_code = $1 AND bill_no = $2 FOR UPDATE",
                       2, rcode, rno)) != APR_SUCCESS)
         goto leave;
     if (!r->nrows) {
         hg_db_rollback(s->db);
         return refuse(s, SBF_NOT_FOUND, "原票据不存在: %s %s", rcode, rno);
+    }
+    /* deposit vouchers have their own red-flush service (inferred from the separate names, §3.3) */
+    if (deposit_service(s->service) != deposit_service(hg_db_val(r, 0, 4))) {
+        hg_db_rollback(s->db);
+        return refuse(s, SBF_MALFORMED, "relatedBill: %s %s 是%s，请通过%s冲红", rcode, rno,
+                      deposit_service(hg_db_val(r, 0, 4)) ? "预交金凭证" : "医疗收费票据",
+                      deposit_service(hg_db_val(r, 0, 4)) ? "writeOffPayMentVoucher" : "writeOffEBill");
     }
     if (hg_db_val(r, 0, 0)[0] == 't') {
         hg_db_rollback(s->db);
@@ -371,7 +436,8 @@ static apr_status_t write_off(sbf_t *s)
     orig_total = apr_atoi64(hg_db_val(r, 0, 3));
     if (total != -orig_total && total != orig_total) {
         hg_db_rollback(s->db);
-        return refuse(s, SBF_MALFORMED, "data.totalAmt: 红票金额%s与原票据金额%s不符",
+        return refuse(s, SBF_MALFORMED, "data.%s: 红票金额%s与原票据金额%s不符",
+                      deposit_service(s->service) ? "amt" : "totalAmt",
                       hg_money_format(s->p, total), hg_money_format(s->p, orig_total));
     }
     if ((rv = insert_bill(&r, s, -orig_total, rcode, rno)) != APR_SUCCESS)
@@ -566,7 +632,7 @@ apr_status_t sandbox_fiscal_serve(apr_pool_t *p, hg_db_t *db, const char *servic
             break;
     if (ISSUE_SERVICES[i])
         rv = issue(&s);
-    else if (!strcmp(service, "writeOffEBill"))
+    else if (!strcmp(service, "writeOffEBill") || !strcmp(service, "writeOffPayMentVoucher"))
         rv = write_off(&s);
     else if (!strcmp(service, "turnPaper") || !strcmp(service, "reTurnPaper") || !strcmp(service, "invalidPaper"))
         rv = paper(&s);

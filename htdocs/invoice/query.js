@@ -75,8 +75,8 @@
         else { btn.disabled = false; btn.textContent = '获取验证码'; }
         return;
       }
-      $('sms-tip').textContent = r.maskedPhone ? '验证码已发送至 ' + r.maskedPhone + '，请注意查收。'
-                                               : '验证码已发送，请注意查收。';
+      // the answer says nothing of the phone on file (it would tell that bills exist)
+      $('sms-tip').textContent = '如您开票时在本院预留了手机号，验证码已发送至该手机号，请注意查收。';
       countdown(r.retryAfter || 60);
       $('smsCode').focus();
     });

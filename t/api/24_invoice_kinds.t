@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use HG qw(json_of signed_request psql wait_until);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 11;
+plan tests => 16;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -25,8 +25,34 @@ my $deposit = {
 my ($r, $j) = call('invoicePayMentVoucher', $deposit);
 ok t_cmp($r->code, 200, 'prepayment voucher (住院预交金) issued');
 ok t_cmp($j->{totalAmt}, '2000.00', 'its amount');
+my $dep = $j;
 ($r, $j) = call('getEBillStatesByBillInfo', { billBatchCode => $j->{billBatchCode}, billNo => $j->{billNo} });
 ok t_cmp($j->{billState}, 'normal', 'and can be queried');
+# what the fiscal platform took for a bill: the outbox row's state, and the platform's own record of the call
+sub upload_state {
+    my ($no) = @_;
+    psql("SELECT o.state FROM hg.outbox o JOIN invoice.bills b ON o.business_key = 'upload:' || b.id "
+         . "WHERE o.topic = 'invoice.upload' AND b.bill_no = '$no'");
+}
+sub platform_took {
+    my ($svc, $no) = @_;
+    psql("SELECT count(*) FROM sandbox.fiscal_calls WHERE service = '$svc' AND result = 'S0000' "
+         . "AND data LIKE '%\"billNo\":\"$no\"%'");
+}
+ok t_cmp(wait_until(20, sub { upload_state($dep->{billNo}) eq 'done' }) ? platform_took('invoicePayMentVoucher', $dep->{billNo}) : 'not done',
+         1, 'the deposit voucher reaches the fiscal platform as invoicePayMentVoucher');
+# 预交金凭证冲红: writeOffPayMentVoucher takes deposit vouchers only; their red bills go up under that name
+my %wo = (reason => '出院结算', operator => '赵收费', busDateTime => now17(), placeCode => 'ZY01');
+my $op = json_of(signed_request('POST', "$api/invoiceEBillOutpatient", outpatient()));
+($r, $j) = call('writeOffPayMentVoucher', { %wo, billBatchCode => $op->{billBatchCode}, billNo => $op->{billNo} });
+ok t_cmp(($j->{code} // '') . ' ' . $r->code, 'HG_INVOICE_WRONG_SERVICE 409', 'writeOffPayMentVoucher refuses an outpatient bill');
+($r, $j) = call('writeOffPayMentVoucher', { %wo, billBatchCode => $dep->{billBatchCode}, billNo => $dep->{billNo} });
+ok t_cmp($r->code . ' ' . ($j->{eScarletBillNo} // ''), qr/^200 \d{10}$/, 'the deposit voucher is flushed (a red voucher)');
+my $red = $j->{eScarletBillNo} // '';
+ok t_cmp(wait_until(20, sub { upload_state($red) eq 'done' }) ? platform_took('writeOffPayMentVoucher', $red) : 'not done',
+         1, 'the red voucher reaches the platform as writeOffPayMentVoucher');
+($r, $j) = call('getEBillStatesByBillInfo', { billBatchCode => $dep->{billBatchCode}, billNo => $dep->{billNo} });
+ok t_cmp($j->{isScarlet} . ' ' . $j->{billState}, '1 flushed', 'the original voucher is flushed');
 
 my $pe = outpatient(); $pe->{checkUpNo} = 'TJ2026112801';
 ($r, $j) = call('invEBillPhysicalExamination', $pe);
