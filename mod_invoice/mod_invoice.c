@@ -575,6 +575,71 @@ static apr_status_t route_api_get(hg_call_t *c)
     return send_pdf(c, pdf, len, apr_pstrcat(c->pool, code, "-", no, !strcmp(what, "pdf") ? "" : "-notice", NULL));
 }
 
+/* ---------------------------------------------------------------- the window (staff console) */
+
+/* what the cashier at the window does to one bill, with the HIS services' own code and answers:
+ * POST /invoice/staff/v1/bill/<code>/<no>/<action>, action flush (冲红; a deposit voucher's goes up
+ * as writeOffPayMentVoucher), paper (换开纸质: the next number of the billing point's paper stock),
+ * repaper (重新换开), paper-void (作废纸质).  Body: reason (flush, paper-void), placeCode (the
+ * billing point whose stock the red bill or the paper comes from; the bill's own by default).  The
+ * operator is the logged-in user, the time now: what the HIS would send for its cashier. */
+static const hg_field_t WINDOW_SCHEMA[] = {
+    { .name = "reason", .type = HG_JT_STRING, .max_len = 200 },
+    { .name = "placeCode", .type = HG_JT_STRING, .max_len = 50, .pattern = "[0-9A-Za-z_-]+" },
+    HG_FIELDS_END_CLOSED
+};
+
+static const char *now17(apr_pool_t *p)
+{
+    apr_time_exp_t t;
+    apr_time_exp_lt(&t, apr_time_now());
+    return apr_psprintf(p, "%04d%02d%02d%02d%02d%02d%03d", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
+                        t.tm_hour, t.tm_min, t.tm_sec, t.tm_usec / 1000);
+}
+
+apr_status_t invoice_window_action(hg_call_t *c)
+{
+    invoice_ctx_t *x = invoice_call_ctx(c);
+    char *rest = apr_pstrdup(c->pool, c->path_rest), *last;
+    const char *code = apr_strtok(rest, "/", &last), *no = apr_strtok(NULL, "/", &last),
+               *what = apr_strtok(NULL, "/", &last), *reason, *place;
+    invoice_bill_t *b;
+    json_t *req;
+    apr_status_t rv;
+    int flush, void_paper;
+
+    if (!code || !no || !what || apr_strtok(NULL, "/", &last)
+        || (strcmp(what, "flush") && strcmp(what, "paper") && strcmp(what, "repaper") && strcmp(what, "paper-void")))
+        return hg_call_fail(c, "HG_NOT_FOUND", NULL, NULL);
+    if ((rv = hg_json_validate(c->pool, c->json, WINDOW_SCHEMA, &c->err)))
+        return rv;
+    flush = !strcmp(what, "flush");
+    void_paper = !strcmp(what, "paper-void");
+    reason = hg_json_gets(c->json, "reason", NULL);
+    if ((flush || void_paper) && (!reason || !*reason))
+        return hg_call_fail(c, "HG_FIELD_REQUIRED", "reason", flush ? "冲红原因" : "作废原因");
+    if (flush && !G->seal_key)
+        return hg_call_fail(c, "HG_INTERNAL", NULL, "InvoiceSealKey is not configured");
+    if ((rv = invoice_find(x, code, no, &b)))
+        return invoice_call_failed(c, x, rv);
+    place = hg_json_gets(c->json, "placeCode", NULL);
+    req = hg_json_own(c->pool, json_pack("{s:s, s:s, s:s, s:s, s:s}", "billBatchCode", b->bill_batch_code,
+                      "billNo", b->bill_no, "operator", c->staff_user, "busDateTime", now17(c->pool),
+                      "placeCode", place && *place ? place : b->place_code));
+    if (reason && *reason)
+        json_object_set_new(req, "reason", json_string(reason));
+    c->json = req;
+    if (flush)
+        return svc_flush(c, x, 0);
+    return svc_paper(c, x, void_paper ? "invalidPaper" : !strcmp(what, "repaper") ? "reTurnPaper" : "turnPaper");
+}
+
+/* GET /invoice/staff/v1/bill/<code>/<no>/pdf | notice: the layout file or the 告知单 to print */
+apr_status_t invoice_window_pdf(hg_call_t *c)
+{
+    return route_api_get(c);
+}
+
 /* ---------------------------------------------------------------- outbox topics */
 
 /* payloads are sealed (they carry personal data): open, then hand the adapter the plain item */

@@ -13,6 +13,11 @@ apr_status_t invoice_call_failed(hg_call_t *c, invoice_ctx_t *x, apr_status_t rv
 /* base64 of the PNG QR code of a link (billQRCode in answers); "" if it cannot be made */
 const char *invoice_qr_png_b64(hg_call_t *c, const char *text);
 
+/* the window's actions on one bill (mod_invoice.c, routed from the staff table): flush, paper
+ * exchange, re-exchange and void with the HIS services' code; the layout file and the 告知单 */
+apr_status_t invoice_window_action(hg_call_t *c);
+apr_status_t invoice_window_pdf(hg_call_t *c);
+
 /* the staff console's routing table (mod_invoice_staff.c) */
 extern const hg_route_t invoice_staff_routes[];
 #endif

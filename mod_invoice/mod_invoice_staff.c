@@ -1161,6 +1161,8 @@ const hg_route_t invoice_staff_routes[] = {
     { "POST", "/invoice/staff/v1/places", STAFF_POST, "invoice_admin", route_place_save },
     { "POST", "/invoice/staff/v1/bills/", STAFF_POST | HG_R_PREFIX, "cashier", route_issue },
     { "GET",  "/invoice/staff/v1/bills", HG_R_STAFF, NULL, route_bills },
+    { "POST", "/invoice/staff/v1/bill/", STAFF_POST | HG_R_PREFIX, "cashier", invoice_window_action },
+    { "GET",  "/invoice/staff/v1/bill/", HG_R_STAFF | HG_R_PREFIX, NULL, invoice_window_pdf },
     { "GET",  "/invoice/staff/v1/reports/daily", HG_R_STAFF, NULL, route_report_daily },
     { "GET",  "/invoice/staff/v1/reports/summary", HG_R_STAFF, NULL, route_report_summary },
     { "GET",  "/invoice/staff/v1/reports/stock", HG_R_STAFF, NULL, route_report_stock },

@@ -5,6 +5,7 @@
 const BASE = '/invoice/staff/v1';
 let billsNext = null;
 let canAdmin = false;
+let canCashier = false;
 const KIND = { ebill: '电子', paper: '纸质' };
 const STATE = { normal: '正常', flushed: '已冲红' };
 const UPLOAD = { done: '已上传', pending: '待上传', inflight: '上传中', dead: '失败' };
@@ -125,18 +126,55 @@ async function showBills(more) {
   $('bills-csv').href = `${BASE}/bills?` + query({ ...q, format: 'csv' });
   if (more && billsNext) q.beforeId = billsNext;
   const r = await api('GET', `${BASE}/bills?` + query(q));
-  if (!r.ok) { $('bills-err').textContent = errText(r); return; }
-  $('bills-err').textContent = '';
+  if (!r.ok) { $('bills-err').className = 'err'; $('bills-err').textContent = errText(r); return; }
+  if ($('bills-err').className !== 'ok') $('bills-err').textContent = '';
   const html = r.data.bills.map((b) =>
     `<tr><td>${esc(b.billBatchCode)}</td><td>${esc(b.billNo)}</td><td>${esc(b.busNo)}</td><td>${esc(b.kindLabel)}</td>` +
     `<td>${esc(b.placeCode)}</td><td>${esc(b.totalAmt)}</td>` +
     `<td>${b.isScarlet ? '红票' : esc(STATE[b.state] || b.state)}</td>` +
     `<td>${b.paper ? esc(b.paper.pBillBatchCode + ' ' + b.paper.pBillNo) : ''}</td>` +
     `<td class="${b.uploadState === 'dead' ? 'bad' : ''}">${esc(UPLOAD[b.uploadState] || b.uploadState)}</td>` +
-    `<td>${esc(b.issuedAt)}</td><td>${esc(b.issuedBy || 'HIS')}</td></tr>`).join('');
+    `<td>${esc(b.issuedAt)}</td><td>${esc(b.issuedBy || 'HIS')}</td><td>${windowButtons(b)}</td></tr>`).join('');
   if (more) $('bill-rows').insertAdjacentHTML('beforeend', html); else $('bill-rows').innerHTML = html;
   billsNext = r.data.nextBeforeId;
   $('bills-more').hidden = !billsNext;
+}
+
+// the window's actions on one bill (冲红, 换开纸质, 重新换开, 作废纸质) and its files to print
+function windowButtons(b) {
+  const ref = `data-code="${esc(b.billBatchCode)}" data-no="${esc(b.billNo)}"`;
+  const btn = (act, label) => `<button ${ref} data-act="${act}">${label}</button>`;
+  const file = (what, label) =>
+    `<a target="_blank" href="${BASE}/bill/${encodeURIComponent(b.billBatchCode)}/${encodeURIComponent(b.billNo)}/${what}">${label}</a>`;
+  let h = file('pdf', '票据');
+  if (b.isScarlet || b.state !== 'normal') return h;
+  h += ' ' + file('notice', '告知单');
+  if (!canCashier) return h;
+  return h + ' ' + (b.paper ? btn('paper-void', '作废纸质') + btn('repaper', '重新换开')
+                            : btn('flush', '冲红') + btn('paper', '换开纸质'));
+}
+
+const ACTS = {
+  flush: { ask: '冲红原因（如：患者退费）', done: (d) => `已冲红：红票 ${d.eScarletBillBatchCode} ${d.eScarletBillNo}` },
+  'paper-void': { ask: '作废纸质票据的原因', done: (d) => `已作废纸质票据（${d.billNo}）` },
+  paper: { done: (d) => `已换开纸质票据 ${d.pBillBatchCode} ${d.pBillNo}` },
+  repaper: { done: (d) => `已重新换开：纸质票据 ${d.pBillBatchCode} ${d.pBillNo}` },
+};
+
+async function windowAction(ev) {
+  const el = ev.target, act = ACTS[el.dataset.act];
+  if (!act) return;
+  const body = {};
+  if (act.ask) {
+    const reason = window.prompt(`${el.dataset.code} ${el.dataset.no}：${act.ask}`);
+    if (reason == null) return;
+    body.reason = reason.trim();
+  } else if (!window.confirm(`${el.dataset.code} ${el.dataset.no}：${el.textContent}？`)) return;
+  el.disabled = true;
+  const r = await api('POST', `${BASE}/bill/${encodeURIComponent(el.dataset.code)}/${encodeURIComponent(el.dataset.no)}/${el.dataset.act}`, body);
+  $('bills-err').className = r.ok ? 'ok' : 'err';
+  $('bills-err').textContent = r.ok ? act.done(r.data) : errText(r);
+  if (r.ok) await showBills(false); else el.disabled = false;
 }
 
 // a form's fields as JSON: numbers for number inputs, empty fields left out
@@ -168,6 +206,7 @@ async function start() {
   $('who').textContent = `${me.data.username} (${roles.join(', ')})`;
   $('login-box').hidden = true; $('main').hidden = false;
   canAdmin = roles.includes('admin') || roles.includes('invoice_admin');
+  canCashier = roles.includes('admin') || roles.includes('cashier');
   $('admin-forms').hidden = !canAdmin;
   $('report-date').value = $('bills-date').value = $('sum-from').value = $('sum-to').value = localDate();
   $('log-from').value = $('log-to').value = $('bal-from').value = $('bal-to').value = localDate();
@@ -195,4 +234,5 @@ $('sum-search').addEventListener('click', showSummary);
 $('sum-by').addEventListener('change', showSummary);
 $('bills-search').addEventListener('click', () => showBills(false));
 $('bills-more').addEventListener('click', () => showBills(true));
+$('bill-rows').addEventListener('click', windowAction);
 start();

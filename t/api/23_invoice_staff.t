@@ -8,10 +8,10 @@ use Apache::TestRequest qw(GET POST);
 use Apache::TestUtil qw(t_cmp);
 use Encode qw(decode);
 use JSON::PP;
-use HG qw(json_of staff_login psql);
+use HG qw(json_of staff_login psql cli_env);
 use HGInvoice qw(outpatient);
 
-plan tests => 66;
+plan tests => 80;
 
 my $base = '/invoice/staff/v1';
 my $json = JSON::PP->new->utf8->canonical;
@@ -215,3 +215,37 @@ ok t_cmp(join(' | ', map { join ',', (split /,/)[1, 2, 4, 6, 7, 11, 12] } @lines
          'oldest first: place, kind, number, amount, state, cashier, who issued it');
 ok t_cmp($csv =~ /张三丰|13812345678/ ? 'leak' : 'clean', 'clean', 'no payer or phone in the CSV');
 err_is(GET("$base/bills?format=csv&beforeId=5", Cookie => $clerk), 400, 'HG_FIELD_UNKNOWN', 'the CSV is not paged');
+
+# ---- the window: 换开纸质, 冲红 refused while the paper lives, 作废纸质, 冲红, the files to print
+$res = jpost('/bills/invoiceEBillOutpatient', outpatient(placeCode => 'MZ01'), @clerk);
+my $wb = json_of($res);
+my $wpath = "/bill/$wb->{billBatchCode}/$wb->{billNo}";
+$res = jpost("$wpath/paper", {}, @clerk);
+my $wp = json_of($res);
+ok t_cmp($res->code . ' ' . ($wp->{pBillNo} // ''), qr/^200 \d{10}$/, 'window: 换开纸质 from the billing point\'s paper stock');
+err_is(jpost("$wpath/flush", { reason => '退费' }, @clerk), 409, 'HG_INVOICE_PAPER_LIVE', 'window: no 冲红 while the paper lives');
+err_is(jpost("$wpath/paper-void", {}, @clerk), 400, 'HG_FIELD_REQUIRED', 'window: 作废纸质 needs a reason');
+err_is(jpost("$wpath/paper", { placeCode => "MZ01'--" }, @clerk), 400, 'HG_FIELD_PATTERN', 'window: a bad billing point code');
+$res = jpost("$wpath/paper-void", { reason => '打印错误' }, @clerk);
+ok t_cmp($res->code . ' ' . (json_of($res)->{paperState} // ''), '200 void', 'window: 作废纸质');
+ok t_cmp(decode('UTF-8', psql("SELECT p.void_operator || '|' || p.void_reason FROM invoice.papers p JOIN invoice.bills b "
+              . "ON b.id = p.bill_id WHERE b.bill_no = '$wb->{billNo}' AND b.bill_batch_code = '$wb->{billBatchCode}' "
+              . "AND p.voided_at IS NOT NULL")),
+         'clerk|打印错误', 'the void records the logged-in cashier and the reason');
+my $n0 = `echo 'Finance-Only#2026x' | @{[cli_env()]} '$ENV{HG_TOP}/tools/hisgate' user add --username fin$$ --institution 44010001 --roles invoice_admin 2>&1`;
+my ($r3, $fin) = staff_login("fin$$", 'Finance-Only#2026x');
+err_is(jpost("$wpath/flush", { reason => '退费' }, Cookie => $fin, 'X-CSRF-Token' => json_of($r3)->{csrf_token} // ''),
+       403, 'HG_FORBIDDEN', 'window: 冲红 is a cashier\'s (invoice_admin may not)');
+$res = jpost("$wpath/flush", { reason => '患者退费' }, @clerk);
+my $wr = json_of($res);
+ok t_cmp($res->code . ' ' . ($wr->{eScarletBillNo} // ''), qr/^200 \d{10}$/, 'window: 冲红 gives a red bill');
+ok t_cmp(psql("SELECT b.state || '|' || r.payee || '|' || r.place_code FROM invoice.bills b JOIN invoice.bills r "
+              . "ON r.id = b.related_id WHERE b.bill_no = '$wb->{billNo}' AND b.bill_batch_code = '$wb->{billBatchCode}'"),
+         'flushed|clerk|MZ01', 'the original flushed; the red bill under the cashier, from the bill\'s own billing point');
+ok t_cmp(json_of(jpost("$wpath/flush", { reason => '患者退费' }, @clerk))->{eScarletBillNo} // '', $wr->{eScarletBillNo},
+         'window: 冲红 again answers the same red bill');
+$res = GET("$base$wpath/notice", Cookie => $clerk);
+ok t_cmp($res->code . ' ' . ($res->header('Content-Type') // ''), '200 application/pdf', 'window: the 告知单 to print');
+ok t_cmp(GET("$base$wpath/pdf", Cookie => $clerk)->header('Content-Type') // '', 'application/pdf', 'window: the layout file');
+err_is(GET("$base$wpath/pdf"), 401, 'HG_LOGIN_REQUIRED', 'window: files need a login');
+err_is(jpost("$wpath/stamp", {}, @clerk), 404, 'HG_NOT_FOUND', 'window: an unknown action');
