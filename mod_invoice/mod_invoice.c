@@ -629,8 +629,19 @@ apr_status_t invoice_window_action(hg_call_t *c)
     if (reason && *reason)
         json_object_set_new(req, "reason", json_string(reason));
     c->json = req;
-    if (flush)
-        return svc_flush(c, x, 0);
+    if (flush) {
+        /* the red bill is the cashier's, like a bill issued at the console (the list's 开票人) */
+        if ((rv = svc_flush(c, x, 0)) || !c->out || json_is_true(json_object_get(c->out, "replayed")) || !c->db)
+            return rv;
+        if (hg_db_q(c->db, NULL, "UPDATE invoice.bills SET issued_by = $3 WHERE institution = $4 AND "
+                    "bill_batch_code = $1 AND bill_no = $2 AND issued_by IS NULL", 4,
+                    hg_json_gets(c->out, "eScarletBillBatchCode", NULL), hg_json_gets(c->out, "eScarletBillNo", NULL),
+                    c->staff_user, c->institution) != APR_SUCCESS)
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, c->r, "HG10015: red bill of %s %s flushed by %s, operator "
+                          "not recorded: %s", b->bill_batch_code, b->bill_no, c->staff_user,
+                          c->db->errmsg ? c->db->errmsg : "");
+        return APR_SUCCESS;
+    }
     return svc_paper(c, x, void_paper ? "invalidPaper" : !strcmp(what, "repaper") ? "reTurnPaper" : "turnPaper");
 }
 

@@ -1,0 +1,104 @@
+# The staff console at the window, in a real browser: a cashier logs in on the console's form, finds a
+# bill the HIS issued in the bill list, and uses the 操作 column — 换开纸质, 作废纸质 with a reason,
+# 冲红 with a reason (t/browser/console_window.mjs drives Debian's Chromium and reports what it saw;
+# this file asserts on it and on the database).
+# Screenshot: t/logs/screenshots/console_window.png (HG_SCREENSHOT_DIR keeps a copy, as in 01).
+use strict;
+use warnings FATAL => 'all';
+use utf8;
+use Apache::Test;
+use Apache::TestRequest ();
+use Apache::TestUtil qw(t_cmp);
+use Encode qw(decode);
+use File::Copy qw(copy);
+use File::Path qw(make_path);
+use JSON::PP;
+use HG qw(json_of signed_request psql);
+use HGInvoice qw(outpatient);
+
+plan tests => 15;
+
+my $top   = $ENV{HG_TOP} // '.';
+my $vars  = Apache::Test::config()->{vars};
+my $shots = "$vars->{t_logs}/screenshots";
+my $base  = 'http://' . Apache::TestRequest::hostport();
+make_path($shots) unless -d $shots;
+
+# ---- a bill of the HIS, on the demo billing point with paper stock
+my $j = json_of(signed_request('POST', '/invoice/api/v1/invoiceEBillOutpatient', outpatient(placeCode => 'MZ01')));
+ok t_cmp($j->{billNo} // '', qr/^\d{10}$/, 'the HIS issued a bill');
+my ($code, $no) = ($j->{billBatchCode} // '', $j->{billNo} // '');
+
+# ---- the browser (bounded: the script gives up after 40 s, this after 55 s)
+my $errf = "$vars->{t_logs}/browser-console_window.stderr";
+my $json = '';
+my $pid = open(my $ph, '-|') // die "fork: $!";
+if (!$pid) {
+    open STDERR, '>', $errf or die "$errf: $!";
+    exec 'node', "$top/t/browser/console_window.mjs", $base, $code, $no, $shots, 'clerk', 'Cashier-Pass#2026x'
+        or die "exec node: $!";
+}
+eval {
+    local $SIG{ALRM} = sub { die "timeout\n" };
+    alarm 55;
+    local $/;
+    $json = <$ph> // '';
+    alarm 0;
+};
+if ($@) { kill 'TERM', $pid; $json = ''; }
+close $ph;
+my $exit = $? >> 8;
+my $o = eval { JSON::PP->new->utf8->decode($json) } // {};
+ok t_cmp("exit=$exit ok=" . ($o->{ok} ? 1 : 0), 'exit=0 ok=1',
+         'the browser script ran to the end (' . ($o->{elapsed_ms} // '?') . ' ms)') or diag_file($errf, $o->{error});
+my $s = $o->{steps} // {};
+
+ok t_cmp(join(',', @{ ($s->{found} // {})->{buttons} // [] }), '冲红,换开纸质', 'a normal bill offers 冲红 and 换开纸质');
+ok t_cmp(join(',', @{ ($s->{found} // {})->{links} // [] }), '票据,告知单', 'and its layout file and 告知单 to print');
+my $paper = psql("SELECT p.p_bill_batch_code || ' ' || p.p_bill_no FROM invoice.papers p JOIN invoice.bills b ON b.id = p.bill_id "
+                 . "WHERE b.bill_batch_code = '$code' AND b.bill_no = '$no' ORDER BY p.id LIMIT 1");
+ok t_cmp(($s->{paper} // {})->{message} // '', "已换开纸质票据 $paper", '换开纸质: the page names the paper the database holds');
+ok t_cmp(join(',', @{ ($s->{paper}{row} // {})->{buttons} // [] }) . ' | ' . (($s->{paper}{row} // {})->{paper} // ''),
+         "作废纸质,重新换开 | $paper", 'the row shows the paper and offers 作废纸质 and 重新换开');
+ok t_cmp(($s->{paper_void} // {})->{message} // '', "已作废纸质票据（$no）", '作废纸质 done');
+ok t_cmp(decode('UTF-8', psql("SELECT p.void_operator || '|' || p.void_reason FROM invoice.papers p JOIN invoice.bills b "
+                              . "ON b.id = p.bill_id WHERE b.bill_batch_code = '$code' AND b.bill_no = '$no'")),
+         'clerk|打印错误', 'with the cashier and the reason typed into the prompt');
+my $red = psql("SELECT r.bill_batch_code || ' ' || r.bill_no FROM invoice.bills b JOIN invoice.bills r ON r.id = b.related_id "
+               . "WHERE b.bill_batch_code = '$code' AND b.bill_no = '$no' AND b.state = 'flushed'");
+ok t_cmp(($s->{flush} // {})->{message} // '', "已冲红：红票 $red", '冲红: the page names the red bill the database holds');
+ok t_cmp((($s->{flush} // {})->{row} // {})->{state} // '', '已冲红', 'the row says 已冲红');
+ok t_cmp(psql("SELECT issued_by FROM invoice.bills WHERE bill_batch_code || ' ' || bill_no = '$red'"), 'clerk',
+         'the red bill is the cashier\'s (开票人)');
+ok t_cmp(join(',', @{ (($s->{flush} // {})->{row} // {})->{buttons} // ['?'] }), '', 'and offers no action any more');
+ok t_cmp(join(' | ', map { "$_->{type}" } @{ $o->{dialogs} // [] }), 'confirm | prompt | prompt',
+         'one confirmation, then a reason asked twice');
+ok t_cmp(join(' | ', @{ $o->{console_errors} // ['(not run)'] }, @{ $o->{page_errors} // [] },
+              @{ $o->{bad_responses} // ['(not run)'] }), '',
+         'on the bill list: no console errors, no uncaught exceptions, no error answers');
+ok t_cmp(png_width("$shots/console_window.png") =~ /^\d+$/ ? 'png' : png_width("$shots/console_window.png"), 'png',
+         'screenshot console_window.png (the bill list)');
+
+if (my $keep = $ENV{HG_SCREENSHOT_DIR}) {
+    make_path($keep) unless -d $keep;
+    copy("$shots/console_window.png", "$keep/console_window.png")
+        or print STDERR "# cannot copy console_window.png to $keep: $!\n";
+}
+
+sub png_width {
+    my ($f) = @_;
+    open my $fh, '<:raw', $f or return "missing $f";
+    read $fh, my $head, 24;
+    close $fh;
+    return 'not a PNG' unless length($head) == 24 && substr($head, 0, 8) eq "\x89PNG\r\n\x1a\n";
+    return unpack('N', substr($head, 16, 4));
+}
+
+sub diag_file {
+    my ($file, $err) = @_;
+    print STDERR "# $_\n" for split /\n/, ($err // '(no error from the script)');
+    if (open my $fh, '<', $file) {
+        my @l = <$fh>;
+        print STDERR "# stderr: $_" for @l[($#l > 19 ? $#l - 19 : 0) .. $#l];
+    }
+}
