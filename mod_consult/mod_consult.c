@@ -542,23 +542,13 @@ static apr_status_t route_session(hg_call_t *c)
     return answer_view(c, v, t, &ctx);
 }
 
-static apr_status_t do_answers(hg_call_t *c, consult_visit_t *v, step_t *s)
+apr_status_t consult_merge_answers(hg_call_t *c, const consult_template_t *t, const consult_ctx_t *ctx,
+                                   json_t *answers, json_t *list, json_t **merged_out, json_t **posted_out)
 {
-    consult_template_t *t;
-    consult_ctx_t ctx;
-    json_t *list = json_object_get(c->json, "answers"), *a, *merged, *posted;
+    json_t *a, *merged, *posted;
     apr_size_t i, k;
-    apr_status_t rv;
 
-    if (!json_is_array(list) || json_array_size(list) == 0)
-        return hg_call_fail(c, "HG_FIELD_REQUIRED", "answers", "answers: [{\"linkId\",\"value\"}…]");
-    if (json_array_size(list) > 500)
-        return hg_call_fail(c, "HG_TOO_MANY_ITEMS", "answers", NULL);
-    if (strcmp(v->state, "in-progress") && strcmp(v->state, "review"))
-        return hg_call_fail(c, "HG_CONSULT_CLOSED", NULL, NULL);
-    if ((rv = load_template(c, v, &t, &ctx)))
-        return rv;
-    merged = hg_json_own(c->pool, json_deep_copy(v->answers));
+    merged = hg_json_own(c->pool, json_deep_copy(answers));
     posted = hg_json_own(c->pool, json_array());
     json_array_foreach(list, i, a) {
         const char *id = hg_json_gets(a, "linkId", NULL);
@@ -583,9 +573,30 @@ static apr_status_t do_answers(hg_call_t *c, consult_visit_t *v, step_t *s)
     /* every answered item must be shown under the answers as they now stand */
     json_array_foreach(list, i, a) {
         const char *id = hg_json_gets(a, "linkId", NULL);
-        if (!consult_enabled(t, merged, &ctx, id, c->pool))
+        if (!consult_enabled(t, merged, ctx, id, c->pool))
             return hg_call_fail(c, "HG_FIELD_UNKNOWN", id, "this question does not apply (问题不适用)");
     }
+    *merged_out = merged;
+    *posted_out = posted;
+    return APR_SUCCESS;
+}
+
+static apr_status_t do_answers(hg_call_t *c, consult_visit_t *v, step_t *s)
+{
+    consult_template_t *t;
+    consult_ctx_t ctx;
+    json_t *list = json_object_get(c->json, "answers"), *merged, *posted;
+    apr_status_t rv;
+
+    if (!json_is_array(list) || json_array_size(list) == 0)
+        return hg_call_fail(c, "HG_FIELD_REQUIRED", "answers", "answers: [{\"linkId\",\"value\"}…]");
+    if (json_array_size(list) > CONSULT_MAX_ANSWERS)
+        return hg_call_fail(c, "HG_TOO_MANY_ITEMS", "answers", NULL);
+    if (strcmp(v->state, "in-progress") && strcmp(v->state, "review"))
+        return hg_call_fail(c, "HG_CONSULT_CLOSED", NULL, NULL);
+    if ((rv = load_template(c, v, &t, &ctx))
+        || (rv = consult_merge_answers(c, t, &ctx, v->answers, list, &merged, &posted)))
+        return rv;
     v->answers = merged;
     consult_nav_record(v->nav, posted);
     return save_and_answer(c, v, t, &ctx, s);
