@@ -112,6 +112,14 @@ apr_status_t consult_store_token_index(char **hex, apr_pool_t *p, const unsigned
     return hg_keyed_index(hex, p, key, apr_pstrcat(p, "consult-token:", token, NULL));
 }
 
+/* The end of a link given out now for a visit at vt (a timestamp without zone, the HIS's local time,
+ * read in the database's TimeZone like every visit_time), ttl ($ttl seconds): the patient fills the
+ * questionnaire in before the visit, often on its day in the waiting room, and a late appointment
+ * still falls on that day; the link lives until the visit day's end plus the TTL, and at least the
+ * TTL from now (a visit announced late, or on the day). */
+#define VISIT_DAY_END(vt) "(date_trunc('day', " vt ") + interval '1 day')::timestamptz"
+#define LINK_END(vt, ttl) "greatest(now(), " VISIT_DAY_END(vt) ") + make_interval(secs => " ttl "::int)"
+
 apr_status_t consult_store_visit_upsert(hg_db_t *db, apr_pool_t *p, const unsigned char *key,
                                         const char *institution, const consult_visit_in_t *in,
                                         int ttl_seconds, consult_visit_t **v, const char **token,
@@ -145,7 +153,7 @@ apr_status_t consult_store_visit_upsert(hg_db_t *db, apr_pool_t *p, const unsign
                  "department, doctor, visit_time, template_id, version, token_hash, token_sealed, expires_at, "
                  "disease, rule_id, choice, contact_sealed, channel) "
                  "VALUES ($1, $2, $3, $4, $5, $6::date, $7, $8, $9::timestamp, $10, $11, $12, $13, "
-                 "now() + make_interval(secs => $14::int), $15, $16::bigint, $17, $18, $19) "
+                 LINK_END("$9::timestamp", "$14") ", $15, $16::bigint, $17, $18, $19) "
                  "ON CONFLICT (institution, visit_no) DO NOTHING RETURNING id",
                  19, institution, in->visit_no, in->patient_id, name_sealed, in->sex, in->birth_date, in->department,
                  in->doctor, in->visit_time, pk.template_id, pk.version, idx, tok_sealed, apr_itoa(p, ttl_seconds),
@@ -162,6 +170,56 @@ apr_status_t consult_store_visit_upsert(hg_db_t *db, apr_pool_t *p, const unsign
 existing:
     if (rv)
         return rv;
+    if ((rv = hg_secret_open(&raw, &len, p, key, (*v)->token_sealed)))
+        return rv;
+    *token = (const char *)raw;
+    return APR_SUCCESS;
+}
+
+apr_status_t consult_store_visit_renew(hg_db_t *db, apr_pool_t *p, const unsigned char *key, int ttl_seconds,
+                                       consult_visit_t **v, const char **token, consult_renewal_t *rn)
+{
+    char *tok, *idx, *tok_sealed;
+    unsigned char *raw;
+    apr_size_t len;
+    hg_db_result_t *r;
+    apr_status_t rv;
+
+    memset(rn, 0, sizeof(*rn));
+    if (!strcmp((*v)->state, "completed"))
+        goto same;               /* submitted: never reopened, its link is what it is */
+    if ((rv = hg_token_new(&tok, p)) || (rv = consult_store_token_index(&idx, p, key, tok))
+        || (rv = hg_secret_seal(&tok_sealed, p, key, tok, strlen(tok))))
+        return rv;
+    /* One statement, decided by the database's clock on the row as it is now: an expired link gets
+     * the new token (the old one is gone with its hash); a live one keeps its token and, when it was
+     * given out shorter (before links followed the visit), now lives to the visit day's end + TTL.
+     * A concurrent announcement that renewed first leaves no row to update here: its token is read. */
+    rv = hg_db_q(db, &r, "UPDATE consult.visits SET "
+                 "token_hash = CASE WHEN expires_at <= now() THEN $2 ELSE token_hash END, "
+                 "token_sealed = CASE WHEN expires_at <= now() THEN $3 ELSE token_sealed END, "
+                 "expires_at = CASE WHEN expires_at <= now() THEN " LINK_END("visit_time", "$4")
+                 " ELSE " VISIT_DAY_END("visit_time") " + make_interval(secs => $4::int) END, "
+                 "updated_at = now(), rev = rev + 1 "
+                 "WHERE id = $1::bigint AND state <> 'completed' AND (expires_at <= now() "
+                 "OR expires_at < " VISIT_DAY_END("visit_time") " + make_interval(secs => $4::int)) "
+                 "RETURNING token_hash = $2, contact_sealed, channel, rev::text",
+                 4, (*v)->id, idx, tok_sealed, apr_itoa(p, ttl_seconds));
+    if (rv)
+        return rv;
+    if (r->nrows) {
+        rn->renewed = !strcmp(hg_db_val(r, 0, 0), "t");
+        rn->contact_sealed = hg_db_val(r, 0, 1);
+        rn->channel = hg_db_val(r, 0, 2);
+        rn->rev = hg_db_val(r, 0, 3);
+    }
+    if ((rv = consult_store_by_visit_no(db, p, (*v)->institution, (*v)->visit_no, v)))
+        return rv;
+    if (rn->renewed) {
+        *token = tok;
+        return APR_SUCCESS;
+    }
+same:
     if ((rv = hg_secret_open(&raw, &len, p, key, (*v)->token_sealed)))
         return rv;
     *token = (const char *)raw;

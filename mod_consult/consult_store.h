@@ -44,11 +44,25 @@ apr_status_t consult_store_pick_template(hg_db_t *db, apr_pool_t *p, const char 
                                          const char *disease, const char *doctor, consult_pick_t *pick);
 
 /* create the visit, or find the one stored under (institution, visitNo): *created says which.
- * A new visit gets a new random token (*token); an existing one answers its stored token. */
+ * A new visit gets a new random token (*token), its link lives until the visit day's end plus
+ * ttl_seconds (at least ttl_seconds from now); an existing one answers its stored token. */
 apr_status_t consult_store_visit_upsert(hg_db_t *db, apr_pool_t *p, const unsigned char *master_key,
                                         const char *institution, const consult_visit_in_t *in,
                                         int ttl_seconds, consult_visit_t **v, const char **token,
                                         int *created);
+
+/* A repeated announcement of a visit found by consult_store_visit_upsert: a link that expired gets a
+ * new token (the old one no longer opens anything), unless the visit is completed (submitted: never
+ * reopened); a live link keeps its token, its end moved out to the visit day's end + TTL when it was
+ * shorter.  *v is read again, *token is the link's token now.  rn->renewed: a new token was issued
+ * (then contact_sealed/channel say where the first link went, rev is the row's write counter after
+ * the renewal: one renewal, one rev). */
+typedef struct {
+    int renewed;
+    const char *contact_sealed, *channel, *rev;
+} consult_renewal_t;
+apr_status_t consult_store_visit_renew(hg_db_t *db, apr_pool_t *p, const unsigned char *master_key, int ttl_seconds,
+                                       consult_visit_t **v, const char **token, consult_renewal_t *rn);
 
 /* the keyed index a session token is found by (hex) */
 apr_status_t consult_store_token_index(char **hex, apr_pool_t *p, const unsigned char *master_key,

@@ -372,7 +372,8 @@ static apr_status_t save_and_answer(hg_call_t *c, consult_visit_t *v, consult_te
 
 /* ---------------------------------------------------------------- HIS: announce a visit */
 
-static apr_status_t enqueue_link(hg_call_t *c, const consult_visit_in_t *in, const char *url)
+/* key: the outbox business key (one message per key, whatever the retries) */
+static apr_status_t enqueue_link(hg_call_t *c, const consult_visit_in_t *in, const char *url, const char *key)
 {
     const char *to = in->openid ? in->openid : in->phone;
     char *payload, *sealed;
@@ -385,16 +386,51 @@ static apr_status_t enqueue_link(hg_call_t *c, const consult_visit_in_t *in, con
         "doctor", in->doctor, "visitTime", in->visit_time)), 0);
     if ((rv = hg_secret_seal_packed(&sealed, c->pool, c->master_key, payload, strlen(payload))))
         return rv;
-    return hg_outbox_enqueue(c->db, "consult.notify", c->institution,
-                             apr_pstrcat(c->pool, c->institution, ":", in->visit_no, NULL),
+    return hg_outbox_enqueue(c->db, "consult.notify", c->institution, key,
                              hg_json_dump(c->pool, hg_json_own(c->pool, json_pack("{s:s}", "sealed", sealed)), 0),
                              8, &created);
+}
+
+/* A renewed link goes where the first one went: to this announcement's openid or phone when it has
+ * one, else to the contact stored with the visit.  Once per renewal (the key names the row's write
+ * counter after it); the patient's old message points at a dead link. */
+static apr_status_t enqueue_renewed_link(hg_call_t *c, const consult_visit_in_t *given, const consult_visit_t *v,
+                                         const consult_renewal_t *rn, const char *url)
+{
+    consult_visit_in_t in = *given;
+    unsigned char *raw;
+    apr_size_t len;
+    apr_status_t rv;
+    if (!in.openid && !in.phone && rn->contact_sealed && rn->channel) {
+        if ((rv = hg_secret_open(&raw, &len, c->pool, c->master_key, rn->contact_sealed)))
+            return rv;
+        if (!strcmp(rn->channel, "wechat"))
+            in.openid = apr_pstrmemdup(c->pool, (const char *)raw, len);
+        else
+            in.phone = apr_pstrmemdup(c->pool, (const char *)raw, len);
+    }
+    in.department = v->department;
+    in.doctor = v->doctor;
+    in.visit_time = v->visit_time;
+    return enqueue_link(c, &in, url, apr_pstrcat(c->pool, c->institution, ":", v->visit_no, ":renewed:", rn->rev, NULL));
+}
+
+/* the link's end as ISO 8601 with the server's offset */
+static const char *iso_time(apr_pool_t *p, apr_int64_t secs)
+{
+    apr_time_exp_t tm;
+    long off;
+    apr_time_exp_lt(&tm, apr_time_from_sec(secs));
+    off = tm.tm_gmtoff / 60;
+    return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                        tm.tm_hour, tm.tm_min, tm.tm_sec, off < 0 ? '-' : '+', labs(off) / 60, labs(off) % 60);
 }
 
 static apr_status_t route_visit(hg_call_t *c)
 {
     consult_visit_in_t in;
     consult_visit_t *v;
+    consult_renewal_t rn = { 0 };
     const char *token, *url;
     int created;
     apr_status_t rv;
@@ -428,16 +464,22 @@ static apr_status_t route_visit(hg_call_t *c)
         return rv;
     if (!created && (strcmp(v->patient_id, in.patient_id) || strcmp(v->department, in.department)))
         return hg_call_fail(c, "HG_CONFLICT", "visitNo", "visitNo already announced for another patient or department");
+    /* announced again: the HIS wants a link that works (a new one when it expired, unless submitted) */
+    if (!created && (rv = consult_store_visit_renew(c->db, c->pool, c->master_key, G->session_ttl, &v, &token, &rn)))
+        return rv;
     url = apr_psprintf(c->pool, "%s/consult/q.html#t=%s", G->public_url ? G->public_url : "", token);
-    /* the link message leaves with the visit, or not at all */
-    if (created && (rv = enqueue_link(c, &in, url)))
+    /* the link message leaves with the visit (or its renewal), or not at all */
+    if (created && (rv = enqueue_link(c, &in, url, apr_pstrcat(c->pool, c->institution, ":", in.visit_no, NULL))))
+        return rv;
+    if (rn.renewed && (rv = enqueue_renewed_link(c, &in, v, &rn, url)))
         return rv;
     if ((rv = hg_db_commit(c->db)))
         return rv;
-    return hg_call_answer(c, created ? 201 : 200, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:s?}",
+    return hg_call_answer(c, created ? 201 : 200, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:s, s:s, s:s?}",
         "visitNo", v->visit_no, "token", token, "url", url,
         "template", apr_pstrcat(c->pool, v->template_id, "|", v->version, NULL), "state", v->state,
-        "replayed", !created, "choice", v->choice, "rule", v->rule_id));
+        "replayed", !created, "renewed", rn.renewed, "expiresAt", iso_time(c->pool, v->expires_at),
+        "choice", v->choice, "rule", v->rule_id));
 }
 
 /* ---------------------------------------------------------------- doctor: the summary */
@@ -500,23 +542,13 @@ static apr_status_t route_session(hg_call_t *c)
     return answer_view(c, v, t, &ctx);
 }
 
-static apr_status_t do_answers(hg_call_t *c, consult_visit_t *v, step_t *s)
+apr_status_t consult_merge_answers(hg_call_t *c, const consult_template_t *t, const consult_ctx_t *ctx,
+                                   json_t *answers, json_t *list, json_t **merged_out, json_t **posted_out)
 {
-    consult_template_t *t;
-    consult_ctx_t ctx;
-    json_t *list = json_object_get(c->json, "answers"), *a, *merged, *posted;
+    json_t *a, *merged, *posted;
     apr_size_t i, k;
-    apr_status_t rv;
 
-    if (!json_is_array(list) || json_array_size(list) == 0)
-        return hg_call_fail(c, "HG_FIELD_REQUIRED", "answers", "answers: [{\"linkId\",\"value\"}…]");
-    if (json_array_size(list) > 500)
-        return hg_call_fail(c, "HG_TOO_MANY_ITEMS", "answers", NULL);
-    if (strcmp(v->state, "in-progress") && strcmp(v->state, "review"))
-        return hg_call_fail(c, "HG_CONSULT_CLOSED", NULL, NULL);
-    if ((rv = load_template(c, v, &t, &ctx)))
-        return rv;
-    merged = hg_json_own(c->pool, json_deep_copy(v->answers));
+    merged = hg_json_own(c->pool, json_deep_copy(answers));
     posted = hg_json_own(c->pool, json_array());
     json_array_foreach(list, i, a) {
         const char *id = hg_json_gets(a, "linkId", NULL);
@@ -541,9 +573,30 @@ static apr_status_t do_answers(hg_call_t *c, consult_visit_t *v, step_t *s)
     /* every answered item must be shown under the answers as they now stand */
     json_array_foreach(list, i, a) {
         const char *id = hg_json_gets(a, "linkId", NULL);
-        if (!consult_enabled(t, merged, &ctx, id, c->pool))
+        if (!consult_enabled(t, merged, ctx, id, c->pool))
             return hg_call_fail(c, "HG_FIELD_UNKNOWN", id, "this question does not apply (问题不适用)");
     }
+    *merged_out = merged;
+    *posted_out = posted;
+    return APR_SUCCESS;
+}
+
+static apr_status_t do_answers(hg_call_t *c, consult_visit_t *v, step_t *s)
+{
+    consult_template_t *t;
+    consult_ctx_t ctx;
+    json_t *list = json_object_get(c->json, "answers"), *merged, *posted;
+    apr_status_t rv;
+
+    if (!json_is_array(list) || json_array_size(list) == 0)
+        return hg_call_fail(c, "HG_FIELD_REQUIRED", "answers", "answers: [{\"linkId\",\"value\"}…]");
+    if (json_array_size(list) > CONSULT_MAX_ANSWERS)
+        return hg_call_fail(c, "HG_TOO_MANY_ITEMS", "answers", NULL);
+    if (strcmp(v->state, "in-progress") && strcmp(v->state, "review"))
+        return hg_call_fail(c, "HG_CONSULT_CLOSED", NULL, NULL);
+    if ((rv = load_template(c, v, &t, &ctx))
+        || (rv = consult_merge_answers(c, t, &ctx, v->answers, list, &merged, &posted)))
+        return rv;
     v->answers = merged;
     consult_nav_record(v->nav, posted);
     return save_and_answer(c, v, t, &ctx, s);

@@ -371,14 +371,37 @@ static const hg_field_t PREVIEW_SCHEMA[] = {
     HG_FIELDS_END_CLOSED
 };
 
-static apr_status_t preview(hg_call_t *c, tver_t *t)
+/* POST preview: the same patient and the answers so far, in the patient's answer shape */
+static const hg_field_t PREVIEW_POST_SCHEMA[] = {
+    { .name = "sex", .type = HG_JT_STRING, .enum_values = SEXES },
+    { .name = "birthDate", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
+    { .name = "answers", .type = HG_JT_ANY },
+    HG_FIELDS_END_CLOSED
+};
+
+/* What the patient sees, computed as the patient's own steps compute it (consult_merge_answers, then
+ * consult_view: the items to answer now, review with the generated sections, or stopped with the
+ * advice).  GET: the first page for ?sex=&birthDate=; POST: after {"sex","birthDate","answers":[…]},
+ * as if the patient had posted them all (each checked, each must apply).  Nothing is stored: the
+ * reviewer's walk lives in the console, which posts the answers so far at every step. */
+static apr_status_t preview(hg_call_t *c, tver_t *t, int post)
 {
-    json_t *q, *view;
+    json_t *q, *view, *answers, *list = NULL, *posted;
     consult_template_t *tpl;
     consult_ctx_t ctx;
     hg_error_t *e = NULL;
     apr_status_t rv;
-    if ((rv = hg_call_query(c, PREVIEW_SCHEMA, &q)))
+    if (post) {
+        if ((rv = hg_json_validate(c->pool, c->json, PREVIEW_POST_SCHEMA, &c->err)))
+            return rv;
+        q = c->json;
+        list = json_object_get(q, "answers");
+        if (list && !json_is_array(list))
+            return hg_call_fail(c, "HG_FIELD_TYPE", "answers", "answers: [{\"linkId\",\"value\"}…]");
+        if (json_array_size(list) > CONSULT_MAX_ANSWERS)
+            return hg_call_fail(c, "HG_TOO_MANY_ITEMS", "answers", NULL);
+    }
+    else if ((rv = hg_call_query(c, PREVIEW_SCHEMA, &q)))
         return rv;
     if (consult_template_load(&tpl, c->pool, t->definition, &e) != APR_SUCCESS) {
         c->err = e;
@@ -387,7 +410,10 @@ static apr_status_t preview(hg_call_t *c, tver_t *t)
     ctx.sex = hg_json_gets(q, "sex", NULL);
     ctx.birth_date = hg_json_gets(q, "birthDate", NULL);
     ctx.today = consult_today(c->pool);
-    if ((rv = consult_view(&view, c->pool, tpl, hg_json_object(c->pool), NULL, &ctx)))
+    answers = hg_json_object(c->pool);
+    if (json_array_size(list) && (rv = consult_merge_answers(c, tpl, &ctx, answers, list, &answers, &posted)))
+        return rv;
+    if ((rv = consult_view(&view, c->pool, tpl, answers, NULL, &ctx)))
         return rv;
     json_object_set_new(view, "template", json_string(apr_pstrcat(c->pool, t->template_id, "|", t->version, NULL)));
     return hg_call_answer(c, 200, json_incref(view));
@@ -436,7 +462,7 @@ static apr_status_t route_get(hg_call_t *c)
     if (!what)
         return hg_call_answer(c, 200, tver_json(c, t, 1));
     if (!strcmp(what, "preview"))
-        return preview(c, t);
+        return preview(c, t, 0);
     if (!strcmp(what, "fhir")) {
         if ((rv = consult_fhir_export(&q, c->pool, t->definition, !strcmp(t->status, "approved") ? "active" : "draft")))
             return rv;
@@ -445,7 +471,7 @@ static apr_status_t route_get(hg_call_t *c)
     return hg_call_fail(c, "HG_NOT_FOUND", NULL, NULL);
 }
 
-/* POST …/templates/<id>/versions | …/versions/<v> | …/<v>/submit|approve|reject */
+/* POST …/templates/<id>/versions | …/versions/<v> | …/<v>/submit|approve|reject|preview */
 static apr_status_t route_post(hg_call_t *c)
 {
     const char *tid, *ver, *what;
@@ -454,6 +480,8 @@ static apr_status_t route_post(hg_call_t *c)
     apr_status_t rv;
     if ((rv = need_role(c)) || (rv = parse_path(c, &tid, &ver, &what)))
         return rv;
+    if (ver && what && !strcmp(what, "preview"))      /* reads only: no transaction, no lock */
+        return (rv = load_version(c, tid, ver, 0, &t)) ? rv : preview(c, t, 1);
     if ((rv = hg_db_begin(c->db)))
         return rv;
     if (!ver) {

@@ -1,6 +1,7 @@
-// hisgate console · 预问诊: the day's questionnaires per department, one questionnaire, usage
-// statistics and per-question figures over /consult/staff/v1/ — plain JS, charts drawn as inline
-// SVG by the small functions below (no chart library, no CDN).  Every server string goes through esc().
+// hisgate console · 预问诊: the day's questionnaires per department, one questionnaire, a template
+// version previewed as the patient sees it, usage statistics and per-question figures over
+// /consult/staff/v1/ — plain JS, charts drawn as inline SVG by the small functions below (no chart
+// library, no CDN).  Every server string goes through esc().
 'use strict';
 const BASE = '/consult/staff/v1';
 const STATE = { 'in-progress': '填写中', review: '待确认', completed: '已提交', stopped: '已终止' };
@@ -187,6 +188,27 @@ async function showQuestions() {
   }).join('');
 }
 
+// ---------------------------------------------------------------- preview of a template version
+
+// the patient's page in a phone-sized frame (consult-preview.html runs q.js over the staff preview
+// API); a new frame for every start, so that the walk begins again
+async function openPreview() {
+  const tid = $('pv-template').value.trim(), ver = $('pv-version').value.trim();
+  const q = { sex: $('pv-sex').value, birthDate: $('pv-birth').value };
+  if (!tid || !ver) { $('pv-err').textContent = '请填写问卷编号和版本（如 resp-0301 第 1 版）'; return; }
+  // the version must be one the user may see; its first page says whether the parameters are right
+  const r = await api('GET', `${BASE}/templates/${encodeURIComponent(tid)}/versions/${encodeURIComponent(ver)}/preview?` + query(q));
+  if (!r.ok) { $('pv-err').textContent = errText(r); $('pv-frame-box').hidden = true; $('pv-restart').hidden = true; return; }
+  $('pv-err').textContent = '';
+  const f = document.createElement('iframe');
+  f.id = 'pv-frame';
+  f.title = `问卷预览 ${tid} 第 ${ver} 版`;
+  f.src = 'consult-preview.html#' + query({ template: tid, version: ver, ...q });
+  $('pv-frame-box').replaceChildren(f);
+  $('pv-frame-box').hidden = false;
+  $('pv-restart').hidden = false;
+}
+
 // ---------------------------------------------------------------- start
 
 async function start() {
@@ -213,6 +235,8 @@ $('day-rows').addEventListener('click', (ev) => {
   if (tr) showVisit(tr.dataset.visit);
 });
 $('detail-close').addEventListener('click', () => { $('detail').hidden = true; });
+$('pv-open').addEventListener('click', openPreview);
+$('pv-restart').addEventListener('click', openPreview);
 $('st-search').addEventListener('click', showStats);
 $('st-group').addEventListener('change', showStats);
 $('qs-search').addEventListener('click', showQuestions);

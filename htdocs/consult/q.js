@@ -12,13 +12,19 @@
  * …/back is not there (404 HG_NOT_FOUND) Back replays the page's own history (re-answering an item
  * replaces its answer); without "review" the review screen lists the patient's own answers.
  *
- * Nothing personal goes into a URL; the token lives in the fragment and in sessionStorage. */
+ * Nothing personal goes into a URL; the token lives in the fragment and in sessionStorage.
+ *
+ * The staff console's preview (/console/consult-preview.html) runs this same page with
+ * window.HG_CONSULT_PREVIEW = {api: function (method, path, body, cb)} set before it: the same
+ * requests and answers, served by the staff preview API instead of a session; no token, a fresh
+ * walk on every load. */
 (function (win) {
   'use strict';
   var doc = win.document;
   var app = doc.getElementById('app');
   var API = '/consult/pub/v1/sessions/';
-  var STORE = 'hg.consult';
+  var PREVIEW = win.HG_CONSULT_PREVIEW || null;
+  var STORE = PREVIEW ? 'hg.consult.preview' : 'hg.consult';
   var SECTIONS = [
     ['chief_complaint', '主诉'], ['present_illness', '现病史'], ['past_history', '既往史'],
     ['personal_history', '个人史'], ['allergy_history', '过敏史'], ['family_history', '家族史']
@@ -100,6 +106,7 @@
 
   /* JSON request on this session; cb(err, data); err = {code, message, field, status, data} */
   function api(method, path, body, cb) {
+    if (PREVIEW) { PREVIEW.api(method, path, body, cb); return; }
     win.HG.api(method, API + encodeURIComponent(token) + path, body, cb);
   }
 
@@ -568,6 +575,11 @@
   }
 
   function start() {
+    if (PREVIEW) {
+      st = { t: '', hist: [], answers: {}, steps: 0, noBack: false };
+      refresh();
+      return;
+    }
     token = findToken();
     if (!token || !TOKEN_RE.test(token)) {
       msg({ id: 'cq-badlink', icon: 'warn', title: '链接不完整',

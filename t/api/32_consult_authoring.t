@@ -1,6 +1,7 @@
 # mod_consult authoring and review: drafts, review (approve / reject with a comment, never one's own
 # work), approved versions immutable, permissions by role and department, preview, FHIR R4
-# import/export round trip, invalid templates refused with the path at fault, template choice rules.
+# import/export round trip, invalid templates refused with the path at fault, template choice rules;
+# the POST preview walk (logic jump, red flags, review as the patient sees it, nothing stored).
 use strict;
 use warnings FATAL => 'all';
 use utf8;
@@ -13,7 +14,7 @@ use HG qw(json_of signed_request psql staff_login cli_env);
 
 binmode STDOUT, ":encoding(UTF-8)";
 binmode STDERR, ":encoding(UTF-8)";
-plan tests => 81;
+plan tests => 113;
 
 my $json = JSON::PP->new->utf8->canonical;
 my $run = $$ . time;
@@ -278,3 +279,91 @@ ok t_cmp(scalar(grep { ($_->{department} // '') eq $dA } @{ $j->{rules} // [] })
 ok t_cmp(scalar(grep { ($_->{department} // '') eq $dA } @{ $j->{rules} // [] }), 4, 'the department\'s rules are');
 ($r, $j) = spost('au_a', "$base/rules/abc/disable", {});
 ok t_cmp(err($r, $j), '404 HG_NOT_FOUND ', 'a bad rule id: 404');
+
+# ---- POST preview: the reviewer walks a demo template as a patient would, nothing stored
+# (gi-0302: pain -> its follow-ups, pain score 9+ and melena/hematemesis are red flags)
+my $rvgi = "rvgi$run";
+`echo '$pw' | @{[cli_env()]} '$top/tools/hisgate' user add --username $rvgi --institution 44010001 --roles consult_reviewer --department 0302 2>&1`;
+{ my ($res, $cookie, $csrf) = staff_login($rvgi, $pw); $S{rv_gi} = { user => $rvgi, cookie => $cookie // '', csrf => $csrf // '' }; }
+my $P = "$base/templates/gi-0302/versions/1/preview";
+my $woman = { sex => 'F', birthDate => '1994-04-04' };
+sub walk { my ($u, %a) = @_; return spost($u, $P, { %$woman, answers => [ map { { linkId => $_, value => $a{$_} } } sort keys %a ] }); }
+my %whole = (pain => 'yes', pain_days => 3, pain_site => 'epigastric', pain_score => 5, symptoms => ['nausea'],
+             pregnant => 'no', meds => '', past => [], alcohol => 'none', allergy => 'none', family => JSON::PP::false);
+# the patient's own view of the same answers, for comparison (a real visit, announced before the count)
+my $pv = json_of(signed_request('POST', '/consult/api/v1/visits', { visitNo => "PV$run", patientId => "PVP$run", name => '林小雨',
+    %$woman, department => '0302', doctor => '周医生', visitTime => '2026-06-14 09:00:00' }));
+my $ptok = $pv->{token} // '';
+my $pr = POST("/consult/pub/v1/sessions/$ptok/answers", 'Content-Type' => 'application/json',
+              content => $json->encode({ answers => [ map { { linkId => $_, value => $whole{$_} } } sort keys %whole ] }));
+my $patient = json_of($pr);
+ok t_cmp($pr->code . ' ' . ($patient->{state} // ''), '200 review', 'the patient answering everything reaches the review');
+my $visits0 = psql("SELECT count(*) || ':' || coalesce(sum(rev), 0) || ':' || coalesce(max(id), 0) FROM consult.visits");
+
+my ($g) = sget('rv_gi', "$P?sex=F&birthDate=1994-04-04");
+($r, $j) = spost('rv_gi', $P, { %$woman });
+ok t_cmp($r->code . ' ' . ids($j), '200 pain,symptoms,pregnant,meds,past,alcohol,allergy,family',
+         'POST without answers: the first page, for the reviewer of the department');
+ok t_cmp($json->encode($j), $json->encode(json_of($g)), 'the same as GET preview');
+($r, $j) = walk('rv_gi', pain => 'yes');
+ok t_cmp($r->code . ' ' . ids($j), '200 pain_days,pain_site,pain_score,symptoms,pregnant,meds,past,alcohol,allergy,family',
+         'pain = yes: its follow-ups are asked (the logic jump)');
+ok t_cmp(($j->{state} // '') . ' ' . ($j->{progress}{answered} // -1) . '/' . ($j->{progress}{total} // -1) . ' ' . ($j->{template} // ''),
+         'in-progress 1/11 gi-0302|1', 'in progress, counted as the patient\'s page counts');
+($r, $j) = walk('rv_gi', pain => 'no');
+ok t_cmp(ids($j), 'symptoms,pregnant,meds,past,alcohol,allergy,family', 'pain = no: no follow-ups');
+($r, $j) = spost('rv_gi', $P, { sex => 'M', birthDate => '1950-01-01', answers => [ { linkId => 'pain', value => 'no' } ] });
+ok t_cmp(ids($j), 'symptoms,meds,past,alcohol,allergy,family', 'a man of 76: no pregnancy question');
+($r, $j) = walk('rv_gi', pain => 'yes', pain_days => 3, pain_score => 9);
+ok t_cmp(($j->{state} // '') . ' ' . scalar(@{ $j->{items} // [1] }), 'stopped 0', 'pain score 9: the red flag stops the walk');
+ok t_cmp($j->{advice} // '', qr/急腹症.*急诊/, 'with the terminal advice');
+($r, $j) = walk('rv_gi', pain => 'no', symptoms => ['nausea', 'melena']);
+ok t_cmp(($j->{state} // '') . ' ' . ($j->{advice} // ''), qr/^stopped .*消化道出血/, 'melena: the other red flag, its own advice');
+($r, $j) = walk('rv_gi', %whole);
+ok t_cmp($r->code . ' ' . ($j->{state} // '') . ' ' . scalar(@{ $j->{items} // [1] }), '200 review 0', 'everything answered: the review');
+ok t_cmp($j->{review}{sections}{chief_complaint} // '', '腹痛3天', 'with the generated summary');
+ok t_cmp($j->{review}{narrative} // '', qr/^主诉：腹痛3天\n现病史：以上腹部为主，疼痛评分5分，伴恶心/, 'and the narrative the patient confirms');
+ok t_cmp($json->encode({ review => $j->{review}, progress => $j->{progress}, state => $j->{state} }),
+         $json->encode({ review => $patient->{review}, progress => $patient->{progress}, state => $patient->{state} }),
+         'the same review as the patient\'s session shows for these answers');
+my %hidden = (%whole, pain => 'no');
+($r, $j) = walk('rv_gi', %hidden);
+ok t_cmp(err($r, $j), '400 HG_FIELD_UNKNOWN pain_days', 'an answer to a question that does not apply: 400 with its linkId');
+
+# bad input: the field at fault
+($r, $j) = walk('rv_gi', pain => 'maybe');
+ok t_cmp(err($r, $j), '400 HG_FIELD_ENUM pain', 'an unknown option code');
+($r, $j) = walk('rv_gi', pain => 'yes', pain_score => 11);
+ok t_cmp(err($r, $j), '400 HG_FIELD_RANGE pain_score', 'out of range');
+($r, $j) = walk('rv_gi', nope => 1);
+ok t_cmp(err($r, $j), '400 HG_FIELD_UNKNOWN nope', 'an unknown question');
+($r, $j) = spost('rv_gi', $P, { %$woman, answers => { pain => 'yes' } });
+ok t_cmp(err($r, $j), '400 HG_FIELD_TYPE answers', 'answers not a list');
+($r, $j) = spost('rv_gi', $P, { %$woman, answers => [ 'pain' ] });
+ok t_cmp(err($r, $j), '400 HG_FIELD_TYPE answers[0]', 'an answer not an object');
+($r, $j) = spost('rv_gi', $P, { %$woman, answers => [ { value => 'yes' } ] });
+ok t_cmp(err($r, $j), '400 HG_FIELD_REQUIRED answers[0].linkId', 'an answer without its linkId');
+($r, $j) = spost('rv_gi', $P, { %$woman, answers => [ { linkId => 'pain', value => 'yes' }, { linkId => 'pain', value => 'no' } ] });
+ok t_cmp(err($r, $j), '409 HG_CONFLICT pain', 'the same question twice');
+($r, $j) = spost('rv_gi', $P, { sex => 'X', answers => [] });
+ok t_cmp(err($r, $j), '400 HG_FIELD_ENUM sex', 'a bad sex');
+($r, $j) = spost('rv_gi', $P, { birthDate => '1994-02-30' });
+ok t_cmp(err($r, $j), '400 HG_FIELD_DATE birthDate', 'a bad birth date');
+($r, $j) = spost('rv_gi', $P, { %$woman, visitNo => 'x' });
+ok t_cmp(err($r, $j), '400 HG_FIELD_UNKNOWN visitNo', 'an unknown key');
+($r, $j) = spost('rv_gi', $P, '[1');
+ok t_cmp($r->code, 400, 'not JSON');
+
+# the permission of GET preview
+($r, $j) = spost('au_b', $P, { %$woman });
+ok t_cmp(err($r, $j), '404 HG_NOT_FOUND ', 'another department\'s author: not even its existence');
+($r, $j) = spost('plain', $P, { %$woman });
+ok t_cmp(err($r, $j), '403 HG_FORBIDDEN ', 'no consult role: 403');
+($r, $j) = spost('rv_gi', $P, { %$woman }, nocsrf => 1);
+ok t_cmp(err($r, $j), '403 HG_CSRF X-CSRF-Token', 'without the CSRF token: 403');
+($r, $j) = spost('cadm', $P, { %$woman, answers => [ { linkId => 'pain', value => 'no' } ] });
+ok t_cmp($r->code, 200, 'consult_admin previews any department');
+($r, $j) = spost('rv_gi', "$base/templates/gi-0302/versions/9/preview", { %$woman });
+ok t_cmp(err($r, $j), '404 HG_NOT_FOUND ', 'an unknown version: 404');
+ok t_cmp(psql("SELECT count(*) || ':' || coalesce(sum(rev), 0) || ':' || coalesce(max(id), 0) FROM consult.visits"), $visits0,
+         'nothing written to consult.visits by the walk');

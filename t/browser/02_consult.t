@@ -6,7 +6,9 @@
 #   2. a red flag ending on the stopped screen with the advice
 #   3. an expired link (and a broken one): the friendly pages
 #   4. the staff console page (desktop width): the day's list, one questionnaire, the charts — checked
-#      against what the staff JSON API answers for the same question
+#      against what the staff JSON API answers for the same question — and the preview of a template
+#      version (the patient's page walked through the staff preview API: logic jump, red flag, Back,
+#      review, end; nothing stored)
 # Then the server is asked what it stored (signed summary, the database) — the page's word is not enough.
 #
 # Screenshots in t/logs/screenshots/consult_{question,review,done,stopped,expired}.png; to keep them
@@ -25,7 +27,7 @@ use HG qw(json_of signed_request psql staff_login);
 
 binmode STDOUT, ':encoding(UTF-8)';
 binmode STDERR, ':encoding(UTF-8)';
-plan tests => 62;
+plan tests => 70;
 
 my $t0    = time;
 my $top   = $ENV{HG_TOP} // '.';
@@ -55,6 +57,8 @@ my ($c3, $tok3) = announce(3);
 ok t_cmp("$c1 $c2 $c3 $tpl", "201 201 201 resp-0301|1", "three visits of department $dept, the respiratory template");
 ok t_cmp($url1, qr{/consult/q\.html#t=\Q$tok1\E$}, 'the link names the session in the fragment only');
 psql("UPDATE consult.visits SET expires_at = now() - interval '1 second' WHERE visit_no = '${run}3'");
+
+my $visits_before = psql("SELECT count(*) FROM consult.visits");
 
 # ---- the browser (bounded: consult.mjs gives up after 95 s, this after 105 s)
 my $errf = "$vars->{t_logs}/browser-consult.stderr";
@@ -209,6 +213,23 @@ ok t_cmp(($cn->{csv_href} // '') . ' ' . ($cn->{q_csv_href} // ''), qr{^/consult
 ok t_cmp(absent('张三丰', $cn->{body_text}) . ' ' . join(' | ', @{ $cn->{errors} // ['(not run)'] }), 'absent ',
          'no full name on the console page, no script errors');
 ok t_cmp(png_width("$shots/consult_console.png"), 1280, 'screenshot consult_console.png');
+
+# ---- the console's preview of a template version: the patient's screens, nothing stored
+my $pv = $cn->{preview} // {};
+my %ps = %{ $pv->{steps} // {} };
+ok t_cmp(($ps{first}{title} // '') . ' | ' . ($ps{first}{banner} // ''), '最近是否咳嗽？ | 预览 · 不会保存任何内容',
+         "preview: the template's first question on the patient's page, marked as a preview");
+ok t_cmp(join(' ', map { $ps{$_}{q} // '(none)' } 'after cough', 'after days', 'after fever'), 'cough_days fever red_flag',
+         'cough = 是 asks its duration (logic jump), fever = 否 skips the fever questions');
+ok t_cmp(($ps{stopped}{msg_id} // '') . ' ' . ($ps{stopped}{advice} // ''), qr/^cq-stopped .*急诊/, 'chest pain = 是: the stopped screen with the advice');
+ok t_cmp(($ps{back}{q} // '') . ' ' . ($ps{back}{checked} // ''), 'red_flag 是', 'Back from the stop: the question again, with its answer');
+ok t_cmp(($ps{review}{state} // '') . ' ' . ($ps{review}{chief} // ''), 'review 咳嗽3天', 'to the review with the generated 主诉');
+ok t_cmp($ps{done}{msg_id} // '', 'cq-done', 'and the end screen');
+my @preq = @{ $pv->{requests} // [] };
+ok t_cmp(join(' ', sort { $a cmp $b } keys %{ { map { s{/consult/staff/v1/templates/resp-0301/versions/1/preview}{<preview>}r => 1 } @preq } }),
+         join(' ', sort 'GET <preview>', 'GET /consult/q.js', 'GET /consult/q.css', 'POST <preview>'),
+         'only the preview API (and the page) was asked: no session, no visit');
+ok t_cmp(psql("SELECT count(*) FROM consult.visits"), $visits_before, 'no visit was created by the preview');
 
 my $secs = time - $t0;
 ok t_cmp($secs < 110 ? 1 : 0, 1, sprintf('the whole test took %.1f s (< 110 s)', $secs));

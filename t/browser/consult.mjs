@@ -8,6 +8,8 @@
 //    appear), a reload in the middle (resume from sessionStorage), the review screen, submit, completed.
 // 2. redflag: chest pain = 是 ends on the stopped screen with the advice.
 // 3. expired and broken links: the friendly pages.
+// 4. the staff console (desktop): the day's list, one questionnaire, the charts, and the preview of a
+//    template version (the patient's page in a frame over the staff preview API).
 // Prints ONE JSON object on stdout with what it saw; t/browser/02_consult.t asserts on it.
 // Never downloads a browser: /usr/bin/chromium is launched by path.
 import { chromium } from 'playwright-core';
@@ -269,10 +271,66 @@ async function consoleCheck(context) {
   await page.waitForSelector('.q-item[data-link="fever"] svg .slice');
   c.q_slices_fever = await page.$$eval('.q-item[data-link="fever"] svg .slice', (r) => r.length);
   c.q_csv_href = await page.getAttribute('#qs-csv', 'href');
+  c.preview = await consolePreview(page, seen);
   c.errors = [...seen.page_errors, ...seen.console_errors.filter((e) => !/status of 40[14]/.test(e))];
   c.body_text = await page.evaluate(() => document.body.innerText);
   out.console = c;
   await page.close();
+}
+
+// the console's preview of resp-0301 v1 for a man born 1980-05-20: the patient's page in a frame,
+// walked through a logic jump, the red flag, Back from the stop, to the review and the end screen
+async function consolePreview(page, seen) {
+  const pv = { steps: {} }, from = seen.requests.length;
+  await page.fill('#pv-template', 'resp-0301');
+  await page.fill('#pv-version', '1');
+  await page.selectOption('#pv-sex', 'M');
+  await page.fill('#pv-birth', '1980-05-20');
+  await page.click('#pv-open');
+  const fr = await (await page.waitForSelector('#pv-frame')).contentFrame();
+  await fr.waitForSelector('.cq-q', { state: 'visible' });
+  const settled = () => fr.waitForFunction(() => !document.querySelector('.weui-btn_loading, .weui-loading'), null, { timeout: 10000 });
+  const answered = async (click) => {
+    const res = page.waitForResponse((r) => r.url().endsWith('/preview') && r.request().method() === 'POST');
+    await fr.click(click);
+    await res;
+    await settled();
+  };
+  const pick = (display) => fr.locator('.cq-q .weui-check__label', { has: fr.locator(`p:text-is("${display}")`) }).first().click();
+  const step = async (label) => {
+    const o = await fr.evaluate(observe, WIDTH);
+    pv.steps[label] = { state: o.state, q: o.questions.map((q) => q.linkId).join(','), title: (o.questions[0] || {}).title || null,
+      checked: (o.questions[0] ? o.questions[0].options.filter((x) => x.checked).map((x) => x.text).join(',') : ''),
+      advice: o.advice.text, msg_id: o.msg_id, chief: (o.sections.chief_complaint || {}).text || null,
+      banner: fr.isDetached() ? null : await fr.textContent('#cq-preview-bar') };
+  };
+  await settled();
+  await step('first');
+  await pick('是'); await answered('#cq-next');
+  await step('after cough');
+  await fr.locator('.cq-q input.weui-input').first().fill('3'); await answered('#cq-next');
+  await step('after days');
+  await pick('否'); await answered('#cq-next');
+  await step('after fever');
+  await pick('是'); await answered('#cq-next');
+  await fr.waitForSelector('#cq-stopped', { state: 'visible' });
+  await step('stopped');
+  await answered('#cq-back');
+  await fr.waitForSelector('.cq-q', { state: 'visible' });
+  await step('back');
+  await pick('否'); await answered('#cq-next');
+  await answered('#cq-next');                                  // past: none
+  await pick('否'); await answered('#cq-next');               // smoke
+  await pick('没有'); await answered('#cq-next');             // allergy
+  await pick('否'); await answered('#cq-next');               // family
+  await fr.waitForSelector('#cq-submit', { state: 'visible' });
+  await step('review');
+  await fr.click('#cq-submit');
+  await fr.waitForSelector('#cq-done', { state: 'visible' });
+  await step('done');
+  await page.screenshot({ path: path.join(shots, 'consult_console_preview.png'), fullPage: true });
+  pv.requests = seen.requests.slice(from).filter((r) => r.url.includes('/consult/')).map((r) => `${r.method} ${new URL(r.url).pathname}`);
+  return pv;
 }
 
 async function main() {
