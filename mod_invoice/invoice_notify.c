@@ -24,6 +24,8 @@ static const hg_field_t NOTICE[] = {
     { .name = "totalAmt", .type = HG_JT_MONEY, .flags = HG_F_REQUIRED | HG_F_NEGATIVE },
     { .name = "institutionName", .type = HG_JT_STRING, .flags = HG_F_NULLABLE, .max_len = 100 },
     { .name = "title", .type = HG_JT_STRING, .flags = HG_F_NULLABLE, .max_len = 100 },
+    /* wechat: the phone the HIS gave too, for the SMS when WeChat cannot reach the patient */
+    { .name = "fallbackTel", .type = HG_JT_STRING, .max_len = 20 },
     HG_FIELDS_END };
 
 static const hg_field_t PLAIN_SMS[] = {
@@ -180,6 +182,28 @@ static apr_status_t send_sms(apr_pool_t *p, const hg_outbox_item_t *item, const 
     return APR_SUCCESS;
 }
 
+/* the SMS in place of a template message WeChat refused for good; the outcome says both */
+static apr_status_t wechat_to_sms(apr_pool_t *p, const hg_outbox_item_t *item, const invoice_notify_conf_t *conf,
+                                  json_t *payload, const char *tel, long errcode, const char *why,
+                                  hg_outbox_outcome_t *out)
+{
+    json_t *sms = hg_json_own(p, json_deep_copy(payload)), *res = NULL;
+    apr_status_t rv;
+    json_object_set_new(sms, "channel", json_string("sms"));
+    json_object_set_new(sms, "to", json_string(tel));
+    json_object_del(sms, "fallbackTel");
+    if ((rv = send_sms(p, item, conf, sms, out)) != APR_SUCCESS) {
+        out->error = apr_psprintf(p, "notify.wechat: %s; then %s", why, out->error ? out->error : "notify.sms failed");
+        return rv;
+    }
+    if (out->result && hg_json_parse(&res, p, out->result, strlen(out->result), 0, NULL) == APR_SUCCESS) {
+        json_object_set_new(res, "fallbackFrom", json_string("wechat"));
+        json_object_set_new(res, "wechatErrcode", json_integer((json_int_t)errcode));
+        out->result = hg_json_dump(p, res, 0);
+    }
+    return APR_SUCCESS;
+}
+
 static apr_status_t send_wechat(apr_pool_t *p, const hg_outbox_item_t *item, const invoice_notify_conf_t *conf,
                                 json_t *payload, hg_outbox_outcome_t *out)
 {
@@ -226,9 +250,16 @@ static apr_status_t send_wechat(apr_pool_t *p, const hg_outbox_item_t *item, con
     if ((rv = hg_wechat_call(p, &call, &errcode, &status, &ans, &why)) != APR_SUCCESS)
         return give_up(out, invoice_http_classify(rv == HG_EPLATFORM && status ? APR_SUCCESS : rv, status),
                        apr_pstrcat(p, "notify.wechat: ", why, NULL), rv);
-    if (invoice_notify_wechat_classify(errcode) != INVOICE_DELIVERED)
+    if (invoice_notify_wechat_classify(errcode) != INVOICE_DELIVERED) {
+        const char *tel = hg_json_gets(payload, "fallbackTel", NULL);
+        /* WeChat cannot reach this patient (43004: does not follow the account; 40003: the openid is
+         * not the account's) and never will: the bill would reach nobody, so the phone given with it
+         * gets the SMS.  Our own faults (template, data) dead-letter as before, to be fixed. */
+        if ((errcode == 43004 || errcode == 40003) && tel && *tel)
+            return wechat_to_sms(p, item, conf, payload, tel, errcode, why, out);
         return give_up(out, invoice_notify_wechat_classify(errcode), apr_pstrcat(p, "notify.wechat: ", why, NULL),
                        HG_EPLATFORM);
+    }
     msgid = json_object_get(ans, "msgid");
     out->result = hg_json_dump(p, hg_json_own(p, json_pack("{s:s, s:O?}", "channel", "wechat", "msgid", msgid)), 0);
     return APR_SUCCESS;

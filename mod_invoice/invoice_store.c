@@ -189,6 +189,8 @@ static apr_status_t bill_row(invoice_ctx_t *x, const char *bus_no, invoice_kind_
                               "billBatchCode", batch, "billNo", bill_no, "totalAmt",
                               hg_money_format(x->p, total), "institutionName", x->institution_name,
                               "title", hg_json_gets(doc, "title", NULL));
+        if (openid && *openid && tel && *tel)    /* for the SMS when WeChat cannot reach the patient */
+            json_object_set_new(n, "fallbackTel", json_string(tel));
         notify = seal_text(x, hg_json_dump(x->p, hg_json_own(x->p, n), 0));
     }
     if (!upload || !doc_text)

@@ -317,7 +317,8 @@ static apr_status_t wechat_answer(hg_call_t *c, int errcode, const char *errmsg,
 
 /* POST /sandbox/wechat/template/send[?access_token=…] — WeChat's template message API
  * (cgi-bin/message/template/send): {"touser","template_id","url","data":{"first":{"value":…},…}}
- * -> {"errcode":0,"errmsg":"ok","msgid":…}; errcodes are WeChat's documented ones.  The access
+ * -> {"errcode":0,"errmsg":"ok","msgid":…}; errcodes are WeChat's documented ones (an openid
+ * beginning oSBXunfollow is a patient who does not follow the account: 43004).  The access
  * token must be one cgi-bin/token handed out and still valid (mod_sandbox_wechat.c). */
 static apr_status_t route_wechat(hg_call_t *c)
 {
@@ -341,6 +342,9 @@ static apr_status_t route_wechat(hg_call_t *c)
     if (!touser || strlen(touser) < 16 || strlen(touser) > 64
         || strspn(touser, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(touser))
         return wechat_answer(c, 40003, "invalid openid", NULL);
+    /* a patient who does not follow the Official Account: no template message reaches them */
+    if (!strncmp(touser, "oSBXunfollow", 12))
+        return wechat_answer(c, 43004, "require subscribe hint", NULL);
     if (!json_str_ok(j, "template_id"))
         return wechat_answer(c, 40037, "invalid template_id", NULL);
     url = hg_json_gets(j, "url", NULL);

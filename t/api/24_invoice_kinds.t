@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use HG qw(json_of signed_request psql wait_until);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 16;
+plan tests => 18;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -77,5 +77,14 @@ my $msg = wait_until(10, sub { my $m = json_of(GET '/sandbox/messages?to=oWX-tes
 ok t_cmp($msg->{template_id} // '', 'TPL-EBILL-0001', 'WeChat template message sent');
 ok t_cmp($msg->{url} // '', qr{/invoice/bill\.html#code=\d{8}&no=$j->{billNo}&r=}, 'it links to the bill page');
 
+# a patient who does not follow the Official Account (WeChat 43004): the phone given with the bill gets the SMS
+my $uf = outpatient(); $uf->{openID} = 'oSBXunfollow' . time; $uf->{tel} = '13700001234';
+($r, $j) = call('invoiceEBillOutpatient', $uf);
+my $sms = wait_until(20, sub { my $m = json_of(GET '/sandbox/messages?to=13700001234');
+                               (grep { ($_->{channel} // '') eq 'sms' && ($_->{content} // '') =~ /$j->{billNo}/ } @{ $m->{messages} // [] })[0] });
+ok t_cmp($sms->{content} // '', qr{/invoice/bill\.html#code=\d{8}&no=$j->{billNo}&r=}, 'WeChat cannot reach the patient (43004): the bill link goes by SMS');
+ok t_cmp(psql("SELECT o.state || ' ' || (o.result->>'fallbackFrom') || ' ' || (o.result->>'wechatErrcode') FROM hg.outbox o "
+              . "JOIN invoice.bills b ON o.business_key = 'notify:' || b.id WHERE o.topic = 'invoice.notify' AND b.bill_no = '$j->{billNo}'"),
+         'done wechat 43004', 'the delivery records the SMS in place of WeChat, and why');
 ($r, $j) = call('invoiceEBillOutpatient', outpatient(placeCode => 'POOL'));
 ok t_cmp(($j->{code} // '') . ' ' . $r->code, 'HG_INVOICE_NO_STOCK 409', 'the store room (POOL) issues nothing');
