@@ -150,7 +150,7 @@ static apr_status_t take_number(invoice_ctx_t *x, const char *kind, const char *
  * for the summaries */
 enum { BR_INST, BR_BUS, BR_KIND, BR_SERVICE, BR_PLACE, BR_BATCH, BR_NO, BR_RANDOM, BR_CTIME, BR_TOTAL,
        BR_RED, BR_RELATED, BR_HASH, BR_DOC, BR_SEAL, BR_ID_IDX, BR_TEL_IDX, BR_CARD_IDX, BR_TEL,
-       BR_UPLOAD, BR_NOTIFY, BR_PAYEE, BR_CHANNELS, BR_CHARGES, BR_COUNT };
+       BR_UPLOAD, BR_NOTIFY, BR_PAYEE, BR_CHANNELS, BR_CHARGES, BR_MI_IDX, BR_COUNT };
 
 static apr_status_t bill_row(invoice_ctx_t *x, const char *bus_no, invoice_kind_t kind,
                              const char *service, const char *place, const char *batch,
@@ -214,6 +214,7 @@ static apr_status_t bill_row(invoice_ctx_t *x, const char *bus_no, invoice_kind_
     params[BR_ID_IDX] = pidx(x, "id", hg_json_gets(norm, "idCardNo", NULL));
     params[BR_TEL_IDX] = pidx(x, "tel", tel);
     params[BR_CARD_IDX] = pidx(x, "card", hg_json_gets(norm, "cardNo", NULL));
+    params[BR_MI_IDX] = pidx(x, "mi", hg_json_gets(norm, "medicalInsuranceID", NULL));
     params[BR_TEL] = tel && *tel ? seal_text(x, tel) : NULL;
     params[BR_UPLOAD] = upload;
     params[BR_NOTIFY] = notify;
@@ -242,9 +243,9 @@ static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_ki
         return rv;
     st.sql = "WITH b AS (INSERT INTO invoice.bills (institution, bus_no, kind, service, place_code, "
         "    bill_batch_code, bill_no, random, create_time, total_fen, is_scarlet, related_id, "
-        "    content_hash, doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed, payee, channels, charges) "
+        "    content_hash, doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed, payee, channels, charges, mi_idx) "
         "  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::bigint, $11::boolean, "
-        "    nullif($12, '0')::bigint, $13, $14, $15, $16, $17, $18, $19, $22, $23::jsonb, $24::jsonb) RETURNING id), "
+        "    nullif($12, '0')::bigint, $13, $14, $15, $16, $17, $18, $19, $22, $23::jsonb, $24::jsonb, $25) RETURNING id), "
         " u AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts, order_key) "
         "  SELECT 'invoice.upload', $1, 'upload:' || b.id, jsonb_build_object('sealed', $20::text), 50, "
         "    'bill:' || coalesce(nullif($12, '0')::bigint, b.id) FROM b), "
@@ -404,7 +405,7 @@ static apr_status_t member_row(issue_member_t *m)
 /* the batch's columns as array parameters (hg_db_array): one statement for every row */
 static const int GROUP_COLS[] = { BR_BUS, BR_KIND, BR_SERVICE, BR_NO, BR_RANDOM, BR_TOTAL, BR_HASH, BR_DOC,
                                   BR_SEAL, BR_ID_IDX, BR_TEL_IDX, BR_CARD_IDX, BR_TEL, BR_UPLOAD, BR_NOTIFY,
-                                  BR_PAYEE, BR_CHANNELS, BR_CHARGES };
+                                  BR_PAYEE, BR_CHANNELS, BR_CHARGES, BR_MI_IDX };
 #define GROUP_NCOLS ((int)(sizeof(GROUP_COLS) / sizeof(*GROUP_COLS)))
 
 static apr_status_t group_insert(invoice_ctx_t *x, issue_member_t **ms, int n, hg_db_result_t **r)
@@ -423,14 +424,14 @@ static apr_status_t group_insert(invoice_ctx_t *x, issue_member_t **ms, int n, h
     }
     st.sql = "WITH d AS (SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], "
         "    $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], "
-        "    $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[]) WITH ORDINALITY AS "
-        "    d(bus_no, kind, service, bill_no, random, total_fen, content_hash, doc_sealed, seal, id_idx, "
-        "    tel_idx, card_idx, tel_sealed, upload, notify, payee, channels, charges, i)), "
+        "    $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[]) "
+        "    WITH ORDINALITY AS d(bus_no, kind, service, bill_no, random, total_fen, content_hash, doc_sealed, "
+        "    seal, id_idx, tel_idx, card_idx, tel_sealed, upload, notify, payee, channels, charges, mi_idx, i)), "
         " b AS (INSERT INTO invoice.bills (institution, bus_no, kind, service, place_code, "
         "    bill_batch_code, bill_no, random, create_time, total_fen, is_scarlet, content_hash, "
-        "    doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed, payee, channels, charges) "
+        "    doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed, payee, channels, charges, mi_idx) "
         "  SELECT $1, bus_no, kind, service, $2, $3, bill_no, random, $4, total_fen, false, content_hash, "
-        "    doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed, payee, channels::jsonb, charges::jsonb "
+        "    doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed, payee, channels::jsonb, charges::jsonb, mi_idx "
         "    FROM d ORDER BY i RETURNING id, bus_no), "
         " u AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts, order_key) "
         "  SELECT 'invoice.upload', $1, 'upload:' || b.id, jsonb_build_object('sealed', d.upload), 50, "

@@ -824,7 +824,7 @@ static apr_status_t route_pub_pdf(hg_call_t *c)
 
 static const hg_field_t SUBJECT_SCHEMA[] = {
     { .name = "idType", .type = HG_JT_STRING, .flags = HG_F_REQUIRED,
-      .enum_values = (const char *const[]){ "idcard", "phone", "card", NULL } },
+      .enum_values = (const char *const[]){ "idcard", "phone", "card", "insurance", NULL } },
     { .name = "idValue", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .min_len = 4, .max_len = 32,
       .pattern = "[0-9A-Za-z]+" },
     { .name = "smsCode", .type = HG_JT_STRING, .pattern = "[0-9]{6}" },
@@ -833,7 +833,15 @@ static const hg_field_t SUBJECT_SCHEMA[] = {
 
 static const char *subject_col(const char *id_type)
 {
-    return !strcmp(id_type, "idcard") ? "id_idx" : !strcmp(id_type, "phone") ? "tel_idx" : "card_idx";
+    return !strcmp(id_type, "idcard") ? "id_idx" : !strcmp(id_type, "phone") ? "tel_idx"
+           : !strcmp(id_type, "insurance") ? "mi_idx" : "card_idx";
+}
+
+/* the keyed index's kind of an idType (invoice_store.c's pidx writes them) */
+static const char *subject_kind(const char *id_type)
+{
+    return !strcmp(id_type, "idcard") ? "id" : !strcmp(id_type, "phone") ? "tel"
+           : !strcmp(id_type, "insurance") ? "mi" : "card";
 }
 
 static const char *subject_idx(hg_call_t *c, const char *kind, const char *value)
@@ -858,7 +866,7 @@ static apr_status_t route_pub_sms(hg_call_t *c)
     type = hg_json_gets(c->json, "idType", NULL);
     value = hg_json_gets(c->json, "idValue", NULL);
     col = subject_col(type);
-    kind = !strcmp(type, "idcard") ? "id" : !strcmp(type, "phone") ? "tel" : "card";
+    kind = subject_kind(type);
     idx = subject_idx(c, kind, value);
     if ((rv = hg_db_q(c->db, &r, "SELECT extract(epoch FROM now() - created_at)::int FROM invoice.sms_codes "
                       "WHERE institution = $1 AND subject_idx = $2", 2, c->institution, idx)))
@@ -915,7 +923,7 @@ static apr_status_t route_pub_mybills(hg_call_t *c)
     type = hg_json_gets(c->json, "idType", NULL);
     value = hg_json_gets(c->json, "idValue", NULL);
     code = hg_json_gets(c->json, "smsCode", NULL);
-    kind = !strcmp(type, "idcard") ? "id" : !strcmp(type, "phone") ? "tel" : "card";
+    kind = subject_kind(type);
     idx = subject_idx(c, kind, value);
     if (!code) {
         json_decref(bills);

@@ -9,7 +9,9 @@
     phone:  { label: '手机号', placeholder: '请输入手机号', maxlength: 11, inputmode: 'tel',
               ok: /^1[3-9]\d{9}$/, bad: '请输入正确的11位手机号' },
     card:   { label: '就诊卡号', placeholder: '请输入就诊卡号', maxlength: 32, inputmode: 'text',
-              ok: /^[0-9A-Za-z]{4,32}$/, bad: '请输入正确的就诊卡号（字母或数字）' }
+              ok: /^[0-9A-Za-z]{4,32}$/, bad: '请输入正确的就诊卡号（字母或数字）' },
+    insurance: { label: '医保卡号', placeholder: '请输入医保卡号（社会保障卡号）', maxlength: 32, inputmode: 'text',
+              ok: /^[0-9A-Za-z]{4,32}$/, bad: '请输入正确的医保卡号（字母或数字）' }
   };
   var DEFAULT_TIP = '验证码将发送到您在本院登记的手机号。';
   var timer = null, busy = false;

@@ -11,7 +11,7 @@ use JSON::PP;
 use HG qw(json_of signed_request psql wait_until staff_login);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 99;
+plan tests => 101;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -173,6 +173,22 @@ warn "# mybills answered: " . $r->content . " (code $code)\n" unless $seen;
 ok t_cmp($seen ? 1 : 0, 1, 'the patient sees the bill in the list');
 $r = POST '/invoice/pub/v1/sms', 'Content-Type' => 'application/json', content => '{"idType":"idcard","idValue":"440101199001011234"}';
 ok t_cmp(json_of($r)->{code}, 'HG_INVOICE_SMS_TOO_SOON', 'one code a minute');
+# 通码 by 医保卡号 (medicalInsuranceID): its own keyed index
+my $mi = 'YB' . ($$ % 100000) . time;
+my $mio = outpatient(tel => '13912340077');
+$mio->{medicalInsuranceID} = $mi;
+my $mib = json_of(signed_request('POST', "$api/invoiceEBillOutpatient", $mio));
+POST '/invoice/pub/v1/sms', 'Content-Type' => 'application/json', content => qq({"idType":"insurance","idValue":"$mi"});
+my $micode = wait_until(10, sub { my $m = json_of(GET '/sandbox/messages?to=13912340077');
+    for (@{ $m->{messages} // [] }) { return $1 if ($_->{content} // '') =~ /验证码为(\d{6})/ } return undef });
+$micode //= '000000';
+$r = POST '/invoice/pub/v1/mybills', 'Content-Type' => 'application/json',
+     content => qq({"idType":"insurance","idValue":"$mi","smsCode":"$micode"});
+ok t_cmp(join(',', map { $_->{billNo} } @{ json_of($r)->{bills} // [] }), $mib->{billNo} // '-',
+         '通码 by 医保卡号: the code went to the phone on that bill, and the list has that bill');
+ok t_cmp(psql("SELECT count(*) FROM invoice.bills WHERE mi_idx IS NOT NULL AND bill_no = '$mib->{billNo}' "
+              . "AND doc_sealed NOT LIKE '%$mi%' AND mi_idx NOT LIKE '%$mi%'"), 1,
+         'the number is kept only as a keyed index beside the sealed document');
 
 # ---- offline link before and after issuance
 my $future = bus_no();

@@ -68,6 +68,7 @@ for my $v (0 .. 7) {
         totalAmt => yuan($total), payerType => '1', idCardNo => sprintf('4401011990010%05d', 11234 + $v),
         cardType => '01', cardNo => sprintf('JZK%08d', 12345 + $v), tel => sprintf('138%08d', 12345678 + $v),
         sex => '男', age => '36', patientId => sprintf('P%06d', 123 + $v), visitNo => 'MZ20261128001',
+        medicalInsuranceID => sprintf('YB44%010d', 56789 + $v),
         medicalInstitution => '三级甲等', medCareTypeCode => '310', medicalCareType => '职工基本医疗保险',
         patientCategory => '呼吸内科', patientCategoryCode => '0301',
         fundPay => yuan($fund), otherfundPay => '0.00', accountPay => yuan($acct), selfCashPay => yuan($cash),
