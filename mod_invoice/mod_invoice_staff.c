@@ -414,7 +414,7 @@ static apr_status_t route_issue(hg_call_t *c)
  * exchange or void at the point whose paper stock the number came from (the window that printed
  * it), blank voids at their point with no kind; uploads of the day's bills by outbox state */
 static const char REPORT_SQL[] =
-    "WITH w AS (SELECT $2::date::timestamptz AS lo, ($2::date + 1)::timestamptz AS hi), "
+    "WITH w AS (SELECT $2::date::timestamptz AS lo, ($3::date + 1)::timestamptz AS hi), "
     "ev AS ("
     " SELECT b.place_code AS place, b.kind AS kind,"
     "  CASE WHEN b.is_scarlet THEN 0 ELSE 1 END AS bills, CASE WHEN b.is_scarlet THEN 0 ELSE b.total_fen END AS amt,"
@@ -553,18 +553,21 @@ static apr_status_t csv_answer(hg_call_t *c, apr_array_header_t *csv, const char
 
 static const hg_field_t REPORT_QUERY[] = {
     { .name = "date", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
+    { .name = "from", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
+    { .name = "to", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
     { .name = "format", .type = HG_JT_STRING, .enum_values = (const char *const[]){ "json", "csv", NULL } },
     HG_FIELDS_END_CLOSED
 };
 
 /* GET /invoice/staff/v1/reports/daily?date=yyyy-MM-dd[&format=csv] — the day (日报) per billing
- * point and bill kind, in the database's time zone like createTime; today when no date */
+ * point and bill kind, in the database's time zone like createTime; today when no date.  With
+ * from=&to= instead of date, the same over a period (开票汇总表) */
 static apr_status_t route_report_daily(hg_call_t *c)
 {
     enum { NFIX = 4 };
     json_t *q, *rows, *totals, *row;
     hg_db_result_t *r;
-    const char *date, *format;
+    const char *date, *format, *from, *to, *when;
     apr_int64_t sum[REPORT_NCOLS] = { 0 };
     apr_array_header_t *csv = NULL;
     const char *cells[NFIX + REPORT_NCOLS];
@@ -576,17 +579,30 @@ static apr_status_t route_report_daily(hg_call_t *c)
     if ((rv = hg_call_query(c, REPORT_QUERY, &q)))
         return rv;
     format = hg_json_opt(q, "format");
-    if (!(date = hg_json_opt(q, "date"))) {
-        if ((rv = hg_db_q(c->db, &r, "SELECT to_char(current_date, 'YYYY-MM-DD')", 0)))
+    /* one day (日报), or a period (开票汇总表: from and to, days inclusive, at most 366) */
+    if (hg_json_opt(q, "date") && (hg_json_opt(q, "from") || hg_json_opt(q, "to")))
+        return hg_call_fail(c, "HG_FIELD_UNKNOWN", hg_json_opt(q, "from") ? "from" : "to",
+                            "either date (one day) or from and to (a period)");
+    if (hg_json_opt(q, "from") || hg_json_opt(q, "to")) {
+        if ((rv = query_period(c, q, &from, &to)))
             return rv;
-        date = hg_db_val(r, 0, 0);
+        date = NULL;
+    }
+    else {
+        if (!(date = hg_json_opt(q, "date"))) {
+            if ((rv = hg_db_q(c->db, &r, "SELECT to_char(current_date, 'YYYY-MM-DD')", 0)))
+                return rv;
+            date = hg_db_val(r, 0, 0);
+        }
+        from = to = date;
     }
     if ((rv = hg_call_report_begin(c)))
         return rv;
-    if ((rv = hg_db_q(c->db, &r, REPORT_SQL, 2, c->institution, date)))
+    if ((rv = hg_db_q(c->db, &r, REPORT_SQL, 3, c->institution, from, to)))
         return rv;
+    when = date ? date : apr_pstrcat(c->pool, from, "~", to, NULL);
     if (format && !strcmp(format, "csv")) {
-        cells[0] = "日期"; cells[1] = "开票点编码"; cells[2] = "开票点名称"; cells[3] = "票据类别";
+        cells[0] = date ? "日期" : "期间"; cells[1] = "开票点编码"; cells[2] = "开票点名称"; cells[3] = "票据类别";
         for (j = 0; j < REPORT_NCOLS; j++)
             cells[NFIX + j] = REPORT_COLS[j].head;
         csv = csv_begin(c->pool, r->nrows, cells, NFIX + REPORT_NCOLS);
@@ -595,7 +611,7 @@ static apr_status_t route_report_daily(hg_call_t *c)
     for (i = 0; i < r->nrows; i++) {
         row = json_pack("{s:s, s:s, s:s, s:s}", "placeCode", hg_db_val(r, i, 0), "placeName", hg_db_val(r, i, 1),
                         "kind", hg_db_val(r, i, 2), "kindLabel", kind_label(hg_db_val(r, i, 2)));
-        cells[0] = date;
+        cells[0] = when;
         cells[1] = hg_db_val(r, i, 0);
         cells[2] = hg_db_val(r, i, 1);
         cells[3] = kind_label(hg_db_val(r, i, 2));
@@ -611,7 +627,7 @@ static apr_status_t route_report_daily(hg_call_t *c)
             csv_line(csv, c->pool, cells, NFIX + REPORT_NCOLS, text);
     }
     totals = json_object();
-    cells[0] = date; cells[1] = "合计"; cells[2] = ""; cells[3] = "";
+    cells[0] = when; cells[1] = "合计"; cells[2] = ""; cells[3] = "";
     for (j = 0; j < REPORT_NCOLS; j++) {
         cells[NFIX + j] = REPORT_COLS[j].money ? hg_money_format(c->pool, sum[j]) : i64s(c->pool, sum[j]);
         json_object_set_new(totals, REPORT_COLS[j].key, REPORT_COLS[j].money
@@ -621,9 +637,11 @@ static apr_status_t route_report_daily(hg_call_t *c)
         json_decref(rows);
         json_decref(totals);
         csv_line(csv, c->pool, cells, NFIX + REPORT_NCOLS, text);
-        return csv_answer(c, csv, apr_psprintf(c->pool, "invoice-daily-%s.csv", date));
+        return csv_answer(c, csv, date ? apr_psprintf(c->pool, "invoice-daily-%s.csv", date)
+                                       : apr_psprintf(c->pool, "invoice-summary-%s-%s.csv", from, to));
     }
-    return hg_call_answer(c, 200, json_pack("{s:s, s:o, s:o}", "date", date, "rows", rows, "totals", totals));
+    return hg_call_answer(c, 200, json_pack("{s:s?, s:s, s:s, s:o, s:o}", "date", date, "from", from, "to", to,
+                                            "rows", rows, "totals", totals));
 }
 
 /* ---------------------------------------------------------------- 票据领发情况: the stock log */

@@ -11,7 +11,7 @@ use JSON::PP;
 use HG qw(json_of staff_login psql cli_env);
 use HGInvoice qw(outpatient);
 
-plan tests => 80;
+plan tests => 84;
 
 my $base = '/invoice/staff/v1';
 my $json = JSON::PP->new->utf8->canonical;
@@ -189,6 +189,17 @@ ok t_cmp(scalar(grep { /^\Q$today,$place,测试窗口,门诊,2,246.90,0,0.00,0,0
 err_is(GET("$base/reports/daily?date=2026-02-30", Cookie => $cookie), 400, 'HG_FIELD_DATE', 'bad date refused');
 ok t_cmp(json_of(GET("$base/reports/daily?date=2026-02-30", Cookie => $cookie))->{field}, 'date', 'bad date: field named');
 err_is(GET("$base/reports/daily?when=today", Cookie => $cookie), 400, 'HG_FIELD_UNKNOWN', 'unknown parameter refused');
+# 开票汇总表: the same report over a period (a week back to today holds today's bills and no others here)
+my $weekago = psql("SELECT to_char(current_date - 6, 'YYYY-MM-DD')");
+$res = GET("$base/reports/daily?from=$weekago&to=$today", Cookie => $clerk);
+my ($prow) = grep { $_->{placeCode} eq $place } @{ json_of($res)->{rows} // [] };
+ok t_cmp(json_of($res)->{from} . '~' . json_of($res)->{to} . ' ' . ($prow ? "$prow->{bills} $prow->{amount}" : 'no row'),
+         "$weekago~$today 2 246.90", 'the period report (开票汇总表): its days, and the place\'s bills in it');
+$res = GET("$base/reports/daily?from=$weekago&to=$today&format=csv", Cookie => $clerk);
+ok t_cmp(($res->header('Content-Disposition') // '') . ' ' . (grep({ /^\Q$weekago~$today,$place,\E/ } split /\r\n/, decode('UTF-8', substr($res->content, 3))) ? 'row' : 'no row'),
+         qq(attachment; filename="invoice-summary-$weekago-$today.csv" row), 'as CSV, the period in its first column');
+err_is(GET("$base/reports/daily?date=$today&from=$today", Cookie => $clerk), 400, 'HG_FIELD_UNKNOWN', 'a day or a period, not both');
+err_is(GET("$base/reports/daily?from=2025-01-01&to=2026-06-01", Cookie => $clerk), 400, 'HG_FIELD_RANGE', 'at most 366 days');
 
 # ---- the bill list: no personal data
 $res = GET("$base/bills?date=$today&placeCode=$place&state=normal", Cookie => $clerk);
