@@ -1,4 +1,5 @@
-// hisgate console · 预问诊: the day's questionnaires per department, one questionnaire, a template
+// hisgate console · 预问诊: the day's questionnaires per department, one questionnaire, the
+// questionnaire templates (list, editor, review, FHIR import/export, choice rules), a template
 // version previewed as the patient sees it, usage statistics and per-question figures over
 // /consult/staff/v1/ — plain JS, charts drawn as inline SVG by the small functions below (no chart
 // library, no CDN).  Every server string goes through esc().
@@ -209,6 +210,209 @@ async function openPreview() {
   $('pv-restart').hidden = false;
 }
 
+// ---------------------------------------------------------------- questionnaire templates: list, editor, review, rules
+
+// what the user may do, from GET /hg/me (the API checks again on every call)
+const ME = { roles: [], department: '', author: false, reviewer: false, admin: false };
+const TSTATUS = { draft: '草稿', review: '待审核', approved: '已发布', rejected: '已退回' };
+const TBASE = `${BASE}/templates`;
+const vpath = (tid, ver) => `${TBASE}/${encodeURIComponent(tid)}/versions/${encodeURIComponent(ver)}`;
+// a minimal valid definition, in the shape of the demo templates (mod_consult/demo.sql, generic)
+const SKELETON = {
+  title: '新问卷',
+  items: [
+    { linkId: 'complaint', type: 'text', text: '您这次主要哪里不舒服？', required: true, maxLength: 200,
+      section: 'chief_complaint', narrative: '{value}' },
+    { linkId: 'allergy', type: 'choice', text: '是否有药物或食物过敏？', required: true, section: 'allergy_history',
+      options: [{ code: 'none', display: '没有', narrative: '否认药物、食物过敏史' },
+        { code: 'yes', display: '有', narrative: '有药物或食物过敏史' }] },
+  ],
+};
+let editing = null;     // null: a new template; else {templateId, version, status}
+
+async function showTemplates() {
+  const r = await api('GET', `${TBASE}?` + query({ status: $('tp-status').value }));
+  if (!r.ok) { $('tp-err').textContent = errText(r); $('tp-rows').innerHTML = ''; return; }
+  $('tp-err').className = 'err';
+  $('tp-err').textContent = '';
+  const seen = new Set();
+  $('tp-rows').innerHTML = r.data.templates.map((t) => {
+    const newest = !seen.has(t.templateId);       // the list is newest first per template
+    seen.add(t.templateId);
+    const scope = t.department ? `科室 ${esc(t.department)}` : '全院通用';
+    const who = [['创建', t.createdBy], ['修改', t.updatedBy !== t.createdBy ? t.updatedBy : null], ['提交', t.submittedBy],
+      ['审核', t.reviewedBy]].filter(([, u]) => u).map(([k, u]) => `${k} ${esc(u)}`).join('<br>');
+    const b = (act, label) => `<button data-act="${act}">${label}</button>`;
+    let acts = '';
+    if (t.editable && ['draft', 'rejected', 'approved'].includes(t.status)) acts += b('edit', '编辑');
+    if (t.editable && ['draft', 'rejected'].includes(t.status)) acts += b('submit', '提交审核');
+    if (t.reviewable) acts += b('approve', '通过') + b('reject', '退回');
+    if (t.editable && newest) acts += b('newver', '新版本');
+    acts += b('preview', '预览');
+    acts += `<a href="${esc(vpath(t.templateId, t.version))}/fhir" target="_blank" rel="noopener" data-act="fhir">导出 FHIR</a>`;
+    return `<tr data-tid="${esc(t.templateId)}" data-ver="${esc(t.version)}" data-status="${esc(t.status)}">` +
+      `<td>${esc(t.templateId)}</td><td>${esc(t.title)}</td><td>${esc(t.version)}</td>` +
+      `<td>${scope}${t.disease ? ' · 病种 ' + esc(t.disease) : ''}</td>` +
+      `<td class="st-${esc(t.status)}">${esc(TSTATUS[t.status] || t.status)}</td><td>${who}</td>` +
+      `<td class="tp-comment">${esc(t.reviewComment)}</td><td>${esc((t.updatedAt || '').replace('T', ' '))}</td>` +
+      `<td class="tp-acts">${acts}</td></tr>`;
+  }).join('') || '<tr><td colspan="9" class="muted">没有问卷模板</td></tr>';
+}
+
+function editorFail(r) {
+  $('tp-ed-msg').textContent = '';
+  $('tp-ed-fail').hidden = false;
+  $('tp-ed-err').textContent = r.data ? (r.data.message || ('HTTP ' + r.status)) : r;
+  $('tp-ed-field').textContent = (r.data && r.data.field) || '';
+  $('tp-ed-field-box').hidden = !(r.data && r.data.field);
+}
+
+function openEditor(v) {
+  editing = v ? { templateId: v.templateId, version: v.version, status: v.status } : null;
+  $('tp-import').hidden = true;
+  $('tp-editor').hidden = false;
+  $('tp-ed-fail').hidden = true;
+  $('tp-ed-msg').textContent = '';
+  $('tp-ed-head').textContent = v ? `编辑 ${v.templateId} 第 ${v.version} 版（${TSTATUS[v.status] || v.status}）` : '新建问卷';
+  $('tp-ed-note').textContent = !v ? '保存后成为第 1 版草稿。'
+    : v.status === 'approved' ? '已发布的版本不会改变：保存后成为新的草稿版本。'
+    : v.status === 'rejected' ? '保存后回到草稿，修改好再提交审核。' : '';
+  $('tp-ed-id').value = v ? v.templateId : '';
+  $('tp-ed-title').value = v ? (v.title || '') : SKELETON.title;
+  $('tp-ed-dept').value = v ? (v.department || '') : (ME.admin ? '' : ME.department);
+  $('tp-ed-disease').value = v ? (v.disease || '') : '';
+  ['tp-ed-id', 'tp-ed-dept', 'tp-ed-disease'].forEach((id) => { $(id).readOnly = !!v; });
+  const def = v ? Object.assign({}, v.definition) : SKELETON;
+  if (v) { delete def.id; delete def.version; }      // the server sets them from the row
+  $('tp-ed-def').value = JSON.stringify(def, null, 2);
+  $('tp-editor').scrollIntoView({ behavior: 'smooth' });
+}
+
+async function saveEditor() {
+  let def;
+  try { def = JSON.parse($('tp-ed-def').value); } catch (e) { editorFail(`定义不是合法的 JSON：${e.message}`); return; }
+  const title = $('tp-ed-title').value.trim();
+  let r;
+  $('tp-ed-save').disabled = true;
+  if (!editing) {
+    const body = { templateId: $('tp-ed-id').value.trim(), definition: def };
+    if (title) body.title = title;
+    if ($('tp-ed-dept').value.trim()) body.department = $('tp-ed-dept').value.trim();
+    if ($('tp-ed-disease').value.trim()) body.disease = $('tp-ed-disease').value.trim();
+    r = await api('POST', TBASE, body);
+  } else {
+    r = await api('POST', vpath(editing.templateId, editing.version), title ? { definition: def, title } : { definition: def });
+  }
+  $('tp-ed-save').disabled = false;
+  if (!r.ok) { editorFail(r); return; }
+  openEditor(r.data);
+  $('tp-ed-msg').textContent = `已保存：${r.data.templateId} 第 ${r.data.version} 版（${TSTATUS[r.data.status] || r.data.status}）`;
+  await showTemplates();
+}
+
+async function importFhir() {
+  let q;
+  try { q = JSON.parse($('tp-im-json').value); } catch (e) { $('tp-im-err').textContent = `不是合法的 JSON：${e.message}`; return; }
+  const body = { questionnaire: q };
+  [['templateId', 'tp-im-id'], ['title', 'tp-im-title'], ['department', 'tp-im-dept'], ['disease', 'tp-im-disease']]
+    .forEach(([k, id]) => { if ($(id).value.trim()) body[k] = $(id).value.trim(); });
+  const r = await api('POST', `${TBASE}/import`, body);
+  if (!r.ok) { $('tp-im-err').textContent = errText(r); return; }
+  $('tp-im-err').textContent = '';
+  openEditor(r.data);
+  $('tp-ed-msg').textContent = `已导入：${r.data.templateId} 第 ${r.data.version} 版（草稿）`;
+  await showTemplates();
+}
+
+function tpDone(text, ok) {
+  $('tp-err').className = ok ? 'ok' : 'err';
+  $('tp-err').textContent = text;
+}
+
+async function templateAction(ev) {
+  const el = ev.target.closest('[data-act]'), tr = ev.target.closest('tr[data-tid]');
+  if (!el || !tr || el.tagName === 'A') return;
+  const tid = tr.dataset.tid, ver = tr.dataset.ver, act = el.dataset.act, name = `${tid} 第 ${ver} 版`;
+  let r;
+  if (act === 'preview') {
+    $('pv-template').value = tid;
+    $('pv-version').value = ver;
+    await openPreview();
+    $('pv').scrollIntoView({ behavior: 'smooth' });
+    return;
+  }
+  if (act === 'edit') {
+    r = await api('GET', vpath(tid, ver));
+    if (r.ok) openEditor(r.data); else tpDone(errText(r), false);
+    return;
+  }
+  const body = {};
+  if (act === 'approve' || act === 'reject') {
+    const c = window.prompt(`${name}：${act === 'approve' ? '审核意见（可不填）' : '退回原因（必填）'}`);
+    if (c == null) return;
+    if (act === 'reject' && !c.trim()) { tpDone('退回需要填写原因', false); return; }
+    if (c.trim()) body.comment = c.trim();
+  }
+  el.disabled = true;
+  r = act === 'newver' ? await api('POST', `${TBASE}/${encodeURIComponent(tid)}/versions`, {})
+    : await api('POST', `${vpath(tid, ver)}/${act}`, body);
+  if (!r.ok) { el.disabled = false; tpDone(`${name}：${errText(r)}`, false); return; }
+  await showTemplates();
+  tpDone({ submit: `${name} 已提交审核`, approve: `${name} 已通过审核并发布`, reject: `${name} 已退回`,
+    newver: `${tid} 新建了第 ${r.data.version} 版（草稿）` }[act] || '', true);
+  if (act === 'newver') openEditor(r.data);
+}
+
+async function showRules() {
+  const r = await api('GET', `${BASE}/rules`);
+  if (!r.ok) { $('ru-err').textContent = errText(r); $('ru-rows').innerHTML = ''; return; }
+  $('ru-rows').innerHTML = r.data.rules.map((u) => {
+    const mine = ME.admin || (u.department && u.department === ME.department);
+    return `<tr data-rule="${esc(u.id)}" class="${u.enabled ? '' : 'off'}"><td>${esc(u.id)}</td><td>${esc(u.templateId)}</td>` +
+      `<td>${esc(u.department) || '全部'}</td><td>${esc(u.disease) || '全部'}</td><td>${esc(u.doctor) || '全部'}</td>` +
+      `<td>${esc(u.priority)}</td><td>${esc(u.note)}</td><td>${esc(u.createdBy)}</td><td>${u.enabled ? '启用' : '已停用'}</td>` +
+      `<td>${mine ? `<button data-act="${u.enabled ? 'disable' : 'enable'}">${u.enabled ? '停用' : '启用'}</button>` : ''}</td></tr>`;
+  }).join('') || '<tr><td colspan="10" class="muted">没有规则</td></tr>';
+}
+
+async function addRule(ev) {
+  ev.preventDefault();
+  const body = {};
+  for (const el of ev.target.elements) {
+    if (!el.name || el.value.trim() === '') continue;
+    body[el.name] = el.type === 'number' ? Number(el.value) : el.value.trim();
+  }
+  const r = await api('POST', `${BASE}/rules`, body);
+  $('ru-err').className = r.ok ? 'ok' : 'err';
+  $('ru-err').textContent = r.ok ? `已添加规则 ${r.data.id}` : errText(r);
+  if (r.ok) await showRules();
+}
+
+async function ruleAction(ev) {
+  const el = ev.target.closest('button[data-act]'), tr = ev.target.closest('tr[data-rule]');
+  if (!el || !tr) return;
+  el.disabled = true;
+  const r = await api('POST', `${BASE}/rules/${encodeURIComponent(tr.dataset.rule)}/${el.dataset.act}`, {});
+  $('ru-err').className = r.ok ? 'ok' : 'err';
+  $('ru-err').textContent = r.ok ? `规则 ${r.data.id} 已${r.data.enabled ? '启用' : '停用'}` : errText(r);
+  if (r.ok) await showRules(); else el.disabled = false;
+}
+
+async function startTemplates(me) {
+  const roles = me.roles || [];
+  ME.roles = roles;
+  ME.department = me.department || '';
+  ME.admin = roles.includes('admin') || roles.includes('consult_admin');
+  ME.author = ME.admin || roles.includes('consult_author');
+  ME.reviewer = ME.admin || roles.includes('consult_reviewer');
+  if (!ME.author && !ME.reviewer) return;       // the template API would answer 403
+  $('tp').hidden = false;
+  document.querySelectorAll('.tp-author').forEach((e) => { e.hidden = !ME.author; });
+  if (!ME.admin) $('ru-dept').value = ME.department;
+  await showTemplates();
+  await showRules();
+}
+
 // ---------------------------------------------------------------- start
 
 async function start() {
@@ -225,6 +429,7 @@ async function start() {
   $('day-date').value = localDate(0);
   $('st-to').value = $('qs-to').value = localDate(0);
   $('st-from').value = $('qs-from').value = localDate(-29);
+  await startTemplates(me.data);
   await showDay();
   await showStats();
 }
@@ -236,6 +441,17 @@ $('day-rows').addEventListener('click', (ev) => {
 });
 $('detail-close').addEventListener('click', () => { $('detail').hidden = true; });
 $('pv-open').addEventListener('click', openPreview);
+$('tp-search').addEventListener('click', showTemplates);
+$('tp-status').addEventListener('change', showTemplates);
+$('tp-rows').addEventListener('click', templateAction);
+$('tp-new').addEventListener('click', () => openEditor(null));
+$('tp-ed-save').addEventListener('click', saveEditor);
+$('tp-ed-close').addEventListener('click', () => { $('tp-editor').hidden = true; });
+$('tp-import-open').addEventListener('click', () => { $('tp-editor').hidden = true; $('tp-import').hidden = false; });
+$('tp-im-save').addEventListener('click', importFhir);
+$('tp-im-close').addEventListener('click', () => { $('tp-import').hidden = true; });
+$('ru-form').addEventListener('submit', addRule);
+$('ru-rows').addEventListener('click', ruleAction);
 $('pv-restart').addEventListener('click', openPreview);
 $('st-search').addEventListener('click', showStats);
 $('st-group').addEventListener('change', showStats);

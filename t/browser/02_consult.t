@@ -9,6 +9,10 @@
 #      against what the staff JSON API answers for the same question — and the preview of a template
 #      version (the patient's page walked through the staff preview API: logic jump, red flag, Back,
 #      review, end; nothing stored)
+#   5. the console's 问卷模板 as two new staff users of the department: an author writes a template in
+#      the editor (a bad definition refused, the path at fault shown), saves and submits it; a reviewer
+#      rejects it with a comment; the author edits and resubmits; the reviewer approves it (已发布),
+#      previews it from its row, adds a choice rule and disables it — checked against the database
 # Then the server is asked what it stored (signed summary, the database) — the page's word is not enough.
 #
 # Screenshots in t/logs/screenshots/consult_{question,review,done,stopped,expired}.png; to keep them
@@ -22,12 +26,13 @@ use Apache::TestUtil qw(t_cmp);
 use File::Copy qw(copy);
 use File::Path qw(make_path);
 use JSON::PP;
+use Encode qw(decode_utf8);
 use Time::HiRes qw(time);
-use HG qw(json_of signed_request psql staff_login);
+use HG qw(json_of signed_request psql staff_login cli_env);
 
 binmode STDOUT, ':encoding(UTF-8)';
 binmode STDERR, ':encoding(UTF-8)';
-plan tests => 70;
+plan tests => 100;
 
 my $t0    = time;
 my $top   = $ENV{HG_TOP} // '.';
@@ -37,7 +42,7 @@ my $base  = 'http://' . Apache::TestRequest::hostport();
 my $run   = 'B' . $$ . time;
 my $day   = '2026-05-20';          # the visits' day (the patient is 46 that day)
 my @SHOTS = qw(consult_question consult_review consult_done consult_stopped consult_expired);
-my @DESK  = qw(consult_console);
+my @DESK  = qw(consult_console consult_console_preview consult_templates consult_template_editor);
 
 open my $envf, '<', "$top/mod_consult/demo.env" or die "mod_consult/demo.env: $!";
 my ($dept) = map { /^HG_CONSULT_DEPT=(\S+)/ ? $1 : () } <$envf>;
@@ -60,6 +65,14 @@ psql("UPDATE consult.visits SET expires_at = now() - interval '1 second' WHERE v
 
 my $visits_before = psql("SELECT count(*) FROM consult.visits");
 
+# ---- an author and a reviewer of the department (the CLI, as t/api/32_consult_authoring.t)
+my ($tau, $trv, $tpw, $tid) = ("ui_au$$", "ui_rv$$", 'Quest-UI-Pass#2026x', lc "ui$run");
+for ([$tau, 'consult_author'], [$trv, 'consult_reviewer']) {
+    `echo '$tpw' | @{[cli_env()]} '$top/tools/hisgate' user add --username $_->[0] --institution 44010001 --roles $_->[1] --department '$dept' 2>&1`;
+}
+ok t_cmp(join(' ', map { (staff_login($_, $tpw))[1] ? 'in' : 'out' } $tau, $trv), 'in in',
+         "an author and a reviewer of department $dept can log in");
+
 # ---- the browser (bounded: consult.mjs gives up after 95 s, this after 105 s)
 my $errf = "$vars->{t_logs}/browser-consult.stderr";
 my ($json, $exit) = ('', -1);
@@ -68,6 +81,7 @@ if (!$pid) {
     open STDERR, '>', $errf or die "$errf: $!";
     @ENV{qw(HG_CONSOLE_USER HG_CONSOLE_PASSWORD HG_CONSOLE_DATE HG_CONSOLE_DEPT HG_CONSOLE_VISIT)} =
         ('admin', 'Adm1n-Test-Pass#2026', $day, $dept, "${run}1");
+    @ENV{qw(HG_TPL_AUTHOR HG_TPL_REVIEWER HG_TPL_PASSWORD HG_TPL_ID)} = ($tau, $trv, $tpw, $tid);
     exec 'node', "$top/t/browser/consult.mjs", $base, $tok1, $tok2, $tok3, $shots or die "exec node: $!";
 }
 eval {
@@ -230,6 +244,61 @@ ok t_cmp(join(' ', sort { $a cmp $b } keys %{ { map { s{/consult/staff/v1/templa
          join(' ', sort 'GET <preview>', 'GET /consult/q.js', 'GET /consult/q.css', 'POST <preview>'),
          'only the preview API (and the page) was asked: no session, no visit');
 ok t_cmp(psql("SELECT count(*) FROM consult.visits"), $visits_before, 'no visit was created by the preview');
+
+# ---- the console's 问卷模板: author and reviewer, checked against the database
+my $tp = $o->{templates} // {};
+sub cells { my ($row, @i) = @_; return join '|', map { ($row // {})->{cells}[$_] // '?' } @i; }
+sub acts { return join ',', @{ ($_[0] // {})->{acts} // ['(no row)'] }; }
+ok t_cmp(($tp->{author_tools} // '?') . ' / ' . ($tp->{reviewer_tools} // '?'), '新建问卷,导入 FHIR / ,',
+         'templates: 新建问卷 and 导入 FHIR for the author only');
+ok t_cmp(($tp->{skeleton}{items} // '') . ' ' . ($tp->{skeleton}{dept} // ''), "complaint,allergy $dept",
+         "新建问卷: a skeleton definition, the author's department");
+ok t_cmp(join(' ', $tp->{bad_status} // 0, $tp->{bad}{field} // '', $tp->{bad}{shown} ? 'shown' : 'hidden'),
+         '400 definition.items[2].enableWhen[0].question shown', 'a bad reference is refused, the path at fault shown beside the editor');
+ok t_cmp($tp->{bad}{error} // '', qr/alergy/, "with the server's message naming the unknown linkId");
+ok t_cmp(($tp->{good_status} // 0) . ' ' . ($tp->{saved_msg} // '') . ' ' . ($tp->{fail_hidden} ? 'no error' : 'error still shown'),
+         "201 已保存：$tid 第 1 版（草稿） no error", 'fixed: saved as draft version 1');
+ok t_cmp(cells($tp->{draft}, 0 .. 4), "$tid|界面测试问卷|1|科室 $dept|草稿", 'the list: id, title, version, scope, 草稿');
+ok t_cmp(cells($tp->{draft}, 5), "创建 $tau", 'created by the author');
+ok t_cmp(acts($tp->{draft}), '编辑,提交审核,新版本,预览,导出 FHIR', "the draft's actions for its author");
+ok t_cmp(cells($tp->{review_author}, 4) . ' ' . acts($tp->{review_author}), '待审核 预览,导出 FHIR',
+         '提交审核: 待审核, nothing more for the author (no review of one\'s own work)');
+ok t_cmp(acts($tp->{review_reviewer}), '通过,退回,预览,导出 FHIR', 'the reviewer is offered 通过 and 退回, not 编辑');
+ok t_cmp($tp->{empty_reject} // '', '退回需要填写原因', '退回 without a reason: refused on the page');
+ok t_cmp(cells($tp->{rejected}, 4, 6), '已退回|请写明过敏物的问法', '退回 with a comment: 已退回, the comment in the list');
+ok t_cmp(cells($tp->{rejected}, 5), "创建 $tau / 提交 $tau / 审核 $trv", 'who created, submitted and reviewed');
+ok t_cmp(cells($tp->{rejected_author}, 4, 6) . ' ' . acts($tp->{rejected_author}), '已退回|请写明过敏物的问法 编辑,提交审核,新版本,预览,导出 FHIR',
+         'the author sees the comment and may edit again');
+ok t_cmp(($tp->{edit_head} // '') . ' ' . ($tp->{edit_status} // 0), "编辑 $tid 第 1 版（已退回） 200", '编辑: the rejected version, saved in place');
+ok t_cmp(cells($tp->{approved}, 4, 6) . ' ' . ($tp->{approved_msg} // ''), "已发布|同意发布 $tid 第 1 版 已通过审核并发布",
+         'resubmitted and approved with a comment: 已发布');
+ok t_cmp(acts($tp->{approved}) . ' / ' . acts($tp->{approved_author}), '预览,导出 FHIR / 编辑,新版本,预览,导出 FHIR',
+         'published: the reviewer previews or exports; the author may start the next version');
+ok t_cmp($tp->{filtered} // '', 'approved', 'the status filter: only 已发布');
+ok t_cmp($tp->{approved}{fhir} // '', qr{/consult/staff/v1/templates/\Q$tid\E/versions/1/fhir$}, '导出 FHIR links to the FHIR export');
+ok t_cmp(join(' ', map { $tp->{preview}{$_} // '?' } qw(template version title)), "$tid 1 您这次主要哪里不舒服？",
+         "预览 from the row: the preview form filled, the patient's page on the template's first question");
+ok t_cmp(join(' ', map { s/: .*//r } @{ $tp->{dialogs} // [] }), 'prompt prompt prompt', 'reasons and comments asked in prompts');
+ok t_cmp(decode_utf8(psql("SELECT concat_ws('|', status, department, created_by, updated_by, submitted_by, reviewed_by, review_comment, approved_by, title) "
+              . "FROM consult.templates WHERE template_id = '$tid' AND version = '1'")),
+         "approved|$dept|$tau|$tau|$tau|$trv|同意发布|$trv|界面测试问卷", 'the database: one version, approved by the reviewer, the author\'s work');
+ok t_cmp(decode_utf8(psql("SELECT concat_ws('|', definition->'items'->2->'enableWhen'->0->>'question', definition->'items'->2->>'text', definition->>'id') "
+              . "FROM consult.templates WHERE template_id = '$tid' AND version = '1'")),
+         "allergy|对什么药物或食物过敏？|$tid", 'with the fixed reference and the edit made after the rejection');
+ok t_cmp(($tp->{newver}{msg} // '') . ' | ' . ($tp->{newver}{head} // ''), "$tid 新建了第 2 版（草稿） | 编辑 $tid 第 2 版（草稿）",
+         '新版本: a draft copy of the published version, opened in the editor');
+ok t_cmp(($tp->{imported}{msg} // '') . ' ' . ($tp->{imported}{items} // ''), "已导入：$tid-fhir 第 1 版（草稿） complaint,allergy,allergy_detail",
+         '导入 FHIR: the FHIR export pasted back becomes a new draft with the same questions');
+ok t_cmp(psql("SELECT string_agg(concat_ws(':', template_id, version, status, created_by), ' ' ORDER BY template_id, version) "
+              . "FROM consult.templates WHERE template_id IN ('$tid', '$tid-fhir')"),
+         "$tid:1:approved:$tau $tid:2:draft:$tau $tid-fhir:1:draft:$tau", 'the database: version 2 and the imported template, drafts of the author');
+ok t_cmp(($tp->{rule} // '') . ' → ' . ($tp->{rule_off} // ''),
+         "$tid|$dept|ZZ9|全部|5|界面测试|$trv|启用|停用 → $tid|$dept|ZZ9|全部|5|界面测试|$trv|已停用|启用",
+         'a choice rule added for the department, then disabled');
+ok t_cmp(decode_utf8(psql("SELECT concat_ws('|', enabled, department, disease, priority, note, created_by) FROM consult.rules WHERE template_id = '$tid'")),
+         "f|$dept|ZZ9|5|界面测试|$trv", 'the rule in the database, disabled');
+ok t_cmp(join(' | ', @{ $tp->{errors} // ['(not run)'] }, grep { !m{^400 POST /consult/staff/v1/templates$} } @{ $tp->{bad_responses} // [] }), '',
+         'no script errors, no error answer but the refused definition');
 
 my $secs = time - $t0;
 ok t_cmp($secs < 110 ? 1 : 0, 1, sprintf('the whole test took %.1f s (< 110 s)', $secs));

@@ -10,6 +10,9 @@
 // 3. expired and broken links: the friendly pages.
 // 4. the staff console (desktop): the day's list, one questionnaire, the charts, and the preview of a
 //    template version (the patient's page in a frame over the staff preview API).
+// 5. the console's 问卷模板 as an author and a reviewer of the department (HG_TPL_*): a new template
+//    written in the editor (a bad definition refused with its path), submitted, rejected with a
+//    comment, edited, resubmitted, approved; previewed from its row; a choice rule added and disabled.
 // Prints ONE JSON object on stdout with what it saw; t/browser/02_consult.t asserts on it.
 // Never downloads a browser: /usr/bin/chromium is launched by path.
 import { chromium } from 'playwright-core';
@@ -333,6 +336,172 @@ async function consolePreview(page, seen) {
   return pv;
 }
 
+// ---- the console's 问卷模板 section, as two staff users of the department: an author writes a new
+// template in the editor (a bad definition first: the server's error with its path shown), saves
+// and submits it; a reviewer rejects it with a comment (an empty one is refused on the page); the
+// author edits and resubmits; the reviewer approves it, previews it from its row and adds a choice
+// rule (then disables it)
+async function staffPage(browser, user, pass) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  context.setDefaultTimeout(15000);
+  // log in on the console's home page (its own answers to these roles are not this test's), then a tab of its own
+  const login = await context.newPage();
+  await login.goto(`${base}/console/index.html`, { waitUntil: 'load' });
+  await login.fill('input[name=username]', user);
+  await login.fill('input[name=password]', pass);
+  await login.click('#login button');
+  await login.waitForSelector('#main:not([hidden])');
+  await login.close();
+  const { page, seen } = await openPage(context);
+  const s = { context, page, seen, reply: null, dialogs: [] };
+  page.on('dialog', async (d) => {
+    s.dialogs.push(`${d.type()}: ${d.message()}`);
+    if (s.reply === null) await d.dismiss(); else await d.accept(s.reply);
+  });
+  await page.goto(`${base}/console/consult.html`, { waitUntil: 'load' });
+  await page.waitForSelector('#tp:not([hidden]) #tp-rows tr');
+  await page.waitForSelector('#ru-rows tr');
+  return s;
+}
+
+async function templatesCheck(browser) {
+  const au = process.env.HG_TPL_AUTHOR, rv = process.env.HG_TPL_REVIEWER, pass = process.env.HG_TPL_PASSWORD,
+    tid = process.env.HG_TPL_ID;
+  if (!au || !rv || !pass || !tid) return;
+  const tp = {};
+  out.templates = tp;
+  const sel = (status) => `#tp-rows tr[data-tid="${tid}"][data-ver="1"]${status ? `[data-status="${status}"]` : ''}`;
+  const row = (page) => page.evaluate((q) => {
+    const tr = document.querySelector(q);
+    if (!tr) return null;
+    return { cells: [...tr.children].map((td) => td.innerText.trim().replace(/\s*\n\s*/g, ' / ')),
+      acts: [...tr.querySelectorAll('[data-act]')].map((b) => b.textContent.trim()),
+      fhir: (tr.querySelector('a[data-act="fhir"]') || {}).href || null };
+  }, sel());
+  const act = (page, label) => page.click(`${sel()} [data-act]:text-is("${label}")`);
+  const visible = (page, id) => page.evaluate((i) => { const e = document.getElementById(i); return !!e && e.offsetParent !== null; }, id);
+
+  // the author: a new template in the editor
+  const a = await staffPage(browser, au, pass);
+  tp.author_tools = [await visible(a.page, 'tp-new') ? '新建问卷' : '', await visible(a.page, 'tp-import-open') ? '导入 FHIR' : ''].join(',');
+  await a.page.click('#tp-new');
+  await a.page.waitForSelector('#tp-editor:not([hidden])');
+  const skel = JSON.parse(await a.page.inputValue('#tp-ed-def'));
+  tp.skeleton = { items: skel.items.map((i) => i.linkId).join(','), dept: await a.page.inputValue('#tp-ed-dept') };
+  await a.page.fill('#tp-ed-id', tid);
+  await a.page.fill('#tp-ed-title', '界面测试问卷');
+  skel.items.push({ linkId: 'allergy_detail', type: 'text', text: '对什么过敏？', maxLength: 200, section: 'allergy_history',
+    narrative: '过敏物：{value}', enableWhen: [{ question: 'alergy', operator: '=', answer: 'yes' }] });
+  await a.page.fill('#tp-ed-def', JSON.stringify(skel, null, 2));
+  const saved = () => a.page.waitForResponse((r) => r.request().method() === 'POST' && /\/consult\/staff\/v1\/templates(\/|$)/.test(new URL(r.url()).pathname));
+  let res = saved();
+  await a.page.click('#tp-ed-save');
+  tp.bad_status = (await res).status();
+  await a.page.waitForSelector('#tp-ed-fail:not([hidden])');
+  tp.bad = { error: (await a.page.textContent('#tp-ed-err')).trim(), field: (await a.page.textContent('#tp-ed-field')).trim(),
+    shown: await visible(a.page, 'tp-ed-field') };
+  await a.page.screenshot({ path: path.join(shots, 'consult_template_editor.png'), fullPage: true });
+  await a.page.fill('#tp-ed-def', (await a.page.inputValue('#tp-ed-def')).replace('"alergy"', '"allergy"'));
+  res = saved();
+  await a.page.click('#tp-ed-save');
+  tp.good_status = (await res).status();
+  await a.page.waitForSelector(sel('draft'));
+  tp.saved_msg = (await a.page.textContent('#tp-ed-msg')).trim();
+  tp.fail_hidden = !(await visible(a.page, 'tp-ed-fail'));
+  tp.draft = await row(a.page);
+  await act(a.page, '提交审核');
+  await a.page.waitForSelector(sel('review'));
+  tp.review_author = await row(a.page);
+
+  // the reviewer: an empty reason is refused on the page, then 退回 with a comment
+  const r = await staffPage(browser, rv, pass);
+  tp.reviewer_tools = [await visible(r.page, 'tp-new') ? '新建问卷' : '', await visible(r.page, 'tp-import-open') ? '导入 FHIR' : ''].join(',');
+  tp.review_reviewer = await row(r.page);
+  r.reply = '';
+  await act(r.page, '退回');
+  await r.page.waitForFunction(() => document.getElementById('tp-err').textContent.length > 0);
+  tp.empty_reject = (await r.page.textContent('#tp-err')).trim();
+  r.reply = '请写明过敏物的问法';
+  await act(r.page, '退回');
+  await r.page.waitForSelector(sel('rejected'));
+  tp.rejected = await row(r.page);
+
+  // the author sees the comment, edits the rejected version and submits it again
+  await a.page.click('#tp-search');
+  await a.page.waitForSelector(sel('rejected'));
+  tp.rejected_author = await row(a.page);
+  await act(a.page, '编辑');
+  await a.page.waitForFunction((t) => document.getElementById('tp-ed-head').textContent.includes(t), `${tid} 第 1 版（已退回）`);
+  tp.edit_head = (await a.page.textContent('#tp-ed-head')).trim();
+  await a.page.fill('#tp-ed-def', (await a.page.inputValue('#tp-ed-def')).replace('对什么过敏？', '对什么药物或食物过敏？'));
+  res = saved();
+  await a.page.click('#tp-ed-save');
+  tp.edit_status = (await res).status();
+  await a.page.waitForSelector(sel('draft'));
+  await act(a.page, '提交审核');
+  await a.page.waitForSelector(sel('review'));
+
+  // the reviewer approves with a comment: 已发布
+  await r.page.click('#tp-search');
+  await r.page.waitForSelector(sel('review'));
+  r.reply = '同意发布';
+  await act(r.page, '通过');
+  await r.page.waitForSelector(sel('approved'));
+  tp.approved = await row(r.page);
+  tp.approved_msg = (await r.page.textContent('#tp-err')).trim();
+  await r.page.selectOption('#tp-status', 'approved');
+  await r.page.waitForFunction((q) => ![...document.querySelectorAll('#tp-rows tr[data-status]')].some((t) => t.dataset.status !== 'approved')
+    && document.querySelector(q), sel());
+  tp.filtered = await r.page.$$eval('#tp-rows tr[data-status]', (t) => [...new Set(t.map((x) => x.dataset.status))].join(','));
+  await r.page.screenshot({ path: path.join(shots, 'consult_templates.png'), fullPage: true });
+  await a.page.click('#tp-search');
+  await a.page.waitForSelector(sel('approved'));
+  tp.approved_author = await row(a.page);
+
+  // 新版本: a draft copy of the newest version; 导入 FHIR: the FHIR export pasted back as a new template
+  await act(a.page, '新版本');
+  await a.page.waitForSelector(`#tp-rows tr[data-tid="${tid}"][data-ver="2"][data-status="draft"]`);
+  await a.page.waitForFunction((t) => document.getElementById('tp-ed-head').textContent.includes(t), `${tid} 第 2 版`);
+  tp.newver = { msg: (await a.page.textContent('#tp-err')).trim(), head: (await a.page.textContent('#tp-ed-head')).trim() };
+  const fhir = await a.page.evaluate(async (u) => (await fetch(u)).text(), tp.approved_author.fhir);
+  await a.page.click('#tp-import-open');
+  await a.page.fill('#tp-im-id', `${tid}-fhir`);
+  await a.page.fill('#tp-im-json', fhir);
+  await a.page.click('#tp-im-save');
+  await a.page.waitForSelector(`#tp-rows tr[data-tid="${tid}-fhir"][data-ver="1"][data-status="draft"]`);
+  tp.imported = { msg: (await a.page.textContent('#tp-ed-msg')).trim(),
+    items: JSON.parse(await a.page.inputValue('#tp-ed-def')).items.map((i) => i.linkId).join(',') };
+
+  // 预览 from the row: the existing preview, on this template's version
+  await act(r.page, '预览');
+  const fr = await (await r.page.waitForSelector('#pv-frame')).contentFrame();
+  await fr.waitForSelector('.cq-q', { state: 'visible' });
+  tp.preview = { template: await r.page.inputValue('#pv-template'), version: await r.page.inputValue('#pv-version'),
+    title: (await fr.textContent('.cq-q .weui-cells__title')).trim().replace(/\*$/, ''),
+    frame: await r.page.getAttribute('#pv-frame', 'title') };
+
+  // a choice rule for the department, then disabled
+  await r.page.fill('#ru-template', tid);
+  await r.page.fill('#ru-disease', 'ZZ9');
+  await r.page.fill('#ru-priority', '5');
+  await r.page.fill('#ru-note', '界面测试');
+  tp.rule_dept = await r.page.inputValue('#ru-dept');
+  await r.page.click('#ru-add');
+  const rsel = `#ru-rows tr:has(td:text-is("${tid}"))`;
+  await r.page.waitForSelector(rsel);
+  tp.rule = await r.page.$eval(rsel, (tr) => [...tr.children].map((td) => td.textContent.trim()).slice(1).join('|'));
+  await r.page.click(`${rsel} button[data-act="disable"]`);
+  await r.page.waitForSelector(`${rsel}.off`);
+  tp.rule_off = await r.page.$eval(rsel, (tr) => [...tr.children].map((td) => td.textContent.trim()).slice(1).join('|'));
+
+  tp.dialogs = [...a.dialogs, ...r.dialogs];
+  // the refused definition is an expected 400
+  tp.errors = [a, r].flatMap((s) => [...s.seen.page_errors, ...s.seen.console_errors.filter((e) => !/status of 400/.test(e))]);
+  tp.bad_responses = [a, r].flatMap((s) => s.seen.bad_responses);
+  await a.context.close();
+  await r.context.close();
+}
+
 async function main() {
   fs.mkdirSync(shots, { recursive: true });
   browser = await chromium.launch({ executablePath: EXECUTABLE, headless: true, args: ARGS, timeout: 20000 });
@@ -349,6 +518,7 @@ async function main() {
   desk.setDefaultTimeout(15000);
   await consoleCheck(desk);
   await desk.close();
+  await templatesCheck(browser);
   out.ok = true;
 }
 
