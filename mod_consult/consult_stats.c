@@ -12,7 +12,7 @@
 #include "consult_stats.h"
 
 const char *const CONSULT_STATS_GROUPS[] = {
-    "hour", "day", "week", "month", "dept", "template", "age_band", "sex", "channel", NULL
+    "hour", "day", "week", "month", "dept", "template", "age_band", "sex", "channel", "entry", NULL
 };
 
 static const char *const SECTION_KEYS[] = {
@@ -100,6 +100,7 @@ static const struct { const char *group, *key, *order; } GROUP_SQL[] = {
                   "WHEN age < 60 THEN '45-59' WHEN age < 75 THEN '60-74' ELSE '75+' END", "min(age)" },
     { "sex", "sex", "1" },
     { "channel", "channel", "1" },
+    { "entry", "coalesce(entry, 'unknown')", "1" },
     { NULL, NULL, NULL }
 };
 
@@ -126,7 +127,7 @@ apr_status_t consult_stats_usage(json_t **out, hg_db_t *db, apr_pool_t *p, const
     /* the channel column may not exist in this schema: to_jsonb of the row reads it when it does */
     sql = apr_pstrcat(p,
         "WITH v AS (SELECT v.visit_time, v.department, v.template_id, v.version, v.sex, v.state, "
-        "v.answers <> '{}'::jsonb AS any_answer, "
+        "v.answers <> '{}'::jsonb AS any_answer, v.entry, "
         "date_part('year', age(v.visit_time::date, v.birth_date))::int AS age, ",
         strcmp(q->group, "channel") ? "NULL::text" : "coalesce(nullif(to_jsonb(v) ->> 'channel', ''), 'unknown')",
         " AS channel FROM consult.visits v WHERE v.institution = $1 AND v.visit_time >= $2::date "

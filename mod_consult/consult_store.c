@@ -151,13 +151,13 @@ apr_status_t consult_store_visit_upsert(hg_db_t *db, apr_pool_t *p, const unsign
     }
     rv = hg_db_q(db, &r, "INSERT INTO consult.visits (institution, visit_no, patient_id, name_sealed, sex, birth_date, "
                  "department, doctor, visit_time, template_id, version, token_hash, token_sealed, expires_at, "
-                 "disease, rule_id, choice, contact_sealed, channel) "
+                 "disease, rule_id, choice, contact_sealed, channel, entry) "
                  "VALUES ($1, $2, $3, $4, $5, $6::date, $7, $8, $9::timestamp, $10, $11, $12, $13, "
-                 LINK_END("$9::timestamp", "$14") ", $15, $16::bigint, $17, $18, $19) "
+                 LINK_END("$9::timestamp", "$14") ", $15, $16::bigint, $17, $18, $19, $20) "
                  "ON CONFLICT (institution, visit_no) DO NOTHING RETURNING id",
-                 19, institution, in->visit_no, in->patient_id, name_sealed, in->sex, in->birth_date, in->department,
+                 20, institution, in->visit_no, in->patient_id, name_sealed, in->sex, in->birth_date, in->department,
                  in->doctor, in->visit_time, pk.template_id, pk.version, idx, tok_sealed, apr_itoa(p, ttl_seconds),
-                 in->disease, pk.rule_id, pk.choice, contact_sealed, channel);
+                 in->disease, pk.rule_id, pk.choice, contact_sealed, channel, in->entry);
     if (rv)
         return rv;
     if (r->nrows) {

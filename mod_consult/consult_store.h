@@ -29,6 +29,7 @@ typedef struct {
     const char *visit_no, *patient_id, *name, *sex, *birth_date, *department, *doctor, *visit_time;
     const char *disease;        /* optional diagnosis / disease code */
     const char *phone, *openid; /* optional: where the link goes (sealed at rest) */
+    const char *entry;          /* optional: where the patient came in (registration, appointment, …) */
 } consult_visit_in_t;
 
 /* the template a visit gets: *rule_id (NULL when no rule), *choice "rule" | "department" | "generic" */

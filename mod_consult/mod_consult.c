@@ -111,6 +111,9 @@ static const hg_field_t VISIT_SCHEMA[] = {
     { .name = "disease", .type = HG_JT_STRING, .max_len = 50, .pattern = "[A-Za-z0-9_.-]+" },
     { .name = "phone", .type = HG_JT_STRING, .pattern = "1[0-9]{10}" },
     { .name = "openid", .type = HG_JT_STRING, .min_len = 16, .max_len = 64, .pattern = "[A-Za-z0-9_-]+" },
+    /* where the patient came in: the statistics' entry grouping (挂号入口、预约入口…) */
+    { .name = "entry", .type = HG_JT_STRING, .enum_values = (const char *const[]){ "registration", "appointment",
+      "app", "wechat", "qrcode", "kiosk", "other", NULL } },
     HG_FIELDS_END
 };
 
@@ -453,6 +456,7 @@ static apr_status_t route_visit(hg_call_t *c)
         in.disease = hg_json_gets(c->json, "disease", NULL);
     in.phone = hg_json_gets(c->json, "phone", NULL);
     in.openid = hg_json_gets(c->json, "openid", NULL);
+    in.entry = hg_json_gets(c->json, "entry", NULL);
     if ((rv = hg_db_begin(c->db)))
         return rv;
     rv = consult_store_visit_upsert(c->db, c->pool, c->master_key, c->institution, &in, G->session_ttl,

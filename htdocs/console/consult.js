@@ -10,7 +10,10 @@ const SEX = { M: '男', F: '女' };
 const SECTIONS = [['chief_complaint', '主诉'], ['present_illness', '现病史'], ['past_history', '既往史'],
   ['personal_history', '个人史'], ['allergy_history', '过敏史'], ['family_history', '家族史']];
 const GROUP = { day: '日期', hour: '时段', week: '周', month: '月份', dept: '科室', template: '问卷',
-  age_band: '年龄段', sex: '性别', channel: '入口渠道' };
+  age_band: '年龄段', sex: '性别', channel: '链接渠道', entry: '就诊入口' };
+const ENTRY = { registration: '挂号', appointment: '预约', app: 'APP', wechat: '公众号', qrcode: '扫码', kiosk: '自助机',
+  other: '其他', unknown: '未注明' };
+const CHANNEL = { sms: '短信', wechat: '微信', unknown: '未注明' };
 const COLORS = ['#07c160', '#10aeff', '#fa9d3b', '#fa5151', '#6467f0', '#91d300', '#1485ee', '#ffc300', '#b2b2b2', '#e64340'];
 
 const errText = (r) => (r.data.message || ('HTTP ' + r.status)) + (r.data.field ? ` (${r.data.field})` : '');
@@ -154,13 +157,14 @@ async function showStats() {
   if (!r.ok) { $('st-err').textContent = errText(r); $('st-rows').innerHTML = ''; $('st-chart').innerHTML = ''; return; }
   $('st-err').textContent = '';
   $('st-key').textContent = GROUP[group] || group;
-  const label = (k) => (group === 'sex' ? (SEX[k] || k) : group === 'hour' ? k + '时' : k);
+  const label = (k) => (group === 'sex' ? (SEX[k] || k) : group === 'hour' ? k + '时'
+    : group === 'entry' ? (ENTRY[k] || k) : group === 'channel' ? (CHANNEL[k] || k) : k);
   const row = (k, x) => `<td>${x.visits}</td><td>${x.started}</td><td>${x.completed}</td>` +
     `<td class="${x.stopped ? 'bad' : ''}">${x.stopped}</td><td>${x.open}</td><td>${pct(x.completionRate)}</td>`;
   $('st-rows').innerHTML = r.data.rows.map((x) => `<tr><td>${esc(label(x.key))}</td>${row(x.key, x)}</tr>`).join('') +
     `<tr><th>合计</th>${row('', r.data.totals)}</tr>`;
   const data = r.data.rows.map((x) => ({ label: label(x.key), value: x.visits, value2: x.completed }));
-  $('st-chart').innerHTML = ['dept', 'sex', 'age_band', 'channel', 'template'].includes(group) && data.length <= 10
+  $('st-chart').innerHTML = ['dept', 'sex', 'age_band', 'channel', 'entry', 'template'].includes(group) && data.length <= 10
     ? barChart(data, { title: `问卷数与已提交（${GROUP[group]}）`, legend: ['问卷数', '已提交'] }) +
       pieChart(data.map((d) => ({ label: d.label, value: d.value })), `问卷数占比（${GROUP[group]}）`)
     : barChart(data, { title: `问卷数与已提交（${GROUP[group]}）`, legend: ['问卷数', '已提交'] });

@@ -17,7 +17,7 @@ use HG qw(json_of signed_request staff_login psql cli_env);
 
 binmode STDOUT, ':encoding(UTF-8)';
 binmode STDERR, ':encoding(UTF-8)';
-plan tests => 86;
+plan tests => 88;
 
 my $json = JSON::PP->new->utf8->canonical;
 my $run  = $$ . time;
@@ -58,7 +58,11 @@ my %tok;
 for my $v (@V) {
     my $r = signed_request('POST', '/consult/api/v1/visits', {
         visitNo => "ST$run$v->[0]", patientId => "P$v->[0]", name => $v->[1], sex => $v->[2], birthDate => $v->[3],
-        department => $v->[5], doctor => '测试医生', visitTime => $v->[4] });
+        department => $v->[5], doctor => '测试医生', visitTime => $v->[4],
+        # where they came in: two by registration, one by appointment, one by QR code, one not said
+        ({ 1 => 'registration', 2 => 'appointment', 3 => 'registration', 4 => 'qrcode', 6 => 'app' }->{ $v->[0] }
+            ? (entry => { 1 => 'registration', 2 => 'appointment', 3 => 'registration', 4 => 'qrcode', 6 => 'app' }->{ $v->[0] })
+            : ()) });
     $tok{ $v->[0] } = json_of($r)->{token} // '';
 }
 ok t_cmp(join(',', map { length $tok{$_} } 1 .. 6), '43,43,43,43,43,43', 'six visits announced through the signed HIS API');
@@ -136,7 +140,17 @@ $g = rowsof($j);
 ok t_cmp(fig($g->{$dept}) . ' ' . fig($g->{$dept2}), '3/2/2/0/1 1/1/0/0/1', 'one day, every department: both of ours');
 my $channel = psql("SELECT coalesce(nullif(to_jsonb(v) ->> 'channel', ''), 'unknown') FROM consult.visits v WHERE visit_no = 'ST${run}1'");
 ($r, $j) = get("/stats?$range&dept=$dept&group=channel", $admin);
-ok t_cmp(join(' ', map { "$_->{key}=$_->{visits}" } @{ $j->{rows} // [] }), "$channel=5", "per entry channel ($channel: none recorded)");
+ok t_cmp(join(' ', map { "$_->{key}=$_->{visits}" } @{ $j->{rows} // [] }), "$channel=5", "per link channel ($channel: none recorded)");
+($r, $j) = get("/stats?$range&dept=$dept&group=entry", $admin);
+ok t_cmp(join(' ', map { "$_->{key}=$_->{visits}/$_->{completed}" } @{ $j->{rows} // [] }),
+         join(' ', map { "$_=" . { appointment => '1/' . psql("SELECT count(*) FROM consult.visits WHERE visit_no = 'ST${run}2' AND state = 'completed'"),
+                                   qrcode => '1/' . psql("SELECT count(*) FROM consult.visits WHERE visit_no = 'ST${run}4' AND state = 'completed'"),
+                                   registration => '2/' . psql("SELECT count(*) FROM consult.visits WHERE visit_no IN ('ST${run}1', 'ST${run}3') AND state = 'completed'"),
+                                   unknown => '1/0' }->{$_} } qw(appointment qrcode registration unknown)),
+         'per entry (挂号/预约/扫码, unknown when not said): visits and completed; the other department\'s visit is not here');
+my $bad = signed_request('POST', '/consult/api/v1/visits', { visitNo => "ST${run}9", patientId => 'P9', name => '错入口', sex => 'M',
+    birthDate => '1990-01-01', department => $dept, visitTime => '2026-03-02 08:10:00', entry => 'telepathy' });
+ok t_cmp($bad->code . ' ' . (json_of($bad)->{code} // '') . ' ' . (json_of($bad)->{field} // ''), '400 HG_FIELD_ENUM entry', 'an unknown entry is refused');
 
 # ---- per question
 ($r, $j) = get("/stats/questions?template=$tid&$range&dept=$dept", $admin);
