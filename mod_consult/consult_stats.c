@@ -338,7 +338,7 @@ static const char *open_name(apr_pool_t *p, const unsigned char *key, const char
 
 apr_status_t consult_stats_day_list(json_t **out, hg_db_t *db, apr_pool_t *p, const unsigned char *master_key,
                                     const char *institution, const char *date, const char *dept,
-                                    const char *state, int limit)
+                                    const char *state, const char *patient_id, int limit)
 {
     hg_db_result_t *r;
     json_t *rows;
@@ -350,10 +350,13 @@ apr_status_t consult_stats_day_list(json_t **out, hg_db_t *db, apr_pool_t *p, co
                       "t.definition ->> 'title', (SELECT count(*) FROM jsonb_object_keys(v.answers)), "
                       "to_char(v.submitted_at, 'YYYY-MM-DD HH24:MI:SS'), to_char(v.updated_at, 'YYYY-MM-DD HH24:MI:SS') "
                       "FROM consult.visits v JOIN consult.templates t USING (template_id, version) "
-                      "WHERE v.institution = $1 AND v.visit_time >= $2::date AND v.visit_time < $2::date + 1 "
+                      "WHERE v.institution = $1 AND ($2::date IS NULL OR (v.visit_time >= $2::date "
+                      "AND v.visit_time < $2::date + 1)) AND ($6::text IS NULL OR v.patient_id = $6) "
                       "AND ($3::text IS NULL OR v.department = $3) AND ($4::text IS NULL OR v.state = $4) "
-                      "ORDER BY v.department, v.visit_time, v.id LIMIT $5::int + 1", 5,
-                      institution, date, dept, state, apr_itoa(p, limit))))
+                      /* a day: per department in time; a patient's: newest first */
+                      "ORDER BY CASE WHEN $6::text IS NULL THEN v.department END, "
+                      "CASE WHEN $6::text IS NULL THEN v.visit_time END, v.visit_time DESC, v.id LIMIT $5::int + 1", 6,
+                      institution, date, dept, state, apr_itoa(p, limit), patient_id)))
         return rv;
     rows = json_array();
     for (i = 0; i < r->nrows && i < limit; i++)
@@ -364,7 +367,8 @@ apr_status_t consult_stats_day_list(json_t **out, hg_db_t *db, apr_pool_t *p, co
             "visitTime", hg_db_val(r, i, 7), "state", hg_db_val(r, i, 8), "template", hg_db_val(r, i, 9),
             "title", hg_db_val(r, i, 10), "answered", (json_int_t)col64(r, i, 11),
             "submittedAt", hg_db_val(r, i, 12), "updatedAt", hg_db_val(r, i, 13)));
-    *out = hg_json_own(p, json_pack("{s:s, s:o, s:b}", "date", date, "sessions", rows, "truncated", r->nrows > limit));
+    *out = hg_json_own(p, json_pack("{s:s?, s:s?, s:o, s:b}", "date", date, "patientId", patient_id, "sessions", rows,
+                                    "truncated", r->nrows > limit));
     return APR_SUCCESS;
 }
 

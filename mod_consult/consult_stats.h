@@ -52,10 +52,11 @@ apr_status_t consult_stats_questions(json_t **out, hg_db_t *db, apr_pool_t *p, c
                                      const char *version);
 
 /* The day's questionnaires (visitTime on date), newest last per department; names masked with
- * the master key.  state NULL = any.  {"date","sessions":[…],"truncated"} */
+ * the master key.  state NULL = any.  patient_id: that patient's only, newest first (date NULL:
+ * every day).  {"date","patientId","sessions":[…],"truncated"} */
 apr_status_t consult_stats_day_list(json_t **out, hg_db_t *db, apr_pool_t *p, const unsigned char *master_key,
                                     const char *institution, const char *date, const char *dept,
-                                    const char *state, int limit);
+                                    const char *state, const char *patient_id, int limit);
 
 /* One questionnaire by visitNo: the visit (name masked), its answers in template order with their
  * display texts, the six sections, the narrative, the advice when stopped.  *department gets the

@@ -752,9 +752,54 @@ static apr_status_t route_session_post(hg_call_t *c)
     return c->db->in_tx ? hg_db_commit(c->db) : APR_SUCCESS;
 }
 
+/* GET /consult/api/v1/patients/<patientId>/visits[?date=yyyy-MM-dd] — the doctor's workstation: the
+ * patient's pre-consultations of the day (today by default), each with its state, and the sections
+ * (五史一诉) and narrative of those submitted; …/visits/<visitNo>/summary has the rest */
+static const hg_field_t PATIENT_QUERY[] = {
+    { .name = "date", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
+    HG_FIELDS_END_CLOSED
+};
+
+static apr_status_t route_patient(hg_call_t *c)
+{
+    char *rest = apr_pstrdup(c->pool, c->path_rest), *last;
+    const char *pid = apr_strtok(rest, "/", &last), *what = apr_strtok(NULL, "/", &last), *date;
+    hg_db_result_t *r;
+    json_t *q, *list;
+    apr_status_t rv;
+    int i;
+
+    if (!pid || !what || strcmp(what, "visits") || apr_strtok(NULL, "/", &last))
+        return hg_call_fail(c, "HG_NOT_FOUND", NULL, NULL);
+    if (strlen(pid) > 50)
+        return hg_call_fail(c, "HG_FIELD_TOO_LONG", "patientId", "at most 50 characters");
+    if ((rv = hg_call_query(c, PATIENT_QUERY, &q)))
+        return rv;
+    date = hg_json_opt(q, "date") ? hg_json_opt(q, "date") : consult_today(c->pool);
+    if ((rv = hg_db_q(c->db, &r, "SELECT visit_no, department, doctor, to_char(visit_time, 'YYYY-MM-DD HH24:MI:SS'), "
+                      "state, template_id || '|' || version, to_char(submitted_at, 'YYYY-MM-DD HH24:MI:SS'), "
+                      "(summary -> 'sections')::text, summary ->> 'narrative' FROM consult.visits "
+                      "WHERE institution = $1 AND patient_id = $2 AND visit_time >= $3::date "
+                      "AND visit_time < $3::date + 1 ORDER BY visit_time, id LIMIT 100", 3, c->institution, pid, date)))
+        return rv;
+    list = json_array();
+    for (i = 0; i < r->nrows; i++) {
+        json_t *v = json_pack("{s:s, s:s, s:s?, s:s, s:s, s:s, s:s?, s:s?}", "visitNo", hg_db_val(r, i, 0),
+                              "department", hg_db_val(r, i, 1), "doctor", hg_db_val(r, i, 2),
+                              "visitTime", hg_db_val(r, i, 3), "state", hg_db_val(r, i, 4),
+                              "template", hg_db_val(r, i, 5), "submittedAt", hg_db_val(r, i, 6),
+                              "narrative", hg_db_val(r, i, 8));
+        if (hg_db_val(r, i, 7))
+            json_object_set_new(v, "sections", json_loads(hg_db_val(r, i, 7), 0, NULL));
+        json_array_append_new(list, v);
+    }
+    return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:o}", "patientId", pid, "date", date, "visits", list));
+}
+
 static const hg_route_t consult_routes[] = {
     { "POST", "/consult/api/v1/visits", HG_R_SIGNED | HG_R_JSON, NULL, route_visit },
     { "GET",  "/consult/api/v1/visits/", HG_R_SIGNED | HG_R_PREFIX, NULL, route_summary },
+    { "GET",  "/consult/api/v1/patients/", HG_R_SIGNED | HG_R_PREFIX, NULL, route_patient },
     { "GET",  "/consult/pub/v1/sessions/", HG_R_DB | HG_R_PREFIX | HG_R_AUDIT, NULL, route_session },
     { "POST", "/consult/pub/v1/sessions/", HG_R_DB | HG_R_PREFIX | HG_R_AUDIT, NULL, route_session_post },
     { NULL }

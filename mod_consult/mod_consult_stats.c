@@ -1,5 +1,5 @@
 /* mod_consult: the staff console's lists and statistics (预问诊统计) under /consult/staff/v1/.
- *   GET sessions?date=&dept=&state=&limit=        the day's questionnaires (names masked)
+ *   GET sessions?date=&patientId=&dept=&state=&limit=  the day's questionnaires, or a patient's (names masked)
  *   GET sessions/<visitNo>                       one questionnaire: answers, sections, narrative
  *   GET stats?from=&to=&dept=&template=&group=   usage per hour/day/week/month/dept/template/age band/sex/channel
  *   GET stats/questions?template=&version=&from=&to=&dept=   per question: options, completion rate
@@ -107,6 +107,7 @@ static const char *state_label(const char *s)
 
 static const hg_field_t LIST_QUERY[] = {
     { .name = "date", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
+    { .name = "patientId", .type = HG_JT_STRING, .max_len = 50 },
     { .name = "dept", .type = HG_JT_STRING, .max_len = 50 },
     { .name = "state", .type = HG_JT_STRING, .enum_values = STATES },
     { .name = "limit", .type = HG_JT_STRING, .pattern = "[0-9]{1,4}" },
@@ -130,9 +131,10 @@ static apr_status_t route_list(hg_call_t *c)
         return rv;
     if ((lim = hg_json_opt(q, "limit")) && ((limit = atoi(lim)) < 1 || limit > LIST_MAX))
         return hg_call_fail(c, "HG_FIELD_RANGE", "limit", apr_psprintf(c->pool, "1 to %d", LIST_MAX));
-    date = hg_json_opt(q, "date") ? hg_json_opt(q, "date") : consult_today(c->pool);
+    /* a patient's questionnaires: every day unless one is asked; else the day's, today by default */
+    date = hg_json_opt(q, "date") ? hg_json_opt(q, "date") : hg_json_opt(q, "patientId") ? NULL : consult_today(c->pool);
     if ((rv = consult_stats_day_list(&out, c->db, c->pool, c->master_key, c->institution, date, dept,
-                                     hg_json_opt(q, "state"), limit)))
+                                     hg_json_opt(q, "state"), hg_json_opt(q, "patientId"), limit)))
         return rv;
     if ((fmt = hg_json_opt(q, "format")) && !strcmp(fmt, "csv")) {
         apr_array_header_t *rows = apr_array_make(c->pool, 64, sizeof(apr_array_header_t *)), *r;
@@ -149,7 +151,7 @@ static apr_status_t route_list(hg_call_t *c)
             CELL(r, hg_json_gets(s, "title", NULL) ? hg_json_gets(s, "title", NULL) : hg_json_gets(s, "template", NULL));
             CELL(r, i64s(c->pool, s, "answered")); CELL(r, hg_json_gets(s, "submittedAt", NULL));
         }
-        return answer_csv(c, rows, apr_psprintf(c->pool, "consult-sessions-%s.csv", date));
+        return answer_csv(c, rows, apr_psprintf(c->pool, "consult-sessions-%s.csv", date ? date : "patient"));
     }
     return hg_call_answer(c, 200, json_incref(out));
 }

@@ -105,7 +105,8 @@ function pieChart(data, title) {
 // ---------------------------------------------------------------- the day's list and one questionnaire
 
 async function showDay() {
-  const q = { date: $('day-date').value, dept: $('day-dept').value.trim(), state: $('day-state').value };
+  const q = { date: $('day-date').value, dept: $('day-dept').value.trim(), state: $('day-state').value,
+    patientId: $('day-patient').value.trim() };
   $('day-csv').href = `${BASE}/sessions?` + query({ ...q, format: 'csv' });
   const r = await api('GET', `${BASE}/sessions?` + query(q));
   if (!r.ok) { $('day-err').textContent = errText(r); $('day-rows').innerHTML = ''; return; }

@@ -11,11 +11,11 @@ use Apache::TestUtil qw(t_cmp);
 use Digest::SHA qw(hmac_sha256_hex);
 use Encode qw(encode_utf8);
 use JSON::PP;
-use HG qw(json_of signed_request psql wait_until);
+use HG qw(staff_login json_of signed_request psql wait_until);
 
 binmode STDOUT, ":encoding(UTF-8)";
 binmode STDERR, ":encoding(UTF-8)";
-plan tests => 80;
+plan tests => 85;
 
 my $json = JSON::PP->new->utf8->canonical;
 my $pub = '/consult/pub/v1/sessions';
@@ -181,6 +181,23 @@ ok t_cmp(codes($j->{warnings}), 'pain_without_site:warn', 'the confirmed warning
 ok t_cmp($j->{structured}{answers}{pain_score}, 5, 'structured answers');
 ok t_cmp($j->{questionnaireResponse}{resourceType} . ' ' . $j->{questionnaireResponse}{questionnaire},
          'QuestionnaireResponse gi-0302|1', 'FHIR response of the template version');
+
+# ---- the doctor's workstation by patient: the day's pre-consultations of P$run
+$r = signed_request('GET', "/consult/api/v1/patients/P$run/visits?date=2026-06-14", '');
+$j = json_of($r);
+my ($pv) = grep { $_->{visitNo} eq "G${run}1" } @{ $j->{visits} // [] };
+ok t_cmp($r->code . ' ' . ($pv ? "$pv->{state} $pv->{department} " . ($pv->{sections}{chief_complaint} // '-') : 'missing'),
+         '200 completed 0302 腹痛3天', 'by patient and day: the submitted questionnaire with its 五史一诉');
+ok t_cmp(scalar @{ json_of(signed_request('GET', "/consult/api/v1/patients/P$run/visits?date=2026-06-15", ''))->{visits} // ['x'] }, 0,
+         'and nothing on another day');
+$r = signed_request('GET', "/consult/api/v1/patients/P$run/visits?day=2026-06-14", '');
+ok t_cmp(err($r, json_of($r)), '400 HG_FIELD_UNKNOWN day', 'an unknown parameter: 400');
+ok t_cmp(GET("/consult/api/v1/patients/P$run/visits")->code, 401, 'the HIS signs this call too');
+# the console: the patient's questionnaires, any day, newest first
+my ($sr, $scookie) = staff_login('admin', 'Adm1n-Test-Pass#2026');
+my $sl = json_of(GET("/consult/staff/v1/sessions?patientId=P$run", Cookie => $scookie));
+ok t_cmp(join(',', sort map { $_->{visitNo} } @{ $sl->{sessions} // [] }) =~ /G${run}1/ ? ($sl->{patientId} // '') : 'missing',
+         "P$run", 'the console finds the questionnaires by patient id');
 
 # ---- pushed to the HIS through the outbox, signed
 my $push = wait_until(20, sub { (json_of(GET("/sandbox/his/consult-summaries?visitNo=G${run}1"))->{summaries} // [])->[0] });
