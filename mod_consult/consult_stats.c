@@ -12,7 +12,7 @@
 #include "consult_stats.h"
 
 const char *const CONSULT_STATS_GROUPS[] = {
-    "hour", "day", "week", "month", "dept", "template", "age_band", "sex", "channel", "entry", NULL
+    "hour", "day", "week", "month", "dept", "template", "age_band", "sex", "channel", "entry", "fill_hour", NULL
 };
 
 static const char *const SECTION_KEYS[] = {
@@ -101,6 +101,9 @@ static const struct { const char *group, *key, *order; } GROUP_SQL[] = {
     { "sex", "sex", "1" },
     { "channel", "channel", "1" },
     { "entry", "coalesce(entry, 'unknown')", "1" },
+    /* when patients fill the form in (the hour they submitted it, server time): the peaks to staff
+     * the help desk for; '-' for the questionnaires not submitted */
+    { "fill_hour", "coalesce(to_char(submitted_at, 'HH24'), '-')", "1" },
     { NULL, NULL, NULL }
 };
 
@@ -127,7 +130,7 @@ apr_status_t consult_stats_usage(json_t **out, hg_db_t *db, apr_pool_t *p, const
     /* the channel column may not exist in this schema: to_jsonb of the row reads it when it does */
     sql = apr_pstrcat(p,
         "WITH v AS (SELECT v.visit_time, v.department, v.template_id, v.version, v.sex, v.state, "
-        "v.answers <> '{}'::jsonb AS any_answer, v.entry, "
+        "v.answers <> '{}'::jsonb AS any_answer, v.entry, v.submitted_at, "
         "date_part('year', age(v.visit_time::date, v.birth_date))::int AS age, ",
         strcmp(q->group, "channel") ? "NULL::text" : "coalesce(nullif(to_jsonb(v) ->> 'channel', ''), 'unknown')",
         " AS channel FROM consult.visits v WHERE v.institution = $1 AND v.visit_time >= $2::date "

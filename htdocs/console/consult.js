@@ -10,7 +10,7 @@ const SEX = { M: '男', F: '女' };
 const SECTIONS = [['chief_complaint', '主诉'], ['present_illness', '现病史'], ['past_history', '既往史'],
   ['personal_history', '个人史'], ['allergy_history', '过敏史'], ['family_history', '家族史']];
 const GROUP = { day: '日期', hour: '时段', week: '周', month: '月份', dept: '科室', template: '问卷',
-  age_band: '年龄段', sex: '性别', channel: '链接渠道', entry: '就诊入口' };
+  age_band: '年龄段', sex: '性别', channel: '链接渠道', entry: '就诊入口', fill_hour: '填写时段' };
 const ENTRY = { registration: '挂号', appointment: '预约', app: 'APP', wechat: '公众号', qrcode: '扫码', kiosk: '自助机',
   other: '其他', unknown: '未注明' };
 const CHANNEL = { sms: '短信', wechat: '微信', unknown: '未注明' };
@@ -159,7 +159,8 @@ async function showStats() {
   $('st-err').textContent = '';
   $('st-key').textContent = GROUP[group] || group;
   const label = (k) => (group === 'sex' ? (SEX[k] || k) : group === 'hour' ? k + '时'
-    : group === 'entry' ? (ENTRY[k] || k) : group === 'channel' ? (CHANNEL[k] || k) : k);
+    : group === 'entry' ? (ENTRY[k] || k) : group === 'channel' ? (CHANNEL[k] || k)
+    : group === 'fill_hour' ? (k === '-' ? '未提交' : k + '时') : k);
   const row = (k, x) => `<td>${x.visits}</td><td>${x.started}</td><td>${x.completed}</td>` +
     `<td class="${x.stopped ? 'bad' : ''}">${x.stopped}</td><td>${x.open}</td><td>${pct(x.completionRate)}</td>`;
   $('st-rows').innerHTML = r.data.rows.map((x) => `<tr><td>${esc(label(x.key))}</td>${row(x.key, x)}</tr>`).join('') +

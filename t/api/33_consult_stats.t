@@ -17,7 +17,7 @@ use HG qw(json_of signed_request staff_login psql cli_env);
 
 binmode STDOUT, ':encoding(UTF-8)';
 binmode STDERR, ':encoding(UTF-8)';
-plan tests => 88;
+plan tests => 89;
 
 my $json = JSON::PP->new->utf8->canonical;
 my $run  = $$ . time;
@@ -124,6 +124,20 @@ ok t_cmp(join(' ', map { "$_->{key}=" . fig($_) } @{ $j->{rows} // [] }), '0-6=1
          'per age band (age at the visit), in band order');
 ($r, $j) = get("/stats?$range&dept=$dept&group=hour", $admin);
 ok t_cmp(join(' ', map { "$_->{key}=$_->{visits}" } @{ $j->{rows} // [] }), '08=3 09=1 10=1', 'per hour of the visit');
+# when they filled it in: the submitted ones set to known hours, the rest '-'
+my @done = split /\n/, psql("SELECT visit_no FROM consult.visits WHERE visit_no LIKE 'ST$run%' AND department = '$dept' "
+                            . "AND state = 'completed' ORDER BY visit_no");
+psql("UPDATE consult.visits SET submitted_at = CASE WHEN visit_no = '$done[0]' THEN '2026-03-03 07:05+00'::timestamptz "
+     . "ELSE '2026-03-02 21:15+00'::timestamptz END WHERE visit_no IN (" . join(',', map { "'$_'" } @done) . ")");
+($r, $j) = get("/stats?$range&dept=$dept&group=fill_hour", $admin);
+my $hh = psql("SELECT string_agg(DISTINCT to_char(submitted_at, 'HH24'), ',' ORDER BY to_char(submitted_at, 'HH24')) "
+              . "FROM consult.visits WHERE visit_no IN (" . join(',', map { "'$_'" } @done) . ")");
+my %want = ('-' => 5 - @done);
+$want{ (split /,/, $hh)[0] } = 1;
+$want{ (split /,/, $hh)[1] } = @done - 1 if @done > 1;
+ok t_cmp(join(' ', map { "$_->{key}=$_->{visits}" } @{ $j->{rows} // [] }),
+         join(' ', map { "$_=$want{$_}" } grep { $want{$_} } sort keys %want),
+         'per hour the patients filled the form in (submitted), the rest under -');
 ($r, $j) = get("/stats?$range&dept=$dept&group=day", $admin);
 ok t_cmp(join(' ', map { "$_->{key}=$_->{visits}/$_->{completed}" } @{ $j->{rows} // [] }),
          '2026-03-02=3/2 2026-03-03=1/1 2026-04-01=1/0', 'per day');
