@@ -43,7 +43,9 @@ static const hg_field_t MAIL[] = {
     { .name = "text", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 4000 },
     { .name = "filename", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 100,
       .pattern = "[A-Za-z0-9._-]{1,100}" },
-    { .name = "pdf", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 16 * 1024 * 1024 },
+    /* the file, or what to draw it from (an e-mail queued with the bill, before any PDF exists) */
+    { .name = "pdf", .type = HG_JT_STRING, .max_len = 16 * 1024 * 1024 },
+    { .name = "render", .type = HG_JT_OBJECT },
     HG_FIELDS_END };
 
 #define LB "\xE3\x80\x90"          /* 【 */
@@ -353,9 +355,23 @@ static apr_status_t send_email(apr_pool_t *p, const hg_outbox_item_t *item, cons
         return give_up(out, INVOICE_PERMANENT, "the mail server is not configured (InvoiceMail)", HG_EINVALID);
     if (hg_json_validate(p, payload, MAIL, &e) != APR_SUCCESS)
         return give_up(out, INVOICE_PERMANENT, invalid_text(p, e), HG_EINVALID);
-    b64 = hg_json_gets(payload, "pdf", NULL);
-    pdf = apr_palloc(p, apr_base64_decode_len(b64));
-    pdf_len = (apr_size_t)apr_base64_decode_binary(pdf, b64);
+    if ((b64 = hg_json_gets(payload, "pdf", NULL))) {
+        pdf = apr_palloc(p, apr_base64_decode_len(b64));
+        pdf_len = (apr_size_t)apr_base64_decode_binary(pdf, b64);
+    }
+    else if (json_is_object(json_object_get(payload, "render"))) {
+        const char *drawn, *why = NULL;
+        if (!conf->render_pdf)
+            return give_up(out, INVOICE_PERMANENT, "invoice.notify: no PDF renderer here", HG_EINVALID);
+        if ((rv = conf->render_pdf(&drawn, &pdf_len, p, json_object_get(payload, "render"), &why)) == APR_EAGAIN)
+            return give_up(out, INVOICE_RETRY, "invoice.notify: no PDF render free now (InvoicePdfRenders)", rv);
+        if (rv)
+            return give_up(out, INVOICE_PERMANENT, apr_pstrcat(p, "invoice.notify: the layout file could not be "
+                                                             "drawn: ", why ? why : "render failed", NULL), rv);
+        pdf = (unsigned char *)drawn;
+    }
+    else
+        return give_up(out, INVOICE_PERMANENT, "invoice.notify payload: neither pdf nor render", HG_EINVALID);
     if (pdf_len < 5 || memcmp(pdf, "%PDF-", 5))
         return give_up(out, INVOICE_PERMANENT, "invoice.notify payload: pdf is not a PDF", HG_EINVALID);
     if ((rv = invoice_mail_message(&msg, &msg_len, p, conf->mail_from_name, conf->mail_from,

@@ -46,6 +46,11 @@ typedef struct invoice_notify_conf_t {
     int mail_require_tls;
     /* mod_hisgate's shared WeChat access token (hg_wechat_token in hg_glue.h); NULL: not loaded */
     hg_wechat_token_get_fn *wechat_token;
+    /* the layout file of an e-mail that carries the bill's document instead of the file
+     * ({"doc": its JSON text, "url", "sealStatus"}): APR_EAGAIN when no render is free now (a retry),
+     * anything else with *why a payload that will never render; NULL: such e-mails dead-letter */
+    apr_status_t (*render_pdf)(const char **pdf, apr_size_t *len, apr_pool_t *p, json_t *render,
+                               const char **why);
 } invoice_notify_conf_t;
 
 /* An SMS gateway's answer code (the common Chinese gateways' scheme): OK delivered; isv.* the

@@ -150,7 +150,7 @@ static apr_status_t take_number(invoice_ctx_t *x, const char *kind, const char *
  * for the summaries */
 enum { BR_INST, BR_BUS, BR_KIND, BR_SERVICE, BR_PLACE, BR_BATCH, BR_NO, BR_RANDOM, BR_CTIME, BR_TOTAL,
        BR_RED, BR_RELATED, BR_HASH, BR_DOC, BR_SEAL, BR_ID_IDX, BR_TEL_IDX, BR_CARD_IDX, BR_TEL,
-       BR_UPLOAD, BR_NOTIFY, BR_PAYEE, BR_CHANNELS, BR_CHARGES, BR_MI_IDX, BR_COUNT };
+       BR_UPLOAD, BR_NOTIFY, BR_PAYEE, BR_CHANNELS, BR_CHARGES, BR_MI_IDX, BR_MAIL, BR_COUNT };
 
 static apr_status_t bill_row(invoice_ctx_t *x, const char *bus_no, invoice_kind_t kind,
                              const char *service, const char *place, const char *batch,
@@ -159,7 +159,7 @@ static apr_status_t bill_row(invoice_ctx_t *x, const char *bus_no, invoice_kind_
                              json_t *doc, json_t *norm, const char *upload_service, const char ***row)
 {
     char *sig = NULL;
-    const char *doc_text, *upload, *notify = NULL, *tel, *openid, *channels, *charges;
+    const char *doc_text, *upload, *notify = NULL, *tel, *openid, *channels, *charges, *mail;
     const char **params;
     json_t *up;
     apr_status_t rv;
@@ -215,6 +215,22 @@ static apr_status_t bill_row(invoice_ctx_t *x, const char *bus_no, invoice_kind_
     params[BR_TEL_IDX] = pidx(x, "tel", tel);
     params[BR_CARD_IDX] = pidx(x, "card", hg_json_gets(norm, "cardNo", NULL));
     params[BR_MI_IDX] = pidx(x, "mi", hg_json_gets(norm, "medicalInsuranceID", NULL));
+    params[BR_MAIL] = NULL;
+    /* an address from the HIS: the layout file by e-mail, rendered by the delivery (the issue answers
+     * before any PDF is drawn) from the document it carries, sealed like every notice */
+    if (!red && (mail = hg_json_gets(norm, "email", NULL)) && *mail) {
+        const char *m = hg_json_dump(x->p, hg_json_own(x->p, json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}}",
+            "channel", "email", "to", mail,
+            "subject", apr_psprintf(x->p, "%s电子票据 %s %s", x->institution_name, batch, bill_no),
+            "text", apr_psprintf(x->p, "您好：\n\n附件是您在%s的医疗收费电子票据（票据代码 %s，票据号码 %s，金额 %s 元），"
+                                 "可在财政电子票据查验平台查验真伪。\n\n此邮件由系统自动发送，请勿回复。\n",
+                                 x->institution_name, batch, bill_no, hg_money_format(x->p, total)),
+            "filename", apr_psprintf(x->p, "ebill-%s-%s.pdf", batch, bill_no),
+            "render", "doc", doc_text, "url", invoice_h5_url(x, &(invoice_bill_t){ .bill_batch_code = batch,
+                                                             .bill_no = bill_no, .random = random }),
+            "sealStatus", "待监制")), 0);
+        params[BR_MAIL] = seal_text(x, m);
+    }
     params[BR_TEL] = tel && *tel ? seal_text(x, tel) : NULL;
     params[BR_UPLOAD] = upload;
     params[BR_NOTIFY] = notify;
@@ -251,7 +267,10 @@ static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_ki
         "    'bill:' || coalesce(nullif($12, '0')::bigint, b.id) FROM b), "
         " n AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts) "
         "  SELECT 'invoice.notify', $1, 'notify:' || b.id, jsonb_build_object('sealed', $21::text), 8 "
-        "  FROM b WHERE $21::text IS NOT NULL) "
+        "  FROM b WHERE $21::text IS NOT NULL), "
+        " m AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts) "
+        "  SELECT 'invoice.notify', $1, 'issuemail:' || b.id, jsonb_build_object('sealed', $26::text), 10 "
+        "  FROM b WHERE $26::text IS NOT NULL) "
         "SELECT id FROM b";
     st.n = BR_COUNT;
     st.params = params;
@@ -405,7 +424,7 @@ static apr_status_t member_row(issue_member_t *m)
 /* the batch's columns as array parameters (hg_db_array): one statement for every row */
 static const int GROUP_COLS[] = { BR_BUS, BR_KIND, BR_SERVICE, BR_NO, BR_RANDOM, BR_TOTAL, BR_HASH, BR_DOC,
                                   BR_SEAL, BR_ID_IDX, BR_TEL_IDX, BR_CARD_IDX, BR_TEL, BR_UPLOAD, BR_NOTIFY,
-                                  BR_PAYEE, BR_CHANNELS, BR_CHARGES, BR_MI_IDX };
+                                  BR_PAYEE, BR_CHANNELS, BR_CHARGES, BR_MI_IDX, BR_MAIL };
 #define GROUP_NCOLS ((int)(sizeof(GROUP_COLS) / sizeof(*GROUP_COLS)))
 
 static apr_status_t group_insert(invoice_ctx_t *x, issue_member_t **ms, int n, hg_db_result_t **r)
@@ -424,9 +443,10 @@ static apr_status_t group_insert(invoice_ctx_t *x, issue_member_t **ms, int n, h
     }
     st.sql = "WITH d AS (SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], "
         "    $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], "
-        "    $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[]) "
-        "    WITH ORDINALITY AS d(bus_no, kind, service, bill_no, random, total_fen, content_hash, doc_sealed, "
-        "    seal, id_idx, tel_idx, card_idx, tel_sealed, upload, notify, payee, channels, charges, mi_idx, i)), "
+        "    $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[], "
+        "    $24::text[]) WITH ORDINALITY AS d(bus_no, kind, service, bill_no, random, total_fen, content_hash, "
+        "    doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed, upload, notify, payee, channels, charges, "
+        "    mi_idx, mail, i)), "
         " b AS (INSERT INTO invoice.bills (institution, bus_no, kind, service, place_code, "
         "    bill_batch_code, bill_no, random, create_time, total_fen, is_scarlet, content_hash, "
         "    doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed, payee, channels, charges, mi_idx) "
@@ -438,7 +458,10 @@ static apr_status_t group_insert(invoice_ctx_t *x, issue_member_t **ms, int n, h
         "    'bill:' || b.id FROM b JOIN d USING (bus_no) ORDER BY b.id), "
         " n AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts) "
         "  SELECT 'invoice.notify', $1, 'notify:' || b.id, jsonb_build_object('sealed', d.notify), 8 "
-        "  FROM b JOIN d USING (bus_no) WHERE d.notify IS NOT NULL ORDER BY b.id) "
+        "  FROM b JOIN d USING (bus_no) WHERE d.notify IS NOT NULL ORDER BY b.id), "
+        " m AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts) "
+        "  SELECT 'invoice.notify', $1, 'issuemail:' || b.id, jsonb_build_object('sealed', d.mail), 10 "
+        "  FROM b JOIN d USING (bus_no) WHERE d.mail IS NOT NULL ORDER BY b.id) "
         "SELECT bus_no, id FROM b";
     st.n = 4 + GROUP_NCOLS;
     st.params = params;

@@ -13,7 +13,7 @@ use JSON::PP ();
 use HG qw(json_of signed_request psql wait_until);
 use HGInvoice qw(outpatient);
 
-plan tests => 24;
+plan tests => 29;
 
 my $json = JSON::PP->new->utf8->canonical;
 my $bill = json_of(signed_request('POST', '/invoice/api/v1/invoiceEBillOutpatient', outpatient()));
@@ -95,3 +95,29 @@ ok t_cmp($r->code . ' ' . ($j->{code} // '-'), '404 HG_INVOICE_NOT_FOUND', 'a wr
 ($r, $j) = ask(email => "y$$\@example.com", extra => 1);
 ok t_cmp($r->code . ' ' . ($j->{code} // '-'), '400 HG_FIELD_UNKNOWN', 'an unknown field is refused');
 psql("UPDATE hg.outbox SET state = 'done' WHERE business_key LIKE 'email:$bid:%' AND state = 'pending'");
+
+# ---- the HIS gives an e-mail address with the bill: the layout file goes there, drawn by the delivery
+my $haddr = "his.given.$$\@example.com";
+my $mb = outpatient();
+$mb->{email} = $haddr;
+my $hb = json_of(signed_request('POST', '/invoice/api/v1/invoiceEBillOutpatient', $mb));
+my $hid = psql("SELECT id FROM invoice.bills WHERE bill_batch_code = '$hb->{billBatchCode}' AND bill_no = '$hb->{billNo}'");
+ok t_cmp(wait_until(20, sub { mails_to($haddr) }) ? 1 : 0, 1, 'a bill issued with an e-mail address: the mail arrives');
+my $hm = psql("SELECT data FROM sandbox.mails WHERE rcpt_to = '$haddr' ORDER BY id DESC LIMIT 1");
+my ($hhead, $hbody) = split /\r\n\r\n/, $hm, 2;
+my ($hbound) = $hhead =~ /boundary="([^"]+)"/;
+my @hparts = grep { /\S/ && !/^--\s*$/ } split /\r\n--\Q$hbound\E(?:--)?\r\n?/, "\r\n" . ($hbody // '');
+my (undef, $hpb) = split /\r\n\r\n/, $hparts[1] // '', 2;
+open my $hfh, '>:raw', "$state/his-mail.pdf" or die $!;
+print $hfh decode_base64($hpb // '');
+close $hfh;
+ok t_cmp(decode('UTF-8', scalar `pdftotext -q '$state/his-mail.pdf' - 2>/dev/null`), qr/\Q$hb->{billNo}\E[\s\S]*待监制|待监制[\s\S]*\Q$hb->{billNo}\E/,
+         'with the bill\'s layout file, drawn in the delivery (before supervision: 待监制)');
+ok t_cmp(psql("SELECT state || ' ' || (result->>'reply') || ' ' || (payload::text NOT LIKE '%$haddr%')::text FROM hg.outbox "
+              . "WHERE business_key = 'issuemail:$hid'"), 'done 250 true', 'one delivery, the address sealed in the outbox');
+my ($rr) = json_of(signed_request('POST', '/invoice/api/v1/writeOffEBill', { billBatchCode => $hb->{billBatchCode},
+    billNo => $hb->{billNo}, reason => '退费', operator => '李四', busDateTime => $hb->{createTime}, placeCode => 'MZ01' }));
+ok t_cmp(($rr->{eScarletBillNo} ? 'red ' : 'no red ') . psql("SELECT count(*) FROM hg.outbox WHERE topic = 'invoice.notify' "
+         . "AND business_key LIKE 'issuemail:%' AND business_key IN (SELECT 'issuemail:' || id FROM invoice.bills "
+         . "WHERE related_id = $hid)"), 'red 0', 'its red bill sends no mail');
+ok t_cmp(psql("SELECT count(*) FROM hg.outbox WHERE business_key = 'issuemail:$bid'"), 0, 'a bill without an address: none');
