@@ -43,6 +43,18 @@ static apr_status_t need_role(hg_call_t *c)
     return hg_call_fail(c, "HG_FORBIDDEN", NULL, "this needs the role consult_author, consult_reviewer or consult_admin");
 }
 
+/* a doctor reads the published templates of their department and the institution-wide ones
+ * (医生查看本科室发布的问卷模板): approved versions only, nothing to write */
+static int reader_only(hg_call_t *c) { return !is_author(c) && !is_reviewer(c); }
+
+static apr_status_t need_reader(hg_call_t *c)
+{
+    if (!reader_only(c) || hg_call_has_role(c, "consult_doctor"))
+        return APR_SUCCESS;
+    return hg_call_fail(c, "HG_FORBIDDEN", NULL,
+                        "this needs the role consult_doctor, consult_author, consult_reviewer or consult_admin");
+}
+
 /* ---------------------------------------------------------------- helpers */
 
 typedef struct tver_t tver_t;
@@ -105,7 +117,7 @@ static apr_status_t load_version(hg_call_t *c, const char *tid, const char *ver,
     if (!r->nrows)
         return hg_call_fail(c, "HG_NOT_FOUND", NULL, "no such template version");
     *out = tver_of(c->pool, r, 0);
-    if (!may_see(c, (*out)->department))
+    if (!may_see(c, (*out)->department) || (reader_only(c) && strcmp((*out)->status, "approved")))
         return hg_call_fail(c, "HG_NOT_FOUND", NULL, "no such template version");   /* not even its existence */
     return APR_SUCCESS;
 }
@@ -176,9 +188,9 @@ static apr_status_t route_list(hg_call_t *c)
     hg_db_result_t *r;
     apr_status_t rv;
     int i;
-    if ((rv = need_role(c)) || (rv = hg_call_query(c, LIST_SCHEMA, &q)))
+    if ((rv = need_reader(c)) || (rv = hg_call_query(c, LIST_SCHEMA, &q)))
         return rv;
-    status = hg_json_gets(q, "status", NULL);
+    status = reader_only(c) ? "approved" : hg_json_gets(q, "status", NULL);
     if ((rv = hg_db_q(c->db, &r, "SELECT " TVER_COLS " FROM consult.templates WHERE ($1::text IS NULL OR status = $1) "
                       "AND ($2 OR department IS NULL OR department = $3) ORDER BY template_id, "
                       "CASE WHEN version ~ '^[0-9]{1,9}$' THEN version::int END DESC NULLS LAST, version DESC", 3,
@@ -440,14 +452,16 @@ static apr_status_t route_get(hg_call_t *c)
     tver_t *t;
     json_t *q;
     apr_status_t rv;
-    if ((rv = need_role(c)) || (rv = parse_path(c, &tid, &ver, &what)))
+    if ((rv = need_reader(c)) || (rv = parse_path(c, &tid, &ver, &what)))
         return rv;
-    if (!ver) {     /* …/versions: every version of the template, newest first */
+    if (!ver) {     /* …/versions: every version of the template, newest first (a doctor: the published) */
         hg_db_result_t *r;
         json_t *a = json_array();
         int i;
-        if ((rv = hg_db_q(c->db, &r, "SELECT " TVER_COLS " FROM consult.templates WHERE template_id = $1 ORDER BY "
-                          "CASE WHEN version ~ '^[0-9]{1,9}$' THEN version::int END DESC NULLS LAST, version DESC", 1, tid)))
+        if ((rv = hg_db_q(c->db, &r, "SELECT " TVER_COLS " FROM consult.templates WHERE template_id = $1 "
+                          "AND (NOT $2 OR status = 'approved') ORDER BY "
+                          "CASE WHEN version ~ '^[0-9]{1,9}$' THEN version::int END DESC NULLS LAST, version DESC", 2, tid,
+                          reader_only(c) ? "t" : "f")))
             return rv;
         if (!r->nrows || !may_see(c, tver_of(c->pool, r, 0)->department)) {
             json_decref(a);
@@ -478,10 +492,12 @@ static apr_status_t route_post(hg_call_t *c)
     tver_t *t;
     json_t *def;
     apr_status_t rv;
-    if ((rv = need_role(c)) || (rv = parse_path(c, &tid, &ver, &what)))
+    if ((rv = parse_path(c, &tid, &ver, &what)))
         return rv;
     if (ver && what && !strcmp(what, "preview"))      /* reads only: no transaction, no lock */
-        return (rv = load_version(c, tid, ver, 0, &t)) ? rv : preview(c, t, 1);
+        return (rv = need_reader(c)) || (rv = load_version(c, tid, ver, 0, &t)) ? rv : preview(c, t, 1);
+    if ((rv = need_role(c)))
+        return rv;
     if ((rv = hg_db_begin(c->db)))
         return rv;
     if (!ver) {

@@ -411,12 +411,16 @@ async function startTemplates(me) {
   ME.admin = roles.includes('admin') || roles.includes('consult_admin');
   ME.author = ME.admin || roles.includes('consult_author');
   ME.reviewer = ME.admin || roles.includes('consult_reviewer');
-  if (!ME.author && !ME.reviewer) return;       // the template API would answer 403
+  // a doctor reads the department's published templates (and previews them), nothing more
+  ME.doctor = roles.includes('consult_doctor');
+  if (!ME.author && !ME.reviewer && !ME.doctor) return;       // the template API would answer 403
   $('tp').hidden = false;
   document.querySelectorAll('.tp-author').forEach((e) => { e.hidden = !ME.author; });
+  $('ru-box').hidden = !ME.author && !ME.reviewer;
+  if ($('tp-status')) $('tp-status').disabled = !ME.author && !ME.reviewer;
   if (!ME.admin) $('ru-dept').value = ME.department;
   await showTemplates();
-  await showRules();
+  if (ME.author || ME.reviewer) await showRules();
 }
 
 // ---------------------------------------------------------------- start

@@ -14,7 +14,7 @@ use HG qw(json_of signed_request psql staff_login cli_env);
 
 binmode STDOUT, ":encoding(UTF-8)";
 binmode STDERR, ":encoding(UTF-8)";
-plan tests => 113;
+plan tests => 119;
 
 my $json = JSON::PP->new->utf8->canonical;
 my $run = $$ . time;
@@ -27,14 +27,14 @@ my %S;
 my $pw = 'Quest-Author#2026x';
 for my $u ([ 'au_a', 'consult_author', $dA ], [ 'au_a2', 'consult_author,consult_reviewer', $dA ],
            [ 'rv_a', 'consult_reviewer', $dA ], [ 'au_b', 'consult_author', $dB ],
-           [ 'cadm', 'consult_admin', '' ], [ 'plain', 'cashier', $dA ]) {
+           [ 'cadm', 'consult_admin', '' ], [ 'plain', 'cashier', $dA ], [ 'doc_a', 'consult_doctor', $dA ]) {
     my ($name, $roles, $dept) = @$u;
     my $user = "$name$run";
     `echo '$pw' | @{[cli_env()]} '$top/tools/hisgate' user add --username $user --institution 44010001 --roles $roles --department '$dept' 2>&1`;
     my ($res, $cookie, $csrf) = staff_login($user, $pw);
     $S{$name} = { user => $user, cookie => $cookie // '', csrf => $csrf // '' };
 }
-ok t_cmp(scalar(grep { $S{$_}{cookie} } keys %S), 6, 'six staff users logged in');
+ok t_cmp(scalar(grep { $S{$_}{cookie} } keys %S), 7, 'seven staff users logged in');
 
 sub sget { my ($u, $path) = @_; my $r = GET($path, Cookie => $S{$u}{cookie}); return ($r, json_of($r)); }
 sub spost {
@@ -194,6 +194,19 @@ ok t_cmp($r->code . ' ' . join(',', map { "$_->{version}:$_->{status}" } @{ $j->
          'the versions of the template, newest first');
 ($r, $j) = sget('au_b', "$V");
 ok t_cmp(err($r, $j), '404 HG_NOT_FOUND ', 'not for another department');
+
+# ---- a doctor reads the department's published templates (医生查看本科室发布的问卷模板), writes nothing
+($r, $j) = sget('doc_a', "$V");
+ok t_cmp($r->code . ' ' . join(',', map { "$_->{version}:$_->{status}" } @{ $j->{versions} // [] }), '200 1:approved',
+         'a doctor sees the published version only');
+ok t_cmp(err(sget('doc_a', "$V/3")), '404 HG_NOT_FOUND ', 'not the draft');
+($r, $j) = sget('doc_a', "$base/templates?status=draft");
+ok t_cmp(join(',', sort { $a cmp $b } grep { !/^generic|^resp-|^gi-|^ortho-/ } map { "$_->{templateId}|$_->{status}" } @{ $j->{templates} // [] }),
+         "$tA|approved,$tOwn|approved", 'the list: the department\'s published versions, whatever status is asked');
+($r, $j) = spost('doc_a', "$V/1/preview", { sex => 'M', birthDate => '1980-01-01' });
+ok t_cmp($r->code . ' ' . (@{ $j->{items} // [] } ? 'items' : 'none'), '200 items', 'and previews it');
+ok t_cmp(err(spost('doc_a', "$V", {})), '403 HG_FORBIDDEN ', 'but makes no version');
+ok t_cmp(err(sget('doc_a', "$base/rules")), '403 HG_FORBIDDEN ', 'nor reads the choice rules');
 
 # ---- FHIR R4 export and import
 ($r, $j) = sget('au_a', "$V/1/fhir");
