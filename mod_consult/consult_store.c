@@ -176,6 +176,24 @@ existing:
     return APR_SUCCESS;
 }
 
+apr_status_t consult_store_visit_reschedule(hg_db_t *db, apr_pool_t *p, consult_visit_t *v, const char *visit_time,
+                                            int *rescheduled)
+{
+    hg_db_result_t *r;
+    apr_status_t rv;
+    *rescheduled = 0;
+    if ((rv = hg_db_q(db, &r, "UPDATE consult.visits SET visit_time = $2::timestamp, updated_at = now(), rev = rev + 1 "
+                      "WHERE id = $1::bigint AND state <> 'completed' AND visit_time <> $2::timestamp "
+                      "RETURNING to_char(visit_time, 'YYYY-MM-DD HH24:MI:SS')", 2,
+                      v->id, visit_time)))
+        return rv;
+    if (r->nrows) {
+        *rescheduled = 1;
+        v->visit_time = hg_db_val(r, 0, 0);
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t consult_store_visit_renew(hg_db_t *db, apr_pool_t *p, const unsigned char *key, int ttl_seconds,
                                        consult_visit_t **v, const char **token, consult_renewal_t *rn)
 {

@@ -52,6 +52,11 @@ apr_status_t consult_store_visit_upsert(hg_db_t *db, apr_pool_t *p, const unsign
                                         int ttl_seconds, consult_visit_t **v, const char **token,
                                         int *created);
 
+/* A repeated announcement with another visitTime: the visit moves to it (*rescheduled = 1), unless
+ * it is completed; the link's end then follows it (consult_store_visit_renew, next) */
+apr_status_t consult_store_visit_reschedule(hg_db_t *db, apr_pool_t *p, consult_visit_t *v, const char *visit_time,
+                                            int *rescheduled);
+
 /* A repeated announcement of a visit found by consult_store_visit_upsert: a link that expired gets a
  * new token (the old one no longer opens anything), unless the visit is completed (submitted: never
  * reopened); a live link keeps its token, its end moved out to the visit day's end + TTL when it was

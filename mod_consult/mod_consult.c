@@ -434,6 +434,7 @@ static apr_status_t route_visit(hg_call_t *c)
     consult_visit_in_t in;
     consult_visit_t *v;
     consult_renewal_t rn = { 0 };
+    int rescheduled = 0;
     const char *token, *url;
     int created;
     apr_status_t rv;
@@ -468,6 +469,9 @@ static apr_status_t route_visit(hg_call_t *c)
         return rv;
     if (!created && (strcmp(v->patient_id, in.patient_id) || strcmp(v->department, in.department)))
         return hg_call_fail(c, "HG_CONFLICT", "visitNo", "visitNo already announced for another patient or department");
+    /* announced again with another time: the visit was rescheduled (改约), and its link follows it */
+    if (!created && (rv = consult_store_visit_reschedule(c->db, c->pool, v, in.visit_time, &rescheduled)))
+        return rv;
     /* announced again: the HIS wants a link that works (a new one when it expired, unless submitted) */
     if (!created && (rv = consult_store_visit_renew(c->db, c->pool, c->master_key, G->session_ttl, &v, &token, &rn)))
         return rv;
@@ -479,11 +483,11 @@ static apr_status_t route_visit(hg_call_t *c)
         return rv;
     if ((rv = hg_db_commit(c->db)))
         return rv;
-    return hg_call_answer(c, created ? 201 : 200, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:s, s:s, s:s?}",
+    return hg_call_answer(c, created ? 201 : 200, json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:s, s:s, s:s?}",
         "visitNo", v->visit_no, "token", token, "url", url,
         "template", apr_pstrcat(c->pool, v->template_id, "|", v->version, NULL), "state", v->state,
-        "replayed", !created, "renewed", rn.renewed, "expiresAt", iso_time(c->pool, v->expires_at),
-        "choice", v->choice, "rule", v->rule_id));
+        "replayed", !created, "renewed", rn.renewed, "rescheduled", rescheduled,
+        "expiresAt", iso_time(c->pool, v->expires_at), "choice", v->choice, "rule", v->rule_id));
 }
 
 /* ---------------------------------------------------------------- doctor: the summary */

@@ -14,7 +14,7 @@ use HG qw(json_of signed_request psql wait_until);
 
 binmode STDOUT, ":encoding(UTF-8)";
 binmode STDERR, ":encoding(UTF-8)";
-plan tests => 36;
+plan tests => 39;
 
 my $json = JSON::PP->new->utf8->canonical;
 my $pub = '/consult/pub/v1/sessions';
@@ -78,6 +78,17 @@ psql("UPDATE consult.visits SET expires_at = now() + interval '1 hour' WHERE vis
 ok t_cmp(($j->{token} // '') . ' ' . ($j->{renewed} ? 1 : 0), "$tok 0", 'a short live link: the same token');
 ok t_cmp(row(1, "expires_at = (date_trunc('day', visit_time) + interval '1 day')::timestamptz + interval '$ttl seconds'"), 't',
          'which now lives to the visit day\'s end plus the TTL');
+
+# rescheduled (改约): announced again with a later time, the visit moves and its link follows, same token
+my $later = strftime('%Y-%m-%d 15:00:00', localtime(time + 14 * 86400));
+($r, $j) = announce(visit(phone => $phone, time => $later));
+ok t_cmp($r->code . ' ' . ($j->{token} // '') . ' ' . ($j->{rescheduled} ? 1 : 0) . ' ' . row(1, "to_char(visit_time, 'YYYY-MM-DD HH24:MI:SS')"),
+         "200 $tok 1 $later", 'rescheduled: the visit moves, the same link');
+ok t_cmp(row(1, "expires_at = (date_trunc('day', visit_time) + interval '1 day')::timestamptz + interval '$ttl seconds'"), 't',
+         'and the link lives to the new day\'s end plus the TTL');
+($r, $j) = announce(visit(phone => $phone, time => $later));
+ok t_cmp(($j->{rescheduled} ? 1 : 0) . ' ' . ($j->{token} // ''), "0 $tok", 'the same time again: nothing moves');
+($r, $j) = announce(visit(phone => $phone));          # back to the first time, for what follows
 
 # ---- expired: announced again, a new token
 expire(1);
