@@ -587,8 +587,43 @@ static apr_status_t route_api_get(hg_call_t *c)
 static const hg_field_t WINDOW_SCHEMA[] = {
     { .name = "reason", .type = HG_JT_STRING, .max_len = 200 },
     { .name = "placeCode", .type = HG_JT_STRING, .max_len = 50, .pattern = "[0-9A-Za-z_-]+" },
+    { .name = "tel", .type = HG_JT_STRING, .pattern = "1[3-9][0-9]{9}" },
     HG_FIELDS_END_CLOSED
 };
+
+/* …/notify: the bill's SMS with its H5 link again (患者没收到短信), to the phone the cashier types or
+ * the one on the bill; each call queues one message (the operator and time are in the audit row) */
+static apr_status_t window_notify(hg_call_t *c, invoice_ctx_t *x, invoice_bill_t *b)
+{
+    const char *tel = hg_json_gets(c->json, "tel", NULL), *payload;
+    hg_db_result_t *r;
+    char *sealed = NULL;
+    apr_status_t rv;
+    int created;
+    if (!tel || !*tel) {
+        unsigned char *raw;
+        apr_size_t len;
+        if ((rv = hg_db_q(c->db, &r, "SELECT tel_sealed FROM invoice.bills WHERE id = $1::bigint", 1,
+                          apr_off_t_toa(c->pool, b->id))))
+            return rv;
+        if (!r->nrows || !hg_db_val(r, 0, 0)
+            || hg_secret_open(&raw, &len, c->pool, c->master_key, hg_db_val(r, 0, 0)) != APR_SUCCESS)
+            return hg_call_fail(c, "HG_FIELD_REQUIRED", "tel", "the bill has no phone: type the patient's");
+        tel = apr_pstrmemdup(c->pool, (const char *)raw, len);
+    }
+    payload = hg_json_dump(c->pool, hg_json_own(c->pool, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+        "channel", "sms", "to", tel, "url", invoice_h5_url(x, b), "billBatchCode", b->bill_batch_code,
+        "billNo", b->bill_no, "totalAmt", hg_money_format(c->pool, b->total_fen),
+        "institutionName", G->institution_name ? G->institution_name : "")), 0);
+    if ((rv = hg_secret_seal_packed(&sealed, c->pool, c->master_key, payload, strlen(payload)))
+        || (rv = hg_outbox_enqueue(c->db, "invoice.notify", c->institution,
+                                   apr_pstrcat(c->pool, "resend:", apr_off_t_toa(c->pool, b->id), ":", c->request_id, NULL),
+                                   hg_json_dump(c->pool, hg_json_own(c->pool, json_pack("{s:s}", "sealed", sealed)), 0),
+                                   8, &created)))
+        return rv;
+    return hg_call_answer(c, 202, json_pack("{s:b, s:s, s:s, s:s}", "queued", 1, "billBatchCode", b->bill_batch_code,
+                                            "billNo", b->bill_no, "tel", invoice_mask_phone(c->pool, tel)));
+}
 
 static const char *now17(apr_pool_t *p)
 {
@@ -610,7 +645,8 @@ apr_status_t invoice_window_action(hg_call_t *c)
     int flush, void_paper;
 
     if (!code || !no || !what || apr_strtok(NULL, "/", &last)
-        || (strcmp(what, "flush") && strcmp(what, "paper") && strcmp(what, "repaper") && strcmp(what, "paper-void")))
+        || (strcmp(what, "flush") && strcmp(what, "paper") && strcmp(what, "repaper") && strcmp(what, "paper-void")
+            && strcmp(what, "notify")))
         return hg_call_fail(c, "HG_NOT_FOUND", NULL, NULL);
     if ((rv = hg_json_validate(c->pool, c->json, WINDOW_SCHEMA, &c->err)))
         return rv;
@@ -623,6 +659,8 @@ apr_status_t invoice_window_action(hg_call_t *c)
         return hg_call_fail(c, "HG_INTERNAL", NULL, "InvoiceSealKey is not configured");
     if ((rv = invoice_find(x, code, no, &b)))
         return invoice_call_failed(c, x, rv);
+    if (!strcmp(what, "notify"))
+        return window_notify(c, x, b);
     place = hg_json_gets(c->json, "placeCode", NULL);
     req = hg_json_own(c->pool, json_pack("{s:s, s:s, s:s, s:s, s:s}", "billBatchCode", b->bill_batch_code,
                       "billNo", b->bill_no, "operator", c->staff_user, "busDateTime", now17(c->pool),

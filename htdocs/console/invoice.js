@@ -151,7 +151,7 @@ function windowButtons(b) {
   h += ' ' + file('notice', '告知单');
   if (!canCashier) return h;
   return h + ' ' + (b.paper ? btn('paper-void', '作废纸质') + btn('repaper', '重新换开')
-                            : btn('flush', '冲红') + btn('paper', '换开纸质'));
+                            : btn('flush', '冲红') + btn('paper', '换开纸质')) + btn('notify', '重发短信');
 }
 
 const ACTS = {
@@ -159,13 +159,18 @@ const ACTS = {
   'paper-void': { ask: '作废纸质票据的原因', done: (d) => `已作废纸质票据（${d.billNo}）` },
   paper: { done: (d) => `已换开纸质票据 ${d.pBillBatchCode} ${d.pBillNo}` },
   repaper: { done: (d) => `已重新换开：纸质票据 ${d.pBillBatchCode} ${d.pBillNo}` },
+  notify: { phone: true, done: (d) => `已重发票据短信至 ${d.tel}` },
 };
 
 async function windowAction(ev) {
   const el = ev.target, act = ACTS[el.dataset.act];
   if (!act) return;
   const body = {};
-  if (act.ask) {
+  if (act.phone) {
+    const tel = window.prompt(`${el.dataset.code} ${el.dataset.no}：发送到的手机号（留空则发到票据登记的手机号）`);
+    if (tel == null) return;
+    if (tel.trim()) body.tel = tel.trim();
+  } else if (act.ask) {
     const reason = window.prompt(`${el.dataset.code} ${el.dataset.no}：${act.ask}`);
     if (reason == null) return;
     body.reason = reason.trim();

@@ -8,10 +8,10 @@ use Apache::TestRequest qw(GET POST);
 use Apache::TestUtil qw(t_cmp);
 use Encode qw(decode);
 use JSON::PP;
-use HG qw(json_of staff_login psql cli_env);
+use HG qw(json_of staff_login psql cli_env wait_until);
 use HGInvoice qw(outpatient);
 
-plan tests => 84;
+plan tests => 87;
 
 my $base = '/invoice/staff/v1';
 my $json = JSON::PP->new->utf8->canonical;
@@ -260,3 +260,12 @@ ok t_cmp($res->code . ' ' . ($res->header('Content-Type') // ''), '200 applicati
 ok t_cmp(GET("$base$wpath/pdf", Cookie => $clerk)->header('Content-Type') // '', 'application/pdf', 'window: the layout file');
 err_is(GET("$base$wpath/pdf"), 401, 'HG_LOGIN_REQUIRED', 'window: files need a login');
 err_is(jpost("$wpath/stamp", {}, @clerk), 404, 'HG_NOT_FOUND', 'window: an unknown action');
+# 重发短信: the bill's SMS again, to a phone the cashier types (or the one on the bill)
+my $rtel = '13600' . sprintf('%06d', $$ % 1000000);
+$res = jpost("$wpath/notify", { tel => $rtel }, @clerk);
+ok t_cmp($res->code . ' ' . (json_of($res)->{tel} // ''), '202 ' . substr($rtel, 0, 3) . '****' . substr($rtel, -4),
+         'window: 重发短信 queued to the typed phone (masked in the answer)');
+ok t_cmp(wait_until(20, sub { grep { ($_->{content} // '') =~ /\Q$wb->{billNo}\E/ }
+                              @{ json_of(GET("/sandbox/messages?to=$rtel"))->{messages} // [] } }) ? 1 : 0, 1,
+         'and the SMS with the bill\'s link arrives');
+err_is(jpost("$wpath/notify", { tel => '12345' }, @clerk), 400, 'HG_FIELD_PATTERN', 'window: not a mobile number');

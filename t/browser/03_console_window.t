@@ -53,13 +53,13 @@ ok t_cmp("exit=$exit ok=" . ($o->{ok} ? 1 : 0), 'exit=0 ok=1',
          'the browser script ran to the end (' . ($o->{elapsed_ms} // '?') . ' ms)') or diag_file($errf, $o->{error});
 my $s = $o->{steps} // {};
 
-ok t_cmp(join(',', @{ ($s->{found} // {})->{buttons} // [] }), '冲红,换开纸质', 'a normal bill offers 冲红 and 换开纸质');
+ok t_cmp(join(',', @{ ($s->{found} // {})->{buttons} // [] }), '冲红,换开纸质,重发短信', 'a normal bill offers 冲红, 换开纸质 and 重发短信');
 ok t_cmp(join(',', @{ ($s->{found} // {})->{links} // [] }), '票据,告知单', 'and its layout file and 告知单 to print');
 my $paper = psql("SELECT p.p_bill_batch_code || ' ' || p.p_bill_no FROM invoice.papers p JOIN invoice.bills b ON b.id = p.bill_id "
                  . "WHERE b.bill_batch_code = '$code' AND b.bill_no = '$no' ORDER BY p.id LIMIT 1");
 ok t_cmp(($s->{paper} // {})->{message} // '', "已换开纸质票据 $paper", '换开纸质: the page names the paper the database holds');
 ok t_cmp(join(',', @{ ($s->{paper}{row} // {})->{buttons} // [] }) . ' | ' . (($s->{paper}{row} // {})->{paper} // ''),
-         "作废纸质,重新换开 | $paper", 'the row shows the paper and offers 作废纸质 and 重新换开');
+         "作废纸质,重新换开,重发短信 | $paper", 'the row shows the paper and offers 作废纸质 and 重新换开');
 ok t_cmp(($s->{paper_void} // {})->{message} // '', "已作废纸质票据（$no）", '作废纸质 done');
 ok t_cmp(decode('UTF-8', psql("SELECT p.void_operator || '|' || p.void_reason FROM invoice.papers p JOIN invoice.bills b "
                               . "ON b.id = p.bill_id WHERE b.bill_batch_code = '$code' AND b.bill_no = '$no'")),
