@@ -17,6 +17,7 @@
 #include "consult_engine.h"
 #include "consult_store.h"
 #include "consult_cache.h"
+#include "consult_stats.h"
 #include "mod_consult_stats.h"
 #include "hg_auth.h"
 #include "hg_crypto.h"
@@ -761,13 +762,16 @@ static apr_status_t route_session_post(hg_call_t *c)
  * (五史一诉) and narrative of those submitted; …/visits/<visitNo>/summary has the rest */
 static const hg_field_t PATIENT_QUERY[] = {
     { .name = "date", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
+    /* or the history over a period (病史的多次浏览): days inclusive, at most 366 */
+    { .name = "from", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
+    { .name = "to", .type = HG_JT_DATE, .date_format = HG_DATE_DATE },
     HG_FIELDS_END_CLOSED
 };
 
 static apr_status_t route_patient(hg_call_t *c)
 {
     char *rest = apr_pstrdup(c->pool, c->path_rest), *last;
-    const char *pid = apr_strtok(rest, "/", &last), *what = apr_strtok(NULL, "/", &last), *date;
+    const char *pid = apr_strtok(rest, "/", &last), *what = apr_strtok(NULL, "/", &last), *date, *from, *to;
     hg_db_result_t *r;
     json_t *q, *list;
     apr_status_t rv;
@@ -779,12 +783,29 @@ static apr_status_t route_patient(hg_call_t *c)
         return hg_call_fail(c, "HG_FIELD_TOO_LONG", "patientId", "at most 50 characters");
     if ((rv = hg_call_query(c, PATIENT_QUERY, &q)))
         return rv;
-    date = hg_json_opt(q, "date") ? hg_json_opt(q, "date") : consult_today(c->pool);
+    date = hg_json_opt(q, "date");
+    from = hg_json_opt(q, "from");
+    to = hg_json_opt(q, "to");
+    if (date && (from || to))
+        return hg_call_fail(c, "HG_FIELD_UNKNOWN", from ? "from" : "to", "either date (one day) or from and to");
+    if (from || to) {
+        long f, t;
+        from = from ? from : to;
+        to = to ? to : from;
+        f = consult_stats_days(from);
+        t = consult_stats_days(to);
+        if (t < f)
+            return hg_call_fail(c, "HG_FIELD_RANGE", "to", "to must not be before from");
+        if (t - f > 365)
+            return hg_call_fail(c, "HG_FIELD_RANGE", "to", "at most 366 days");
+    }
+    else
+        from = to = date ? date : consult_today(c->pool);
     if ((rv = hg_db_q(c->db, &r, "SELECT visit_no, department, doctor, to_char(visit_time, 'YYYY-MM-DD HH24:MI:SS'), "
                       "state, template_id || '|' || version, to_char(submitted_at, 'YYYY-MM-DD HH24:MI:SS'), "
                       "(summary -> 'sections')::text, summary ->> 'narrative' FROM consult.visits "
                       "WHERE institution = $1 AND patient_id = $2 AND visit_time >= $3::date "
-                      "AND visit_time < $3::date + 1 ORDER BY visit_time, id LIMIT 100", 3, c->institution, pid, date)))
+                      "AND visit_time < $4::date + 1 ORDER BY visit_time, id LIMIT 500", 4, c->institution, pid, from, to)))
         return rv;
     list = json_array();
     for (i = 0; i < r->nrows; i++) {
@@ -797,7 +818,8 @@ static apr_status_t route_patient(hg_call_t *c)
             json_object_set_new(v, "sections", json_loads(hg_db_val(r, i, 7), 0, NULL));
         json_array_append_new(list, v);
     }
-    return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:o}", "patientId", pid, "date", date, "visits", list));
+    return hg_call_answer(c, 200, json_pack("{s:s, s:s?, s:s, s:s, s:o}", "patientId", pid, "date", !strcmp(from, to) ? from : NULL,
+                                            "from", from, "to", to, "visits", list));
 }
 
 static const hg_route_t consult_routes[] = {

@@ -15,7 +15,7 @@ use HG qw(staff_login json_of signed_request psql wait_until);
 
 binmode STDOUT, ":encoding(UTF-8)";
 binmode STDERR, ":encoding(UTF-8)";
-plan tests => 85;
+plan tests => 87;
 
 my $json = JSON::PP->new->utf8->canonical;
 my $pub = '/consult/pub/v1/sessions';
@@ -190,6 +190,12 @@ ok t_cmp($r->code . ' ' . ($pv ? "$pv->{state} $pv->{department} " . ($pv->{sect
          '200 completed 0302 腹痛3天', 'by patient and day: the submitted questionnaire with its 五史一诉');
 ok t_cmp(scalar @{ json_of(signed_request('GET', "/consult/api/v1/patients/P$run/visits?date=2026-06-15", ''))->{visits} // ['x'] }, 0,
          'and nothing on another day');
+# the history over a period (病史的多次浏览)
+$j = json_of(signed_request('GET', "/consult/api/v1/patients/P$run/visits?from=2026-06-01&to=2026-06-30", ''));
+ok t_cmp(($j->{from} // '') . '~' . ($j->{to} // '') . ' ' . (grep({ $_->{visitNo} eq "G${run}1" } @{ $j->{visits} // [] }) ? 'found' : 'missing'),
+         '2026-06-01~2026-06-30 found', 'by patient over a period: the history');
+$r = signed_request('GET', "/consult/api/v1/patients/P$run/visits?from=2025-01-01&to=2026-06-30", '');
+ok t_cmp(err($r, json_of($r)), '400 HG_FIELD_RANGE to', 'at most 366 days');
 $r = signed_request('GET', "/consult/api/v1/patients/P$run/visits?day=2026-06-14", '');
 ok t_cmp(err($r, json_of($r)), '400 HG_FIELD_UNKNOWN day', 'an unknown parameter: 400');
 ok t_cmp(GET("/consult/api/v1/patients/P$run/visits")->code, 401, 'the HIS signs this call too');
