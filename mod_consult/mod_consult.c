@@ -17,7 +17,6 @@
 #include "consult_engine.h"
 #include "consult_store.h"
 #include "consult_cache.h"
-#include "consult_stats.h"
 #include "mod_consult_stats.h"
 #include "hg_auth.h"
 #include "hg_crypto.h"
@@ -789,15 +788,10 @@ static apr_status_t route_patient(hg_call_t *c)
     if (date && (from || to))
         return hg_call_fail(c, "HG_FIELD_UNKNOWN", from ? "from" : "to", "either date (one day) or from and to");
     if (from || to) {
-        long f, t;
         from = from ? from : to;
         to = to ? to : from;
-        f = consult_stats_days(from);
-        t = consult_stats_days(to);
-        if (t < f)
-            return hg_call_fail(c, "HG_FIELD_RANGE", "to", "to must not be before from");
-        if (t - f > 365)
-            return hg_call_fail(c, "HG_FIELD_RANGE", "to", "at most 366 days");
+        if ((rv = consult_check_period(c, from, to)))
+            return rv;
     }
     else
         from = to = date ? date : consult_today(c->pool);

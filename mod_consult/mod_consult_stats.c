@@ -45,19 +45,22 @@ static apr_status_t scope(hg_call_t *c, const char **dept)
     return APR_SUCCESS;
 }
 
-/* from/to: both optional (to = today, from = 29 days before to), from <= to, at most a year */
-static apr_status_t date_range(hg_call_t *c, json_t *q, consult_stats_q_t *sq)
+apr_status_t consult_check_period(hg_call_t *c, const char *from, const char *to)
 {
-    long f, t;
-    sq->to = hg_json_opt(q, "to") ? hg_json_opt(q, "to") : consult_stats_ymd(c->pool, consult_stats_days(consult_today(c->pool)));
-    t = consult_stats_days(sq->to);
-    sq->from = hg_json_opt(q, "from") ? hg_json_opt(q, "from") : consult_stats_ymd(c->pool, t - 29);
-    f = consult_stats_days(sq->from);
+    long f = consult_stats_days(from), t = consult_stats_days(to);
     if (f > t)
         return hg_call_fail(c, "HG_FIELD_RANGE", "from", "from is after to");
     if (t - f + 1 > MAX_DAYS)
         return hg_call_fail(c, "HG_FIELD_RANGE", "to", apr_psprintf(c->pool, "at most %d days at once", MAX_DAYS));
     return APR_SUCCESS;
+}
+
+/* from/to: both optional (to = today, from = 29 days before to), from <= to, at most a year */
+static apr_status_t date_range(hg_call_t *c, json_t *q, consult_stats_q_t *sq)
+{
+    sq->to = hg_json_opt(q, "to") ? hg_json_opt(q, "to") : consult_stats_ymd(c->pool, consult_stats_days(consult_today(c->pool)));
+    sq->from = hg_json_opt(q, "from") ? hg_json_opt(q, "from") : consult_stats_ymd(c->pool, consult_stats_days(sq->to) - 29);
+    return consult_check_period(c, sq->from, sq->to);
 }
 
 static apr_array_header_t *row_new(apr_pool_t *p, apr_array_header_t *rows)

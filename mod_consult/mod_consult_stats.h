@@ -6,4 +6,8 @@
 
 extern const hg_route_t consult_stats_routes[];
 
+/* a period of valid yyyy-MM-dd days, inclusive: from not after to, at most 366 days
+ * (HG_FIELD_RANGE on the call otherwise) */
+apr_status_t consult_check_period(hg_call_t *c, const char *from, const char *to);
+
 #endif

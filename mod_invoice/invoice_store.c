@@ -145,6 +145,26 @@ static apr_status_t take_number(invoice_ctx_t *x, const char *kind, const char *
     return APR_SUCCESS;
 }
 
+json_t *invoice_notice_payload(invoice_ctx_t *x, const char *channel, const char *to, const invoice_bill_t *b,
+                                const char *title)
+{
+    return hg_json_own(x->p, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?}", "channel", channel, "to", to,
+                                       "url", invoice_h5_url(x, b), "billBatchCode", b->bill_batch_code,
+                                       "billNo", b->bill_no, "totalAmt", hg_money_format(x->p, b->total_fen),
+                                       "institutionName", x->institution_name ? x->institution_name : "",
+                                       "title", title));
+}
+
+json_t *invoice_mail_payload(invoice_ctx_t *x, const char *to, const invoice_bill_t *b)
+{
+    return hg_json_own(x->p, json_pack("{s:s, s:s, s:s, s:s, s:s}", "channel", "email", "to", to,
+        "subject", apr_psprintf(x->p, "%s电子票据 %s %s", x->institution_name, b->bill_batch_code, b->bill_no),
+        "text", apr_psprintf(x->p, "您好：\n\n附件是您在%s的医疗收费电子票据（票据代码 %s，票据号码 %s，金额 %s 元），"
+                             "可在财政电子票据查验平台查验真伪。\n\n此邮件由系统自动发送，请勿回复。\n",
+                             x->institution_name, b->bill_batch_code, b->bill_no, hg_money_format(x->p, b->total_fen)),
+        "filename", apr_psprintf(x->p, "ebill-%s-%s.pdf", b->bill_batch_code, b->bill_no)));
+}
+
 /* the values of a bill's row (BILL_ROW_* order, 24 of them): sealed document, unit seal,
  * upload and notification payloads, index keys of the personal data, payee, channels and charges
  * for the summaries */
@@ -164,6 +184,9 @@ static apr_status_t bill_row(invoice_ctx_t *x, const char *bus_no, invoice_kind_
     json_t *up;
     apr_status_t rv;
 
+    /* the bill as its notices name it */
+    const invoice_bill_t bill = { .bill_batch_code = batch, .bill_no = bill_no, .random = random, .total_fen = total };
+
     /* the stored document is the very text the seal signs: dump it once */
     if (!(doc_text = hg_json_dump(x->p, doc, HG_JSON_DUMP_SORTED)))
         return APR_ENOMEM;
@@ -182,16 +205,11 @@ static apr_status_t bill_row(invoice_ctx_t *x, const char *bus_no, invoice_kind_
     tel = hg_json_gets(norm, "tel", NULL);
     openid = hg_json_gets(norm, "openID", NULL);
     if (!red && ((tel && *tel) || (openid && *openid))) {
-        json_t *n = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "channel",
-                              openid && *openid ? "wechat" : "sms", "to", openid && *openid ? openid : tel,
-                              "url", invoice_h5_url(x, &(invoice_bill_t){ .bill_batch_code = batch,
-                                                    .bill_no = bill_no, .random = random }),
-                              "billBatchCode", batch, "billNo", bill_no, "totalAmt",
-                              hg_money_format(x->p, total), "institutionName", x->institution_name,
-                              "title", hg_json_gets(doc, "title", NULL));
+        json_t *n = invoice_notice_payload(x, openid && *openid ? "wechat" : "sms", openid && *openid ? openid : tel,
+                                           &bill, hg_json_gets(doc, "title", NULL));
         if (openid && *openid && tel && *tel)    /* for the SMS when WeChat cannot reach the patient */
             json_object_set_new(n, "fallbackTel", json_string(tel));
-        notify = seal_text(x, hg_json_dump(x->p, hg_json_own(x->p, n), 0));
+        notify = seal_text(x, hg_json_dump(x->p, n, 0));
     }
     if (!upload || !doc_text)
         return APR_ENOMEM;
@@ -219,17 +237,10 @@ static apr_status_t bill_row(invoice_ctx_t *x, const char *bus_no, invoice_kind_
     /* an address from the HIS: the layout file by e-mail, rendered by the delivery (the issue answers
      * before any PDF is drawn) from the document it carries, sealed like every notice */
     if (!red && (mail = hg_json_gets(norm, "email", NULL)) && *mail) {
-        const char *m = hg_json_dump(x->p, hg_json_own(x->p, json_pack("{s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}}",
-            "channel", "email", "to", mail,
-            "subject", apr_psprintf(x->p, "%s电子票据 %s %s", x->institution_name, batch, bill_no),
-            "text", apr_psprintf(x->p, "您好：\n\n附件是您在%s的医疗收费电子票据（票据代码 %s，票据号码 %s，金额 %s 元），"
-                                 "可在财政电子票据查验平台查验真伪。\n\n此邮件由系统自动发送，请勿回复。\n",
-                                 x->institution_name, batch, bill_no, hg_money_format(x->p, total)),
-            "filename", apr_psprintf(x->p, "ebill-%s-%s.pdf", batch, bill_no),
-            "render", "doc", doc_text, "url", invoice_h5_url(x, &(invoice_bill_t){ .bill_batch_code = batch,
-                                                             .bill_no = bill_no, .random = random }),
-            "sealStatus", "待监制")), 0);
-        params[BR_MAIL] = seal_text(x, m);
+        json_t *m = invoice_mail_payload(x, mail, &bill);
+        json_object_set_new(m, "render", json_pack("{s:s, s:s, s:s}", "doc", doc_text, "url", invoice_h5_url(x, &bill),
+                                                   "sealStatus", "待监制"));
+        params[BR_MAIL] = seal_text(x, hg_json_dump(x->p, m, 0));
     }
     params[BR_TEL] = tel && *tel ? seal_text(x, tel) : NULL;
     params[BR_UPLOAD] = upload;

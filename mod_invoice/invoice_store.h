@@ -40,6 +40,13 @@ typedef struct invoice_bill_t {
     const char *doc_sealed, *seal;
 } invoice_bill_t;
 
+/* what the patient is sent about a bill (invoice.notify payloads, sealed by the caller): the notice
+ * with its H5 link (channel sms or wechat, to a phone or openid; title may be NULL), and an
+ * e-mail's subject, text and file name (the PDF, or what to draw it from, is the caller's) */
+json_t *invoice_notice_payload(invoice_ctx_t *x, const char *channel, const char *to, const invoice_bill_t *b,
+                                const char *title);
+json_t *invoice_mail_payload(invoice_ctx_t *x, const char *to, const invoice_bill_t *b);
+
 /* issue one bill; *replayed = 1 when the same busNo with the same content was issued before */
 apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
                            invoice_bill_t **bill, int *replayed);

@@ -611,10 +611,7 @@ static apr_status_t window_notify(hg_call_t *c, invoice_ctx_t *x, invoice_bill_t
             return hg_call_fail(c, "HG_FIELD_REQUIRED", "tel", "the bill has no phone: type the patient's");
         tel = apr_pstrmemdup(c->pool, (const char *)raw, len);
     }
-    payload = hg_json_dump(c->pool, hg_json_own(c->pool, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-        "channel", "sms", "to", tel, "url", invoice_h5_url(x, b), "billBatchCode", b->bill_batch_code,
-        "billNo", b->bill_no, "totalAmt", hg_money_format(c->pool, b->total_fen),
-        "institutionName", G->institution_name ? G->institution_name : "")), 0);
+    payload = hg_json_dump(c->pool, invoice_notice_payload(x, "sms", tel, b, NULL), 0);
     if ((rv = hg_secret_seal_packed(&sealed, c->pool, c->master_key, payload, strlen(payload)))
         || (rv = hg_outbox_enqueue(c->db, "invoice.notify", c->institution,
                                    apr_pstrcat(c->pool, "resend:", apr_off_t_toa(c->pool, b->id), ":", c->request_id, NULL),
@@ -891,18 +888,22 @@ static const hg_field_t SUBJECT_SCHEMA[] = {
     HG_FIELDS_END
 };
 
-static const char *subject_col(const char *id_type)
+/* each idType: the keyed index's kind (invoice_store.c's pidx writes them) and its column */
+static const struct { const char *type, *kind, *col; } SUBJECTS[] = {
+    { "idcard", "id", "id_idx" }, { "phone", "tel", "tel_idx" }, { "card", "card", "card_idx" },
+    { "insurance", "mi", "mi_idx" }, { NULL, NULL, NULL }
+};
+
+static int subject_of(const char *id_type)
 {
-    return !strcmp(id_type, "idcard") ? "id_idx" : !strcmp(id_type, "phone") ? "tel_idx"
-           : !strcmp(id_type, "insurance") ? "mi_idx" : "card_idx";
+    int i;
+    for (i = 0; SUBJECTS[i + 1].type && strcmp(SUBJECTS[i].type, id_type); i++)
+        ;
+    return i;      /* SUBJECT_SCHEMA's enum lets no other value through */
 }
 
-/* the keyed index's kind of an idType (invoice_store.c's pidx writes them) */
-static const char *subject_kind(const char *id_type)
-{
-    return !strcmp(id_type, "idcard") ? "id" : !strcmp(id_type, "phone") ? "tel"
-           : !strcmp(id_type, "insurance") ? "mi" : "card";
-}
+static const char *subject_col(const char *id_type) { return SUBJECTS[subject_of(id_type)].col; }
+static const char *subject_kind(const char *id_type) { return SUBJECTS[subject_of(id_type)].kind; }
 
 static const char *subject_idx(hg_call_t *c, const char *kind, const char *value)
 {
@@ -1105,15 +1106,9 @@ static apr_status_t route_pub_email(hg_call_t *c)
     if (hg_db_val(r, 0, 2)[0] != 't') {
         if ((rv = bill_pdf_base64(c, x, b, &b64)))
             return rv;
-        payload = hg_json_dump(c->pool, hg_json_own(c->pool, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}",
-            "channel", "email", "to", addr,
-            "subject", apr_psprintf(c->pool, "%s电子票据 %s %s", G->institution_name, b->bill_batch_code, b->bill_no),
-            "text", apr_psprintf(c->pool, "您好：\n\n附件是您在%s的医疗收费电子票据（票据代码 %s，票据号码 %s，金额 %s 元），"
-                                 "可在财政电子票据查验平台查验真伪。\n\n此邮件由系统自动发送，请勿回复。\n",
-                                 G->institution_name, b->bill_batch_code, b->bill_no,
-                                 hg_money_format(c->pool, b->total_fen)),
-            "filename", apr_psprintf(c->pool, "ebill-%s-%s.pdf", b->bill_batch_code, b->bill_no),
-            "pdf", b64)), 0);
+        json_t *m = invoice_mail_payload(x, addr, b);
+        json_object_set_new(m, "pdf", json_string(b64));
+        payload = hg_json_dump(c->pool, m, 0);
         if ((rv = hg_secret_seal_packed(&sealed, c->pool, c->master_key, payload, strlen(payload))))
             return rv;
         if ((rv = hg_db_begin(c->db))

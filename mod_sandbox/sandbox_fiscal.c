@@ -148,24 +148,23 @@ static const hg_field_t DEPOSIT_DATA[] = {
       .max_items = 50 },
     HG_FIELDS_END };
 
+/* what every upload wraps its payload in: the bill's identifiers, its time and the unit's seal */
+#define UPLOAD_HEAD \
+    { .name = "billBatchCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = CODE8 }, \
+    { .name = "billNo",        .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = NO10 }, \
+    { .name = "random",        .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = "[0-9A-Za-z]{6}" }, \
+    { .name = "createTime",    .type = HG_JT_DATE,   .flags = HG_F_REQUIRED, .date_format = HG_DATE_TS17 }, \
+    { .name = "isScarlet",     .type = HG_JT_BOOLEAN, .flags = HG_F_REQUIRED }, \
+    { .name = "sealSignature", .type = HG_JT_STRING, .flags = HG_F_REQUIRED }
+
 /* what the hospital-side platform uploads: the bill it issued, sealed, around the issue payload */
 static const hg_field_t ISSUE_UPLOAD[] = {
-    { .name = "billBatchCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = CODE8 },
-    { .name = "billNo",        .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = NO10 },
-    { .name = "random",        .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = "[0-9A-Za-z]{6}" },
-    { .name = "createTime",    .type = HG_JT_DATE,   .flags = HG_F_REQUIRED, .date_format = HG_DATE_TS17 },
-    { .name = "isScarlet",     .type = HG_JT_BOOLEAN, .flags = HG_F_REQUIRED },
-    { .name = "sealSignature", .type = HG_JT_STRING, .flags = HG_F_REQUIRED },
+    UPLOAD_HEAD,
     { .name = "data",          .type = HG_JT_OBJECT, .flags = HG_F_REQUIRED, .fields = ISSUE_DATA },
     HG_FIELDS_END };
 
 static const hg_field_t DEPOSIT_UPLOAD[] = {
-    { .name = "billBatchCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = CODE8 },
-    { .name = "billNo",        .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = NO10 },
-    { .name = "random",        .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = "[0-9A-Za-z]{6}" },
-    { .name = "createTime",    .type = HG_JT_DATE,   .flags = HG_F_REQUIRED, .date_format = HG_DATE_TS17 },
-    { .name = "isScarlet",     .type = HG_JT_BOOLEAN, .flags = HG_F_REQUIRED },
-    { .name = "sealSignature", .type = HG_JT_STRING, .flags = HG_F_REQUIRED },
+    UPLOAD_HEAD,
     { .name = "data",          .type = HG_JT_OBJECT, .flags = HG_F_REQUIRED, .fields = DEPOSIT_DATA },
     HG_FIELDS_END };
 
@@ -206,23 +205,13 @@ static const hg_field_t SCARLET_DEPOSIT_DATA[] = {
     HG_FIELDS_END };
 
 static const hg_field_t SCARLET_UPLOAD[] = {
-    { .name = "billBatchCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = CODE8 },
-    { .name = "billNo",        .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = NO10 },
-    { .name = "random",        .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = "[0-9A-Za-z]{6}" },
-    { .name = "createTime",    .type = HG_JT_DATE,   .flags = HG_F_REQUIRED, .date_format = HG_DATE_TS17 },
-    { .name = "isScarlet",     .type = HG_JT_BOOLEAN, .flags = HG_F_REQUIRED },
-    { .name = "sealSignature", .type = HG_JT_STRING, .flags = HG_F_REQUIRED },
+    UPLOAD_HEAD,
     { .name = "relatedBill",   .type = HG_JT_OBJECT, .flags = HG_F_REQUIRED, .fields = RELATED_BILL },
     { .name = "data",          .type = HG_JT_OBJECT, .flags = HG_F_REQUIRED, .fields = SCARLET_DATA },
     HG_FIELDS_END };
 
 static const hg_field_t SCARLET_DEPOSIT_UPLOAD[] = {
-    { .name = "billBatchCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = CODE8 },
-    { .name = "billNo",        .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = NO10 },
-    { .name = "random",        .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .pattern = "[0-9A-Za-z]{6}" },
-    { .name = "createTime",    .type = HG_JT_DATE,   .flags = HG_F_REQUIRED, .date_format = HG_DATE_TS17 },
-    { .name = "isScarlet",     .type = HG_JT_BOOLEAN, .flags = HG_F_REQUIRED },
-    { .name = "sealSignature", .type = HG_JT_STRING, .flags = HG_F_REQUIRED },
+    UPLOAD_HEAD,
     { .name = "relatedBill",   .type = HG_JT_OBJECT, .flags = HG_F_REQUIRED, .fields = RELATED_BILL },
     { .name = "data",          .type = HG_JT_OBJECT, .flags = HG_F_REQUIRED, .fields = SCARLET_DEPOSIT_DATA },
     HG_FIELDS_END };

@@ -19,9 +19,9 @@ use Apache::TestRequest ();
 use Apache::TestUtil qw(t_cmp);
 use File::Copy qw(copy);
 use File::Path qw(make_path);
-use JSON::PP;
 use Time::HiRes qw(time);
 use HG qw(json_of signed_request psql wait_until);
+use HGBrowser qw(run_script png_width diag_file);
 use HGInvoice qw(outpatient);
 
 plan tests => 53;
@@ -45,23 +45,7 @@ $hash //= "code=44010126&no=" . ($j->{billNo} // '') . "&r=" . ($j->{random} // 
 
 # ---- the browser (bounded: bill_page.mjs gives up after 40 s, this after 55 s)
 my $errf = "$vars->{t_logs}/browser-bill_page.stderr";
-my ($json, $exit) = ('', -1);
-my $pid = open(my $ph, '-|') // die "fork: $!";
-if (!$pid) {
-    open STDERR, '>', $errf or die "$errf: $!";
-    exec 'node', "$top/t/browser/bill_page.mjs", $base, $hash, $shots or die "exec node: $!";
-}
-eval {
-    local $SIG{ALRM} = sub { die "timeout\n" };
-    alarm 55;
-    local $/;
-    $json = <$ph> // '';
-    alarm 0;
-};
-if ($@) { kill 'TERM', $pid; $json = ''; }
-close $ph;
-$exit = $? >> 8;
-my $o = eval { JSON::PP->new->utf8->decode($json) } // {};
+my ($o, $exit) = run_script(55, $errf, undef, 'node', "$top/t/browser/bill_page.mjs", $base, $hash, $shots);
 ok t_cmp("exit=$exit ok=" . ($o->{ok} ? 1 : 0), 'exit=0 ok=1',
          'the browser script ran to the end (Chromium ' . ($o->{browser_version} // '?') . ', ' . ($o->{elapsed_ms} // '?') . ' ms)')
     or diag_file($errf, $o->{error});
@@ -176,20 +160,3 @@ sub absent {
     return index($hay, $needle) < 0 ? 'absent' : 'present';
 }
 
-sub png_width {
-    my ($f) = @_;
-    open my $fh, '<:raw', $f or return "missing $f";
-    read $fh, my $head, 24;
-    close $fh;
-    return 'not a PNG' unless length($head) == 24 && substr($head, 0, 8) eq "\x89PNG\r\n\x1a\n";
-    return unpack('N', substr($head, 16, 4));
-}
-
-sub diag_file {
-    my ($file, $err) = @_;
-    print STDERR "# $_\n" for split /\n/, ($err // '(no error from the script)');
-    if (open my $fh, '<', $file) {
-        my @l = <$fh>;
-        print STDERR "# stderr: $_" for @l[($#l > 19 ? $#l - 19 : 0) .. $#l];
-    }
-}

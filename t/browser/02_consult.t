@@ -25,9 +25,9 @@ use Apache::TestRequest ();
 use Apache::TestUtil qw(t_cmp);
 use File::Copy qw(copy);
 use File::Path qw(make_path);
-use JSON::PP;
 use Encode qw(decode_utf8);
 use Time::HiRes qw(time);
+use HGBrowser qw(run_script png_width diag_file);
 use HG qw(json_of signed_request psql staff_login cli_env);
 
 binmode STDOUT, ':encoding(UTF-8)';
@@ -75,26 +75,11 @@ ok t_cmp(join(' ', map { (staff_login($_, $tpw))[1] ? 'in' : 'out' } $tau, $trv)
 
 # ---- the browser (bounded: consult.mjs gives up after 95 s, this after 105 s)
 my $errf = "$vars->{t_logs}/browser-consult.stderr";
-my ($json, $exit) = ('', -1);
-my $pid = open(my $ph, '-|') // die "fork: $!";
-if (!$pid) {
-    open STDERR, '>', $errf or die "$errf: $!";
-    @ENV{qw(HG_CONSOLE_USER HG_CONSOLE_PASSWORD HG_CONSOLE_DATE HG_CONSOLE_DEPT HG_CONSOLE_VISIT)} =
-        ('admin', 'Adm1n-Test-Pass#2026', $day, $dept, "${run}1");
-    @ENV{qw(HG_TPL_AUTHOR HG_TPL_REVIEWER HG_TPL_PASSWORD HG_TPL_ID)} = ($tau, $trv, $tpw, $tid);
-    exec 'node', "$top/t/browser/consult.mjs", $base, $tok1, $tok2, $tok3, $shots or die "exec node: $!";
-}
-eval {
-    local $SIG{ALRM} = sub { die "timeout\n" };
-    alarm 105;
-    local $/;
-    $json = <$ph> // '';
-    alarm 0;
-};
-if ($@) { kill 'TERM', $pid; $json = ''; }
-close $ph;
-$exit = $? >> 8;
-my $o = eval { JSON::PP->new->utf8->decode($json) } // {};
+my %env;
+@env{qw(HG_CONSOLE_USER HG_CONSOLE_PASSWORD HG_CONSOLE_DATE HG_CONSOLE_DEPT HG_CONSOLE_VISIT)} =
+    ('admin', 'Adm1n-Test-Pass#2026', $day, $dept, "${run}1");
+@env{qw(HG_TPL_AUTHOR HG_TPL_REVIEWER HG_TPL_PASSWORD HG_TPL_ID)} = ($tau, $trv, $tpw, $tid);
+my ($o, $exit) = run_script(105, $errf, \%env, 'node', "$top/t/browser/consult.mjs", $base, $tok1, $tok2, $tok3, $shots);
 ok t_cmp("exit=$exit ok=" . ($o->{ok} ? 1 : 0), 'exit=0 ok=1',
          'the browser script ran to the end (Chromium ' . ($o->{browser_version} // '?') . ', ' . ($o->{elapsed_ms} // '?') . ' ms)')
     or diag_file($errf, $o->{error});
@@ -317,20 +302,3 @@ sub absent {
     return index($hay, $needle) < 0 ? 'absent' : 'present';
 }
 
-sub png_width {
-    my ($f) = @_;
-    open my $fh, '<:raw', $f or return "missing";
-    read $fh, my $head, 24;
-    close $fh;
-    return 'not-a-PNG' unless length($head) == 24 && substr($head, 0, 8) eq "\x89PNG\r\n\x1a\n";
-    return unpack('N', substr($head, 16, 4));
-}
-
-sub diag_file {
-    my ($file, $err) = @_;
-    print STDERR "# $_\n" for split /\n/, ($err // '(no error from the script)');
-    if (open my $fh, '<', $file) {
-        my @l = <$fh>;
-        print STDERR "# stderr: $_" for @l[($#l > 19 ? $#l - 19 : 0) .. $#l];
-    }
-}

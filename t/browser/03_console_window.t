@@ -12,8 +12,8 @@ use Apache::TestUtil qw(t_cmp);
 use Encode qw(decode);
 use File::Copy qw(copy);
 use File::Path qw(make_path);
-use JSON::PP;
 use HG qw(json_of signed_request psql);
+use HGBrowser qw(run_script png_width diag_file);
 use HGInvoice qw(outpatient);
 
 plan tests => 15;
@@ -31,24 +31,8 @@ my ($code, $no) = ($j->{billBatchCode} // '', $j->{billNo} // '');
 
 # ---- the browser (bounded: the script gives up after 40 s, this after 55 s)
 my $errf = "$vars->{t_logs}/browser-console_window.stderr";
-my $json = '';
-my $pid = open(my $ph, '-|') // die "fork: $!";
-if (!$pid) {
-    open STDERR, '>', $errf or die "$errf: $!";
-    exec 'node', "$top/t/browser/console_window.mjs", $base, $code, $no, $shots, 'clerk', 'Cashier-Pass#2026x'
-        or die "exec node: $!";
-}
-eval {
-    local $SIG{ALRM} = sub { die "timeout\n" };
-    alarm 55;
-    local $/;
-    $json = <$ph> // '';
-    alarm 0;
-};
-if ($@) { kill 'TERM', $pid; $json = ''; }
-close $ph;
-my $exit = $? >> 8;
-my $o = eval { JSON::PP->new->utf8->decode($json) } // {};
+my ($o, $exit) = run_script(55, $errf, undef, 'node', "$top/t/browser/console_window.mjs", $base, $code, $no, $shots,
+                            'clerk', 'Cashier-Pass#2026x');
 ok t_cmp("exit=$exit ok=" . ($o->{ok} ? 1 : 0), 'exit=0 ok=1',
          'the browser script ran to the end (' . ($o->{elapsed_ms} // '?') . ' ms)') or diag_file($errf, $o->{error});
 my $s = $o->{steps} // {};
@@ -85,20 +69,3 @@ if (my $keep = $ENV{HG_SCREENSHOT_DIR}) {
         or print STDERR "# cannot copy console_window.png to $keep: $!\n";
 }
 
-sub png_width {
-    my ($f) = @_;
-    open my $fh, '<:raw', $f or return "missing $f";
-    read $fh, my $head, 24;
-    close $fh;
-    return 'not a PNG' unless length($head) == 24 && substr($head, 0, 8) eq "\x89PNG\r\n\x1a\n";
-    return unpack('N', substr($head, 16, 4));
-}
-
-sub diag_file {
-    my ($file, $err) = @_;
-    print STDERR "# $_\n" for split /\n/, ($err // '(no error from the script)');
-    if (open my $fh, '<', $file) {
-        my @l = <$fh>;
-        print STDERR "# stderr: $_" for @l[($#l > 19 ? $#l - 19 : 0) .. $#l];
-    }
-}
