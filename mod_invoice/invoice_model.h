@@ -139,6 +139,8 @@ apr_status_t invoice_validate_red(apr_pool_t *p, invoice_kind_t kind, json_t *da
  * every kind (the field names mean the same in all of them).  HG_EINVALID when data is not an object.
  * Red data keeps its signs. */
 apr_status_t invoice_normalize(json_t **out, apr_pool_t *p, json_t *data);
+/* the same in place, for a caller that has no further use for data as it came (no copy) */
+apr_status_t invoice_normalize_in_place(json_t *data);
 /* *hex = lowercase hex SM3 (64 digits) of hg_json_dump(normalized, HG_JSON_DUMP_SORTED): keys sorted
  * bytewise, compact, UTF-8 unescaped.  The same bill sent as 12.3 or "12.30" hashes the same. */
 apr_status_t invoice_content_hash(char **hex, apr_pool_t *p, json_t *normalized);
@@ -160,7 +162,8 @@ apr_status_t invoice_charges_json(const char **out, apr_pool_t *p, json_t *data)
  * *doc = {"institution","institutionName","kind" (invoice_kind_code),"title" (invoice_title),
  *         "billBatchCode","billNo","random","createTime","isScarlet" (boolean),
  *         "relatedBill":{"billBatchCode","billNo"} (when orig_code and orig_no are given; required
- *         for a red bill), "data": a deep copy of normalized_data}
+ *         for a red bill), "data": normalized_data itself (a reference: the caller leaves it as it is
+ *         from here on)}
  * Every string must be non-empty UTF-8; billBatchCode ≤ 50, billNo ≤ 20, random ≤ 20 (the Bosi
  * widths), createTime a valid yyyyMMddHHmmssSSS.  HG_EINVALID otherwise.  doc is owned by p. */
 apr_status_t invoice_make_doc(json_t **doc, apr_pool_t *p, invoice_kind_t kind, const char *institution,
@@ -179,6 +182,11 @@ apr_status_t invoice_seal_text(char **sig_b64, apr_pool_t *p, hg_pkey_t *key, co
 /* APR_SUCCESS, or HG_EBADSIG (also for a signature that is not base64 of 64 bytes); HG_EINVALID for
  * a NULL doc; HG_ECRYPTO when pub is not an SM2 key. */
 apr_status_t invoice_seal_verify(hg_pkey_t *pub, json_t *doc, const char *sig_b64);
+/* What the fiscal platform receives of a bill (its upload's "data"), from its document and seal:
+ * {"billBatchCode","billNo","random","createTime","isScarlet","sealSignature","data"[,"relatedBill"]}.
+ * The upload is queued with the sealed document, not a second sealed copy of the same data, and
+ * rebuilt here by the delivery.  *up is owned by p; HG_EINVALID when doc lacks one of them. */
+apr_status_t invoice_upload_data(json_t **up, apr_pool_t *p, json_t *doc, const char *seal_b64);
 
 /* ---- red bill (冲红) ----
  * *red = a copy of orig_normalized (a blue bill's normalized data, owned by p) with:

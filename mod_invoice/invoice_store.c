@@ -179,9 +179,8 @@ static apr_status_t bill_row(invoice_ctx_t *x, const char *bus_no, invoice_kind_
                              json_t *doc, json_t *norm, const char *upload_service, const char ***row)
 {
     char *sig = NULL;
-    const char *doc_text, *upload, *notify = NULL, *tel, *openid, *channels, *charges, *mail;
+    const char *doc_text, *notify = NULL, *tel, *openid, *channels, *charges, *mail;
     const char **params;
-    json_t *up;
     apr_status_t rv;
 
     /* the bill as its notices name it */
@@ -194,14 +193,6 @@ static apr_status_t bill_row(invoice_ctx_t *x, const char *bus_no, invoice_kind_
         || (rv = invoice_channels_json(&channels, x->p, norm))
         || (rv = invoice_charges_json(&charges, x->p, norm)))
         return rv;
-    /* what the fiscal platform receives; sealed in the outbox too: it carries personal data */
-    up = hg_json_own(x->p, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:O}", "billBatchCode", batch,
-                                      "billNo", bill_no, "random", random, "createTime", create_time,
-                                      "isScarlet", red, "sealSignature", sig, "data", norm));
-    if (red)
-        json_object_set(up, "relatedBill", json_object_get(doc, "relatedBill"));
-    upload = seal_text(x, hg_json_dump(x->p, hg_json_own(x->p, json_pack("{s:s, s:O}", "service",
-                                                upload_service, "data", up)), 0));
     tel = hg_json_gets(norm, "tel", NULL);
     openid = hg_json_gets(norm, "openID", NULL);
     if (!red && ((tel && *tel) || (openid && *openid))) {
@@ -211,8 +202,6 @@ static apr_status_t bill_row(invoice_ctx_t *x, const char *bus_no, invoice_kind_
             json_object_set_new(n, "fallbackTel", json_string(tel));
         notify = seal_text(x, hg_json_dump(x->p, n, 0));
     }
-    if (!upload || !doc_text)
-        return APR_ENOMEM;
     params = apr_palloc(x->p, BR_COUNT * sizeof(*params));
     params[BR_INST] = x->institution;
     params[BR_BUS] = bus_no;
@@ -227,7 +216,8 @@ static apr_status_t bill_row(invoice_ctx_t *x, const char *bus_no, invoice_kind_
     params[BR_RED] = red ? "true" : "false";
     params[BR_RELATED] = apr_off_t_toa(x->p, related);
     params[BR_HASH] = hash;
-    params[BR_DOC] = seal_text(x, doc_text);
+    if (!(params[BR_DOC] = seal_text(x, doc_text)))
+        return APR_ENOMEM;
     params[BR_SEAL] = sig;
     params[BR_ID_IDX] = pidx(x, "id", hg_json_gets(norm, "idCardNo", NULL));
     params[BR_TEL_IDX] = pidx(x, "tel", tel);
@@ -243,7 +233,9 @@ static apr_status_t bill_row(invoice_ctx_t *x, const char *bus_no, invoice_kind_
         params[BR_MAIL] = seal_text(x, hg_json_dump(x->p, m, 0));
     }
     params[BR_TEL] = tel && *tel ? seal_text(x, tel) : NULL;
-    params[BR_UPLOAD] = upload;
+    /* what the fiscal platform receives is the sealed document and its seal (invoice_upload_data):
+     * the upload row carries those, not a second sealed copy of the same data */
+    params[BR_UPLOAD] = upload_service;
     params[BR_NOTIFY] = notify;
     params[BR_PAYEE] = hg_json_gets(norm, "payee", NULL);
     params[BR_CHANNELS] = channels;
@@ -274,7 +266,8 @@ static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_ki
         "  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::bigint, $11::boolean, "
         "    nullif($12, '0')::bigint, $13, $14, $15, $16, $17, $18, $19, $22, $23::jsonb, $24::jsonb, $25) RETURNING id), "
         " u AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts, order_key) "
-        "  SELECT 'invoice.upload', $1, 'upload:' || b.id, jsonb_build_object('sealed', $20::text), 50, "
+        "  SELECT 'invoice.upload', $1, 'upload:' || b.id, jsonb_build_object('service', $20::text, "
+        "    'sealSignature', $15::text, 'docSealed', $14::text), 50, "
         "    'bill:' || coalesce(nullif($12, '0')::bigint, b.id) FROM b), "
         " n AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts) "
         "  SELECT 'invoice.notify', $1, 'notify:' || b.id, jsonb_build_object('sealed', $21::text), 8 "
@@ -465,7 +458,8 @@ static apr_status_t group_insert(invoice_ctx_t *x, issue_member_t **ms, int n, h
         "    doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed, payee, channels::jsonb, charges::jsonb, mi_idx "
         "    FROM d ORDER BY i RETURNING id, bus_no), "
         " u AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts, order_key) "
-        "  SELECT 'invoice.upload', $1, 'upload:' || b.id, jsonb_build_object('sealed', d.upload), 50, "
+        "  SELECT 'invoice.upload', $1, 'upload:' || b.id, jsonb_build_object('service', d.upload, "
+        "    'sealSignature', d.seal, 'docSealed', d.doc_sealed), 50, "
         "    'bill:' || b.id FROM b JOIN d USING (bus_no) ORDER BY b.id), "
         " n AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts) "
         "  SELECT 'invoice.notify', $1, 'notify:' || b.id, jsonb_build_object('sealed', d.notify), 8 "
@@ -676,7 +670,9 @@ apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
     *replayed = 0;
     if ((rv = invoice_validate(x->p, kind, data, &x->err)))
         return rv;
-    if ((rv = invoice_normalize(&norm, x->p, data)) || (rv = invoice_content_hash(&hash, x->p, norm))
+    /* the request's own tree becomes the bill's data (the callers answer from the bill) */
+    norm = data;
+    if ((rv = invoice_normalize_in_place(norm)) || (rv = invoice_content_hash(&hash, x->p, norm))
         || (rv = invoice_total_fen(norm, &total)))
         return rv;
     /* a batch's earlier bill may have waited in line and found no connection afterwards */

@@ -47,7 +47,9 @@ json_t *invoice_notice_payload(invoice_ctx_t *x, const char *channel, const char
                                 const char *title);
 json_t *invoice_mail_payload(invoice_ctx_t *x, const char *to, const invoice_bill_t *b);
 
-/* issue one bill; *replayed = 1 when the same busNo with the same content was issued before */
+/* issue one bill; *replayed = 1 when the same busNo with the same content was issued before.
+ * data (the request's bill, owned by x->p) is normalized in place and kept in the bill's document:
+ * the caller does not use or change it afterwards */
 apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
                            invoice_bill_t **bill, int *replayed);
 /* red-flush (冲红) by billBatchCode + billNo; the red bill comes back (again, if already flushed).

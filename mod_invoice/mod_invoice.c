@@ -708,11 +708,39 @@ static apr_status_t open_item(apr_pool_t *p, const hg_outbox_item_t *item, hg_ou
     return APR_SUCCESS;
 }
 
+/* a bill's upload row carries its sealed document and seal (invoice_store.c, bill_row): the upload
+ * is rebuilt from them; paper events (and rows queued before) carry their sealed upload whole */
+static apr_status_t open_upload(apr_pool_t *p, const hg_outbox_item_t *item, hg_outbox_item_t *plain,
+                                hg_outbox_outcome_t *out)
+{
+    json_t *o = hg_json_own(p, json_loads(item->payload, 0, NULL)), *doc = NULL, *up = NULL;
+    const char *sealed = hg_json_gets(o, "docSealed", NULL), *service = hg_json_gets(o, "service", NULL);
+    unsigned char *raw;
+    apr_size_t len;
+    if (!sealed)
+        return open_item(p, item, plain, out);
+    *plain = *item;
+    out->permanent = 1;
+    if (!G->master_key || hg_secret_open(&raw, &len, p, G->master_key, sealed) != APR_SUCCESS) {
+        out->error = "outbox payload does not open with the master key";
+        return HG_ECRYPTO;
+    }
+    if (hg_json_parse(&doc, p, (const char *)raw, len, 0, NULL) != APR_SUCCESS
+        || invoice_upload_data(&up, p, doc, hg_json_gets(o, "sealSignature", NULL)) != APR_SUCCESS || !service
+        || !(plain->payload = hg_json_dump(p, hg_json_own(p, json_pack("{s:s, s:O}", "service", service, "data", up)),
+                                           0))) {
+        out->error = "invoice.upload payload does not hold a bill document, its seal and a service";
+        return HG_EINVALID;
+    }
+    out->permanent = 0;
+    return APR_SUCCESS;
+}
+
 static apr_status_t deliver_upload(apr_pool_t *p, const hg_outbox_item_t *item, void *baton,
                                    hg_outbox_outcome_t *out)
 {
     hg_outbox_item_t plain;
-    apr_status_t rv = open_item(p, item, &plain, out);
+    apr_status_t rv = open_upload(p, item, &plain, out);
     return rv ? rv : invoice_fiscal_deliver(p, &plain, &G->fiscal, out);
 }
 

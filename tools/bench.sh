@@ -240,13 +240,11 @@ hex() { head -c $(($1 / 2)) /dev/urandom | od -An -v -tx1 | tr -d ' \n'; }
 sealed() { printf 'sm4z1:%s:%s' "$(hex 32)" "$(hex $(($1 - 72)))"; }
 # stand-ins as long as what mod_invoice really stores (the latest real bill and its outbox rows)
 lens=$($PSQL -F ' ' -c "SELECT length(b.doc_sealed), coalesce(length(b.tel_sealed), 95),
-        coalesce((SELECT length(payload->>'sealed') FROM hg.outbox WHERE topic = 'invoice.upload'
-                  AND business_key = 'upload:' || b.id), 1500),
         coalesce((SELECT length(payload->>'sealed') FROM hg.outbox WHERE topic = 'invoice.notify'
                   AND business_key = 'notify:' || b.id), 365)
     FROM invoice.bills b WHERE b.institution = '$INST' AND b.bus_no NOT LIKE 'SEED-%' ORDER BY b.id DESC LIMIT 1")
 set -- $lens
-DOCLEN=${1:-1450} TELLEN=${2:-95} UPLEN=${3:-1500} NTLEN=${4:-365}
+DOCLEN=${1:-1450} TELLEN=${2:-95} NTLEN=${3:-365}
 # the summaries' columns (payee, channels, charges) of the same bill
 PAYEE=$($PSQL -c "SELECT coalesce(payee, '收费员') FROM invoice.bills WHERE institution = '$INST' AND bus_no NOT LIKE 'SEED-%' ORDER BY id DESC LIMIT 1")
 CHAN=$($PSQL -c "SELECT coalesce(channels::text, '{}') FROM invoice.bills WHERE institution = '$INST' AND bus_no NOT LIKE 'SEED-%' ORDER BY id DESC LIMIT 1")
@@ -259,7 +257,7 @@ phase_begin pgbench
 pgbench -h 127.0.0.1 -p "$PGPORT" -U hisgate -n -M prepared -c "$PGBC" -j 2 -T "$DUR" \
     -f "$B/issue.pgbench" -D run="$(date +%s)$$" -D seq=0 -D hash="$(hex 64)" -D doc="$(sealed "$DOCLEN")" \
     -D seal="$(head -c 64 /dev/urandom | base64 -w0)" -D idx="$(hex 64)" -D tel="$(sealed "$TELLEN")" \
-    -D up="$(sealed "$UPLEN")" -D nt="$(sealed "$NTLEN")" -D payee="$PAYEE" -D chan="$CHAN" -D chg="$CHG" \
+    -D nt="$(sealed "$NTLEN")" -D payee="$PAYEE" -D chan="$CHAN" -D chg="$CHG" \
     hisgate > "$OUT/pgbench.txt" 2>&1
 pgrc=$?
 phase_end pgbench "$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$OUT/pgbench.txt")"

@@ -533,6 +533,12 @@ static void test_normalize(json_t *op)
     set(c, "totalAmt", "368.5");
     invoice_normalize(&nc, pool, c);
     tap_is_str(hg_json_gets(nc, "totalAmt", NULL), "368.5", "\"368.5\" is left for the validator");
+    /* in place: the same canonical form, on the object given */
+    c = copy(b);
+    tap_ok(invoice_normalize_in_place(c) == APR_SUCCESS, "normalize in place");
+    tap_is_str(hg_json_dump(pool, c, HG_JSON_DUMP_SORTED), hg_json_dump(pool, nb, HG_JSON_DUMP_SORTED),
+               "in place gives what the copy gives");
+    tap_ok(invoice_normalize_in_place(hg_json_own(pool, json_array())) == HG_EINVALID, "in place wants an object too");
 }
 
 /* ---- red bills ---- */
@@ -682,7 +688,7 @@ static void test_doc_seal(json_t *op)
     tap_ok(json_is_false(json_object_get(doc, "isScarlet")), "isScarlet false");
     tap_ok(json_object_get(doc, "relatedBill") == NULL, "a blue bill has no relatedBill");
     tap_is_str(hg_json_gets(doc, "data", "totalAmt", NULL), "368.50", "doc data");
-    tap_ok(json_object_get(doc, "data") != n, "the data is a copy");
+    tap_ok(json_object_get(doc, "data") == n, "the data is the normalized object itself, not a copy");
 
     tap_ok(hg_sm2_generate(&key, pool) == APR_SUCCESS && hg_sm2_generate(&other, pool) == APR_SUCCESS,
            "generate SM2 keys");
@@ -718,6 +724,23 @@ static void test_doc_seal(json_t *op)
     tap_ok(invoice_seal_verify(key, doc, apr_pstrcat(pool, sig, "AAAA", NULL)) == HG_EBADSIG,
            "a too long signature fails");
     tap_ok(invoice_seal_verify(key, NULL, sig) == HG_EINVALID, "no document");
+
+    /* the upload rebuilt from the stored document and its seal (the delivery's side) */
+    {
+        json_t *up = NULL;
+        tap_ok(invoice_upload_data(&up, pool, doc, sig) == APR_SUCCESS && up, "upload data from a document");
+        tap_is_str(hg_json_dump(pool, up, 0), apr_psprintf(pool, "{\"billBatchCode\":\"44010126\",\"billNo\":"
+                   "\"0000000001\",\"random\":\"%s\",\"createTime\":\"%s\",\"isScarlet\":false,\"sealSignature\":"
+                   "\"%s\",\"data\":%s}", hg_json_gets(doc, "random", NULL), hg_json_gets(doc, "createTime", NULL), sig,
+                   hg_json_dump(pool, n, 0)), "the platform's fields in their order, the bill data whole");
+        tap_ok(invoice_upload_data(&up, pool, doc, "") == HG_EINVALID && !up, "no seal, no upload");
+        d2 = copy(doc);
+        json_object_del(d2, "createTime");
+        tap_ok(invoice_upload_data(&up, pool, d2, sig) == HG_EINVALID, "a document without createTime is refused");
+        d2 = copy(doc);
+        json_object_set_new(d2, "isScarlet", json_true());
+        tap_ok(invoice_upload_data(&up, pool, d2, sig) == HG_EINVALID, "a red document must name its blue bill");
+    }
 
     invoice_make_red_data(&red, pool, n, "退费", "李收费", "20260316080000000");
     rv = invoice_make_doc(&rdoc, pool, INV_OUTPATIENT, "44170001", "阳江高新区平冈镇中心卫生院", "44010126",
