@@ -781,7 +781,8 @@ static apr_status_t cross_check(apr_pool_t *p, invoice_kind_t kind, json_t *d, i
     return APR_SUCCESS;
 }
 
-static apr_status_t validate(apr_pool_t *p, invoice_kind_t kind, json_t *data, int red, hg_error_t **err)
+static apr_status_t validate(apr_pool_t *p, invoice_kind_t kind, json_t *data, int red, int in_place,
+                             hg_error_t **err)
 {
     json_t *d;
     apr_status_t rv;
@@ -795,8 +796,9 @@ static apr_status_t validate(apr_pool_t *p, invoice_kind_t kind, json_t *data, i
         if (err) *err = hg_error_make(p, HG_JSON_NOT_OBJECT, NULL, "the bill data must be a JSON object");
         return HG_EINVALID;
     }
-    /* check a canonical copy: the HIS may send 12.3 or "12.30", and data stays untouched */
-    if (!(d = hg_json_own(p, json_deep_copy(data)))) return APR_ENOMEM;
+    /* check a canonical copy: the HIS may send 12.3 or "12.30", and data stays untouched
+     * (unless the caller has no use for it as it came) */
+    if (!(d = in_place ? data : hg_json_own(p, json_deep_copy(data)))) return APR_ENOMEM;
     coerce_object(d, SCHEMAS[kind]);
 
     if (red) {
@@ -818,12 +820,17 @@ static apr_status_t validate(apr_pool_t *p, invoice_kind_t kind, json_t *data, i
 
 apr_status_t invoice_validate(apr_pool_t *p, invoice_kind_t kind, json_t *data, hg_error_t **err)
 {
-    return validate(p, kind, data, 0, err);
+    return validate(p, kind, data, 0, 0, err);
+}
+
+apr_status_t invoice_validate_in_place(apr_pool_t *p, invoice_kind_t kind, json_t *data, hg_error_t **err)
+{
+    return validate(p, kind, data, 0, 1, err);
 }
 
 apr_status_t invoice_validate_red(apr_pool_t *p, invoice_kind_t kind, json_t *data, hg_error_t **err)
 {
-    return validate(p, kind, data, 1, err);
+    return validate(p, kind, data, 1, 0, err);
 }
 
 /* ---- red bill ---- */

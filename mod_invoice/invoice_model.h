@@ -123,6 +123,9 @@ const char *invoice_title(apr_pool_t *p, invoice_kind_t kind, const char *instit
  * APR_EINVAL with HG_INTERNAL for a bad kind.  data is never modified. */
 #define INVOICE_MAX_ITEMS 500
 apr_status_t invoice_validate(apr_pool_t *p, invoice_kind_t kind, json_t *data, hg_error_t **err);
+/* the same without a copy: data is left in the kind's canonical form (invoice_normalize_in_place
+ * then gives exactly what invoice_normalize gives of the data as it came) */
+apr_status_t invoice_validate_in_place(apr_pool_t *p, invoice_kind_t kind, json_t *data, hg_error_t **err);
 /* A red bill's data as made by invoice_make_red_data: busNo must be "R~"…, every amount ≤ 0 and every
  * quantity ≤ 0 (a positive one is HG_FIELD_MONEY / HG_FIELD_RANGE at its path); then all the rules
  * above hold with the signs flipped (sums are negative, totalAmt < 0). */

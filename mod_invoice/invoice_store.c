@@ -668,9 +668,9 @@ apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
     int handled;
 
     *replayed = 0;
-    if ((rv = invoice_validate(x->p, kind, data, &x->err)))
-        return rv;
     /* the request's own tree becomes the bill's data (the callers answer from the bill) */
+    if ((rv = invoice_validate_in_place(x->p, kind, data, &x->err)))
+        return rv;
     norm = data;
     if ((rv = invoice_normalize_in_place(norm)) || (rv = invoice_content_hash(&hash, x->p, norm))
         || (rv = invoice_total_fen(norm, &total)))

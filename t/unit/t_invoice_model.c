@@ -471,6 +471,16 @@ static void test_validate_kinds(json_t *op)
 
 /* ---- canonical form ---- */
 
+/* the issue path checks and normalizes the request's own tree (no copies): it must store exactly
+ * what checking a copy and normalizing another gave, or replays of earlier bills would conflict */
+static void same_in_place(invoice_kind_t kind, json_t *d, const char *what)
+{
+    json_t *n = NULL, *c = copy(d);
+    tap_ok(invoice_normalize(&n, pool, d) == APR_SUCCESS && invoice_validate_in_place(pool, kind, c, NULL) == APR_SUCCESS
+           && invoice_normalize_in_place(c) == APR_SUCCESS
+           && !strcmp(hg_json_dump(pool, c, HG_JSON_DUMP_SORTED), hg_json_dump(pool, n, HG_JSON_DUMP_SORTED)), what);
+}
+
 static void test_normalize(json_t *op)
 {
     json_t *a, *b, *na, *nb, *nc, *c;
@@ -533,6 +543,17 @@ static void test_normalize(json_t *op)
     set(c, "totalAmt", "368.5");
     invoice_normalize(&nc, pool, c);
     tap_is_str(hg_json_gets(nc, "totalAmt", NULL), "368.5", "\"368.5\" is left for the validator");
+    same_in_place(INV_OUTPATIENT, op, "outpatient: checked and normalized in place = normalized copy");
+    same_in_place(INV_OUTPATIENT, b, "the same sent with numbers");
+    same_in_place(INV_INPATIENT, inpatient_of(b), "inpatient, with numbers");
+    c = copy(b);
+    set(c, "checkUpNo", "TJ20260315001");
+    same_in_place(INV_PHYSICAL, c, "physical, with numbers");
+    same_in_place(INV_PREPAYMENT, parse(PREPAYMENT), "a deposit");
+    c = copy(op);
+    set(c, "totalAmt", "368.51");
+    tap_ok(invoice_validate_in_place(pool, INV_OUTPATIENT, c, NULL) == HG_EINVALID,
+           "checking in place refuses what checking a copy refuses");
     /* in place: the same canonical form, on the object given */
     c = copy(b);
     tap_ok(invoice_normalize_in_place(c) == APR_SUCCESS, "normalize in place");
