@@ -47,19 +47,26 @@ apr_status_t hg_qr_png(const unsigned char **png, apr_size_t *len, apr_pool_t *p
         z_stream zs;
         rawlen = (apr_size_t)(rb + 1) * px;       /* a filter byte (0) per row */
         raw = apr_pcalloc(p, rawlen);
-        /* one pixel row per module row, copied for the other scale - 1 */
+        /* one pixel row per module row (light = 1, then the dark modules' bits cleared), the
+         * other scale - 1 rows as PNG filter Up of it: all zeros */
         for (y = 0; y < px; y++) {
             unsigned char *row = raw + (apr_size_t)y * (rb + 1);
             int my = y / scale - QUIET;
             if (y % scale) {
-                row[0] = 2;           /* PNG filter Up: a copy of the row above is all zeros */
+                row[0] = 2;
                 continue;
             }
-            for (x = 0; x < px; x++) {
-                int mx = x / scale - QUIET, dark = mx >= 0 && my >= 0 && mx < w && my < w
-                                                   && (qr->data[my * w + mx] & 1);
-                if (!dark)
-                    row[1 + x / 8] |= 0x80 >> (x % 8);
+            memset(row + 1, 0xFF, rb);
+            if (px % 8)             /* the last byte's padding bits stay 0 */
+                row[rb] = (unsigned char)(0xFF << (8 - px % 8));
+            if (my < 0 || my >= w)
+                continue;
+            for (x = 0; x < w; x++) {
+                int b, x0 = (x + QUIET) * scale;
+                if (!(qr->data[my * w + x] & 1))
+                    continue;
+                for (b = x0; b < x0 + scale; b++)
+                    row[1 + b / 8] &= (unsigned char)~(0x80 >> (b % 8));
             }
         }
         QRcode_free(qr);
