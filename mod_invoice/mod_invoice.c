@@ -689,23 +689,28 @@ apr_status_t invoice_window_pdf(hg_call_t *c)
 
 /* ---------------------------------------------------------------- outbox topics */
 
-/* payloads are sealed (they carry personal data): open, then hand the adapter the plain item */
-static apr_status_t open_item(apr_pool_t *p, const hg_outbox_item_t *item, hg_outbox_item_t *plain,
-                              hg_outbox_outcome_t *out)
+/* payloads are sealed (they carry personal data): open, then hand the adapter the plain item.
+ * open_field: o[key] opened with the master key; what does not open will not by waiting: permanent */
+static apr_status_t open_field(const char **text, apr_size_t *len, apr_pool_t *p, json_t *o, const char *key,
+                               hg_outbox_outcome_t *out)
 {
-    json_t *o = hg_json_own(p, json_loads(item->payload, 0, NULL));
-    const char *sealed = hg_json_gets(o, "sealed", NULL);
+    const char *sealed = hg_json_gets(o, key, NULL);
     unsigned char *raw;
-    apr_size_t len;
-    *plain = *item;
-    if (!sealed || !G->master_key
-        || hg_secret_open(&raw, &len, p, G->master_key, sealed) != APR_SUCCESS) {
+    if (!sealed || !G->master_key || hg_secret_open(&raw, len, p, G->master_key, sealed) != APR_SUCCESS) {
         out->permanent = 1;
         out->error = "outbox payload does not open with the master key";
         return HG_ECRYPTO;
     }
-    plain->payload = apr_pstrmemdup(p, (const char *)raw, len);
+    *text = apr_pstrmemdup(p, (const char *)raw, *len);
     return APR_SUCCESS;
+}
+
+static apr_status_t open_item(apr_pool_t *p, const hg_outbox_item_t *item, hg_outbox_item_t *plain,
+                              hg_outbox_outcome_t *out)
+{
+    apr_size_t len;
+    *plain = *item;
+    return open_field(&plain->payload, &len, p, hg_json_own(p, json_loads(item->payload, 0, NULL)), "sealed", out);
 }
 
 /* a bill's upload row carries its sealed document and seal (invoice_store.c, bill_row): the upload
@@ -714,25 +719,22 @@ static apr_status_t open_upload(apr_pool_t *p, const hg_outbox_item_t *item, hg_
                                 hg_outbox_outcome_t *out)
 {
     json_t *o = hg_json_own(p, json_loads(item->payload, 0, NULL)), *doc = NULL, *up = NULL;
-    const char *sealed = hg_json_gets(o, "docSealed", NULL), *service = hg_json_gets(o, "service", NULL);
-    unsigned char *raw;
+    const char *service = hg_json_gets(o, "service", NULL), *text;
     apr_size_t len;
-    if (!sealed)
-        return open_item(p, item, plain, out);
+    apr_status_t rv;
     *plain = *item;
-    out->permanent = 1;
-    if (!G->master_key || hg_secret_open(&raw, &len, p, G->master_key, sealed) != APR_SUCCESS) {
-        out->error = "outbox payload does not open with the master key";
-        return HG_ECRYPTO;
-    }
-    if (hg_json_parse(&doc, p, (const char *)raw, len, 0, NULL) != APR_SUCCESS
+    if (!json_object_get(o, "docSealed"))
+        return open_field(&plain->payload, &len, p, o, "sealed", out);
+    if ((rv = open_field(&text, &len, p, o, "docSealed", out)))
+        return rv;
+    if (hg_json_parse(&doc, p, text, len, 0, NULL) != APR_SUCCESS
         || invoice_upload_data(&up, p, doc, hg_json_gets(o, "sealSignature", NULL)) != APR_SUCCESS || !service
         || !(plain->payload = hg_json_dump(p, hg_json_own(p, json_pack("{s:s, s:O}", "service", service, "data", up)),
                                            0))) {
+        out->permanent = 1;
         out->error = "invoice.upload payload does not hold a bill document, its seal and a service";
         return HG_EINVALID;
     }
-    out->permanent = 0;
     return APR_SUCCESS;
 }
 

@@ -8,6 +8,7 @@ use Apache::TestRequest qw(GET POST);
 use Apache::TestUtil qw(t_cmp);
 use JSON::PP;
 use HG qw(json_of signed_request psql);
+use HGConsult qw(announce session answer submit);
 
 binmode STDOUT, ":encoding(UTF-8)";
 binmode STDERR, ":encoding(UTF-8)";
@@ -22,15 +23,6 @@ sub visit {
              birthDate => '1980-05-20', department => $o{dept} // '0301', doctor => '王医生',
              visitTime => '2026-06-14 09:30:00' };
 }
-sub announce { my $r = signed_request('POST', '/consult/api/v1/visits', $_[0]); return ($r, json_of($r)); }
-sub session { my $r = GET("$pub/$_[0]"); return ($r, json_of($r)); }
-sub answer {
-    my ($tok, %a) = @_;
-    my $r = POST("$pub/$tok/answers", 'Content-Type' => 'application/json',
-                 content => $json->encode({ answers => [ map { { linkId => $_, value => $a{$_} } } sort keys %a ] }));
-    return ($r, json_of($r));
-}
-sub submit { my $r = POST("$pub/$_[0]/submit", 'Content-Type' => 'application/json', content => '{}'); return ($r, json_of($r)); }
 sub ids { return join ',', map { $_->{linkId} } @{ $_[0]{items} // [] }; }
 sub has { my ($j, $id) = @_; return (grep { $_->{linkId} eq $id } @{ $j->{items} // [] }) ? 1 : 0; }
 

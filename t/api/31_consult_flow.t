@@ -12,6 +12,7 @@ use Digest::SHA qw(hmac_sha256_hex);
 use Encode qw(encode_utf8);
 use JSON::PP;
 use HG qw(staff_login json_of signed_request psql wait_until);
+use HGConsult qw(announce session);
 
 binmode STDOUT, ":encoding(UTF-8)";
 binmode STDERR, ":encoding(UTF-8)";
@@ -31,8 +32,6 @@ sub visit {
     $v->{diagnosis} = $o{diagnosis} if $o{diagnosis};
     return $v;
 }
-sub announce { my $r = signed_request('POST', '/consult/api/v1/visits', $_[0]); return ($r, json_of($r)); }
-sub session { my $r = GET("$pub/$_[0]"); return ($r, json_of($r)); }
 sub post_json {
     my ($url, $body) = @_;
     my $r = POST($url, 'Content-Type' => 'application/json', content => ref $body ? $json->encode($body) : $body);

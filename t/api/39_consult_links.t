@@ -11,6 +11,7 @@ use Apache::TestUtil qw(t_cmp);
 use JSON::PP;
 use POSIX qw(strftime);
 use HG qw(json_of signed_request psql wait_until);
+use HGConsult qw(announce session answer submit);
 
 binmode STDOUT, ":encoding(UTF-8)";
 binmode STDERR, ":encoding(UTF-8)";
@@ -29,15 +30,6 @@ sub visit {
     $v->{phone} = $o{phone} if $o{phone};
     return $v;
 }
-sub announce { my $r = signed_request('POST', '/consult/api/v1/visits', $_[0]); return ($r, json_of($r)); }
-sub session { my $r = GET("$pub/$_[0]"); return ($r, json_of($r)); }
-sub answer {
-    my ($tok, %a) = @_;
-    my $r = POST("$pub/$tok/answers", 'Content-Type' => 'application/json',
-                 content => $json->encode({ answers => [ map { { linkId => $_, value => $a{$_} } } sort keys %a ] }));
-    return ($r, json_of($r));
-}
-sub submit { my $r = POST("$pub/$_[0]/submit", 'Content-Type' => 'application/json', content => '{}'); return ($r, json_of($r)); }
 sub row { my ($n, $col) = @_; return psql("SELECT $col FROM consult.visits WHERE visit_no = 'L$run$n'"); }
 sub expire { psql("UPDATE consult.visits SET expires_at = now() - interval '1 second' WHERE visit_no = 'L$run$_[0]'"); }
 sub renewals { return psql("SELECT count(*) FROM hg.outbox WHERE topic = 'consult.notify' AND business_key LIKE '%:L$run$_[0]:renewed:%'"); }
