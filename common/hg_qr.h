@@ -9,4 +9,10 @@ apr_status_t hg_qr_png(const unsigned char **png, apr_size_t *len, apr_pool_t *p
                        int scale);
 /* a standalone <svg> of the same code */
 apr_status_t hg_qr_svg(char **svg, apr_pool_t *p, const char *text);
+/* internal: the symbol both draw — width x width module bytes in libqrencode's layout (bit 0 dark),
+ * exactly what QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1) gives — in p; HG_EINVALID
+ * when there is none (no text, too long).  For the unit test that holds it to libqrencode's own
+ * mask choice. */
+apr_status_t hg_qr_encode_modules(const unsigned char **modules, int *width, apr_pool_t *p,
+                                  const char *text);
 #endif
