@@ -18,7 +18,7 @@ WARN     = -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
 # there fails the build (lesson 1 of design/anchors.md).  t/unit/layering.t checks it too.
 CORE_CFLAGS = -std=gnu11 -g -O2 -fPIC -fvisibility=hidden $(WARN) -D_GNU_SOURCE -D_REENTRANT $(APR_INC) \
               -I/usr/include/postgresql -Icommon
-EXT_LIBS = -ljansson -lcurl -lcrypto -lpq -lhpdf -lqrencode -lz -lm
+EXT_LIBS = -ljansson -lcurl -lcrypto -lpq -lhpdf -lqrencode -llz4 -lz -lm
 CORE_SRC = $(sort $(wildcard common/hg_*.c))
 CORE_OBJ = $(CORE_SRC:.c=.o)
 CORE_HDR = $(wildcard common/hg_*.h)

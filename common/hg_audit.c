@@ -4,7 +4,7 @@
 #include "hg_crypto.h"
 #include "hg_zip.h"
 
-/* bodies are deflated first: a bill request is mostly repeated keys, and the packed row stays
+/* bodies are packed (LZ4) first: a bill request is mostly repeated keys, and the packed row stays
  * under PostgreSQL's TOAST threshold (one heap write instead of three) */
 apr_status_t hg_audit_encrypt(char **out, apr_pool_t *p, const unsigned char key[16],
                               const char *body, apr_size_t len)
@@ -14,11 +14,11 @@ apr_status_t hg_audit_encrypt(char **out, apr_pool_t *p, const unsigned char key
     apr_status_t rv;
     if ((rv = hg_random_bytes(iv, sizeof(iv))) != APR_SUCCESS)
         return rv;
-    if ((rv = hg_deflate_raw(&z, &zlen, p, body ? body : "", body ? len : 0)) != APR_SUCCESS)
+    if ((rv = hg_lz4_pack(&z, &zlen, p, body ? body : "", body ? len : 0)) != APR_SUCCESS)
         return rv;
     if ((rv = hg_sm4_cbc_encrypt(p, &ct, &ctlen, key, iv, z, zlen)) != APR_SUCCESS)
         return rv;
-    *out = apr_pstrcat(p, "sm4z:", hg_base64url_encode(p, iv, sizeof(iv)), ":",
+    *out = apr_pstrcat(p, "sm4l:", hg_base64url_encode(p, iv, sizeof(iv)), ":",
                        hg_base64url_encode(p, ct, ctlen), NULL);
     return APR_SUCCESS;
 }
@@ -30,10 +30,10 @@ apr_status_t hg_audit_decrypt(char **out, apr_size_t *len, apr_pool_t *p,
     unsigned char *iv, *ct, *pt;
     apr_size_t ivlen, ctlen, ptlen;
     apr_status_t rv;
-    int packed = !strncmp(enc, "sm4z:", 5);
+    /* "sm4l:" packed with LZ4; rows of earlier versions: "sm4z:" deflated, "sm4cbc:" hex, unpacked */
+    int lz4 = !strncmp(enc, "sm4l:", 5), packed = lz4 || !strncmp(enc, "sm4z:", 5);
     apr_status_t (*decode)(unsigned char **, apr_size_t *, apr_pool_t *, const char *) =
         packed ? hg_base64url_decode : hg_hex_decode;
-    /* rows written before bodies were packed keep the hex form "sm4cbc:" */
     if (!packed && strncmp(enc, "sm4cbc:", 7) != 0)
         return HG_ECRYPTO;
     rest = enc + (packed ? 5 : 7);
@@ -48,7 +48,7 @@ apr_status_t hg_audit_decrypt(char **out, apr_size_t *len, apr_pool_t *p,
         return rv;
     if (packed) {
         unsigned char *z = pt;
-        if (hg_inflate_raw(&pt, &ptlen, p, z, ptlen) != APR_SUCCESS)
+        if ((lz4 ? hg_lz4_unpack : hg_inflate_raw)(&pt, &ptlen, p, z, ptlen) != APR_SUCCESS)
             return HG_ECRYPTO;
     }
     *out = apr_pstrmemdup(p, (const char *)pt, ptlen);

@@ -1,5 +1,5 @@
 /* hg_audit: the journal of every data transmission (hg.audit).
- * Bodies are deflated, then SM4-CBC encrypted with the audit key.  Rows are inserted without blocking one
+ * Bodies are packed (LZ4), then SM4-CBC encrypted with the audit key.  Rows are inserted without blocking one
  * another; the sealer (watchdog tick, or `hisgate audit seal`) gives them consecutive chain
  * positions and an SM3 hash over the previous hash and the row, so a changed, removed or
  * re-ordered row breaks the chain.  Verification needs no key: it hashes the ciphertext. */
@@ -15,8 +15,8 @@ typedef struct hg_audit_rec_t {
     const char *resp_body; apr_size_t resp_len;
 } hg_audit_rec_t;
 
-/* "sm4z:<iv>:<ciphertext>" (base64url) of the raw-deflated body; decrypt also opens the older
- * "sm4cbc:<iv hex>:<ciphertext hex>" rows (not deflated) */
+/* "sm4l:<iv>:<ciphertext>" (base64url) of the LZ4-packed body (hg_lz4_pack); decrypt also opens
+ * the older "sm4z:" rows (raw deflate) and "sm4cbc:<iv hex>:<ciphertext hex>" (not packed) */
 apr_status_t hg_audit_encrypt(char **out, apr_pool_t *p, const unsigned char key[16],
                               const char *body, apr_size_t len);
 apr_status_t hg_audit_decrypt(char **out, apr_size_t *len, apr_pool_t *p,

@@ -679,9 +679,11 @@ leave:
 /* ---------------------------------------------------------------- secrets at rest */
 
 #define SEAL_TAG "sm4cbc"
-/* the packed form of large documents: deflated before encryption, base64url fields; its own tag
- * label, so a packed ciphertext never authenticates as the plain form or back */
-#define PACK_TAG "sm4z1"
+/* the packed form of large documents: LZ4-packed before encryption (hg_lz4_pack), base64url
+ * fields; its own tag label, so a packed ciphertext never authenticates as the plain form or back.
+ * Documents sealed by earlier versions were deflated instead, under their own label. */
+#define PACK_TAG "sm4l1"
+#define DEFLATE_TAG "sm4z1"
 
 /* Sub-keys from the master key, one label per use, so no key serves two algorithms. */
 static apr_status_t derive(unsigned char out[32], const unsigned char master[16], const char *label)
@@ -718,7 +720,7 @@ static apr_status_t seal_as(char **sealed, apr_pool_t *p, const unsigned char ke
         rv = HG_EINVALID;
         goto leave;
     }
-    if (packed && APR_SUCCESS != (rv = hg_deflate_raw(&z, &zlen, p, plaintext, len)))
+    if (packed && APR_SUCCESS != (rv = hg_lz4_pack(&z, &zlen, p, plaintext, len)))
         goto leave;
     if (APR_SUCCESS != (rv = seal_keys(enc, mac, key))
         || APR_SUCCESS != (rv = hg_random_bytes(iv, sizeof(iv)))
@@ -758,7 +760,7 @@ apr_status_t hg_secret_open(unsigned char **plain, apr_size_t *len, apr_pool_t *
     apr_size_t ivlen = 0, ctlen = 0, taglen = 0, zlen = 0;
     apr_status_t (*decode)(unsigned char **, apr_size_t *, apr_pool_t *, const char *);
     char *f[4];
-    int i, packed;
+    int i, packed, deflated;
 
     *plain = NULL;
     *len = 0;
@@ -774,7 +776,8 @@ apr_status_t hg_secret_open(unsigned char **plain, apr_size_t *len, apr_pool_t *
             goto leave;
         *f[i]++ = '\0';
     }
-    packed = !strcmp(f[0], PACK_TAG);
+    deflated = !strcmp(f[0], DEFLATE_TAG);
+    packed = deflated || !strcmp(f[0], PACK_TAG);
     decode = packed ? hg_base64url_decode : hg_hex_decode;
     if (strchr(f[3], ':') || (!packed && strcmp(f[0], SEAL_TAG))
         || decode(&iv, &ivlen, p, f[1]) != APR_SUCCESS || ivlen != 16
@@ -782,14 +785,14 @@ apr_status_t hg_secret_open(unsigned char **plain, apr_size_t *len, apr_pool_t *
         || decode(&tag, &taglen, p, f[3]) != APR_SUCCESS || taglen != 32)
         goto leave;
     if (seal_keys(enc, mac, key) != APR_SUCCESS
-        || seal_tag(want, mac, packed ? PACK_TAG : SEAL_TAG, iv, ct, ctlen) != APR_SUCCESS)
+        || seal_tag(want, mac, f[0], iv, ct, ctlen) != APR_SUCCESS)
         goto leave;
     /* authenticate before decrypting: no padding oracle */
     if (!hg_ct_equal(want, tag, 32))
         goto leave;
     if (hg_sm4_cbc_decrypt(p, packed ? &z : plain, packed ? &zlen : len, enc, iv, ct, ctlen) != APR_SUCCESS)
         goto leave;
-    if (packed && hg_inflate_raw(plain, len, p, z, zlen) != APR_SUCCESS) {
+    if (packed && (deflated ? hg_inflate_raw : hg_lz4_unpack)(plain, len, p, z, zlen) != APR_SUCCESS) {
         *plain = NULL;
         *len = 0;
         goto leave;

@@ -122,13 +122,14 @@ apr_status_t hg_csrf_check(const void *key, apr_size_t keylen, const char *sessi
  * HMAC-SM3(master, "hisgate/seal/mac/v1"), so the master key itself never keys a cipher. */
 apr_status_t hg_secret_seal(char **sealed, apr_pool_t *p, const unsigned char key[16],
                             const void *plaintext, apr_size_t len);
-/* The same for documents of a few KB (bills, outbox payloads): deflated before encryption and
- * encoded in base64url, "sm4z1:<iv>:<ciphertext>:<tag>", tag label "sm4z1".  About a third of the
- * hex form's size, so a bill row stays under PostgreSQL's TOAST threshold (no out-of-line write).
- * Compressing before encrypting leaks only the length, which no attacker influences at rest. */
+/* The same for documents of a few KB (bills, outbox payloads): LZ4-packed before encryption
+ * (hg_lz4_pack) and encoded in base64url, "sm4l1:<iv>:<ciphertext>:<tag>", tag label "sm4l1".
+ * Under half of the hex form's size, so a bill row stays out of PostgreSQL's TOAST table.
+ * Compressing before encrypting leaks only the length, which no attacker influences at rest.
+ * Documents sealed by earlier versions ("sm4z1", raw deflate) still open. */
 apr_status_t hg_secret_seal_packed(char **sealed, apr_pool_t *p, const unsigned char key[16],
                                    const void *plaintext, apr_size_t len);
-/* Opens either form.  Tag checked (constant time) before decrypting; any tampering or
+/* Opens every form.  Tag checked (constant time) before decrypting; any tampering or
  * malformation -> HG_ECRYPTO.
  * *plain is NUL-terminated one past *len. */
 apr_status_t hg_secret_open(unsigned char **plain, apr_size_t *len, apr_pool_t *p,

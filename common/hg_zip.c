@@ -1,5 +1,6 @@
-/* hg_zip: raw deflate of small documents in pool memory (zlib) */
+/* hg_zip: compression of small documents in pool memory (liblz4, zlib) */
 #include <string.h>
+#include <lz4.h>
 #include <zlib.h>
 #include "hg_zip.h"
 
@@ -81,3 +82,49 @@ apr_status_t hg_inflate_raw(unsigned char **out, apr_size_t *outlen, apr_pool_t 
     return APR_SUCCESS;
 }
 
+
+apr_status_t hg_lz4_pack(unsigned char **out, apr_size_t *outlen, apr_pool_t *p,
+                         const void *in, apr_size_t len)
+{
+    int cap, n;
+    void *state;
+    if (len > HG_ZIP_MAX)
+        return HG_EINVALID;
+    cap = LZ4_compressBound((int)len);
+    *out = apr_palloc(p, (apr_size_t)cap + 4);
+    (*out)[0] = (unsigned char)len;
+    (*out)[1] = (unsigned char)(len >> 8);
+    (*out)[2] = (unsigned char)(len >> 16);
+    (*out)[3] = (unsigned char)(len >> 24);
+    /* the 16 KB state from the pool: no malloc, nothing to free */
+    state = apr_palloc(p, (apr_size_t)LZ4_sizeofState());
+    n = len ? LZ4_compress_fast_extState(state, in, (char *)*out + 4, (int)len, cap, 1) : 0;
+    if (len && n <= 0)
+        return HG_EINVALID;
+    *outlen = (apr_size_t)n + 4;
+    return APR_SUCCESS;
+}
+
+apr_status_t hg_lz4_unpack(unsigned char **out, apr_size_t *outlen, apr_pool_t *p,
+                           const unsigned char *in, apr_size_t len)
+{
+    apr_size_t want;
+    int n;
+    if (len < 4 || len - 4 > (apr_size_t)LZ4_MAX_INPUT_SIZE)
+        return HG_EINVALID;
+    want = (apr_size_t)in[3] << 24 | (apr_size_t)in[2] << 16 | (apr_size_t)in[1] << 8 | in[0];
+    if (want > HG_ZIP_MAX)
+        return HG_EINVALID;
+    *out = apr_palloc(p, want + 1);
+    if (!want) {                  /* an empty body is the length alone */
+        (*out)[0] = '\0';
+        *outlen = 0;
+        return len == 4 ? APR_SUCCESS : HG_EINVALID;
+    }
+    n = LZ4_decompress_safe((const char *)in + 4, (char *)*out, (int)(len - 4), (int)want);
+    if (n < 0 || (apr_size_t)n != want)
+        return HG_EINVALID;
+    *outlen = want;
+    (*out)[want] = '\0';
+    return APR_SUCCESS;
+}

@@ -246,7 +246,7 @@ FROM generate_series(1, 64) g
 WHERE NOT EXISTS (SELECT 1 FROM invoice.stock WHERE institution = '44019999');
 SQL
 hex() { head -c $(($1 / 2)) /dev/urandom | od -An -v -tx1 | tr -d ' \n'; }
-sealed() { printf 'sm4z1:%s:%s' "$(hex 32)" "$(hex $(($1 - 72)))"; }
+sealed() { printf 'sm4l1:%s:%s' "$(hex 32)" "$(hex $(($1 - 72)))"; }
 # stand-ins as long as what mod_invoice really stores (the latest real bill and its outbox rows)
 lens=$($PSQL -F ' ' -c "SELECT length(b.doc_sealed), coalesce(length(b.tel_sealed), 95),
         coalesce((SELECT length(payload->>'sealed') FROM hg.outbox WHERE topic = 'invoice.notify'

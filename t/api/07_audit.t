@@ -16,7 +16,7 @@ ok t_cmp($res->code, 200, 'a signed call to journal');
 my $rid = $res->header('X-Request-Id');
 
 my $enc = psql("SELECT req_enc FROM hg.audit WHERE request_id = '$rid'");
-ok t_cmp($enc, qr/^sm4z:[A-Za-z0-9_-]{22}:[A-Za-z0-9_-]+$/, 'request body stored SM4-encrypted');
+ok t_cmp($enc, qr/^sm4l:[A-Za-z0-9_-]{22}:[A-Za-z0-9_-]+$/, 'request body stored SM4-encrypted');
 ok t_cmp(index($enc, 'audit-marker') < 0 ? 1 : 0, 1, 'no plaintext in the row');
 ok t_cmp(wait_until(10, sub { psql("SELECT count(*) FROM hg.audit WHERE request_id = '$rid' AND seq IS NOT NULL") == 1 }),
          1, 'the watchdog seals the row into the chain');
