@@ -267,7 +267,7 @@ static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_ki
         "    nullif($12, '0')::bigint, $13, $14, $15, $16, $17, $18, $19, $22, $23::jsonb, $24::jsonb, $25) RETURNING id), "
         " u AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts, order_key) "
         "  SELECT 'invoice.upload', $1, 'upload:' || b.id, jsonb_build_object('service', $20::text, "
-        "    'sealSignature', $15::text, 'docSealed', $14::text), 50, "
+        "    'bill', b.id), 50, "
         "    'bill:' || coalesce(nullif($12, '0')::bigint, b.id) FROM b), "
         " n AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts) "
         "  SELECT 'invoice.notify', $1, 'notify:' || b.id, jsonb_build_object('sealed', $21::text), 8 "
@@ -459,7 +459,7 @@ static apr_status_t group_insert(invoice_ctx_t *x, issue_member_t **ms, int n, h
         "    FROM d ORDER BY i RETURNING id, bus_no), "
         " u AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts, order_key) "
         "  SELECT 'invoice.upload', $1, 'upload:' || b.id, jsonb_build_object('service', d.upload, "
-        "    'sealSignature', d.seal, 'docSealed', d.doc_sealed), 50, "
+        "    'bill', b.id), 50, "
         "    'bill:' || b.id FROM b JOIN d USING (bus_no) ORDER BY b.id), "
         " n AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts) "
         "  SELECT 'invoice.notify', $1, 'notify:' || b.id, jsonb_build_object('sealed', d.notify), 8 "
@@ -705,6 +705,12 @@ static const hg_field_t FLUSH_SCHEMA[] = {
     "  jsonb_build_object('orderId', " w ".order_id, 'cardId', " o ".result->>'cardId', " \
     "    'code', " o ".result->>'code', 'status', 'INVOICE_REIMBURSE_CANCEL'), 50 "
 #define WXCARD_CANCEL_ONCE " ON CONFLICT (topic, business_key) DO NOTHING"
+
+const char *const INVOICE_UPLOAD_PAYLOAD_SQL =
+    "SELECT o.id, ((o.payload - 'bill') || jsonb_build_object('sealSignature', b.seal, "
+    "  'docSealed', b.doc_sealed))::text "
+    "FROM hg.outbox o JOIN invoice.bills b ON b.id = (o.payload->>'bill')::bigint "
+    "WHERE o.id = ANY($1::bigint[]) AND o.payload ? 'bill'";
 
 const char *const INVOICE_WXCARD_AFTER_INSERT_SQL =
     "WITH ins AS (SELECT o.result, w.order_id, w.bill_id, w.institution FROM hg.outbox o "

@@ -65,6 +65,10 @@ apr_status_t invoice_flush_deposit(invoice_ctx_t *x, json_t *req, invoice_bill_t
  * for a flush in progress (FOR SHARE on the bill), so that of the two, the one committing second
  * sees the other's work: no card of a flushed bill stays valid. */
 extern const char *const INVOICE_WXCARD_AFTER_INSERT_SQL;
+/* a bill's upload row holds the service and the bill's id, not a copy of its sealed document: the
+ * drainer completes it with the bill's document and unit seal (hg_register_topic_payload
+ * "invoice.upload", $1 the claimed rows' ids) */
+extern const char *const INVOICE_UPLOAD_PAYLOAD_SQL;
 
 apr_status_t invoice_find(invoice_ctx_t *x, const char *code, const char *no, invoice_bill_t **bill);
 apr_status_t invoice_find_id(invoice_ctx_t *x, apr_int64_t id, invoice_bill_t **bill);

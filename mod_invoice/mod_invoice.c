@@ -713,8 +713,9 @@ static apr_status_t open_item(apr_pool_t *p, const hg_outbox_item_t *item, hg_ou
     return open_field(&plain->payload, &len, p, hg_json_own(p, json_loads(item->payload, 0, NULL)), "sealed", out);
 }
 
-/* a bill's upload row carries its sealed document and seal (invoice_store.c, bill_row): the upload
- * is rebuilt from them; paper events (and rows queued before) carry their sealed upload whole */
+/* a bill's upload row reaches the delivery with its bill's sealed document and seal (completed by
+ * INVOICE_UPLOAD_PAYLOAD_SQL; rows queued by earlier versions carry them): the upload is rebuilt
+ * from them; paper events (and rows queued before those) carry their sealed upload whole */
 static apr_status_t open_upload(apr_pool_t *p, const hg_outbox_item_t *item, hg_outbox_item_t *plain,
                                 hg_outbox_outcome_t *out)
 {
@@ -1492,11 +1493,12 @@ static int invoice_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     APR_OPTIONAL_FN_TYPE(hg_register_topic) *reg_topic = APR_RETRIEVE_OPTIONAL_FN(hg_register_topic);
     APR_OPTIONAL_FN_TYPE(hg_conf_get) *conf_get = APR_RETRIEVE_OPTIONAL_FN(hg_conf_get);
     APR_OPTIONAL_FN_TYPE(hg_register_topic_after) *topic_after = APR_RETRIEVE_OPTIONAL_FN(hg_register_topic_after);
+    APR_OPTIONAL_FN_TYPE(hg_register_topic_payload) *topic_payload = APR_RETRIEVE_OPTIONAL_FN(hg_register_topic_payload);
     APR_OPTIONAL_FN_TYPE(hg_register_wechat_event) *wechat_event = APR_RETRIEVE_OPTIONAL_FN(hg_register_wechat_event);
     invoice_conf_t *c = ap_get_module_config(s->module_config, &invoice_module);
     const char *t;
 
-    if (!reg_routes || !reg_topic || !conf_get || !topic_after) {
+    if (!reg_routes || !reg_topic || !conf_get || !topic_after || !topic_payload) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "HG10000: mod_invoice needs mod_hisgate loaded first");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -1508,6 +1510,7 @@ static int invoice_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     reg_topic("invoice.wxcard", deliver_wxcard, c);
     reg_topic("invoice.wxcard_status", deliver_wxcard_status, c);
     topic_after("invoice.wxcard", INVOICE_WXCARD_AFTER_INSERT_SQL);
+    topic_payload("invoice.upload", INVOICE_UPLOAD_PAYLOAD_SQL);
     if (wechat_event)
         wechat_event("user_authorize_invoice", wxcard_authorized, c);
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)

@@ -84,6 +84,10 @@ APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_register_topic,
  * rows' ids (bigint[]), run in the transaction that records them as done, so that the follow-up
  * (say, another outbox row) is committed with the outcome or not at all */
 APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_register_topic_after, (const char *topic, const char *sql));
+/* a topic whose rows keep their payload by reference (say, to a bill that holds the document): one
+ * statement, $1 the claimed rows' ids (bigint[]), returning (id, payload text) of the rows it
+ * completes, run right after the claim; what it does not return is delivered as stored */
+APR_DECLARE_OPTIONAL_FN(apr_status_t, hg_register_topic_payload, (const char *topic, const char *sql));
 
 /* An event the WeChat Official Account pushes to hisgate (HisgateWeChatPush; the message's <Event>,
  * e.g. "user_authorize_invoice"): msg is the message's fields as JSON strings (FromUserName,

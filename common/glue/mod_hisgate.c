@@ -324,20 +324,35 @@ apr_status_t hg_register_topic(const char *topic, hg_outbox_deliver_fn *fn, void
     e->fn = fn;
     e->baton = baton;
     e->after_sql = NULL;
+    e->payload_sql = NULL;
     return APR_SUCCESS;
+}
+
+hg_topic_entry_t *hg_topic_find(const char *topic)
+{
+    int i;
+    for (i = 0; i < hg_topics->nelts; i++)
+        if (!strcmp(APR_ARRAY_IDX(hg_topics, i, hg_topic_entry_t).topic, topic))
+            return &APR_ARRAY_IDX(hg_topics, i, hg_topic_entry_t);
+    return NULL;
 }
 
 apr_status_t hg_register_topic_after(const char *topic, const char *sql)
 {
-    int i;
-    for (i = 0; i < hg_topics->nelts; i++) {
-        hg_topic_entry_t *e = &APR_ARRAY_IDX(hg_topics, i, hg_topic_entry_t);
-        if (!strcmp(e->topic, topic)) {
-            e->after_sql = sql;
-            return APR_SUCCESS;
-        }
-    }
-    return APR_NOTFOUND;     /* register the topic first */
+    hg_topic_entry_t *e = hg_topic_find(topic);
+    if (!e)
+        return APR_NOTFOUND;     /* register the topic first */
+    e->after_sql = sql;
+    return APR_SUCCESS;
+}
+
+apr_status_t hg_register_topic_payload(const char *topic, const char *sql)
+{
+    hg_topic_entry_t *e = hg_topic_find(topic);
+    if (!e)
+        return APR_NOTFOUND;
+    e->payload_sql = sql;
+    return APR_SUCCESS;
 }
 
 static const char *hg_conf_get(const char *name)
@@ -1269,6 +1284,7 @@ static void hg_register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(hg_register_routes);
     APR_REGISTER_OPTIONAL_FN(hg_register_topic);
     APR_REGISTER_OPTIONAL_FN(hg_register_topic_after);
+    APR_REGISTER_OPTIONAL_FN(hg_register_topic_payload);
     APR_REGISTER_OPTIONAL_FN(hg_register_wechat_event);
     APR_REGISTER_OPTIONAL_FN(hg_conf_get);
     APR_REGISTER_OPTIONAL_FN(hg_wechat_token);

@@ -134,19 +134,9 @@ static ap_dbd_t *open_db(server_rec *s, apr_pool_t *p, hg_db_t **db)
 
 /* ---------------------------------------------------------------- delivery threads */
 
-/* the registered entry of a topic (hg_register_topic), NULL when none */
-static hg_topic_entry_t *topic_entry(const char *topic)
-{
-    int i;
-    for (i = 0; i < hg_topics->nelts; i++)
-        if (!strcmp(APR_ARRAY_IDX(hg_topics, i, hg_topic_entry_t).topic, topic))
-            return &APR_ARRAY_IDX(hg_topics, i, hg_topic_entry_t);
-    return NULL;
-}
-
 static void deliver(job_t *j)
 {
-    hg_topic_entry_t *t = topic_entry(j->item.topic);
+    hg_topic_entry_t *t = hg_topic_find(j->item.topic);
     j->log.pool = j->pool;
     j->log.recs = apr_array_make(j->pool, 2, sizeof(hg_audit_rec_t));
     j->item.http_observer = hg_exchange_observer;
@@ -367,7 +357,7 @@ static int record(server_rec *s, hg_db_t *db, apr_pool_t *tp, job_t *fin)
     ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00046: outbox: recording %d outcomes together failed (%s); "
                  "one by one", n, db->errmsg ? db->errmsg : "");
     for (j = fin; j; j = j->next) {
-        const hg_topic_entry_t *te = topic_entry(j->item.topic);
+        const hg_topic_entry_t *te = hg_topic_find(j->item.topic);
         dead = 0;
         if (journal_insert(db, j) != APR_SUCCESS)
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00047: outbox %s: exchange not journalled: %s",
@@ -409,6 +399,41 @@ static void free_jobs(job_t *fin)
 }
 
 /* hand claimed rows to the delivery threads; returns how many */
+/* the payloads kept by reference (hg_register_topic_payload) of the claimed items: one statement
+ * per such topic, $1 the ids of its items; an item the statement returns is delivered with that
+ * payload, the others as stored */
+static apr_status_t complete_payloads(hg_db_t *db, apr_array_header_t *items)
+{
+    int i, k, n;
+    for (i = 0; i < hg_topics->nelts; i++) {
+        hg_topic_entry_t *t = &APR_ARRAY_IDX(hg_topics, i, hg_topic_entry_t);
+        const char **ids;
+        hg_db_result_t *r;
+        apr_status_t rv;
+        if (!t->payload_sql)
+            continue;
+        ids = apr_palloc(db->pool, items->nelts * sizeof(*ids));
+        for (k = n = 0; k < items->nelts; k++) {
+            hg_outbox_item_t *it = APR_ARRAY_IDX(items, k, hg_outbox_item_t *);
+            if (!strcmp(it->topic, t->topic))
+                ids[n++] = apr_off_t_toa(db->pool, it->id);
+        }
+        if (!n)
+            continue;
+        if ((rv = hg_db_q(db, &r, t->payload_sql, 1, hg_db_array(db->pool, ids, n))) != APR_SUCCESS)
+            return rv;
+        for (n = 0; n < r->nrows; n++) {
+            apr_int64_t id = apr_atoi64(hg_db_val(r, n, 0));
+            for (k = 0; k < items->nelts; k++) {
+                hg_outbox_item_t *it = APR_ARRAY_IDX(items, k, hg_outbox_item_t *);
+                if (it->id == id && hg_db_val(r, n, 1))
+                    it->payload = hg_db_val(r, n, 1);
+            }
+        }
+    }
+    return APR_SUCCESS;
+}
+
 static int hand_out(apr_array_header_t *items)
 {
     job_t *first = NULL, *last = NULL;
@@ -519,7 +544,10 @@ static apr_status_t drain_tick(int state, void *data, apr_pool_t *ptemp)
                     if (dbd && want_claim) {
                         apr_array_header_t *items;
                         int n = idle < hg_conf_global->outbox_batch ? idle : hg_conf_global->outbox_batch;
-                        if (hg_outbox_claim(db, &items, topics, n, hg_conf_global->lease_s) != APR_SUCCESS) {
+                        /* items whose payload cannot be completed stay leased: the lease brings
+                         * them back */
+                        if (hg_outbox_claim(db, &items, topics, n, hg_conf_global->lease_s) != APR_SUCCESS
+                            || complete_payloads(db, items) != APR_SUCCESS) {
                             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00035: outbox claim failed: %s",
                                          db->errmsg);
                             items = NULL;

@@ -50,6 +50,7 @@ typedef struct hg_topic_entry_t {
     hg_outbox_deliver_fn *fn;
     void *baton;
     const char *after_sql;     /* hg_register_topic_after: NULL when none */
+    const char *payload_sql;   /* hg_register_topic_payload: NULL when none */
 } hg_topic_entry_t;
 extern apr_array_header_t *hg_routes;     /* of hg_route_entry_t */
 extern apr_array_header_t *hg_topics;     /* of hg_topic_entry_t */
@@ -58,6 +59,9 @@ extern apr_array_header_t *hg_module_names;
 apr_status_t hg_register_routes(const char *module, const hg_route_t *routes, void *baton);
 apr_status_t hg_register_topic(const char *topic, hg_outbox_deliver_fn *fn, void *baton);
 apr_status_t hg_register_topic_after(const char *topic, const char *sql);
+apr_status_t hg_register_topic_payload(const char *topic, const char *sql);
+/* the registered entry of a topic, NULL when none */
+hg_topic_entry_t *hg_topic_find(const char *topic);
 
 /* core routes (mod_hisgate_routes.c) */
 extern const hg_route_t hg_core_routes[];

@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use HG qw(json_of signed_request psql wait_until staff_login);
 use HGInvoice qw(outpatient);
 
-plan tests => 11;
+plan tests => 12;
 
 sub mode { POST '/sandbox/control', 'Content-Type' => 'application/json', content => qq({"platform":"fiscal","mode":"$_[0]"}) }
 sub issue { json_of(signed_request('POST', '/invoice/api/v1/invoiceEBillOutpatient', outpatient())) }
@@ -21,18 +21,28 @@ ok t_cmp(wait_until(15, sub { upload_row($j->{billNo})->[1] >= 2 }) ? 1 : 0, 1, 
 ok t_cmp(upload_row($j->{billNo})->[0], qr/^(pending|inflight)$/, 'and kept, not lost');
 mode('normal');
 ok t_cmp(wait_until(20, sub { upload_row($j->{billNo})->[0] eq 'done' }) ? 1 : 0, 1, 'uploaded once the platform is back');
-# the upload row carries the bill's own sealed document and seal (no second sealed copy of the
-# data); the delivery rebuilt from them what the platform keeps: the unit seal and the bill data
+# the upload row refers to its bill (no copy of the sealed document); the drainer completed it with
+# the bill's document and seal, and the delivery rebuilt from them what the platform keeps
 my $join = "FROM hg.outbox o JOIN invoice.bills b ON o.business_key = 'upload:' || b.id "
          . "WHERE o.topic = 'invoice.upload' AND b.bill_no = '$j->{billNo}'";
-ok t_cmp(psql("SELECT (o.payload->>'docSealed' = b.doc_sealed) || ' ' || (o.payload->>'sealSignature' = b.seal) || ' ' "
-            . "|| (o.payload->>'service') || ' ' || (o.payload ? 'sealed') || ' ' || (o.payload::text LIKE '%张三%') $join"),
-         'true true invoiceEBillOutpatient false false', 'the upload row: the sealed document, its seal and the service, nothing in clear');
+ok t_cmp(psql("SELECT ((o.payload->>'bill')::bigint = b.id) || ' ' || (o.payload->>'service') || ' ' "
+            . "|| (o.payload ?| array['docSealed', 'sealSignature', 'sealed']) || ' ' || (o.payload::text LIKE '%张三%') $join"),
+         'true invoiceEBillOutpatient false false', 'the upload row: the bill and the service, no copy of the document, nothing in clear');
 ok t_cmp(psql("SELECT (f.content->>'sealSignature' = b.seal) || ' ' || (f.content->'data'->>'busNo' = b.bus_no) || ' ' "
             . "|| (f.content->>'random' = b.random) || ' ' || (f.content->>'isScarlet') FROM sandbox.fiscal_bills f "
             . "JOIN invoice.bills b ON f.bill_batch_code = b.bill_batch_code AND f.bill_no = b.bill_no "
             . "WHERE b.bill_no = '$j->{billNo}'"),
          'true true true false', 'the platform got the unit seal, the check code and the bill data');
+# a row queued by the version before (the sealed document and seal in the row) is still delivered,
+# and carries exactly the same upload: the platform answers a different one with E2002
+psql("INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts) "
+   . "SELECT 'invoice.upload', b.institution, 'upload-v14:' || b.id, jsonb_build_object('service', "
+   . "'invoiceEBillOutpatient', 'sealSignature', b.seal, 'docSealed', b.doc_sealed), 3 FROM invoice.bills b "
+   . "WHERE b.bill_no = '$j->{billNo}'");
+my $old = sub { psql("SELECT o.state || ' ' || coalesce(o.last_error, '-') FROM hg.outbox o JOIN invoice.bills b "
+                   . "ON o.business_key = 'upload-v14:' || b.id WHERE b.bill_no = '$j->{billNo}'") };
+wait_until(20, sub { $old->() =~ /^(done|dead)/ });
+ok t_cmp($old->(), 'done -', 'an upload row of the previous form is delivered, the same upload');
 
 mode('reject');
 $j = issue();
