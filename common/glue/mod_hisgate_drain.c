@@ -398,7 +398,6 @@ static void free_jobs(job_t *fin)
     apr_thread_mutex_unlock(D.mu);
 }
 
-/* hand claimed rows to the delivery threads; returns how many */
 /* the payloads kept by reference (hg_register_topic_payload) of the claimed items: one statement
  * per such topic, $1 the ids of its items; an item the statement returns is delivered with that
  * payload, the others as stored */
@@ -410,7 +409,7 @@ static apr_status_t complete_payloads(hg_db_t *db, apr_array_header_t *items)
         const char **ids;
         hg_db_result_t *r;
         apr_status_t rv;
-        if (!t->payload_sql)
+        if (!t->payload_sql || !items->nelts)
             continue;
         ids = apr_palloc(db->pool, items->nelts * sizeof(*ids));
         for (k = n = 0; k < items->nelts; k++) {
@@ -434,6 +433,7 @@ static apr_status_t complete_payloads(hg_db_t *db, apr_array_header_t *items)
     return APR_SUCCESS;
 }
 
+/* hand claimed rows to the delivery threads; returns how many */
 static int hand_out(apr_array_header_t *items)
 {
     job_t *first = NULL, *last = NULL;
