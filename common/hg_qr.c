@@ -1,3 +1,4 @@
+#include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
 #include <stdint.h>
@@ -13,10 +14,29 @@
 
 /* Two steps of QRcode_encodeString that libqrencode 4.1.1 keeps out of qrencode.h; Debian 12's
  * libqrencode.so.4 (built with its test hooks) exports them.  With them the symbol is built once,
- * with mask 0, and the mask choice — libqrencode's slowest part — is made here (qr_encode). */
-extern int Split_splitStringToQRinput(const char *string, QRinput *input, QRencodeMode hint,
-                                      int casesensitive);
-extern QRcode *QRcode_encodeMask(QRinput *input, int mask);
+ * with mask 0, and the mask choice — libqrencode's slowest part — is made here (qr_encode).  They
+ * are looked up at run time in the library that holds QRcode_encodeString, not linked: a
+ * libqrencode without them must not keep httpd from loading the module (qr_encode then calls
+ * QRcode_encodeString itself). */
+typedef int split_fn(const char *string, QRinput *input, QRencodeMode hint, int casesensitive);
+typedef QRcode *encode_mask_fn(QRinput *input, int mask);
+static split_fn *split_string;
+static encode_mask_fn *encode_mask;
+static pthread_once_t inner_once = PTHREAD_ONCE_INIT;
+
+static void inner_lookup(void)
+{
+    Dl_info info;
+    void *lib;
+    if (!dladdr((void *)QRcode_encodeString, &info) || !info.dli_fname
+        || !(lib = dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD)))
+        return;
+    /* both or neither; the handle stays open, as the library does anyway */
+    split_string = (split_fn *)dlsym(lib, "Split_splitStringToQRinput");
+    encode_mask = (encode_mask_fn *)dlsym(lib, "QRcode_encodeMask");
+    if (!split_string || !encode_mask)
+        split_string = NULL, encode_mask = NULL;
+}
 
 /* ---- the mask choice: the same penalty and the same pick as libqrencode's Mask_mask ----
  * Every row and (through a transposed copy) every column is a line of up to 177 bits in LW 64-bit
@@ -345,19 +365,30 @@ static QRcode *qr_encode(const char *text)
     QRinput *in;
     QRcode *qr;
 
-    if (!text || !(in = QRinput_new2(0, QR_ECLEVEL_M)))
+    pthread_once(&inner_once, inner_lookup);
+    if (!text)
         return NULL;
-    if (Split_splitStringToQRinput(text, in, QR_MODE_8, 1) < 0) {
+    if (!split_string)
+        return QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+    if (!(in = QRinput_new2(0, QR_ECLEVEL_M)))
+        return NULL;
+    if (split_string(text, in, QR_MODE_8, 1) < 0) {
         QRinput_free(in);
         return NULL;
     }
-    qr = QRcode_encodeMask(in, 0);
+    qr = encode_mask(in, 0);
     if (qr && !choose_mask(qr)) {               /* not the layout expected: libqrencode's own way */
         QRcode_free(qr);
-        qr = QRcode_encodeMask(in, -1);
+        qr = encode_mask(in, -1);
     }
     QRinput_free(in);
     return qr;
+}
+
+int hg_qr_fast_mask(void)
+{
+    pthread_once(&inner_once, inner_lookup);
+    return split_string != NULL;
 }
 
 apr_status_t hg_qr_encode_modules(const unsigned char **modules, int *width, apr_pool_t *p,

@@ -15,4 +15,7 @@ apr_status_t hg_qr_svg(char **svg, apr_pool_t *p, const char *text);
  * mask choice. */
 apr_status_t hg_qr_encode_modules(const unsigned char **modules, int *width, apr_pool_t *p,
                                   const char *text);
+/* internal: 1 when the mask is chosen here (libqrencode's inner functions found), 0 when
+ * QRcode_encodeString does all the work */
+int hg_qr_fast_mask(void);
 #endif
