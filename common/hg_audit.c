@@ -217,8 +217,19 @@ apr_status_t hg_audit_anchor(hg_db_t *db, apr_int64_t *seq, char hash[65])
     return APR_SUCCESS;
 }
 
+static apr_status_t verify_in_snapshot(hg_db_t *db, void *baton);
+
+/* One snapshot for the head and every row.  The sealer moves the head with the rows it seals, in
+ * one transaction, but a verify reading them statement by statement saw rows sealed after it had
+ * read the head, and called that tampering ("head mismatch") on any busy journal. */
 apr_status_t hg_audit_verify(hg_db_t *db, hg_audit_verdict_t *v)
 {
+    return hg_db_tx(db, verify_in_snapshot, v);
+}
+
+static apr_status_t verify_in_snapshot(hg_db_t *db, void *baton)
+{
+    hg_audit_verdict_t *v = baton;
     hg_db_result_t *head, *rows, *old;
     apr_status_t rv;
     apr_int64_t expect = 1, last = 0, head_seq;
@@ -228,6 +239,8 @@ apr_status_t hg_audit_verify(hg_db_t *db, hg_audit_verdict_t *v)
     memset(v, 0, sizeof(*v));
     memset(prev, '0', 64);
     prev[64] = '\0';
+    if ((rv = hg_db_exec_script(db, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")))
+        return rv;
     if ((rv = hg_db_q(db, &head, "SELECT seq, hash FROM hg.audit_head WHERE id = 1", 0)))
         return rv;
     if (head->nrows != 1) {

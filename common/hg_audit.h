@@ -47,7 +47,8 @@ typedef struct hg_audit_verdict_t {
     apr_int64_t unsealed_old;     /* rows older than 10 minutes that are still unsealed */
     apr_int64_t archived_to;      /* the anchor: positions up to it were archived and purged */
 } hg_audit_verdict_t;
-/* the chain from the anchor on (what purges left) to the head */
+/* the chain from the anchor on (what purges left) to the head, read in one snapshot (a read-only
+ * REPEATABLE READ transaction): a sealer working meanwhile changes nothing it sees */
 apr_status_t hg_audit_verify(hg_db_t *db, hg_audit_verdict_t *v);
 
 /* hash of one row given the previous hash (hex) — exposed for the unit test */
