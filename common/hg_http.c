@@ -1,10 +1,13 @@
 /* hg_http — libcurl client.  Contract and policy are in hg_http.h. */
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include <stdlib.h>
 #include <apr_lib.h>
+#include <apr_optional.h>
 #include <apr_strings.h>
 #include <apr_time.h>
 #include <curl/curl.h>
@@ -16,21 +19,84 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static CURLcode g_init_rc = CURLE_FAILED_INIT;
 static hg_http_observer_fn *g_observer;
 static void *g_observer_baton;
-/* the calling thread's own handle while it asked for reuse (hg_http_thread_reuse_begin) */
-static __thread CURL *t_handle;
-static __thread int t_reuse;
+/* What a thread keeps (hg_http_thread_reuse_begin) and the stop flag (hg_http_abort_reused) must
+ * be one for the process: every module links its own copy of this file (libhisgate.a, hidden
+ * symbols), and the outbox's delivery threads, started by mod_hisgate, call the platforms through
+ * the other modules' copies.  Kept per copy, each module's calls saw "no kept handle": a new
+ * connection per delivery, and a stop waited for every transfer's timeout.  So the state lives in
+ * the copy that hg_http_share() was called in (mod_hisgate, before any thread), and every copy
+ * finds it by name (APR's dynamic functions); without hg_http_share (tools, tests) a copy uses
+ * its own. */
+typedef struct http_state_t {
+    pthread_key_t key;                /* the thread's kept handle holder (kept_t), or NULL */
+    volatile sig_atomic_t abort;      /* set for good: kept handles' transfers end */
+} http_state_t;
+typedef struct kept_t {
+    CURL *handle;                     /* created by the thread on its first exchange */
+} kept_t;
+
+static http_state_t own_state;
+static pthread_once_t own_once = PTHREAD_ONCE_INIT;
+static http_state_t *state;           /* this copy's pointer to the process's state */
+
+static void kept_free(void *v)
+{
+    kept_t *k = v;
+    if (k && k->handle)
+        curl_easy_cleanup(k->handle);
+    free(k);
+}
+
+static void own_init(void)
+{
+    pthread_key_create(&own_state.key, kept_free);
+}
+
+static http_state_t *shared_state(void)
+{
+    return &own_state;
+}
+
+static http_state_t *http_state(void)
+{
+    if (!state) {
+        http_state_t *(*fn)(void) = (http_state_t *(*)(void))apr_dynamic_fn_retrieve("hg_http_shared_state");
+        pthread_once(&own_once, own_init);
+        state = fn ? fn() : &own_state;   /* the same pointer whichever thread gets here first */
+    }
+    return state;
+}
+
+void hg_http_share(void)
+{
+    pthread_once(&own_once, own_init);
+    state = &own_state;
+    apr_dynamic_fn_register("hg_http_shared_state", (apr_opt_fn_t *)shared_state);
+}
+
+void hg_http_abort_reused(void)
+{
+    http_state()->abort = 1;
+}
+
+/* curl's progress call (about once a second, and as data moves): non-zero ends the transfer */
+static int abort_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    return ((http_state_t *)ud)->abort != 0;
+}
 
 void hg_http_thread_reuse_begin(void)
 {
-    t_reuse = 1;
+    http_state_t *st = http_state();
+    if (!pthread_getspecific(st->key))
+        pthread_setspecific(st->key, calloc(1, sizeof(kept_t)));
 }
 
 void hg_http_thread_reuse_end(void)
 {
-    if (t_handle)
-        curl_easy_cleanup(t_handle);
-    t_handle = NULL;
-    t_reuse = 0;
+    http_state_t *st = http_state();
+    kept_free(pthread_getspecific(st->key));
+    pthread_setspecific(st->key, NULL);
 }
 
 static void global_init_once(void)
@@ -190,6 +256,8 @@ static void attempt_once(attempt_t *out, hg_http_resp_t *r, apr_pool_t *p,
                          const hg_http_req_t *q, struct curl_slist *hdrs)
 {
     CURL *h = NULL;
+    http_state_t *st;
+    kept_t *kept = NULL;
     CURLcode rc;
     char errbuf[CURL_ERROR_SIZE];
     sink_t s;
@@ -208,10 +276,11 @@ static void attempt_once(attempt_t *out, hg_http_resp_t *r, apr_pool_t *p,
     r->error = NULL;
     r->headers = apr_table_make(p, 8);
 
-    if (t_reuse && !t_handle)
-        t_handle = curl_easy_init();
-    if (t_reuse && t_handle) {
-        h = t_handle;
+    st = http_state();
+    if ((kept = pthread_getspecific(st->key)) && !kept->handle)
+        kept->handle = curl_easy_init();
+    if (kept && kept->handle) {
+        h = kept->handle;
         curl_easy_reset(h);              /* options back to defaults; connections and caches kept */
     }
     if (apr_pool_create(&scratch, p) != APR_SUCCESS || (!h && !(h = curl_easy_init()))) {
@@ -239,7 +308,12 @@ static void attempt_once(attempt_t *out, hg_http_resp_t *r, apr_pool_t *p,
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    if (h == t_handle && !q->idempotent)
+    if (kept) {                          /* a delivery thread: ends when its child stops */
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, abort_cb);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, st);
+    }
+    if (kept && h == kept->handle && !q->idempotent)
         curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);   /* no silent re-send on a stale connection */
     if (q->proxy && *q->proxy) {
         curl_easy_setopt(h, CURLOPT_PROXY, q->proxy);
@@ -310,7 +384,8 @@ static void attempt_once(attempt_t *out, hg_http_resp_t *r, apr_pool_t *p,
         goto leave;
     }
 
-    r->error = apr_psprintf(p, "%s: %s", curl_easy_strerror(rc), errbuf[0] ? errbuf : "-");
+    r->error = rc == CURLE_ABORTED_BY_CALLBACK ? "cut short: this httpd child is stopping"
+             : apr_psprintf(p, "%s: %s", curl_easy_strerror(rc), errbuf[0] ? errbuf : "-");
     if (rc == CURLE_FILESIZE_EXCEEDED || (rc == CURLE_WRITE_ERROR && s.too_large)) {
         out->rv = HG_EHTTP;
         r->error = apr_psprintf(p, "response larger than %" APR_SIZE_T_FMT " bytes",
@@ -336,7 +411,7 @@ static void attempt_once(attempt_t *out, hg_http_resp_t *r, apr_pool_t *p,
     out->retryable = (rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT);
 
 leave:
-    if (h && h != t_handle)
+    if (h && !(kept && h == kept->handle))
         curl_easy_cleanup(h);
     else if (h)
         curl_easy_reset(h);              /* drop pointers into this call's stack and pools */

@@ -14,6 +14,9 @@
  *     that uses it, and never seen by another thread.  A non-idempotent request still gets a
  *     fresh connection: libcurl silently re-sends a request whose reused connection turns out to
  *     be dead, which only an idempotent call may suffer.
+ *   - Every module links its own copy of hg_http; hg_http_share() (mod_hisgate, at load, before any
+ *     other module runs) makes them share one state, so that a delivery thread's kept handle is
+ *     the one used whichever module's copy makes the call.
  *   - CURLOPT_NOSIGNAL is always set: httpd's worker threads must never get SIGALRM from
  *     the resolver.
  *
@@ -121,6 +124,12 @@ void hg_http_set_observer(hg_http_observer_fn *fn, void *baton);
  * its connections: call it before the thread exits. */
 void hg_http_thread_reuse_begin(void);
 void hg_http_thread_reuse_end(void);
+/* make this copy's state the process's (see "Lifetime" above): once, before any thread */
+void hg_http_share(void);
+/* From now on, the transfers of threads that keep a handle (the outbox's delivery threads) end
+ * within about a second, as "maybe done" (HG_ETIMEOUT, or HG_EHTTP when nothing was sent): for a
+ * child that is stopping, so that httpd need not kill it.  For good: the process is going away. */
+void hg_http_abort_reused(void);
 
 /* One exchange (plus retries for idempotent calls).  See the outcome table above. */
 apr_status_t hg_http_do(hg_http_resp_t **resp, apr_pool_t *p, const hg_http_req_t *req);

@@ -128,9 +128,9 @@ static apr_status_t route_fiscal(hg_call_t *c)
         result = rv == HG_EAUTH ? "E1001" : rv == HG_EBADSIG ? "E1002" : "E0001";
         message = err;
     }
-    if ((rv = hg_db_q(c->db, NULL, "INSERT INTO sandbox.fiscal_calls (service, appid, sign_ok, result, data) "
-                      "VALUES ($1, $2, $3::boolean, $4, $5)", 5, c->path_rest, appid,
-                      sign_ok ? "true" : "false", result, data)))
+    if ((rv = hg_db_q(c->db, NULL, "INSERT INTO sandbox.fiscal_calls (service, appid, sign_ok, result, data, "
+                      "keepalives) VALUES ($1, $2, $3::boolean, $4, $5, $6::int)", 6, c->path_rest, appid,
+                      sign_ok ? "true" : "false", result, data, apr_itoa(c->pool, c->r->connection->keepalives))))
         return rv;
     return answer_bosi(c, result, message);
 }

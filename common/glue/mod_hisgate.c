@@ -1281,6 +1281,7 @@ static void hg_register_hooks(apr_pool_t *p)
     /* after URL rewriting and aliases, which may send a URI elsewhere */
     static const char *const trans_pred[] = { "mod_rewrite.c", "mod_alias.c", NULL };
     static const char *const succ[] = { "mod_watchdog.c", NULL };
+    hg_http_share();        /* the delivery threads' kept connections, whichever module calls */
     APR_REGISTER_OPTIONAL_FN(hg_register_routes);
     APR_REGISTER_OPTIONAL_FN(hg_register_topic);
     APR_REGISTER_OPTIONAL_FN(hg_register_topic_after);

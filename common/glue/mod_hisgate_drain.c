@@ -14,8 +14,9 @@
  *     the claim; if the database is unreachable the outcomes stay in memory and are recorded
  *     when it is back (their leases cover a crash meanwhile).
  *   - Stop (graceful restart or stop): no more claims; deliveries in flight finish and are
- *     recorded before the child lets go of its database pool (a pre-cleanup of the child pool),
- *     for at most HG_DRAIN_STOP_GRACE_S; whatever is cut short is covered by its lease.
+ *     recorded before the child lets go of its database pool (a pre-cleanup of the child pool).
+ *     Those still in flight after HG_DRAIN_STOP_GRACE_S are cut short and recorded as failed
+ *     attempts (retried later); whatever is not recorded is covered by its lease.
  * All state is in PostgreSQL, so a drainer on another node or child is harmless. */
 #include <string.h>
 #include "httpd.h"
@@ -29,7 +30,12 @@
 
 APLOG_USE_MODULE(hisgate);
 
-#define HG_DRAIN_STOP_GRACE_S 30      /* longest wait for deliveries in flight at stop */
+/* Deliveries in flight at stop may finish for HG_DRAIN_STOP_GRACE_S; then their transfers are cut
+ * short (hg_http_abort_reused), and their outcomes recorded, within HG_DRAIN_STOP_RECORD_S more.
+ * httpd's parent warns about a child still there after 3 s and kills it after about 9: a platform
+ * that hangs must not make every stop end in SIGKILL. */
+#define HG_DRAIN_STOP_GRACE_S 2
+#define HG_DRAIN_STOP_RECORD_S 3
 #define HG_DRAIN_SPARE_POOLS 64       /* jobs' pools kept for reuse (a batch of claims) */
 #define HG_DRAIN_SPARE_KEEP (128 * 1024) /* bytes a kept pool's allocator holds on to */
 #define HG_DRAIN_SEAL_EVERY_S 2       /* audit sealing while a backlog keeps the dispatcher busy */
@@ -477,7 +483,7 @@ static apr_status_t drain_tick(int state, void *data, apr_pool_t *ptemp)
 {
     server_rec *s = (server_rec *)data;
     apr_array_header_t *topics;
-    apr_time_t next_claim = 0, next_seal = 0, next_db = 0, stop_deadline = 0;
+    apr_time_t next_claim = 0, next_seal = 0, next_db = 0, stop_deadline = 0, cut_at = 0;
     int i;
 
     if (state == AP_WATCHDOG_STATE_STOPPING) {
@@ -505,8 +511,14 @@ static apr_status_t drain_tick(int state, void *data, apr_pool_t *ptemp)
         apr_time_t now = apr_time_now();
         job_t *fin;
 
-        if (stop && !stop_deadline)
-            stop_deadline = now + apr_time_from_sec(HG_DRAIN_STOP_GRACE_S);
+        if (stop && !stop_deadline) {
+            cut_at = now + apr_time_from_sec(HG_DRAIN_STOP_GRACE_S);
+            stop_deadline = cut_at + apr_time_from_sec(HG_DRAIN_STOP_RECORD_S);
+        }
+        if (stop && cut_at && now >= cut_at) {
+            hg_http_abort_reused();
+            cut_at = 0;
+        }
         apr_thread_mutex_lock(D.mu);
         fin = now >= next_db ? D.finished : NULL;
         if (fin)
@@ -610,7 +622,7 @@ static apr_status_t drain_tick(int state, void *data, apr_pool_t *ptemp)
  * dispatcher record what is in flight (bounded), then keep it away from mod_dbd for good. */
 static apr_status_t drain_child_exit(void *data)
 {
-    apr_time_t deadline = apr_time_now() + apr_time_from_sec(HG_DRAIN_STOP_GRACE_S + 5);
+    apr_time_t deadline = apr_time_now() + apr_time_from_sec(HG_DRAIN_STOP_GRACE_S + HG_DRAIN_STOP_RECORD_S + 1);
     apr_thread_mutex_lock(D.mu);
     D.closing = 1;
     apr_thread_cond_broadcast(D.done);

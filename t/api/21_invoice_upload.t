@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use HG qw(json_of signed_request psql wait_until staff_login);
 use HGInvoice qw(outpatient);
 
-plan tests => 12;
+plan tests => 13;
 
 sub mode { POST '/sandbox/control', 'Content-Type' => 'application/json', content => qq({"platform":"fiscal","mode":"$_[0]"}) }
 sub issue { json_of(signed_request('POST', '/invoice/api/v1/invoiceEBillOutpatient', outpatient())) }
@@ -56,3 +56,12 @@ my ($r, $cookie, $csrf) = staff_login('admin', 'Adm1n-Test-Pass#2026');
 $r = POST '/hg/outbox/' . upload_row($j->{billNo})->[3] . '/retry', Cookie => $cookie, 'X-CSRF-Token' => $csrf;
 ok t_cmp($r->code, 200, 'retried from the console after the cause is fixed');
 ok t_cmp(wait_until(15, sub { upload_row($j->{billNo})->[0] eq 'done' }) ? 1 : 0, 1, 'and uploaded');
+
+# the delivery threads keep their connections to the platform: of 24 uploads spread over at most
+# HisgateOutboxConcurrency threads, some arrive as the second or later request on a connection
+# (each module calls through its own copy of hg_http; the kept handle is the drain's)
+my $since = psql("SELECT max(id) FROM sandbox.fiscal_calls");
+my @nos = map { issue()->{billNo} } 1 .. 24;
+wait_until(30, sub { (grep { upload_row($_)->[0] eq 'done' } @nos) == @nos });
+ok t_cmp(psql("SELECT count(*) FILTER (WHERE keepalives > 0) > 0 FROM sandbox.fiscal_calls WHERE id > $since"), 't',
+         'uploads go over kept-alive connections');
