@@ -19,6 +19,9 @@
  *     attempts (retried later); whatever is not recorded is covered by its lease.
  * All state is in PostgreSQL, so a drainer on another node or child is harmless. */
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include "httpd.h"
 #include "http_log.h"
 #include "ap_mpm.h"
@@ -157,6 +160,11 @@ static void deliver(job_t *j)
 static void *APR_THREAD_FUNC delivery_thread(apr_thread_t *thread, void *data)
 {
     job_t *j;
+#ifdef SYS_gettid
+    /* background work: while the HIS's calls keep the CPUs busy, they go first (nice 10 for this
+     * thread only, Linux); an idle machine delivers at full speed all the same */
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+#endif
     hg_http_thread_reuse_begin();     /* one curl handle per thread: connections are kept */
     apr_thread_mutex_lock(D.mu);
     for (;;) {
