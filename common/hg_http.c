@@ -36,7 +36,7 @@ typedef struct kept_t {
 } kept_t;
 
 static http_state_t own_state;
-static pthread_once_t own_once = PTHREAD_ONCE_INIT;
+static pthread_once_t own_once = PTHREAD_ONCE_INIT, lookup_once = PTHREAD_ONCE_INIT;
 static http_state_t *state;           /* this copy's pointer to the process's state */
 
 static void kept_free(void *v)
@@ -57,20 +57,22 @@ static http_state_t *shared_state(void)
     return &own_state;
 }
 
+static void lookup(void)
+{
+    http_state_t *(*fn)(void) = (http_state_t *(*)(void))apr_dynamic_fn_retrieve("hg_http_shared_state");
+    pthread_once(&own_once, own_init);
+    state = fn ? fn() : &own_state;
+}
+
 static http_state_t *http_state(void)
 {
-    if (!state) {
-        http_state_t *(*fn)(void) = (http_state_t *(*)(void))apr_dynamic_fn_retrieve("hg_http_shared_state");
-        pthread_once(&own_once, own_init);
-        state = fn ? fn() : &own_state;   /* the same pointer whichever thread gets here first */
-    }
+    pthread_once(&lookup_once, lookup);
     return state;
 }
 
 void hg_http_share(void)
 {
     pthread_once(&own_once, own_init);
-    state = &own_state;
     apr_dynamic_fn_register("hg_http_shared_state", (apr_opt_fn_t *)shared_state);
 }
 
