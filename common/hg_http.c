@@ -1,11 +1,11 @@
 /* hg_http — libcurl client.  Contract and policy are in hg_http.h. */
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-#include <stdlib.h>
 #include <apr_lib.h>
 #include <apr_optional.h>
 #include <apr_strings.h>
