@@ -113,6 +113,9 @@ apr_status_t hg_sm2_sign(unsigned char **sig_der, apr_size_t *siglen, apr_pool_t
                          const hg_pkey_t *pk, const char *id, const void *data, apr_size_t n);
 apr_status_t hg_sm2_verify(const hg_pkey_t *pk, const char *id, const void *data, apr_size_t n,
                            const unsigned char *sig_der, apr_size_t siglen);
+/* 1 when hg_sm2_sign signs with pk through hisgate's own constant-time signer (hg_sm2.h; every
+ * SM2 private key that loaded), 0 when through OpenSSL's EVP. The signatures are the same kind. */
+int hg_sm2_sign_is_fast(const hg_pkey_t *pk);
 /* DER <-> raw r||s (32 + 32 bytes, big-endian, zero-padded). Trailing garbage -> HG_EINVALID. */
 apr_status_t hg_sm2_sig_der_to_raw(unsigned char raw[64], const unsigned char *der, apr_size_t len);
 apr_status_t hg_sm2_sig_raw_to_der(unsigned char **der, apr_size_t *len, apr_pool_t *p,
