@@ -81,6 +81,11 @@ void hg_http_abort_reused(void)
     http_state()->abort = 1;
 }
 
+int hg_http_aborting(void)
+{
+    return http_state()->abort != 0;
+}
+
 /* curl's progress call (about once a second, and as data moves): non-zero ends the transfer */
 static int abort_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
@@ -568,6 +573,11 @@ apr_status_t hg_smtp_send(apr_pool_t *p, const hg_smtp_msg_t *m, int *reply, con
     curl_easy_setopt(h, CURLOPT_READDATA, &src);
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->len);
+    if (pthread_getspecific(http_state()->key)) {      /* a delivery thread: ends when its child stops */
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, abort_cb);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, http_state());
+    }
     rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_slist_free_all(rcpt);
@@ -575,7 +585,8 @@ apr_status_t hg_smtp_send(apr_pool_t *p, const hg_smtp_msg_t *m, int *reply, con
     *reply = (int)code;
     if (rc == CURLE_OK)
         return APR_SUCCESS;
-    *error = apr_psprintf(p, "%s%s%s", curl_easy_strerror(rc), errbuf[0] ? ": " : "", errbuf);
+    *error = rc == CURLE_ABORTED_BY_CALLBACK ? "cut short: this httpd child is stopping"
+           : apr_psprintf(p, "%s%s%s", curl_easy_strerror(rc), errbuf[0] ? ": " : "", errbuf);
     if (code >= 400)
         return HG_EPLATFORM;
     return src.off > 0 ? HG_ETIMEOUT : HG_EHTTP;

@@ -130,6 +130,9 @@ void hg_http_share(void);
  * within about a second, as "maybe done" (HG_ETIMEOUT, or HG_EHTTP when nothing was sent): for a
  * child that is stopping, so that httpd need not kill it.  For good: the process is going away. */
 void hg_http_abort_reused(void);
+/* 1 once hg_http_abort_reused was called in this process: a transfer that failed since may have
+ * been cut short by it, not by its platform */
+int hg_http_aborting(void);
 
 /* One exchange (plus retries for idempotent calls).  See the outcome table above. */
 apr_status_t hg_http_do(hg_http_resp_t **resp, apr_pool_t *p, const hg_http_req_t *req);

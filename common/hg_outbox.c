@@ -122,7 +122,7 @@ apr_status_t hg_outbox_mark_failed(hg_db_t *db, const hg_outbox_item_t *item,
 {
     unsigned char r[4];
     double j = 0.5;
-    int is_dead = out->permanent || item->attempts >= item->max_attempts;
+    int is_dead = out->permanent || (item->attempts >= item->max_attempts && !out->interrupted);
     const char *err = out->error ? out->error : "delivery failed";
     if (hg_random_bytes(r, sizeof(r)) == APR_SUCCESS)
         j = ((r[0] << 16) | (r[1] << 8) | r[2]) / 16777216.0;

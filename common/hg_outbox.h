@@ -22,6 +22,8 @@ typedef struct hg_outbox_item_t {
 
 typedef struct hg_outbox_outcome_t {
     int         permanent;        /* the platform said the request itself is wrong: dead-letter now */
+    int         interrupted;      /* cut short by this process's own stop: retried even after its
+                                     last attempt (the platform did not fail it) */
     const char *error;            /* short text for the console when not delivered */
     const char *result;           /* JSON text kept on success (e.g. the platform's answer) */
 } hg_outbox_outcome_t;

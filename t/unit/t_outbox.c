@@ -143,6 +143,16 @@ int main(void)
     tap_ok(a1 && hg_outbox_mark_failed(db, a1, &out, 30, &dead) == APR_SUCCESS && dead,
            "the last attempt's failure dead-letters");
     tap_is_str(state_of(p, "c1"), "dead/1", "dead after one attempt of one");
+    /* the same last attempt cut short by the process's own stop: retried, not dead */
+    hg_outbox_enqueue(db, topic, "44010001", "c2", "{}", 1, &created);
+    hg_outbox_claim(db, &items, topics, 10, 60);
+    a1 = find(items, "c2");
+    out.error = "cut short: this httpd child is stopping";
+    out.interrupted = 1;
+    tap_ok(a1 && hg_outbox_mark_failed(db, a1, &out, 30, &dead) == APR_SUCCESS && !dead,
+           "a last attempt cut short by the stop is not a dead letter");
+    tap_is_str(state_of(p, "c2"), "pending/1", "it waits for another attempt");
+    out.interrupted = 0;
 
     /* a claim changes no indexed value, so PostgreSQL writes it in place (HOT): no index entries.
      * The backend's pending statistics span transactions until flushed: compare before and after
