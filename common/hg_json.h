@@ -46,6 +46,8 @@ apr_status_t hg_json_parse(json_t **pj, apr_pool_t *p, const char *buf, apr_size
 /* Compact UTF-8 text of any value (no ensure_ascii), in p; NULL when j is NULL or on failure.
  * Reals are printed with 15 significant digits by default, so 36.5 and 0.1 come out as written. */
 char *hg_json_dump(apr_pool_t *p, const json_t *j, unsigned flags);
+/* the same text by jansson's json_dumps (slower: a loop check per container); for tests */
+char *hg_json_dump_jansson(apr_pool_t *p, const json_t *j, unsigned flags);
 
 /* ---- path getters: keys are a NULL-terminated list, every step must be an object ---- */
 

@@ -1,6 +1,9 @@
 /* Unit tests for common/hg_json (pool-bound jansson, parse/dump, getters, builders, dates, validator)
  * and common/hg_err (error table and envelope). */
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <pthread.h>
 #include <apr_general.h>
 #include <apr_pools.h>
@@ -232,11 +235,88 @@ static void *thread_main(void *arg)
     return (void *)wrong;
 }
 
+
+/* ---- hg_json_dump against jansson's json_dumps: random trees of every kind of value ---- */
+static uint64_t jrng = 0x2545F4914F6CDD1DULL;
+static unsigned jr(unsigned n)
+{
+    jrng ^= jrng >> 12; jrng ^= jrng << 25; jrng ^= jrng >> 27;
+    return (unsigned)((jrng * 0x2545F4914F6CDD1DULL) >> 33) % n;
+}
+
+/* a text of pieces that matter to the writer: escapes, control bytes, multi-byte UTF-8 */
+static const char *const PIECES[] = { "a", "b", "Z", "0", "9", "_", " ", "/", "\\", "\"", "\n", "\t", "\r",
+    "\b", "\f", "\x01", "\x1f", "\x7f", "\xc2\x80", "\xc3\xa9", "\xe4\xb8\xad", "\xe6\x96\x87",
+    "\xef\xbf\xbf", "\xe2\x80\xa8", "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf", "busNo", "totalAmt",
+    "\xe5\xb9\xbf\xe5\xb7\x9e", "12.30" };
+static char *jtext(int max)
+{
+    static char buf[512];
+    int n = (int)jr((unsigned)max + 1), i;
+    buf[0] = 0;
+    for (i = 0; i < n; i++)
+        strcat(buf, PIECES[jr(sizeof PIECES / sizeof *PIECES)]);
+    return buf;
+}
+
+static json_t *jtree(int depth)
+{
+    unsigned k = depth > 4 ? 4 + jr(6) : jr(10);
+    int i, n;
+    json_t *v;
+    switch (k) {
+    case 0: case 1: {
+        v = json_object();
+        n = (int)jr(13);
+        for (i = 0; i < n; i++) {
+            /* keys with shared prefixes, and some deleted and set again (insertion order) */
+            char key[64];
+            snprintf(key, sizeof key, "%s", jr(4) ? jtext(3) : (jr(2) ? "a" : "ab"));
+            json_object_set_new(v, key, jtree(depth + 1));
+            if (!jr(6)) {
+                json_object_del(v, key);
+                json_object_set_new(v, key, jtree(depth + 1));
+            }
+        }
+        return v;
+    }
+    case 2: case 3:
+        v = json_array();
+        n = (int)jr(9);
+        for (i = 0; i < n; i++)
+            json_array_append_new(v, jtree(depth + 1));
+        return v;
+    case 4: case 5:
+        return json_string(jtext(12));
+    case 6: {
+        static const json_int_t ints[] = { 0, 1, -1, 9, 10, 99, 12345, -600, 2147483647LL, -2147483648LL,
+                                            9007199254740993LL, INT64_MAX, INT64_MIN };
+        return json_integer(jr(2) ? ints[jr(13)] : (json_int_t)(jrng >> jr(64)) * (jr(2) ? 1 : -1));
+    }
+    case 7: {
+        static const double reals[] = { 0.0, -0.0, 0.1, 36.5, 1.0, -2.5, 1e21, 1e22, 1e-7, 123.456, 1e300,
+                                        -1e-300, 5e-324, 0.30000000000000004, 100.0, 1234567890123456789.0 };
+        double d;
+        if (jr(2))
+            d = reals[jr(16)];
+        else {
+            uint64_t bits = jrng;
+            memcpy(&d, &bits, sizeof d);
+            if (d != d || d - d != 0)     /* NaN or infinite: jansson has no such value */
+                d = 1.5;
+        }
+        return json_real(d);
+    }
+    case 8: return jr(2) ? json_true() : json_false();
+    default: return json_null();
+    }
+}
+
 int main(void)
 {
     apr_initialize();
     apr_pool_create(&pool, NULL);
-    tap_plan(273);
+    tap_plan(276);
 
     /* ================= hg_err ================= */
     {
@@ -819,6 +899,58 @@ int main(void)
             wrong += (long)res;
         }
         tap_ok(started == 8 && wrong == 0, "8 threads x 2000 pattern validations, %ld wrong", wrong);
+    }
+
+    /* ================= hg_json_dump: the same bytes as jansson's json_dumps ================= */
+    {
+        static const unsigned flags[] = { 0, HG_JSON_DUMP_SORTED, HG_JSON_DUMP_REAL17,
+                                          HG_JSON_DUMP_SORTED | HG_JSON_DUMP_REAL17 };
+        int differ = 0, compared = 0, i, f, shown = 0;
+        apr_pool_t *tp;
+        apr_pool_create(&tp, pool);
+        for (i = 0; i < 6000; i++) {
+            json_t *t = jtree(0);
+            for (f = 0; f < 4; f++) {
+                const char *mine = hg_json_dump(tp, t, flags[f]), *theirs = hg_json_dump_jansson(tp, t, flags[f]);
+                compared++;
+                if (!mine || !theirs || strcmp(mine, theirs)) {
+                    differ++;
+                    if (shown++ < 3)
+                        tap_diag("flags %u:\n  hg:      %s\n  jansson: %s", flags[f], mine ? mine : "(null)",
+                                 theirs ? theirs : "(null)");
+                }
+            }
+            json_decref(t);
+            apr_pool_clear(tp);
+        }
+        tap_is_int(differ, 0, "hg_json_dump writes jansson's bytes for 6000 random trees x 4 flag sets (%d dumps)", compared);
+        {
+            /* invalid UTF-8 in a value: neither writes anything */
+            static const char *const bad[] = { "\xc0\x80", "\xed\xa0\x80", "\xf5\x80\x80\x80", "\xe4\xb8",
+                                               "a\x80", "\xf0\x8f\xbf\xbf", "\xc3" };
+            int both_null = 0;
+            for (i = 0; i < 7; i++) {
+                json_t *o = json_pack("{s:o}", "k", json_stringn_nocheck(bad[i], strlen(bad[i])));
+                both_null += !hg_json_dump(tp, o, HG_JSON_DUMP_SORTED) && !hg_json_dump_jansson(tp, o, HG_JSON_DUMP_SORTED);
+                json_decref(o);
+            }
+            tap_is_int(both_null, 7, "a string of invalid UTF-8 (overlong, surrogate, past U+10FFFF, cut short) is written by neither");
+        }
+        {
+            /* an object of more members than the writer sorts on its stack */
+            json_t *o = json_object();
+            char k[16];
+            const char *mine, *theirs;
+            for (i = 0; i < 500; i++) {
+                snprintf(k, sizeof k, "k%u", jr(100000));
+                json_object_set_new(o, k, json_integer(i));
+            }
+            mine = hg_json_dump(tp, o, HG_JSON_DUMP_SORTED);
+            theirs = hg_json_dump_jansson(tp, o, HG_JSON_DUMP_SORTED);
+            tap_ok(mine && theirs && !strcmp(mine, theirs), "500 members sorted alike");
+            json_decref(o);
+        }
+        apr_pool_destroy(tp);
     }
 
     apr_pool_destroy(pool);
