@@ -7,7 +7,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PKGS="make gcc libc6-dev pkg-config apache2 apache2-dev libapache2-mod-perl2 libaprutil1-dbd-pgsql
       postgresql postgresql-contrib libpq-dev libjansson-dev libcurl4-openssl-dev libssl-dev openssl
       libhpdf-dev libqrencode-dev liblz4-dev zlib1g-dev fonts-droid-fallback fonts-liberation poppler-utils zbar-tools wrk
-      perl libwww-perl libxml-parser-perl libcompress-lz4-perl ca-certificates curl procps
+      perl libwww-perl libxml-parser-perl libcompress-lz4-perl ca-certificates curl procps valgrind
       chromium nodejs npm"
 missing=""
 for p in $PKGS; do
