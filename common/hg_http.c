@@ -92,6 +92,17 @@ static int abort_cb(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t u
     return ((http_state_t *)ud)->abort != 0;
 }
 
+/* transfers of a delivery thread (one that keeps a handle) end when its child stops */
+static void cut_short_at_stop(CURL *h)
+{
+    http_state_t *st = http_state();
+    if (!pthread_getspecific(st->key))
+        return;
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, abort_cb);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, st);
+}
+
 void hg_http_thread_reuse_begin(void)
 {
     http_state_t *st = http_state();
@@ -315,11 +326,7 @@ static void attempt_once(attempt_t *out, hg_http_resp_t *r, apr_pool_t *p,
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    if (kept) {                          /* a delivery thread: ends when its child stops */
-        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, abort_cb);
-        curl_easy_setopt(h, CURLOPT_XFERINFODATA, st);
-    }
+    cut_short_at_stop(h);
     if (kept && h == kept->handle && !q->idempotent)
         curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);   /* no silent re-send on a stale connection */
     if (q->proxy && *q->proxy) {
@@ -573,11 +580,7 @@ apr_status_t hg_smtp_send(apr_pool_t *p, const hg_smtp_msg_t *m, int *reply, con
     curl_easy_setopt(h, CURLOPT_READDATA, &src);
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->len);
-    if (pthread_getspecific(http_state()->key)) {      /* a delivery thread: ends when its child stops */
-        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, abort_cb);
-        curl_easy_setopt(h, CURLOPT_XFERINFODATA, http_state());
-    }
+    cut_short_at_stop(h);
     rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     curl_slist_free_all(rcpt);

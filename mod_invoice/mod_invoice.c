@@ -762,7 +762,8 @@ static apr_status_t render_mail_pdf(const char **pdf, apr_size_t *len, apr_pool_
     }
     if (!render_line)
         return APR_EAGAIN;
-    /* up to 5 s, in steps: a child that is stopping must not sit here past its drain's cut */
+    /* up to 5 s, in steps, so that a child that is stopping does not sit here past its drain's cut;
+     * after the first step it waits in the slots' `again` line, ahead of downloads that came later */
     for (rv = APR_TIMEUP, waited = 0; rv != APR_SUCCESS && waited < 5000 && !hg_http_aborting(); waited += 250)
         rv = hg_slots_take(render_line, waited > 0, apr_time_from_msec(250));
     if (rv != APR_SUCCESS)
