@@ -5,7 +5,9 @@
 #   1. static    wrk on /index.html of the same httpd
 #   2. seed      realistic volume before measuring (the empty-table trap): bills up to
 #                BENCH_SEED_BILLS (copies of a real bill under batch 44019926, upload done), ANALYZE
-#   3. pgbench   tools/bench/issue.pgbench: invoice_issue()'s statements on the same database
+#   3. pgbench   tools/bench/issue.pgbench: invoice_issue()'s statements on the same database; then
+#                again with the journal row mod_hisgate writes per call (tools/bench/audit.pgbench,
+#                into a copy of hg.audit): all the database work of one bill while the HIS waits
 #   4. pdf cold  public signed PDF links of bills never rendered (render + cache)
 #   5. pdf warm  the same links of BENCH_PDF_BILLS bills, round and round (cached)
 #   6. spread    wrk -t2 -c100: signed invoiceEBillOutpatient calls, 10 charge lines, round-robin over
@@ -269,16 +271,50 @@ CHG=$($PSQL -c "SELECT coalesce(charges::text, '{}') FROM invoice.bills WHERE in
 [ -n "$PAYEE" ] || PAYEE=收费员
 [ -n "$CHAN" ] || CHAN='{}'
 [ -n "$CHG" ] || CHG='{}'
+# the journal row's stand-ins, as long as the latest real issue call's
+alens=$($PSQL -F ' ' -c "SELECT length(req_enc), length(resp_enc) FROM hg.audit WHERE direction = 'in'
+        AND endpoint = 'POST /invoice/api/v1/invoiceEBillOutpatient' AND status = 200 ORDER BY id DESC LIMIT 1")
+set -- $alens
+AREQLEN=${1:-1690} ARESPLEN=${2:-1220}
+# hgbench.audit: a copy of the journal's table for the second pass (tools/bench/audit.pgbench)
+$PSQL <<'SQL' >/dev/null
+SET client_min_messages = error;
+DROP SCHEMA IF EXISTS hgbench CASCADE;
+CREATE SCHEMA hgbench;
+CREATE TABLE hgbench.audit (LIKE hg.audit INCLUDING ALL);
+CREATE SEQUENCE hgbench.audit_id_seq OWNED BY hgbench.audit.id;
+ALTER TABLE hgbench.audit ALTER id SET DEFAULT nextval('hgbench.audit_id_seq');
+SQL
+{ cat "$B/issue.pgbench"; cat "$B/audit.pgbench"; } > "$WORK/issue_audit.pgbench"
+# run_pgbench NAME SCRIPT: the transaction rate in $pgtps, the mean latency in $pglat
+run_pgbench() {
+    set +e
+    checkpoint "$1"
+    phase_begin "$1"
+    pgbench -h 127.0.0.1 -p "$PGPORT" -U hisgate -n -M prepared -c "$PGBC" -j 2 -T "$DUR" \
+        -f "$2" -D run="$(date +%s)$$" -D seq=0 -D hash="$(hex 64)" -D doc="$(sealed "$DOCLEN")" \
+        -D seal="$(head -c 64 /dev/urandom | base64 -w0)" -D idx="$(hex 64)" -D tel="$(sealed "$TELLEN")" \
+        -D nt="$(sealed "$NTLEN")" -D payee="$PAYEE" -D chan="$CHAN" -D chg="$CHG" \
+        -D areq="$(sealed "$AREQLEN")" -D aresp="$(sealed "$ARESPLEN")" \
+        hisgate > "$OUT/$1.txt" 2>&1
+    pgrc=$?
+    phase_end "$1" "$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$OUT/$1.txt")"
+    set -e
+    pgtps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time).*/\1/p' "$OUT/$1.txt")
+    pglat=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$OUT/$1.txt")
+    # a failure is reported after the clean-up below
+    [ $pgrc -eq 0 ] && [ -n "$pgtps" ] || { tail -n 5 "$OUT/$1.txt" >&2; pgerr="$pgerr var/bench/$1.txt"; pgtps=0; }
+    pgfail=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$OUT/$1.txt")
+    [ "${pgfail:-0}" = 0 ] || echo "  ! $1: $pgfail failed transactions"
+}
+pgerr=
+# 3a. the bill's transaction alone; 3b. the same and its journal row: all the database work of a bill
+# while the HIS waits
+run_pgbench pgbench "$B/issue.pgbench"
+pgb=$(int "$pgtps"); pglat_bill=$pglat
+run_pgbench pgbench_audit "$WORK/issue_audit.pgbench"
+pgba=$(int "$pgtps"); pglat_audit=$pglat
 set +e
-checkpoint pgbench
-phase_begin pgbench
-pgbench -h 127.0.0.1 -p "$PGPORT" -U hisgate -n -M prepared -c "$PGBC" -j 2 -T "$DUR" \
-    -f "$B/issue.pgbench" -D run="$(date +%s)$$" -D seq=0 -D hash="$(hex 64)" -D doc="$(sealed "$DOCLEN")" \
-    -D seal="$(head -c 64 /dev/urandom | base64 -w0)" -D idx="$(hex 64)" -D tel="$(sealed "$TELLEN")" \
-    -D nt="$(sealed "$NTLEN")" -D payee="$PAYEE" -D chan="$CHAN" -D chg="$CHG" \
-    hisgate > "$OUT/pgbench.txt" 2>&1
-pgrc=$?
-phase_end pgbench "$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$OUT/pgbench.txt")"
 # its rows go again; as superuser (the stack's cluster has one) without the foreign-key triggers,
 # which would scan invoice.bills once per deleted row (nothing indexes bills.related_id)
 cleanup_sql="DELETE FROM hg.outbox WHERE topic IN ('bench.upload', 'bench.notify');
@@ -291,13 +327,11 @@ $PSQL <<'SQL' >/dev/null
 DELETE FROM invoice.stock WHERE institution = '44019999';
 DELETE FROM invoice.places WHERE institution = '44019999';
 DELETE FROM invoice.institutions WHERE institution = '44019999';
+SET client_min_messages = error;
+DROP SCHEMA hgbench CASCADE;
 SQL
 set -e
-pgtps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time).*/\1/p' "$OUT/pgbench.txt")
-pglat=$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$OUT/pgbench.txt")
-[ $pgrc -eq 0 ] && [ -n "$pgtps" ] || { tail -n 5 "$OUT/pgbench.txt" >&2; die "pgbench failed (var/bench/pgbench.txt)"; }
-pgfail=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$OUT/pgbench.txt")
-[ "${pgfail:-0}" = 0 ] || echo "  ! pgbench: $pgfail failed transactions"
+[ -z "$pgerr" ] || die "pgbench failed ($pgerr)"
 
 # ---- 4./5. PDFs over public signed links of bills never rendered (uploaded ones first: a PDF is
 # cached per seal status, and one whose upload completes later would be rendered again)
@@ -380,8 +414,8 @@ static=$(int "$(field static rate)")
 spread=$(int "$(field spread rate)"); p50=$(field spread p50_ms); p99=$(field spread p99_ms)
 hot=$(int "$(field hot rate)"); hp99=$(field hot p99_ms)
 cold=$(int "$(field pdf_cold rate)"); warm=$(int "$(field pdf_warm rate)"); wp99=$(field pdf_warm p99_ms)
-pgb=$(int "$pgtps")
 ratio=$(awk -v a="$spread" -v b="$pgb" 'BEGIN { printf "%d", b ? 100 * a / b : 0 }')
+ratio_all=$(awk -v a="$spread" -v b="$pgba" 'BEGIN { printf "%d", b ? 100 * a / b : 0 }')
 p99r=$(printf '%.1f' "$p99")
 csteps=$(int "$(field consult rate)"); cp99=$(printf '%.1f' "$(field consult p99_ms)")
 echo
@@ -398,8 +432,10 @@ printf '%-34s %10s %9s %9s  %s\n' "bills, one billing point (MZ01)" "$hot" "$(fi
 printf '%-34s %10s %9s %9s  %s\n' "PDFs, first download (render)" "$cold" "$(field pdf_cold p50_ms)" "$(field pdf_cold p99_ms)" "($(field pdf_cold ok) bills)"
 printf '%-34s %10s %9s %9s  %s\n' "PDFs, cached ($(wc -l < "$WORK/pdf.warm") bills)" "$warm" "$(field pdf_warm p50_ms)" "$wp99" \
     ">=200/s: $(verdict "$warm" 200 min)"
-printf '%-34s %10s %9s %9s  %s\n' "pgbench same shape, -c$PGBC -j2" "$pgb" "" "avg $pglat" ""
-printf '%-34s %9s%% %9s %9s  %s\n' "issuance / pgbench" "$ratio" "" "" ">=60%: $(verdict "$ratio" 60 min)"
+printf '%-34s %10s %9s %9s  %s\n' "pgbench the bill's txn, -c$PGBC -j2" "$pgb" "" "avg $pglat_bill" "(issue.pgbench)"
+printf '%-34s %9s%% %9s %9s  %s\n' "  issuance / that" "$ratio" "" "" ">=60%: $(verdict "$ratio" 60 min)"
+printf '%-34s %10s %9s %9s  %s\n' "pgbench the same + its audit row" "$pgba" "" "avg $pglat_audit" "(+ audit.pgbench: all a bill's DB work)"
+printf '%-34s %9s%% %9s %9s  %s\n' "  issuance / that" "$ratio_all" "" "" ">=60%: $(verdict "$ratio_all" 60 min)"
 printf '%-34s %10s %9s %9s  %s\n' "consult answer steps, 100 patients" "$csteps" "$(field consult p50_ms)" "$cp99" \
     ">=2000/s: $(verdict "$csteps" 2000 min)"
 printf '%-34s %10s %9s %9s  %s\n' "  the same at $PACED_STEPS/s offered" "$(int "$(field consult_paced rate)")" \
@@ -408,4 +444,4 @@ printf '%-34s %10s %9s %9s  %s\n' "outbox drain, no load (upload+SMS)" "$drain" 
 echo "  whole run $(( $(date +%s) - ALL_START )) s; wrk/pgbench output in var/bench/; the outbox drainer still has"
 echo "  $(backlog) uploads/SMS of the bench's bills to deliver (watch: hisgate outbox stats, or /hg/status)"
 echo "  machine load after the run (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "bench: bills_per_s=$spread p99_ms=$p99r hot_bills_per_s=$hot pdfs_per_s=$warm pgbench_per_s=$pgb static_per_s=$static pdfs_cold_per_s=$cold consult_steps_per_s=$csteps consult_p99_ms=$cp99 drain_per_s=$drain bills_paced_per_s=$(int "$(field paced rate)") bills_paced_p99_ms=$(printf '%.1f' "$(field paced p99_ms)") bills_target_per_s=$(int "$(field target rate)") bills_target_p99_ms=$(printf '%.1f' "$(field target p99_ms)") consult_paced_per_s=$(int "$(field consult_paced rate)") consult_paced_p99_ms=$(printf '%.1f' "$(field consult_paced p99_ms)")"
+echo "bench: bills_per_s=$spread p99_ms=$p99r hot_bills_per_s=$hot pdfs_per_s=$warm pgbench_per_s=$pgb pgbench_audit_per_s=$pgba ratio_pct=$ratio ratio_audit_pct=$ratio_all static_per_s=$static pdfs_cold_per_s=$cold consult_steps_per_s=$csteps consult_p99_ms=$cp99 drain_per_s=$drain bills_paced_per_s=$(int "$(field paced rate)") bills_paced_p99_ms=$(printf '%.1f' "$(field paced p99_ms)") bills_target_per_s=$(int "$(field target rate)") bills_target_p99_ms=$(printf '%.1f' "$(field target p99_ms)") consult_paced_per_s=$(int "$(field consult_paced rate)") consult_paced_p99_ms=$(printf '%.1f' "$(field consult_paced p99_ms)")"
