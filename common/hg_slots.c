@@ -122,6 +122,24 @@ apr_status_t hg_slots_take(hg_slots_t *s, int again, apr_interval_time_t timeout
     return w.granted ? APR_SUCCESS : APR_TIMEUP;
 }
 
+apr_status_t hg_slots_take_unless(hg_slots_t *s, int again, apr_interval_time_t timeout,
+                                  apr_interval_time_t step, int (*stop)(void))
+{
+    apr_interval_time_t waited = 0, t;
+    apr_status_t rv;
+    if (step <= 0)
+        step = timeout;
+    do {
+        if (stop && stop())
+            return APR_EINTR;
+        t = timeout - waited < step ? timeout - waited : step;
+        if ((rv = hg_slots_take(s, again || waited > 0, t)) == APR_SUCCESS)
+            return rv;
+        waited += t;
+    } while (waited < timeout);
+    return APR_TIMEUP;
+}
+
 void hg_slots_give(hg_slots_t *s)
 {
     waiter_t *w;

@@ -25,6 +25,13 @@ apr_status_t hg_slots_create(hg_slots_t **out, apr_pool_t *p, int max);
  * handed over (APR_SUCCESS) or timeout has passed (APR_TIMEUP, and out of line) */
 apr_status_t hg_slots_take(hg_slots_t *s, int again, apr_interval_time_t timeout);
 
+/* hg_slots_take for up to timeout, in steps of `step`, asking stop() before each: APR_EINTR as soon as
+ * it says so (out of line, no slot), APR_TIMEUP when the time is up.  From the second step on it waits
+ * in the again line, ahead of those who came after it.  For work that must let go when its process
+ * stops (an outbox delivery cut short at a graceful restart) while it waits its turn. */
+apr_status_t hg_slots_take_unless(hg_slots_t *s, int again, apr_interval_time_t timeout,
+                                  apr_interval_time_t step, int (*stop)(void));
+
 /* give a taken slot back: to the first in line, or free */
 void hg_slots_give(hg_slots_t *s);
 

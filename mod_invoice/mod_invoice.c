@@ -755,18 +755,15 @@ static apr_status_t render_mail_pdf(const char **pdf, apr_size_t *len, apr_pool_
     const char *text = hg_json_gets(render, "doc", NULL);
     json_t *doc = NULL;
     apr_status_t rv;
-    int waited;
     if (!text || hg_json_parse(&doc, p, text, strlen(text), 0, NULL) != APR_SUCCESS || !json_is_object(doc)) {
         *why = "render.doc is not the bill's document";
         return HG_EINVALID;
     }
     if (!render_line)
         return APR_EAGAIN;
-    /* up to 5 s, in steps, so that a child that is stopping does not sit here past its drain's cut;
-     * after the first step it waits in the slots' `again` line, ahead of downloads that came later */
-    for (rv = APR_TIMEUP, waited = 0; rv != APR_SUCCESS && waited < 5000 && !hg_http_aborting(); waited += 250)
-        rv = hg_slots_take(render_line, waited > 0, apr_time_from_msec(250));
-    if (rv != APR_SUCCESS)
+    /* up to 5 s, in 250 ms steps, so that a child that is stopping does not sit here past its drain's
+     * cut; after the first step it waits ahead of downloads that came later */
+    if (hg_slots_take_unless(render_line, 0, apr_time_from_sec(5), apr_time_from_msec(250), hg_http_aborting))
         return APR_EAGAIN;
     rv = invoice_pdf_render(pdf, len, p, doc, hg_json_gets(render, "url", NULL), hg_json_gets(render, "sealStatus", NULL));
     hg_slots_give(render_line);

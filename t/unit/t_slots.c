@@ -1,6 +1,7 @@
 /* Unit tests for common/hg_slots: free slots at once; a full set makes callers wait in line and
  * time out; slots given back go to waiters in arrival order, never to a newcomer, first to the
- * `again` line; a waiter that gave up is skipped; the counts come back to zero. */
+ * `again` line; a waiter that gave up is skipped; the counts come back to zero; a wait in steps
+ * (hg_slots_take_unless) ends within a step of a stop request and keeps its place between steps. */
 #include <string.h>
 #include <pthread.h>
 #include <apr_general.h>
@@ -79,6 +80,119 @@ static apr_thread_t *start(apr_pool_t *p, waiter_t *w, int id, int again, apr_in
     apr_thread_create(&t, NULL, wait_for_slot, w, p);
     reach(waiting_now, before + 1);
     return t;
+}
+
+/* ---- hg_slots_take_unless: a wait in steps that a stop request ends */
+static hg_slots_t *one;                  /* a single slot, held by the main thread */
+static volatile int stop_flag;
+static int stop_now(void) { return stop_flag; }
+
+typedef struct {
+    apr_interval_time_t timeout, step;
+    int (*stop)(void);
+    apr_status_t rv;
+    apr_time_t took;
+    int id;
+} stepper_t;
+
+static void *APR_THREAD_FUNC wait_in_steps(apr_thread_t *t, void *arg)
+{
+    stepper_t *w = arg;
+    apr_time_t t0 = apr_time_now();
+    w->rv = hg_slots_take_unless(one, 0, w->timeout, w->step, w->stop);
+    w->took = apr_time_now() - t0;
+    if (w->rv == APR_SUCCESS) {
+        pthread_mutex_lock(&order_mu);
+        order[served++] = w->id;
+        pthread_mutex_unlock(&order_mu);
+    }
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static void *APR_THREAD_FUNC wait_plain(apr_thread_t *t, void *arg)
+{
+    stepper_t *w = arg;
+    w->rv = hg_slots_take(one, 0, w->timeout);
+    if (w->rv == APR_SUCCESS) {
+        pthread_mutex_lock(&order_mu);
+        order[served++] = w->id;
+        pthread_mutex_unlock(&order_mu);
+    }
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static int one_waiting(void)
+{
+    int w;
+    hg_slots_count(one, NULL, &w);
+    return w;
+}
+
+static void unless_cases(apr_pool_t *p)
+{
+    apr_thread_t *ta, *tb;
+    apr_status_t trv;
+    stepper_t a, b;
+    apr_time_t t0;
+
+    hg_slots_create(&one, p, 1);
+    tap_ok(hg_slots_take_unless(one, 0, apr_time_from_msec(100), apr_time_from_msec(50), stop_now) == APR_SUCCESS,
+           "unless: a free slot is taken at once");
+
+    /* the slot is held: a stop request 350 ms in ends a 10 s wait within one 100 ms step */
+    memset(&a, 0, sizeof(a));
+    a.timeout = apr_time_from_sec(10);
+    a.step = apr_time_from_msec(100);
+    a.stop = stop_now;
+    stop_flag = 0;
+    apr_thread_create(&ta, NULL, wait_in_steps, &a, p);
+    apr_sleep(apr_time_from_msec(350));
+    stop_flag = 1;
+    apr_thread_join(&trv, ta);
+    tap_ok(a.rv == APR_EINTR, "unless: asked to stop, it gives up (APR_EINTR, got %d)", a.rv);
+    tap_ok(a.took >= apr_time_from_msec(340) && a.took < apr_time_from_msec(350 + 100 + 150),
+           "unless: within one step of the request (%d ms; the wait was 10 s)", (int)apr_time_as_msec(a.took));
+    tap_ok(one_waiting() == 0, "unless: out of line once it gave up");
+    tap_ok(hg_slots_take_unless(one, 0, apr_time_from_sec(1), apr_time_from_msec(100), stop_now) == APR_EINTR,
+           "unless: a stop already requested ends it before any wait");
+    stop_flag = 0;
+
+    /* never stopped: the whole timeout, then APR_TIMEUP, out of line */
+    memset(&a, 0, sizeof(a));
+    a.timeout = apr_time_from_msec(300);
+    a.step = apr_time_from_msec(100);
+    a.stop = stop_now;
+    apr_thread_create(&ta, NULL, wait_in_steps, &a, p);
+    apr_thread_join(&trv, ta);
+    tap_ok(a.rv == APR_TIMEUP && a.took >= apr_time_from_msec(290) && a.took < apr_time_from_msec(300 + 250)
+           && one_waiting() == 0, "unless: the whole timeout, in steps, then APR_TIMEUP (%d ms)",
+           (int)apr_time_as_msec(a.took));
+
+    /* it keeps its place: a plain waiter that came in line behind it during its first 400 ms step
+     * is still behind it in its second (which it waits in the again line), and is served after it */
+    served = 0;
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    a.id = 1; a.timeout = apr_time_from_sec(10); a.step = apr_time_from_msec(400); a.stop = stop_now;
+    b.id = 2; b.timeout = apr_time_from_sec(10);
+    t0 = apr_time_now();
+    apr_thread_create(&ta, NULL, wait_in_steps, &a, p);
+    apr_sleep(apr_time_from_msec(150));
+    apr_thread_create(&tb, NULL, wait_plain, &b, p);
+    reach(one_waiting, 2);
+    apr_sleep(apr_time_from_msec(600) - (apr_time_now() - t0));
+    tap_ok(one_waiting() == 2 && apr_time_now() - t0 < apr_time_from_msec(750),
+           "unless: both in line, it in its second step, the newcomer since its first");
+    hg_slots_give(one);
+    apr_thread_join(&trv, ta);
+    hg_slots_give(one);
+    apr_thread_join(&trv, tb);
+    tap_ok(a.rv == APR_SUCCESS && b.rv == APR_SUCCESS && served == 2 && order[0] == 1 && order[1] == 2,
+           "unless: the one that waited longer, in steps, is served before the newcomer");
+    hg_slots_give(one);
+    tap_ok(one_waiting() == 0, "unless: nobody left in line");
 }
 
 int main(void)
@@ -185,6 +299,8 @@ int main(void)
     tap_ok(in_use_now() == 0 && waiting_now() == 0, "all given back: none in use, nobody waiting");
     hg_slots_give(slots);
     tap_is_int(in_use_now(), 0, "a give too many does not go below zero");
+
+    unless_cases(p);
 
     apr_pool_destroy(p);
     apr_terminate();
