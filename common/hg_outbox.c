@@ -45,7 +45,10 @@ apr_status_t hg_outbox_claim(hg_db_t *db, apr_array_header_t **items,
     if (topics->nelts == 0)
         return APR_SUCCESS;
     /* one statement: claim and lease; an expired lease means the claimer died mid-delivery.
-     * `live` (not state) picks the partial indexes: a claim changes no indexed value (HOT) */
+     * `live` (not state) picks the partial indexes: a claim changes no indexed value (HOT).
+     * Paused topics are left out of `topics` by the caller (hg_outbox_paused_topics): a filter on
+     * them here made the planner expect the limit to need the whole index, and JIT-compile every
+     * claim (13 ms) */
     rv = hg_db_q(db, &res,
                  "UPDATE hg.outbox o SET state = 'inflight', attempts = o.attempts + 1, "
                  "  lease_until = now() + make_interval(secs => $3::int), updated_at = now() "
@@ -164,6 +167,102 @@ apr_status_t hg_outbox_retry(hg_db_t *db, apr_int64_t id, int *found)
     return rv;
 }
 
+int hg_outbox_topic_valid(const char *topic)
+{
+    const char *c;
+    int word = 0;
+    if (!topic || !*topic || strlen(topic) > 64)
+        return 0;
+    for (c = topic; *c; c++) {
+        if ((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_')
+            word++;
+        else if (*c == '.' && word)
+            word = 0;
+        else
+            return 0;
+    }
+    return word > 0;
+}
+
+static int digits(const char *s, int n, int *v)
+{
+    int i;
+    for (*v = 0, i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        *v = *v * 10 + (s[i] - '0');
+    }
+    return 1;
+}
+
+int hg_outbox_time_valid(const char *t)
+{
+    static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int y, mo, d, h, mi, sec = 0, oh, om;
+    const char *z;
+    if (!t || strlen(t) < 16 || !digits(t, 4, &y) || t[4] != '-' || !digits(t + 5, 2, &mo) || t[7] != '-'
+        || !digits(t + 8, 2, &d) || (t[10] != ' ' && t[10] != 'T') || !digits(t + 11, 2, &h) || t[13] != ':'
+        || !digits(t + 14, 2, &mi))
+        return 0;
+    z = t + 16;
+    if (*z == ':') {
+        if (!digits(z + 1, 2, &sec))
+            return 0;
+        z += 3;
+    }
+    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1
+        || d > mdays[mo - 1] + (mo == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
+        || h > 23 || mi > 59 || sec > 59)
+        return 0;
+    if (*z == 'Z')
+        return z[1] == '\0';
+    if (*z == '+' || *z == '-') {
+        if (!digits(z + 1, 2, &oh) || oh > 14)
+            return 0;
+        z += 3;
+        if (*z == ':')
+            z++;
+        if (!*z)
+            return 1;
+        return digits(z, 2, &om) && om <= 59 && z[2] == '\0';
+    }
+    return *z == '\0';
+}
+
+apr_status_t hg_outbox_pause(hg_db_t *db, const char *topic, const char *reason, const char *by,
+                             const char *until)
+{
+    hg_db_result_t *res;
+    apr_status_t rv;
+    if (!hg_outbox_topic_valid(topic) || !reason || !*reason || !by || (until && !hg_outbox_time_valid(until)))
+        return HG_EINVALID;
+    rv = hg_db_q(db, &res,
+                 "INSERT INTO hg.outbox_pauses (topic, reason, paused_by, until) "
+                 "SELECT $1, $2, $3, $4::timestamptz WHERE $4::timestamptz IS NULL OR $4::timestamptz > now() "
+                 "ON CONFLICT (topic) DO UPDATE SET reason = EXCLUDED.reason, paused_by = EXCLUDED.paused_by, "
+                 "  paused_at = now(), until = EXCLUDED.until RETURNING topic",
+                 4, topic, reason, by, until);
+    if (rv == APR_SUCCESS && res->nrows != 1)
+        return HG_EINVALID;
+    return rv;
+}
+
+apr_status_t hg_outbox_paused_topics(hg_db_t *db, hg_db_result_t **res)
+{
+    return hg_db_q(db, res, "SELECT topic FROM hg.outbox_pauses WHERE until IS NULL OR until > now()", 0);
+}
+
+apr_status_t hg_outbox_resume(hg_db_t *db, const char *topic, int *found)
+{
+    hg_db_result_t *res;
+    /* a pause that has run out is gone as well, but was not in force */
+    apr_status_t rv = hg_db_q(db, &res, "DELETE FROM hg.outbox_pauses WHERE topic = $1 "
+                              "RETURNING until IS NULL OR until > now()", 1, topic);
+    if (rv == APR_SUCCESS && found)
+        *found = res->nrows == 1 && !strcmp(hg_db_val(res, 0, 0), "t");
+    return rv;
+}
+
 apr_status_t hg_outbox_stats(hg_db_t *db, hg_db_result_t **res)
 {
     /* queued and dead rows through their partial indexes, delivered ones from their counter:
@@ -171,7 +270,9 @@ apr_status_t hg_outbox_stats(hg_db_t *db, hg_db_result_t **res)
     return hg_db_q(db, res,
                    "SELECT topic, coalesce(q.pending, 0) AS pending, coalesce(q.inflight, 0) AS inflight, "
                    "  coalesce(q.dead, 0) AS dead, coalesce(c.n, 0) AS done, q.last_error, q.last_error_at, "
-                   "  coalesce(q.oldest_pending_s, 0) AS oldest_pending_s "
+                   "  coalesce(q.oldest_pending_s, 0) AS oldest_pending_s, p.reason AS paused_reason, "
+                   "  p.paused_by, to_char(p.paused_at, 'YYYY-MM-DD\"T\"HH24:MI:SSOF') AS paused_at, "
+                   "  to_char(p.until, 'YYYY-MM-DD\"T\"HH24:MI:SSOF') AS paused_until "
                    "FROM (SELECT topic, "
                    "    count(*) FILTER (WHERE state = 'pending') AS pending, "
                    "    count(*) FILTER (WHERE state = 'inflight') AS inflight, "
@@ -180,7 +281,9 @@ apr_status_t hg_outbox_stats(hg_db_t *db, hg_db_result_t **res)
                    "    to_char(max(updated_at) FILTER (WHERE last_error IS NOT NULL), 'YYYY-MM-DD\"T\"HH24:MI:SSOF') AS last_error_at, "
                    "    extract(epoch FROM now() - min(created_at) FILTER (WHERE live))::bigint AS oldest_pending_s "
                    "  FROM hg.outbox WHERE live OR dead GROUP BY topic) q "
-                   "FULL JOIN hg.outbox_delivered c USING (topic) ORDER BY topic", 0);
+                   "FULL JOIN hg.outbox_delivered c USING (topic) "
+                   "FULL JOIN (SELECT * FROM hg.outbox_pauses WHERE until IS NULL OR until > now()) p USING (topic) "
+                   "ORDER BY topic", 0);
 }
 
 apr_status_t hg_outbox_list(hg_db_t *db, hg_db_result_t **res, const char *state, const char *topic,

@@ -57,11 +57,29 @@ apr_status_t hg_outbox_mark_failed(hg_db_t *db, const hg_outbox_item_t *item,
 /* manual retry from the console or the CLI: a dead (or pending) row becomes due now */
 apr_status_t hg_outbox_retry(hg_db_t *db, apr_int64_t id, int *found);
 
+/* Holding a topic back (a platform's announced maintenance): the drain claims none of its rows,
+ * which stay pending with their attempts, until hg_outbox_resume or `until` has passed.
+ * topic: hg_outbox_topic_valid; reason: 1-200 characters; by: who (a staff user, "cli:<user>");
+ * until: NULL (until resumed) or a time hg_outbox_time_valid accepts, read in the database's time
+ * zone unless it carries an offset.  A topic paused again takes the new reason and end.
+ * HG_EINVALID when until is not in the future (nothing written). */
+apr_status_t hg_outbox_pause(hg_db_t *db, const char *topic, const char *reason, const char *by,
+                             const char *until);
+/* the topics paused now, one column: the drain leaves them out of what it claims */
+apr_status_t hg_outbox_paused_topics(hg_db_t *db, hg_db_result_t **res);
+/* lifts a pause (*found = 0: the topic was not paused, or its pause had run out) */
+apr_status_t hg_outbox_resume(hg_db_t *db, const char *topic, int *found);
+/* an outbox topic name: dot-separated lower-case words of [a-z0-9_], at most 64 characters */
+int hg_outbox_topic_valid(const char *topic);
+/* YYYY-MM-DD HH:MM[:SS] (or T between), optionally Z or ±HH[:MM]; a real calendar date */
+int hg_outbox_time_valid(const char *t);
+
 /* back-off: base·2^(attempt-1), capped at one hour, ±50 % jitter (mod_md's rule); jitter01 in [0,1) */
 int hg_outbox_delay_seconds(int attempt, int base_s, double jitter01);
 
 /* per-topic depth, dead letters, last error: columns topic, pending, inflight, dead, done,
- * last_error, last_error_at, oldest_pending_s */
+ * last_error, last_error_at, oldest_pending_s, and for a topic paused now paused_reason,
+ * paused_by, paused_at, paused_until (NULL when it is not paused; until NULL: until resumed) */
 apr_status_t hg_outbox_stats(hg_db_t *db, hg_db_result_t **res);
 
 /* The newest rows (at most limit), optionally of one state, topic and institution (NULL or ""

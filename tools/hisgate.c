@@ -1,11 +1,12 @@
 /* hisgate: the command-line tool for sysadmins (libpq + libhisgate, no httpd).
  *   hisgate migrate | keygen | app add/list/disable | user add/passwd/unlock/list
- *   hisgate audit show/verify/seal | outbox list/retry | probe fiscal | sign | errors
+ *   hisgate audit show/verify/seal | outbox list/retry/pause/resume | probe fiscal | sign | errors
  * Connection: --dsn or $HG_DSN; keys: --keys FILE or $HG_KEYS (the HisgateKeyFile). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <pwd.h>
 #include <termios.h>
 #include <dirent.h>
 #include <sys/stat.h>
@@ -541,9 +542,39 @@ static int cmd_outbox(void)
     if (sub && !strcmp(sub, "stats")) {
         check(db, hg_outbox_stats(db, &res), "stats");
         for (i = 0; i < res->nrows; i++)
-            printf("%-24s pending=%s inflight=%s dead=%s done=%s\n", hg_db_get(res, i, "topic"),
+        {
+            const char *pr = hg_db_get(res, i, "paused_reason"), *pu = hg_db_get(res, i, "paused_until");
+            printf("%-24s pending=%s inflight=%s dead=%s done=%s", hg_db_get(res, i, "topic"),
                    hg_db_get(res, i, "pending"), hg_db_get(res, i, "inflight"), hg_db_get(res, i, "dead"),
                    hg_db_get(res, i, "done"));
+            if (pr)
+                printf("  PAUSED by %s since %s until %s: %s", hg_db_get(res, i, "paused_by"),
+                       hg_db_get(res, i, "paused_at"), pu ? pu : "resumed", pr);
+            printf("\n");
+        }
+        return 0;
+    }
+    if (sub && !strcmp(sub, "pause")) {
+        const char *topic = need("topic"), *until = opt("until", NULL);
+        struct passwd *pw = getpwuid(geteuid());
+        apr_status_t rv;
+        if (!hg_outbox_topic_valid(topic))
+            die("--topic: a topic name such as invoice.upload (got \"%s\")", topic);
+        if (until && !hg_outbox_time_valid(until))
+            die("--until: a time such as \"2026-12-01 06:00\" (or ISO 8601 with an offset), got \"%s\"", until);
+        rv = hg_outbox_pause(db, topic, need("reason"), apr_pstrcat(pool, "cli:", pw ? pw->pw_name : "?", NULL), until);
+        if (rv == HG_EINVALID)
+            die("--until must be in the future, and --reason 1 to 200 characters");
+        check(db, rv, "pause");
+        printf("outbox topic %s paused%s%s: its rows wait, pending, until it is resumed%s\n", topic,
+               until ? " until " : "", until ? until : "", until ? " or that time has passed" : "");
+        return 0;
+    }
+    if (sub && !strcmp(sub, "resume")) {
+        check(db, hg_outbox_resume(db, need("topic"), &found), "resume");
+        if (!found)
+            die("outbox topic %s is not paused", need("topic"));
+        printf("outbox topic %s resumed\n", need("topic"));
         return 0;
     }
     if (sub && !strcmp(sub, "purge")) {
@@ -567,6 +598,7 @@ static int cmd_outbox(void)
         return 0;
     }
     die("usage: hisgate outbox list [--state dead] [--topic T] | outbox stats | outbox retry --id N\n"
+        "       hisgate outbox pause --topic T --reason TEXT [--until \"YYYY-MM-DD HH:MM\"] | outbox resume --topic T\n"
         "       hisgate outbox purge [--keep-days 30] [--batch 2000]");
 }
 
@@ -651,6 +683,8 @@ static void usage(void)
           "                                  file, then, after the backup, out of the database\n"
           "  outbox list|stats|retry|purge   background deliveries; purge: delete what was delivered\n"
           "                                  more than --keep-days (30) ago (after the nightly backup)\n"
+          "  outbox pause|resume             hold a topic back (--topic T --reason R [--until TIME]) for a\n"
+          "                                  platform's announced maintenance: its rows wait, not fail\n"
           "  probe fiscal                    queue a signed call to the fiscal platform\n"
           "  sign --app-id A --secret S --target /path [--method POST] [--body B|--body-file F] [--alg HG1-HMAC-SHA256]\n"
           "  errors                          the error code table (Markdown)\n"

@@ -44,6 +44,7 @@ APLOG_USE_MODULE(hisgate);
 #define HG_DRAIN_SPARE_POOLS 64       /* jobs' pools kept for reuse (a batch of claims) */
 #define HG_DRAIN_SPARE_KEEP (128 * 1024) /* bytes a kept pool's allocator holds on to */
 #define HG_DRAIN_SEAL_EVERY_S 2       /* audit sealing while a backlog keeps the dispatcher busy */
+#define HG_DRAIN_PAUSES_EVERY_S 1     /* how soon a topic's pause (or its end) takes effect */
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close;
@@ -497,11 +498,30 @@ static int hand_out(apr_array_header_t *items)
     return i;
 }
 
+/* flowing = topics less the paused ones (kept as they were when the pauses cannot be read) */
+static void refresh_flowing(hg_db_t *db, const apr_array_header_t *topics, apr_array_header_t *flowing,
+                            apr_time_t *next, apr_time_t now)
+{
+    hg_db_result_t *res;
+    int i, k;
+    *next = now + apr_time_from_sec(HG_DRAIN_PAUSES_EVERY_S);
+    if (hg_outbox_paused_topics(db, &res) != APR_SUCCESS)
+        return;
+    apr_array_clear(flowing);
+    for (i = 0; i < topics->nelts; i++) {
+        const char *t = APR_ARRAY_IDX(topics, i, const char *);
+        for (k = 0; k < res->nrows && strcmp(hg_db_val(res, k, 0), t); k++)
+            ;
+        if (k == res->nrows)
+            APR_ARRAY_PUSH(flowing, const char *) = t;
+    }
+}
+
 static apr_status_t drain_tick(int state, void *data, apr_pool_t *ptemp)
 {
     server_rec *s = (server_rec *)data;
-    apr_array_header_t *topics;
-    apr_time_t next_claim = 0, next_seal = 0, next_db = 0, stop_deadline = 0, cut_at = 0;
+    apr_array_header_t *topics, *flowing;
+    apr_time_t next_claim = 0, next_seal = 0, next_db = 0, next_pauses = 0, stop_deadline = 0, cut_at = 0;
     int i;
 
     if (state == AP_WATCHDOG_STATE_STOPPING) {
@@ -522,6 +542,7 @@ static apr_status_t drain_tick(int state, void *data, apr_pool_t *ptemp)
     topics = apr_array_make(ptemp, hg_topics->nelts, sizeof(const char *));
     for (i = 0; i < hg_topics->nelts; i++)
         APR_ARRAY_PUSH(topics, const char *) = APR_ARRAY_IDX(hg_topics, i, hg_topic_entry_t).topic;
+    flowing = apr_array_copy(ptemp, topics);     /* the topics not paused (hg.outbox_pauses) */
 
     /* run while there is work: claim for idle threads, record what finished, wait */
     for (;;) {
@@ -574,9 +595,11 @@ static apr_status_t drain_tick(int state, void *data, apr_pool_t *ptemp)
                     if (dbd && want_claim) {
                         apr_array_header_t *items;
                         int n = idle < hg_conf_global->outbox_batch ? idle : hg_conf_global->outbox_batch;
+                        if (now >= next_pauses)
+                            refresh_flowing(db, topics, flowing, &next_pauses, now);
                         /* items whose payload cannot be completed stay leased: the lease brings
                          * them back */
-                        if (hg_outbox_claim(db, &items, topics, n, hg_conf_global->lease_s) != APR_SUCCESS
+                        if (hg_outbox_claim(db, &items, flowing, n, hg_conf_global->lease_s) != APR_SUCCESS
                             || complete_payloads(db, items) != APR_SUCCESS) {
                             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00035: outbox claim failed: %s",
                                          db->errmsg);

@@ -77,11 +77,15 @@ static apr_status_t route_status(hg_call_t *c)
                    infl = apr_atoi64(hg_db_get(res, i, "inflight")),
                    d = apr_atoi64(hg_db_get(res, i, "dead"));
         const char *le = hg_db_get(res, i, "last_error"), *lat = hg_db_get(res, i, "last_error_at");
-        json_array_append_new(topics, json_pack("{s:s, s:I, s:I, s:I, s:I, s:s?, s:s?, s:I}",
+        const char *pr = hg_db_get(res, i, "paused_reason");
+        /* a pause says why and until when, not who (this page is public): the journal has who */
+        json_array_append_new(topics, json_pack("{s:s, s:I, s:I, s:I, s:I, s:s?, s:s?, s:I, s:o}",
             "topic", hg_db_get(res, i, "topic"), "pending", pend, "inflight", infl, "dead", d,
             "done", (json_int_t)apr_atoi64(hg_db_get(res, i, "done")), "last_error", le,
             "last_error_at", lat, "oldest_pending_s",
-            (json_int_t)apr_atoi64(hg_db_get(res, i, "oldest_pending_s"))));
+            (json_int_t)apr_atoi64(hg_db_get(res, i, "oldest_pending_s")),
+            "paused", pr ? json_pack("{s:s, s:s, s:s?}", "reason", pr, "since", hg_db_get(res, i, "paused_at"),
+                                     "until", hg_db_get(res, i, "paused_until")) : json_null()));
         depth += pend + infl;
         dead += d;
     }
@@ -163,6 +167,12 @@ static apr_status_t route_metrics(hg_call_t *c)
             t = apr_pstrcat(c->pool, t, "hisgate_outbox_oldest_pending_seconds{topic=\"",
                             prom_label(c->pool, hg_db_get(res, i, "topic")), "\"} ",
                             hg_db_get(res, i, "oldest_pending_s"), "\n", NULL);
+        /* so that an alert on the oldest pending row can leave out a topic held back on purpose */
+        t = apr_pstrcat(c->pool, t, "# HELP hisgate_outbox_paused 1 while the topic is paused (hisgate outbox "
+                        "pause)\n# TYPE hisgate_outbox_paused gauge\n", NULL);
+        for (i = 0; i < res->nrows; i++)
+            t = apr_pstrcat(c->pool, t, "hisgate_outbox_paused{topic=\"", prom_label(c->pool, hg_db_get(res, i, "topic")),
+                            "\"} ", hg_db_get(res, i, "paused_reason") ? "1" : "0", "\n", NULL);
     }
     if (db_ok && hg_db_q(c->db, &au, AUDIT_COUNTS, 0) == APR_SUCCESS)
         t = apr_pstrcat(c->pool, t,
@@ -466,6 +476,60 @@ static apr_status_t route_outbox_retry(hg_call_t *c)
     return hg_call_answer(c, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", "pending"));
 }
 
+static const hg_field_t PAUSE_SCHEMA[] = {
+    { .name = "topic", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 64 },
+    { .name = "reason", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 200 },
+    { .name = "until", .type = HG_JT_STRING, .max_len = 32 },
+    HG_FIELDS_END_CLOSED
+};
+static const hg_field_t RESUME_SCHEMA[] = {
+    { .name = "topic", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 64 },
+    HG_FIELDS_END_CLOSED
+};
+
+/* POST /hg/outbox/pause {topic, reason, until?}: hold a topic back for a platform's announced
+ * maintenance; its rows wait, pending, with their attempts, instead of failing into dead letters */
+static apr_status_t route_outbox_pause(hg_call_t *c)
+{
+    const char *topic, *until;
+    apr_status_t rv;
+    if ((rv = hg_json_validate(c->pool, c->json, PAUSE_SCHEMA, &c->err)))
+        return rv;
+    topic = hg_json_gets(c->json, "topic", NULL);
+    until = hg_json_gets(c->json, "until", NULL);
+    if (until && !*until)
+        until = NULL;
+    if (!hg_outbox_topic_valid(topic))
+        return hg_call_fail(c, "HG_FIELD_PATTERN", "topic", "a topic name such as invoice.upload");
+    if (until && !hg_outbox_time_valid(until))
+        return hg_call_fail(c, "HG_FIELD_DATE", "until", "a time such as 2026-12-01 06:00 (or ISO 8601 with an offset)");
+    rv = hg_outbox_pause(c->db, topic, hg_json_gets(c->json, "reason", NULL), c->staff_user, until);
+    if (rv == HG_EINVALID)
+        return hg_call_fail(c, "HG_FIELD_RANGE", "until", "the end of a pause must be in the future");
+    if (rv)
+        return rv;
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, c->r, "HG00054: outbox topic %s paused by %s until %s",
+                  topic, c->staff_user, until ? until : "resumed");
+    return hg_call_answer(c, 200, json_pack("{s:s, s:b, s:s?}", "topic", topic, "paused", 1, "until", until));
+}
+
+/* POST /hg/outbox/resume {topic} */
+static apr_status_t route_outbox_resume(hg_call_t *c)
+{
+    const char *topic;
+    int found = 0;
+    apr_status_t rv;
+    if ((rv = hg_json_validate(c->pool, c->json, RESUME_SCHEMA, &c->err)))
+        return rv;
+    topic = hg_json_gets(c->json, "topic", NULL);
+    if ((rv = hg_outbox_resume(c->db, topic, &found)))
+        return rv;
+    if (!found)
+        return hg_call_fail(c, "HG_NOT_FOUND", "topic", "that topic is not paused");
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, c->r, "HG00055: outbox topic %s resumed by %s", topic, c->staff_user);
+    return hg_call_answer(c, 200, json_pack("{s:s, s:b}", "topic", topic, "paused", 0));
+}
+
 /* POST /hg/probe/fiscal: enqueue a signed call to the fiscal platform through the real outbox */
 static apr_status_t route_probe_fiscal(hg_call_t *c)
 {
@@ -493,6 +557,8 @@ const hg_route_t hg_core_routes[] = {
     { "POST", "/hg/password", HG_R_STAFF | HG_R_JSON | HG_R_AUDIT | HG_R_AUDIT_BARE, NULL, route_password },
     { "GET",  "/hg/outbox",   HG_R_STAFF, "ops", route_outbox_list },
     { "GET",  "/hg/audit",    HG_R_STAFF | HG_R_AUDIT | HG_R_AUDIT_BARE, "auditor", route_audit },
+    { "POST", "/hg/outbox/pause",  HG_R_STAFF | HG_R_JSON | HG_R_AUDIT, "ops", route_outbox_pause },
+    { "POST", "/hg/outbox/resume", HG_R_STAFF | HG_R_JSON | HG_R_AUDIT, "ops", route_outbox_resume },
     { "POST", "/hg/outbox/",  HG_R_STAFF | HG_R_PREFIX | HG_R_AUDIT, "ops", route_outbox_retry },
     { "POST", "/hg/probe/fiscal", HG_R_STAFF | HG_R_AUDIT, "ops", route_probe_fiscal },
     { "GET",  "/hg/wechat/push", HG_R_PUBLIC, NULL, hg_wechat_push_get },

@@ -8,9 +8,30 @@ async function showStatus() {
   $('status').innerHTML =
     `<p>版本 ${esc(s.version)} · 数据库 <span class="${s.db === 'ok' ? 'ok' : 'bad'}">${esc(s.db)}</span> · ` +
     `待发送 ${esc(s.outbox && s.outbox.depth)} · 死信 <span class="${s.outbox && s.outbox.dead ? 'bad' : ''}">${esc(s.outbox && s.outbox.dead)}</span></p>` +
-    '<table><tr><th>主题</th><th>待发</th><th>发送中</th><th>死信</th><th>完成</th><th>最后错误</th></tr>' +
-    topics.map((t) => `<tr><td>${esc(t.topic)}</td><td>${t.pending}</td><td>${t.inflight}</td><td>${t.dead}</td><td>${t.done}</td><td>${esc(t.last_error)}</td></tr>`).join('') +
+    '<table><tr><th>主题</th><th>待发</th><th>发送中</th><th>死信</th><th>完成</th><th>最后错误</th><th>暂停</th></tr>' +
+    topics.map((t) => `<tr><td>${esc(t.topic)}</td><td>${t.pending}</td><td>${t.inflight}</td><td>${t.dead}</td><td>${t.done}</td><td>${esc(t.last_error)}</td>` +
+      `<td>${t.paused ? `<span class="bad">已暂停</span> ${esc(t.paused.reason)}（至 ${esc(t.paused.until || '手动恢复')}） ` +
+        `<button data-resume="${esc(t.topic)}">恢复</button>` : ''}</td></tr>`).join('') +
     '</table>';
+  const sel = $('pause-topic'), keep = sel.value;
+  sel.innerHTML = topics.filter((t) => !t.paused).map((t) => `<option>${esc(t.topic)}</option>`).join('');
+  if ([...sel.options].some((o) => o.value === keep)) sel.value = keep;
+}
+
+// a topic held back for a platform's announced maintenance: its rows wait instead of failing
+async function pause(ev) {
+  ev.preventDefault();
+  const until = $('pause-until').value;   // local time, as the server's database reads it
+  const r = await api('POST', '/hg/outbox/pause', { topic: $('pause-topic').value, reason: $('pause-reason').value.trim(),
+    until: until ? until.replace('T', ' ') : undefined });
+  $('status-err').textContent = r.ok ? '' : (r.data.message || ('HTTP ' + r.status)) + (r.data.field ? ` (${r.data.field})` : '');
+  await refresh();
+}
+
+async function resume(topic) {
+  const r = await api('POST', '/hg/outbox/resume', { topic });
+  $('status-err').textContent = r.ok ? '' : (r.data.message || ('HTTP ' + r.status));
+  await refresh();
 }
 
 async function showOutbox() {
@@ -59,6 +80,7 @@ async function start() {
   $('login-box').hidden = true; $('main').hidden = false; $('logout').hidden = false;
   const roles = me.data.roles || [];
   $('audit-box').hidden = !(roles.includes('auditor') || roles.includes('admin'));
+  $('pause').hidden = !(roles.includes('ops') || roles.includes('admin'));
   await refresh();
   if (!$('audit-box').hidden) await showAudit(false);
 }
@@ -76,4 +98,6 @@ $('state').addEventListener('change', showOutbox);
 $('audit-search').addEventListener('click', () => showAudit(false));
 $('audit-more').addEventListener('click', () => showAudit(true));
 $('rows').addEventListener('click', (ev) => { if (ev.target.dataset.id) retry(ev.target.dataset.id); });
+$('status').addEventListener('click', (ev) => { if (ev.target.dataset.resume) resume(ev.target.dataset.resume); });
+$('pause').addEventListener('submit', pause);
 start();

@@ -8,31 +8,16 @@
 // turns it into TAP.  Screenshots: console_window.png (after the flush).
 import { chromium } from 'playwright-core';
 import path from 'node:path';
+import { EXECUTABLE, ARGS, run, consoleLogin } from './harness.mjs';
 
 const [base, code, no, shots, user, password] = process.argv.slice(2);
 if (!base || !code || !no || !shots || !user || !password) {
   console.error('usage: node t/browser/console_window.mjs <base_url> <code> <no> <screenshot_dir> <user> <password>');
   process.exit(2);
 }
-const EXECUTABLE = process.env.HG_CHROMIUM || '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
-const DEADLINE_MS = 40000;
 const REASONS = { 作废纸质: '打印错误', 冲红: '患者退费' };
 
 const out = { ok: false, dialogs: [], console_errors: [], page_errors: [], steps: {} };
-const t0 = Date.now();
-let browser;
-const killer = setTimeout(() => { out.error = `gave up after ${DEADLINE_MS} ms`; finish(3); }, DEADLINE_MS);
-
-function finish(rc) {
-  clearTimeout(killer);
-  out.elapsed_ms = Date.now() - t0;
-  process.stdout.write(JSON.stringify(out) + '\n');
-  const close = browser ? browser.close().catch(() => {}) : Promise.resolve();
-  close.finally(() => process.exit(rc));
-  setTimeout(() => process.exit(rc), 3000).unref();
-}
 
 // the bill's row as the cashier sees it: its cells and the action buttons
 async function row(page) {
@@ -55,8 +40,9 @@ async function act(page, label) {
            row: await row(page) };
 }
 
-async function main() {
-  browser = await chromium.launch({ executablePath: EXECUTABLE, headless: true, args: ARGS });
+async function main(launched) {
+  const browser = await chromium.launch({ executablePath: EXECUTABLE, headless: true, args: ARGS });
+  launched(browser);
   out.browser_version = browser.version();
   // the machine's time zone, as the server's: the list asks for the browser's today
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'zh-CN' });
@@ -73,13 +59,8 @@ async function main() {
   });
 
   const root = base.replace(/\/+$/, '');
-  await page.goto(`${root}/console/index.html`);
-  await page.fill('#login input[name=username]', user);
-  await page.fill('#login input[name=password]', password);
-  await page.click('#login button');
-  await page.waitForSelector('#main', { state: 'visible', timeout: 10000 });
   // the home page's own requests (some refused to a cashier) are done before the bill list opens
-  await page.waitForLoadState('networkidle', { timeout: 10000 }).catch(() => {});
+  await consoleLogin(page, root, user, password);
   // what the console's home page refuses a cashier (its status and outbox panels) is not this test's
   out.console_errors.length = 0;
   out.bad_responses = [];
@@ -102,4 +83,4 @@ async function main() {
   out.ok = true;
 }
 
-main().then(() => finish(0), (e) => { out.error = String(e && e.stack || e); finish(1); });
+run(40000, out, main);

@@ -18,6 +18,7 @@
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
+import { EXECUTABLE, ARGS, WIDTH, HEIGHT, WECHAT_UA, run } from './harness.mjs';
 
 const [base0, walkTok, redTok, expTok, shots] = process.argv.slice(2);
 if (!base0 || !walkTok || !redTok || !expTok || !shots) {
@@ -25,28 +26,7 @@ if (!base0 || !walkTok || !redTok || !expTok || !shots) {
   process.exit(2);
 }
 const base = base0.replace(/\/+$/, '');
-const EXECUTABLE = process.env.HG_CHROMIUM || '/usr/bin/chromium';
-const WIDTH = 390, HEIGHT = 844;
-const WECHAT_UA = 'Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UQ1A.240205.004; wv) AppleWebKit/537.36 ' +
-  '(KHTML, like Gecko) Version/4.0 Chrome/156.0.0.0 Mobile Safari/537.36 XWEB/1300333 MMWEBSDK/20240301 ' +
-  'MMWEBID/1234 MicroMessenger/8.0.47.2560(0x28002F37) WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
-const DEADLINE_MS = 95000;
-
 const out = { ok: false };
-const t0 = Date.now();
-let browser;
-const killer = setTimeout(() => { out.error = `gave up after ${DEADLINE_MS} ms`; finish(3); }, DEADLINE_MS);
-
-function finish(code) {
-  clearTimeout(killer);
-  out.elapsed_ms = Date.now() - t0;
-  process.stdout.write(JSON.stringify(out) + '\n');
-  const close = browser ? browser.close().catch(() => {}) : Promise.resolve();
-  close.finally(() => process.exit(code));
-  setTimeout(() => process.exit(code), 3000).unref();
-}
 
 // one page with its observers: console errors, exceptions, error answers, every request's URL and
 // Referer, and the JSON bodies the page received
@@ -502,9 +482,10 @@ async function templatesCheck(browser) {
   await r.context.close();
 }
 
-async function main() {
+async function main(launched) {
   fs.mkdirSync(shots, { recursive: true });
-  browser = await chromium.launch({ executablePath: EXECUTABLE, headless: true, args: ARGS, timeout: 20000 });
+  const browser = await chromium.launch({ executablePath: EXECUTABLE, headless: true, args: ARGS, timeout: 20000 });
+  launched(browser);
   out.browser_version = browser.version();
   const opts = { viewport: { width: WIDTH, height: HEIGHT }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
     locale: 'zh-CN', timezoneId: 'Asia/Shanghai', userAgent: WECHAT_UA };
@@ -522,4 +503,4 @@ async function main() {
   out.ok = true;
 }
 
-main().then(() => finish(0), (e) => { out.error = String(e && e.stack || e); finish(1); });
+run(95000, out, main);

@@ -65,6 +65,58 @@ int main(void)
     APR_ARRAY_PUSH(topics, const char *) = topic;
     key_k = apr_psprintf(p, "order:%s", topic);
 
+    /* pauses: the names and times accepted, and the rows they write */
+    {
+        static const char *const good_topics[] = { "invoice.upload", "hg.probe.fiscal", "a", "wx_card.status_2", NULL };
+        static const char *const bad_topics[] = { "", ".a", "a.", "a..b", "Invoice.upload", "invoice upload",
+                                                  "invoice.upload;", "a-b", NULL };
+        static const char *const good_times[] = { "2026-12-01 06:00", "2026-12-01T06:00:30", "2028-02-29 23:59:59",
+                                                  "2026-12-01 06:00Z", "2026-12-01T06:00:00+08:00", "2026-12-01 06:00-0330",
+                                                  "2026-12-01 06:00+08", NULL };
+        static const char *const bad_times[] = { "", "2026-12-01", "2026-12-01 6:00", "2026-13-01 06:00",
+                                                 "2026-02-29 06:00", "1900-02-29 06:00", "2026-04-31 06:00",
+                                                 "2026-12-01 24:00", "2026-12-01 06:60", "2026-12-01 06:00:60",
+                                                 "2026-12-01 06:00+15:00", "2026-12-01 06:00 ", "2026-12-01 06:00+8",
+                                                 "2026-12-01 06:00Zx", "tomorrow", NULL };
+        const char *const *t;
+        char *long_topic = apr_pcalloc(p, 66);
+        int ok = 1, found = -1, k, listed;
+        for (t = good_topics; *t; t++)
+            ok &= hg_outbox_topic_valid(*t);
+        for (t = bad_topics; *t; t++)
+            ok &= !hg_outbox_topic_valid(*t);
+        memset(long_topic, 'a', 65);
+        tap_ok(ok && !hg_outbox_topic_valid(long_topic) && !hg_outbox_topic_valid(NULL), "pause: topic names");
+        for (ok = 1, t = good_times; *t; t++)
+            ok &= hg_outbox_time_valid(*t);
+        for (t = bad_times; *t; t++)
+            if (hg_outbox_time_valid(*t)) {
+                ok = 0;
+                tap_diag("accepted: %s", *t);
+            }
+        tap_ok(ok && !hg_outbox_time_valid(NULL), "pause: times (calendar dates, offsets)");
+        tap_is_int(hg_outbox_pause(db, topic, "test", "unit", "2020-01-01 00:00"), HG_EINVALID,
+                   "pause: an end in the past writes nothing");
+        tap_is_int(hg_outbox_pause(db, topic, "", "unit", NULL), HG_EINVALID, "pause: no reason");
+        tap_is_int(hg_outbox_pause(db, topic, "test", "unit", NULL), APR_SUCCESS, "pause: until resumed");
+        hg_outbox_paused_topics(db, &r);
+        for (listed = 0, k = 0; k < r->nrows; k++)
+            listed += !strcmp(hg_db_val(r, k, 0), topic);
+        tap_is_int(listed, 1, "pause: listed as paused");
+        tap_is_int(hg_outbox_pause(db, topic, "again", "unit", "2099-01-01 00:00"), APR_SUCCESS, "pause: again, with an end");
+        hg_db_q(db, &r, "SELECT reason || ' ' || to_char(until, 'YYYY') FROM hg.outbox_pauses WHERE topic = $1", 1, topic);
+        tap_is_str(r->nrows ? hg_db_val(r, 0, 0) : "", "again 2099", "pause: the new reason and end replace the old");
+        tap_ok(hg_outbox_resume(db, topic, &found) == APR_SUCCESS && found == 1, "resume: found");
+        tap_ok(hg_outbox_resume(db, topic, &found) == APR_SUCCESS && found == 0, "resume: not paused any more");
+        hg_db_q(db, NULL, "INSERT INTO hg.outbox_pauses (topic, reason, paused_by, until) "
+                "VALUES ($1, 'ran out', 'unit', now() - interval '1 second')", 1, topic);
+        hg_outbox_paused_topics(db, &r);
+        for (listed = 0, k = 0; k < r->nrows; k++)
+            listed += !strcmp(hg_db_val(r, k, 0), topic);
+        tap_ok(listed == 0 && hg_outbox_resume(db, topic, &found) == APR_SUCCESS && found == 0,
+               "a pause that ran out is not listed, and resuming it finds none in force");
+    }
+
     /* a1 then a2 share an order_key; b1 has none */
     hg_outbox_enqueue_ordered(db, topic, "44010001", "a1", key_k, "{\"n\":1}", 5, &created);
     hg_outbox_enqueue_ordered(db, topic, "44010001", "a2", key_k, "{\"n\":2}", 5, &created);
