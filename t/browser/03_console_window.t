@@ -10,19 +10,13 @@ use Apache::Test;
 use Apache::TestRequest ();
 use Apache::TestUtil qw(t_cmp);
 use Encode qw(decode);
-use File::Copy qw(copy);
-use File::Path qw(make_path);
 use HG qw(json_of signed_request psql);
-use HGBrowser qw(run_script png_width diag_file);
+use HGBrowser qw(run_script png_width diag_file browser_env keep_screenshots);
 use HGInvoice qw(outpatient);
 
 plan tests => 15;
 
-my $top   = $ENV{HG_TOP} // '.';
-my $vars  = Apache::Test::config()->{vars};
-my $shots = "$vars->{t_logs}/screenshots";
-my $base  = 'http://' . Apache::TestRequest::hostport();
-make_path($shots) unless -d $shots;
+my ($top, $shots, $base, $logs) = browser_env();
 
 # ---- a bill of the HIS, on the demo billing point with paper stock
 my $j = json_of(signed_request('POST', '/invoice/api/v1/invoiceEBillOutpatient', outpatient(placeCode => 'MZ01')));
@@ -30,7 +24,7 @@ ok t_cmp($j->{billNo} // '', qr/^\d{10}$/, 'the HIS issued a bill');
 my ($code, $no) = ($j->{billBatchCode} // '', $j->{billNo} // '');
 
 # ---- the browser (bounded: the script gives up after 40 s, this after 55 s)
-my $errf = "$vars->{t_logs}/browser-console_window.stderr";
+my $errf = "$logs/browser-console_window.stderr";
 my ($o, $exit) = run_script(55, $errf, undef, 'node', "$top/t/browser/console_window.mjs", $base, $code, $no, $shots,
                             'clerk', 'Cashier-Pass#2026x');
 ok t_cmp("exit=$exit ok=" . ($o->{ok} ? 1 : 0), 'exit=0 ok=1',
@@ -63,9 +57,4 @@ ok t_cmp(join(' | ', @{ $o->{console_errors} // ['(not run)'] }, @{ $o->{page_er
 ok t_cmp(png_width("$shots/console_window.png") =~ /^\d+$/ ? 'png' : png_width("$shots/console_window.png"), 'png',
          'screenshot console_window.png (the bill list)');
 
-if (my $keep = $ENV{HG_SCREENSHOT_DIR}) {
-    make_path($keep) unless -d $keep;
-    copy("$shots/console_window.png", "$keep/console_window.png")
-        or print STDERR "# cannot copy console_window.png to $keep: $!\n";
-}
-
+keep_screenshots($shots, 'console_window.png');

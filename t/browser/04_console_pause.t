@@ -10,19 +10,13 @@ use Apache::Test;
 use Apache::TestRequest ();
 use Apache::TestUtil qw(t_cmp);
 use Encode qw(decode);
-use File::Copy qw(copy);
-use File::Path qw(make_path);
 use HG qw(json_of signed_request psql);
-use HGBrowser qw(run_script png_width diag_file);
+use HGBrowser qw(run_script png_width diag_file browser_env keep_screenshots);
 use HGInvoice qw(outpatient);
 
 plan tests => 11;
 
-my $top   = $ENV{HG_TOP} // '.';
-my $vars  = Apache::Test::config()->{vars};
-my $shots = "$vars->{t_logs}/screenshots";
-my $base  = 'http://' . Apache::TestRequest::hostport();
-make_path($shots) unless -d $shots;
+my ($top, $shots, $base, $logs) = browser_env();
 END { eval { psql("DELETE FROM hg.outbox_pauses") } }
 
 # a bill, so that invoice.upload is among the status panel's topics
@@ -30,7 +24,7 @@ my $j = json_of(signed_request('POST', '/invoice/api/v1/invoiceEBillOutpatient',
 ok t_cmp($j->{billNo} // '', qr/^\d{10}$/, 'the HIS issued a bill');
 
 my $reason = '财政平台系统维护';
-my $errf = "$vars->{t_logs}/browser-console_pause.stderr";
+my $errf = "$logs/browser-console_pause.stderr";
 my ($o, $exit) = run_script(55, $errf, undef, 'node', "$top/t/browser/console_pause.mjs", $base, 'invoice.upload', $reason,
                             $shots, 'admin', 'Adm1n-Test-Pass#2026', 'clerk', 'Cashier-Pass#2026x');
 ok t_cmp("exit=$exit ok=" . ($o->{ok} ? 1 : 0), 'exit=0 ok=1',
@@ -53,7 +47,4 @@ ok t_cmp($s->{clerk_form_shown} ? 1 : 0, 0, 'a cashier is not offered the form')
 ok t_cmp(join(' | ', @{ $o->{page_errors} // [] }, @{ $o->{bad_responses} // ['(not run)'] }), '',
          "the operator's page: no uncaught exceptions, no error answers");
 
-if (my $keep = $ENV{HG_SCREENSHOT_DIR}) {
-    make_path($keep) unless -d $keep;
-    copy("$shots/console_pause.png", "$keep/console_pause.png") or print STDERR "# cannot copy console_pause.png to $keep: $!\n";
-}
+keep_screenshots($shots, 'console_pause.png');

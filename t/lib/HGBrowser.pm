@@ -5,8 +5,29 @@ use strict;
 use warnings;
 use Exporter 'import';
 use JSON::PP ();
+use File::Copy ();
+use File::Path ();
+use Apache::Test ();
+use Apache::TestRequest ();
 
-our @EXPORT_OK = qw(run_script png_width diag_file);
+our @EXPORT_OK = qw(run_script png_width diag_file browser_env keep_screenshots);
+
+# browser_env() -> (tree top, screenshot directory (made), base URL of the test server, t/logs)
+sub browser_env {
+    my $vars = Apache::Test::config()->{vars};
+    my $shots = "$vars->{t_logs}/screenshots";
+    File::Path::make_path($shots) unless -d $shots;
+    return ($ENV{HG_TOP} // '.', $shots, 'http://' . Apache::TestRequest::hostport(), $vars->{t_logs});
+}
+
+# keep_screenshots(SHOTS_DIR, names…): copies into HG_SCREENSHOT_DIR when it is set (the test tree
+# is removed after make test)
+sub keep_screenshots {
+    my ($shots, @names) = @_;
+    my $keep = $ENV{HG_SCREENSHOT_DIR} or return;
+    File::Path::make_path($keep) unless -d $keep;
+    File::Copy::copy("$shots/$_", "$keep/$_") or print STDERR "# cannot copy $_ to $keep: $!\n" for @names;
+}
 
 # run_script(SECONDS, STDERR_FILE, \%ENV_EXTRA, 'node', script, args…) -> (observations hashref, exit code).
 # The script prints one JSON object on stdout; a script that outlives SECONDS is killed ({} then).
