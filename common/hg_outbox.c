@@ -229,12 +229,22 @@ int hg_outbox_time_valid(const char *t)
     return *z == '\0';
 }
 
+/* characters of UTF-8 text (its bytes that do not continue a character) */
+static apr_size_t utf8_chars(const char *s)
+{
+    apr_size_t n = 0;
+    for (; *s; s++)
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    return n;
+}
+
 apr_status_t hg_outbox_pause(hg_db_t *db, const char *topic, const char *reason, const char *by,
                              const char *until)
 {
     hg_db_result_t *res;
     apr_status_t rv;
-    if (!hg_outbox_topic_valid(topic) || !reason || !*reason || !by || (until && !hg_outbox_time_valid(until)))
+    if (!hg_outbox_topic_valid(topic) || !reason || !*reason || utf8_chars(reason) > 200 || !by
+        || (until && !hg_outbox_time_valid(until)))
         return HG_EINVALID;
     rv = hg_db_q(db, &res,
                  "INSERT INTO hg.outbox_pauses (topic, reason, paused_by, until) "

@@ -98,6 +98,17 @@ int main(void)
         tap_is_int(hg_outbox_pause(db, topic, "test", "unit", "2020-01-01 00:00"), HG_EINVALID,
                    "pause: an end in the past writes nothing");
         tap_is_int(hg_outbox_pause(db, topic, "", "unit", NULL), HG_EINVALID, "pause: no reason");
+        {
+            char *r200 = apr_pcalloc(p, 601), *r201;
+            for (k = 0; k < 200; k++)
+                memcpy(r200 + 3 * k, "维", 3);      /* 200 characters, 600 bytes */
+            r201 = apr_pstrcat(p, r200, "x", NULL);
+            tap_is_int(hg_outbox_pause(db, topic, r201, "unit", NULL), HG_EINVALID,
+                       "pause: a reason of 201 characters");
+            tap_is_int(hg_outbox_pause(db, topic, r200, "unit", NULL), APR_SUCCESS,
+                       "pause: 200 characters (600 bytes) is the most");
+            hg_outbox_resume(db, topic, NULL);
+        }
         tap_is_int(hg_outbox_pause(db, topic, "test", "unit", NULL), APR_SUCCESS, "pause: until resumed");
         hg_outbox_paused_topics(db, &r);
         for (listed = 0, k = 0; k < r->nrows; k++)
