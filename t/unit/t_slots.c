@@ -23,15 +23,20 @@ typedef struct {
     apr_status_t rv;
 } waiter_t;
 
+/* the order waiters were served in */
+static void record_served(int id)
+{
+    pthread_mutex_lock(&order_mu);
+    order[served++] = id;
+    pthread_mutex_unlock(&order_mu);
+}
+
 static void *APR_THREAD_FUNC wait_for_slot(apr_thread_t *t, void *arg)
 {
     waiter_t *w = arg;
     w->rv = hg_slots_take(slots, w->again, w->timeout);
-    if (w->rv == APR_SUCCESS) {
-        pthread_mutex_lock(&order_mu);
-        order[served++] = w->id;
-        pthread_mutex_unlock(&order_mu);
-    }
+    if (w->rv == APR_SUCCESS)
+        record_served(w->id);
     apr_thread_exit(t, APR_SUCCESS);
     return NULL;
 }
@@ -83,7 +88,6 @@ static apr_thread_t *start(apr_pool_t *p, waiter_t *w, int id, int again, apr_in
 }
 
 /* ---- hg_slots_take_unless: a wait in steps that a stop request ends */
-static hg_slots_t *one;                  /* a single slot, held by the main thread */
 static volatile int stop_flag;
 static int stop_now(void) { return stop_flag; }
 
@@ -99,46 +103,25 @@ static void *APR_THREAD_FUNC wait_in_steps(apr_thread_t *t, void *arg)
 {
     stepper_t *w = arg;
     apr_time_t t0 = apr_time_now();
-    w->rv = hg_slots_take_unless(one, 0, w->timeout, w->step, w->stop);
+    w->rv = hg_slots_take_unless(slots, 0, w->timeout, w->step, w->stop);
     w->took = apr_time_now() - t0;
-    if (w->rv == APR_SUCCESS) {
-        pthread_mutex_lock(&order_mu);
-        order[served++] = w->id;
-        pthread_mutex_unlock(&order_mu);
-    }
+    if (w->rv == APR_SUCCESS)
+        record_served(w->id);
     apr_thread_exit(t, APR_SUCCESS);
     return NULL;
-}
-
-static void *APR_THREAD_FUNC wait_plain(apr_thread_t *t, void *arg)
-{
-    stepper_t *w = arg;
-    w->rv = hg_slots_take(one, 0, w->timeout);
-    if (w->rv == APR_SUCCESS) {
-        pthread_mutex_lock(&order_mu);
-        order[served++] = w->id;
-        pthread_mutex_unlock(&order_mu);
-    }
-    apr_thread_exit(t, APR_SUCCESS);
-    return NULL;
-}
-
-static int one_waiting(void)
-{
-    int w;
-    hg_slots_count(one, NULL, &w);
-    return w;
 }
 
 static void unless_cases(apr_pool_t *p)
 {
     apr_thread_t *ta, *tb;
     apr_status_t trv;
-    stepper_t a, b;
+    stepper_t a;
+    waiter_t b;
     apr_time_t t0;
 
-    hg_slots_create(&one, p, 1);
-    tap_ok(hg_slots_take_unless(one, 0, apr_time_from_msec(100), apr_time_from_msec(50), stop_now) == APR_SUCCESS,
+    /* from here on, a single slot, held by the main thread */
+    hg_slots_create(&slots, p, 1);
+    tap_ok(hg_slots_take_unless(slots, 0, apr_time_from_msec(100), apr_time_from_msec(50), stop_now) == APR_SUCCESS,
            "unless: a free slot is taken at once");
 
     /* the slot is held: a stop request 350 ms in ends a 10 s wait within one 100 ms step */
@@ -154,8 +137,8 @@ static void unless_cases(apr_pool_t *p)
     tap_ok(a.rv == APR_EINTR, "unless: asked to stop, it gives up (APR_EINTR, got %d)", a.rv);
     tap_ok(a.took >= apr_time_from_msec(340) && a.took < apr_time_from_msec(350 + 100 + 150),
            "unless: within one step of the request (%d ms; the wait was 10 s)", (int)apr_time_as_msec(a.took));
-    tap_ok(one_waiting() == 0, "unless: out of line once it gave up");
-    tap_ok(hg_slots_take_unless(one, 0, apr_time_from_sec(1), apr_time_from_msec(100), stop_now) == APR_EINTR,
+    tap_ok(waiting_now() == 0, "unless: out of line once it gave up");
+    tap_ok(hg_slots_take_unless(slots, 0, apr_time_from_sec(1), apr_time_from_msec(100), stop_now) == APR_EINTR,
            "unless: a stop already requested ends it before any wait");
     stop_flag = 0;
 
@@ -167,7 +150,7 @@ static void unless_cases(apr_pool_t *p)
     apr_thread_create(&ta, NULL, wait_in_steps, &a, p);
     apr_thread_join(&trv, ta);
     tap_ok(a.rv == APR_TIMEUP && a.took >= apr_time_from_msec(290) && a.took < apr_time_from_msec(300 + 250)
-           && one_waiting() == 0, "unless: the whole timeout, in steps, then APR_TIMEUP (%d ms)",
+           && waiting_now() == 0, "unless: the whole timeout, in steps, then APR_TIMEUP (%d ms)",
            (int)apr_time_as_msec(a.took));
 
     /* it keeps its place: a plain waiter that came in line behind it during its first 400 ms step
@@ -176,23 +159,23 @@ static void unless_cases(apr_pool_t *p)
     memset(&a, 0, sizeof(a));
     memset(&b, 0, sizeof(b));
     a.id = 1; a.timeout = apr_time_from_sec(10); a.step = apr_time_from_msec(400); a.stop = stop_now;
-    b.id = 2; b.timeout = apr_time_from_sec(10);
+    b.id = 2; b.again = 0; b.timeout = apr_time_from_sec(10);
     t0 = apr_time_now();
     apr_thread_create(&ta, NULL, wait_in_steps, &a, p);
     apr_sleep(apr_time_from_msec(150));
-    apr_thread_create(&tb, NULL, wait_plain, &b, p);
-    reach(one_waiting, 2);
+    apr_thread_create(&tb, NULL, wait_for_slot, &b, p);
+    reach(waiting_now, 2);
     apr_sleep(apr_time_from_msec(600) - (apr_time_now() - t0));
-    tap_ok(one_waiting() == 2 && apr_time_now() - t0 < apr_time_from_msec(750),
+    tap_ok(waiting_now() == 2 && apr_time_now() - t0 < apr_time_from_msec(750),
            "unless: both in line, it in its second step, the newcomer since its first");
-    hg_slots_give(one);
+    hg_slots_give(slots);
     apr_thread_join(&trv, ta);
-    hg_slots_give(one);
+    hg_slots_give(slots);
     apr_thread_join(&trv, tb);
     tap_ok(a.rv == APR_SUCCESS && b.rv == APR_SUCCESS && served == 2 && order[0] == 1 && order[1] == 2,
            "unless: the one that waited longer, in steps, is served before the newcomer");
-    hg_slots_give(one);
-    tap_ok(one_waiting() == 0, "unless: nobody left in line");
+    hg_slots_give(slots);
+    tap_ok(waiting_now() == 0, "unless: nobody left in line");
 }
 
 int main(void)
