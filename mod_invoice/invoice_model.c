@@ -1176,3 +1176,94 @@ int invoice_offline_token_check(const unsigned char key[16], const char *institu
     if (offline_token(want, key, institution, bus_no) != APR_SUCCESS) return 0;
     return hg_ct_equal(want, tok, INVOICE_OFFLINE_TOKEN_LEN);
 }
+
+/* ---- the HIS's list of e-bills not yet exchanged for paper (getEBillUnPrintList) ---- */
+
+static const hg_field_t LIST_SCHEMA[] = {
+    DATE("busBgnDate", R, HG_DATE_TS17),
+    DATE("busEndDate", R, HG_DATE_TS17),
+    STR("cardType", 0, 20),
+    STR("cardNo", R, 50),
+    STR("patientId", 0, 50),
+    { .name = "pageNo", .type = HG_JT_ANY },
+    { .name = "pageSize", .type = HG_JT_ANY },
+    HG_FIELDS_END
+};
+
+/* a page number or size as Bosi clients send it: a JSON integer, or a string of digits */
+static apr_status_t page_value(int *out, apr_pool_t *p, json_t *req, const char *name, int dflt, int max,
+                               hg_error_t **err)
+{
+    json_t *v = json_object_get(req, name);
+    const char *s;
+    apr_int64_t n = 0;
+    if (!v || json_is_null(v)) {
+        *out = dflt;
+        return APR_SUCCESS;
+    }
+    if (json_is_integer(v))
+        n = json_integer_value(v);
+    else if (json_is_string(v) && (s = json_string_value(v))[0] && strlen(s) <= 9
+             && strspn(s, "0123456789") == strlen(s))
+        n = apr_atoi64(s);
+    else {
+        *err = hg_error_make(p, HG_FIELD_TYPE, name, "%s: an integer (or a string of digits)", name);
+        return HG_EINVALID;
+    }
+    if (n < 1 || n > max) {
+        *err = hg_error_make(p, HG_FIELD_RANGE, name, "%s: 1 to %d", name, max);
+        return HG_EINVALID;
+    }
+    *out = (int)n;
+    return APR_SUCCESS;
+}
+
+apr_status_t invoice_list_query(invoice_list_query_t *q, apr_pool_t *p, json_t *req, hg_error_t **err)
+{
+    apr_time_exp_t b, e;
+    apr_time_t tb, te;
+    apr_status_t rv;
+    memset(q, 0, sizeof(*q));
+    if ((rv = hg_json_validate(p, req, LIST_SCHEMA, err)) != APR_SUCCESS
+        || (rv = page_value(&q->page_no, p, req, "pageNo", 1, INVOICE_LIST_MAX_PAGE, err)) != APR_SUCCESS
+        || (rv = page_value(&q->page_size, p, req, "pageSize", INVOICE_LIST_PAGE, INVOICE_LIST_MAX_PAGE_SIZE,
+                            err)) != APR_SUCCESS)
+        return rv;
+    q->begin = hg_json_gets(req, "busBgnDate", NULL);
+    q->end = hg_json_gets(req, "busEndDate", NULL);
+    q->card_type = hg_json_gets(req, "cardType", NULL);
+    q->card_no = hg_json_gets(req, "cardNo", NULL);
+    q->patient_id = hg_json_gets(req, "patientId", NULL);
+    if (q->card_type && !*q->card_type) q->card_type = NULL;
+    if (q->patient_id && !*q->patient_id) q->patient_id = NULL;
+    /* validated above: both parse */
+    hg_date_parse(&b, q->begin, strlen(q->begin), HG_DATE_TS17, NULL);
+    hg_date_parse(&e, q->end, strlen(q->end), HG_DATE_TS17, NULL);
+    if (apr_time_exp_gmt_get(&tb, &b) != APR_SUCCESS || apr_time_exp_gmt_get(&te, &e) != APR_SUCCESS)
+        return HG_EINVALID;
+    if (te < tb) {
+        *err = hg_error_make(p, HG_FIELD_RANGE, "busEndDate", "busEndDate is before busBgnDate");
+        return HG_EINVALID;
+    }
+    if (te - tb > apr_time_from_sec((apr_time_t)INVOICE_LIST_MAX_DAYS * 86400)) {
+        *err = hg_error_make(p, HG_FIELD_RANGE, "busEndDate", "at most %d days from busBgnDate",
+                             INVOICE_LIST_MAX_DAYS);
+        return HG_EINVALID;
+    }
+    return APR_SUCCESS;
+}
+
+int invoice_list_match(const invoice_list_query_t *q, json_t *doc)
+{
+    json_t *data = json_object_get(doc, "data");
+    const char *when = hg_json_gets(data, "busDateTime", NULL), *card_type = hg_json_gets(data, "cardType", NULL),
+               *patient_id = hg_json_gets(data, "patientId", NULL);
+    /* yyyyMMddHHmmssSSS on both sides: the text order is the time order */
+    if (!when || strlen(when) != 17 || strcmp(when, q->begin) < 0 || strcmp(when, q->end) > 0)
+        return 0;
+    if (q->card_type && (!card_type || strcmp(card_type, q->card_type)))
+        return 0;
+    if (q->patient_id && (!patient_id || strcmp(patient_id, q->patient_id)))
+        return 0;
+    return 1;
+}

@@ -255,4 +255,25 @@ int invoice_offline_token_check(const unsigned char key[16], const char *institu
                                 const char *bus_no, const char *tok);
 #define INVOICE_OFFLINE_TOKEN_LEN 16
 
+/* ---- the HIS's list of a patient's e-bills not yet exchanged for paper (getEBillUnPrintList:
+ * a kiosk or window offers them for printing) ----
+ * The request: busBgnDate and busEndDate (yyyyMMddHHmmssSSS, the bills' busDateTime, both
+ * inclusive, at most INVOICE_LIST_MAX_DAYS apart), cardNo (required: the look-up goes through its
+ * keyed index), cardType and patientId (optional: they narrow the list), pageNo (from 1, default
+ * 1) and pageSize (1..100, default 20), each a JSON integer or a string of digits.  HG_EINVALID
+ * with *err naming the field. */
+#define INVOICE_LIST_MAX_DAYS       366
+#define INVOICE_LIST_PAGE           20
+#define INVOICE_LIST_MAX_PAGE_SIZE  100
+#define INVOICE_LIST_MAX_PAGE       100000
+#define INVOICE_LIST_MAX_CANDIDATES 2000      /* a card's printable bills from busBgnDate's day on */
+typedef struct invoice_list_query_t {
+    const char *begin, *end, *card_type, *card_no, *patient_id;  /* card_type, patient_id: NULL = any */
+    int page_no, page_size;
+} invoice_list_query_t;
+apr_status_t invoice_list_query(invoice_list_query_t *q, apr_pool_t *p, json_t *req, hg_error_t **err);
+/* 1 when a bill's document (invoice_make_doc) is in the query's list: its busDateTime within the
+ * period, its cardType and patientId the query's where the query gives them */
+int invoice_list_match(const invoice_list_query_t *q, json_t *doc);
+
 #endif

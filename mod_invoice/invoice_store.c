@@ -817,6 +817,53 @@ rollback:
 
 /* ---------------------------------------------------------------- paper */
 
+/* getValidBillBatchCode / getValidBillNo: a billing point's paper ranges with numbers left, in the
+ * order getPaperBillNo uses them; one row with NULLs when it has none, HG_NOT_FOUND when there is
+ * no such billing point */
+apr_status_t invoice_paper_ranges(invoice_ctx_t *x, const char *place_code, const char *batch_code,
+                                  hg_db_result_t **r)
+{
+    apr_status_t rv = hg_db_q(x->db, r,
+        "SELECT s.bill_batch_code, s.next_no, s.end_no FROM invoice.places p "
+        "LEFT JOIN invoice.stock s ON s.institution = p.institution AND s.place_code = p.place_code "
+        "  AND s.kind = 'paper' AND s.next_no <= s.end_no AND ($3::text IS NULL OR s.bill_batch_code = $3) "
+        "WHERE p.institution = $1 AND p.place_code = $2 ORDER BY s.id", 3, x->institution, place_code,
+        batch_code && *batch_code ? batch_code : NULL);
+    if (rv)
+        return rv;
+    if (!(*r)->nrows)
+        return fail(x, "HG_NOT_FOUND", "placeCode", apr_psprintf(x->p, "no billing point %s", place_code),
+                    HG_ENOTFOUND);
+    return APR_SUCCESS;
+}
+
+/* getEBillUnPrintList: the card's blue bills, normal and with no live paper, newest first.  Issued
+ * (create_time, our clock) no earlier than the day before the period's first business day: a bill
+ * is issued after its settlement, and a day covers a HIS clock that is off.  The caller keeps those
+ * whose documents match (invoice_list_match). */
+apr_status_t invoice_unprinted(invoice_ctx_t *x, const invoice_list_query_t *q, invoice_bill_t ***bills, int *n)
+{
+    hg_db_result_t *r;
+    int i;
+    apr_status_t rv = hg_db_q(x->db, &r, "SELECT " BILL_COLS " FROM " BILL_FROM " WHERE b.institution = $1 "
+        "AND b.card_idx = $2 AND NOT b.is_scarlet AND b.state = 'normal' AND b.paper_no IS NULL "
+        "AND b.create_time >= to_char(to_date(left($3, 8), 'YYYYMMDD') - 1, 'YYYYMMDD') ORDER BY b.id DESC "
+        "LIMIT " APR_STRINGIFY(INVOICE_LIST_MAX_CANDIDATES) " + 1",
+        3, x->institution, pidx(x, "card", q->card_no), q->begin);
+    if (rv)
+        return rv;
+    /* each candidate's document is opened to test it: a card with more in one period than any
+     * patient has (a test card, a HIS that sends one number for all) is refused, not scanned */
+    if (r->nrows > INVOICE_LIST_MAX_CANDIDATES)
+        return fail(x, "HG_TOO_MANY_ITEMS", "busBgnDate", apr_psprintf(x->p, "more than %d printable bills of this "
+                    "card from busBgnDate on: give a shorter period", INVOICE_LIST_MAX_CANDIDATES), HG_EINVALID);
+    *n = r->nrows;
+    *bills = apr_palloc(x->p, (r->nrows + 1) * sizeof(**bills));
+    for (i = 0; i < r->nrows; i++)
+        (*bills)[i] = bill_from_row(x, r, i);
+    return APR_SUCCESS;
+}
+
 apr_status_t invoice_paper_next(invoice_ctx_t *x, const char *place_code, const char *batch_code,
                                 const char **p_batch, const char **p_no)
 {

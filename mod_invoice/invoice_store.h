@@ -80,10 +80,18 @@ apr_status_t invoice_doc(invoice_ctx_t *x, const invoice_bill_t *bill, json_t **
  * void a blank paper number */
 apr_status_t invoice_paper_next(invoice_ctx_t *x, const char *place_code, const char *batch_code,
                                 const char **p_batch, const char **p_no);
+/* a billing point's paper ranges with numbers left (columns bill_batch_code, next_no, end_no; one
+ * row of NULLs when none; batch_code NULL: every code), HG_NOT_FOUND for an unknown billing point */
+apr_status_t invoice_paper_ranges(invoice_ctx_t *x, const char *place_code, const char *batch_code,
+                                  hg_db_result_t **r);
 apr_status_t invoice_paper_turn(invoice_ctx_t *x, json_t *req, int re, const char **p_batch,
                                 const char **p_no, int *replayed);
 apr_status_t invoice_paper_void(invoice_ctx_t *x, json_t *req);
 apr_status_t invoice_blank_void(invoice_ctx_t *x, json_t *req);
+
+/* getEBillUnPrintList's candidates: the blue, normal bills of q's card with no live paper, issued
+ * from the day before q's period, newest first; filter them with invoice_list_match */
+apr_status_t invoice_unprinted(invoice_ctx_t *x, const invoice_list_query_t *q, invoice_bill_t ***bills, int *n);
 
 /* the layout file (rendered on first download, cached per seal status) in three steps, so that a
  * caller can give its connection back during the render: the cached file (HG_ENOTFOUND when there

@@ -442,6 +442,118 @@ static apr_status_t svc_paper(hg_call_t *c, invoice_ctx_t *x, const char *servic
                           hg_json_gets(c->json, "pBillNo", NULL), "state", "void"));
 }
 
+/* getBillDetail: the bill's code, number and check code give its whole detail — the state as
+ * getEBillStatesByBillInfo answers it, and the business data as issued, in the Bosi names */
+static apr_status_t svc_detail(hg_call_t *c, invoice_ctx_t *x)
+{
+    static const hg_field_t schema[] = {
+        { .name = "billBatchCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
+        { .name = "billNo", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 20 },
+        { .name = "random", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 20 },
+        HG_FIELDS_END
+    };
+    invoice_bill_t *b;
+    json_t *doc, *o;
+    const char *random;
+    apr_status_t rv;
+    if ((rv = hg_json_validate(c->pool, c->json, schema, &c->err)))
+        return rv;
+    if ((rv = invoice_find(x, hg_json_gets(c->json, "billBatchCode", NULL), hg_json_gets(c->json, "billNo", NULL),
+                           &b)))
+        return invoice_call_failed(c, x, rv);
+    random = hg_json_gets(c->json, "random", NULL);
+    if (strlen(random) != strlen(b->random) || !hg_ct_equal(b->random, random, strlen(random)))
+        return hg_call_fail(c, "HG_INVOICE_NOT_FOUND", "random", "no bill with this code, number and check code");
+    if ((rv = invoice_doc(x, b, &doc)))
+        return rv;
+    o = state_answer(c, x, b);
+    json_object_set_new(o, "billName", json_string(hg_json_gets(doc, "title", NULL)));
+    json_object_set_new(o, "institutionName", json_string(hg_json_gets(doc, "institutionName", NULL)));
+    json_object_update_missing(o, json_object_get(doc, "data"));
+    return hg_call_answer(c, 200, o);
+}
+
+/* getEBillUnPrintList: a patient's e-bills that could still be printed on paper (blue, normal, no
+ * live paper), by card and business period, a page at a time, newest first */
+static apr_status_t svc_unprinted(hg_call_t *c, invoice_ctx_t *x)
+{
+    invoice_list_query_t q;
+    invoice_bill_t **bills;
+    json_t *list;
+    int i, n, total = 0, first;
+    apr_status_t rv;
+    if ((rv = invoice_list_query(&q, c->pool, c->json, &c->err)))
+        return rv;
+    if ((rv = invoice_unprinted(x, &q, &bills, &n)))
+        return invoice_call_failed(c, x, rv);
+    first = (q.page_no - 1) * q.page_size;
+    list = hg_json_own(c->pool, json_array());
+    for (i = 0; i < n; i++) {
+        json_t *doc, *data;
+        const char *url;
+        if ((rv = invoice_doc(x, bills[i], &doc)))
+            return rv;
+        if (!invoice_list_match(&q, doc))
+            continue;
+        if (total++ < first || (int)json_array_size(list) >= q.page_size)
+            continue;
+        data = json_object_get(doc, "data");
+        url = invoice_h5_url(x, bills[i]);
+        json_array_append_new(list, json_pack("{s:s?, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s, s:s, s:s?, s:s?, s:s, "
+            "s:s, s:s}", "billName", hg_json_gets(doc, "title", NULL), "billBatchCode", bills[i]->bill_batch_code,
+            "billNo", bills[i]->bill_no, "random", bills[i]->random, "busNo", bills[i]->bus_no,
+            "busType", hg_json_gets(data, "busType", NULL), "busDateTime", hg_json_gets(data, "busDateTime", NULL),
+            "createTime", bills[i]->create_time, "totalAmt", hg_money_format(c->pool, bills[i]->total_fen),
+            "payer", hg_json_gets(data, "payer", NULL), "patientId", hg_json_gets(data, "patientId", NULL),
+            "placeCode", bills[i]->place_code, "pictureUrl", url, "pictureNetUrl", url));
+    }
+    return hg_call_answer(c, 200, json_pack("{s:i, s:i, s:i, s:O}", "total", total, "pageNo", q.page_no,
+                                            "pageSize", q.page_size, "billList", list));
+}
+
+/* getValidBillBatchCode (the paper bill codes a billing point can still print on, with how many
+ * numbers each has left) and getValidBillNo (its ranges of unused paper numbers, 有效号段) */
+static apr_status_t svc_paper_stock(hg_call_t *c, invoice_ctx_t *x, int ranges)
+{
+    const char *place;
+    hg_db_result_t *r;
+    json_t *list;
+    int i;
+    apr_status_t rv;
+    if ((rv = hg_json_validate(c->pool, c->json, PAPERNO_SCHEMA, &c->err)))
+        return rv;
+    place = hg_json_gets(c->json, "placeCode", NULL);
+    if ((rv = invoice_paper_ranges(x, place, ranges ? hg_json_gets(c->json, "pBillBatchCode", NULL) : NULL, &r)))
+        return invoice_call_failed(c, x, rv);
+    list = hg_json_own(c->pool, json_array());
+    for (i = 0; i < r->nrows; i++) {
+        const char *code = hg_db_val(r, i, 0);
+        apr_int64_t next, end;
+        char from[11], to[11];
+        json_t *last;
+        if (!code)
+            continue;
+        next = apr_atoi64(hg_db_val(r, i, 1));
+        end = apr_atoi64(hg_db_val(r, i, 2));
+        if (ranges) {
+            invoice_format_paper_no(from, next);
+            invoice_format_paper_no(to, end);
+            json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I}", "pBillBatchCode", code, "startNo", from,
+                                                  "endNo", to, "remaining", (json_int_t)(end - next + 1)));
+        }
+        /* a code with several ranges: one entry, their numbers added up */
+        else if ((last = json_array_get(list, json_array_size(list) - 1))
+                 && !strcmp(hg_json_gets(last, "pBillBatchCode", NULL), code))
+            json_object_set_new(last, "remaining", json_integer(json_integer_value(json_object_get(last,
+                                "remaining")) + (json_int_t)(end - next + 1)));
+        else
+            json_array_append_new(list, json_pack("{s:s, s:I}", "pBillBatchCode", code,
+                                                  "remaining", (json_int_t)(end - next + 1)));
+    }
+    return hg_call_answer(c, 200, json_pack("{s:s, s:O}", "placeCode", place, ranges ? "ranges" : "billBatchCodes",
+                                            list));
+}
+
 static apr_status_t svc_offline_link(hg_call_t *c, invoice_ctx_t *x)
 {
     char *tok;
@@ -489,6 +601,12 @@ static apr_status_t route_api(hg_call_t *c)
         return svc_paper(c, x, svc);
     if (!strcmp(svc, "getOfflineLink"))
         return svc_offline_link(c, x);
+    if (!strcmp(svc, "getBillDetail"))
+        return svc_detail(c, x);
+    if (!strcmp(svc, "getEBillUnPrintList"))
+        return svc_unprinted(c, x);
+    if (!strcmp(svc, "getValidBillBatchCode") || !strcmp(svc, "getValidBillNo"))
+        return svc_paper_stock(c, x, !strcmp(svc, "getValidBillNo"));
     return hg_call_fail(c, "HG_NOT_FOUND", NULL, apr_psprintf(c->pool, "no service '%s'", svc));
 }
 

@@ -889,6 +889,77 @@ static void test_offline(void)
     tap_ok(invoice_offline_token(&t4, pool, key, "44010001", "") == HG_EINVALID, "an empty busNo is refused");
 }
 
+/* getEBillUnPrintList's request (invoice_list_query) and its test of a bill's document */
+static void test_list(json_t *op)
+{
+    static const struct { const char *body, *code, *field, *what; } bad[] = {
+        { "{\"busEndDate\":\"20260331235959999\",\"cardNo\":\"C1\"}", HG_FIELD_REQUIRED, "busBgnDate", "no begin" },
+        { "{\"busBgnDate\":\"20260301000000000\",\"busEndDate\":\"20260331235959999\"}", HG_FIELD_REQUIRED, "cardNo",
+          "no card" },
+        { "{\"busBgnDate\":\"2026-03-01\",\"busEndDate\":\"20260331235959999\",\"cardNo\":\"C1\"}", HG_FIELD_DATE,
+          "busBgnDate", "a dashed date" },
+        { "{\"busBgnDate\":\"20260229000000000\",\"busEndDate\":\"20260331235959999\",\"cardNo\":\"C1\"}",
+          HG_FIELD_DATE, "busBgnDate", "29 February of a common year" },
+        { "{\"busBgnDate\":\"20260301000000000\",\"busEndDate\":\"20260228235959999\",\"cardNo\":\"C1\"}",
+          HG_FIELD_RANGE, "busEndDate", "an end before the begin" },
+        { "{\"busBgnDate\":\"20250301000000000\",\"busEndDate\":\"20260302000000001\",\"cardNo\":\"C1\"}",
+          HG_FIELD_RANGE, "busEndDate", "366 days and a millisecond" },
+        { "{\"busBgnDate\":\"20260301000000000\",\"busEndDate\":\"20260331235959999\",\"cardNo\":\"C1\","
+          "\"pageSize\":0}", HG_FIELD_RANGE, "pageSize", "page size 0" },
+        { "{\"busBgnDate\":\"20260301000000000\",\"busEndDate\":\"20260331235959999\",\"cardNo\":\"C1\","
+          "\"pageSize\":\"101\"}", HG_FIELD_RANGE, "pageSize", "page size 101 as a string" },
+        { "{\"busBgnDate\":\"20260301000000000\",\"busEndDate\":\"20260331235959999\",\"cardNo\":\"C1\","
+          "\"pageNo\":-1}", HG_FIELD_RANGE, "pageNo", "a negative page" },
+        { "{\"busBgnDate\":\"20260301000000000\",\"busEndDate\":\"20260331235959999\",\"cardNo\":\"C1\","
+          "\"pageNo\":\"+1\"}", HG_FIELD_TYPE, "pageNo", "a sign in a page string" },
+        { "{\"busBgnDate\":\"20260301000000000\",\"busEndDate\":\"20260331235959999\",\"cardNo\":\"C1\","
+          "\"pageNo\":\"\"}", HG_FIELD_TYPE, "pageNo", "an empty page string" },
+        { "{\"busBgnDate\":\"20260301000000000\",\"busEndDate\":\"20260331235959999\",\"cardNo\":\"C1\","
+          "\"pageNo\":true}", HG_FIELD_TYPE, "pageNo", "a boolean page" },
+    };
+    invoice_list_query_t q;
+    hg_error_t *e;
+    json_t *doc, *data;
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        e = NULL;
+        tap_ok(invoice_list_query(&q, pool, parse(bad[i].body), &e) == HG_EINVALID && e
+               && !strcmp(e->code, bad[i].code) && e->field && !strcmp(e->field, bad[i].field),
+               "list query refused: %s (%s on %s)", bad[i].what, bad[i].code, bad[i].field);
+    }
+    e = NULL;
+    tap_ok(invoice_list_query(&q, pool, parse("{\"busBgnDate\":\"20250301000000000\",\"busEndDate\":"
+           "\"20260302000000000\",\"cardNo\":\"C1\",\"cardType\":\"\",\"pageNo\":\"007\",\"pageSize\":100}"), &e)
+           == APR_SUCCESS && q.page_no == 7 && q.page_size == 100 && !q.card_type && !q.patient_id
+           && !strcmp(q.card_no, "C1"), "366 days, page as digits, 100 a page, an empty cardType is none");
+    tap_ok(invoice_list_query(&q, pool, parse("{\"busBgnDate\":\"20260301000000000\",\"busEndDate\":"
+           "\"20260301000000000\",\"cardNo\":\"C1\"}"), &e) == APR_SUCCESS && q.page_no == 1
+           && q.page_size == INVOICE_LIST_PAGE, "a period of one instant; page 1 of 20 by default");
+
+    /* the fixture's bill (a copy: the document shares its data, and one check below changes it):
+     * busDateTime 20260315093012123, cardType 1101, patientId P0001234 */
+    tap_ok(invoice_make_doc(&doc, pool, INV_OUTPATIENT, "44010001", "广州市演示人民医院", "44010126", "0000000001",
+                            "a1b2c3", "20260315093100000", 0, NULL, NULL, hg_json_own(pool, json_deep_copy(op)))
+           == APR_SUCCESS, "a document to list");
+    data = json_object_get(doc, "data");
+    tap_is_str(hg_json_gets(data, "busDateTime", NULL), "20260315093012123", "its business time");
+#define LIST(b, e2, ct, pid) (invoice_list_query(&q, pool, parse("{\"busBgnDate\":\"" b "\",\"busEndDate\":\"" e2 \
+                             "\",\"cardNo\":\"C1\"" ct pid "}"), &e) == APR_SUCCESS && invoice_list_match(&q, doc))
+    tap_ok(LIST("20260315093012123", "20260315093012123", "", ""), "in a period that is its very instant");
+    tap_ok(!LIST("20260315093012124", "20260331000000000", "", ""), "not from a millisecond later");
+    tap_ok(!LIST("20260301000000000", "20260315093012122", "", ""), "nor up to a millisecond before");
+    tap_ok(LIST("20260301000000000", "20260331000000000", ",\"cardType\":\"1101\"", ",\"patientId\":\"P0001234\""),
+           "its card type and patient id");
+    tap_ok(!LIST("20260301000000000", "20260331000000000", ",\"cardType\":\"01\"", ""), "not another card type");
+    tap_ok(!LIST("20260301000000000", "20260331000000000", "", ",\"patientId\":\"P0001235\""), "nor another patient");
+    json_object_del(data, "patientId");
+    tap_ok(!LIST("20260301000000000", "20260331000000000", "", ",\"patientId\":\"P0001234\""),
+           "a bill without a patient id is not that patient's");
+    tap_ok(LIST("20260301000000000", "20260331000000000", "", ""), "but is listed when none is asked");
+#undef LIST
+}
+
 int main(void)
 {
     json_t *op;
@@ -907,6 +978,7 @@ int main(void)
     test_identifiers();
     test_masks();
     test_offline();
+    test_list(op);
 
     tap_plan(tap_n);
     apr_pool_destroy(pool);
