@@ -892,6 +892,8 @@ static void test_offline(void)
 /* getEBillUnPrintList's request (invoice_list_query) and its test of a bill's document */
 static void test_list(json_t *op)
 {
+    /* a good period and card, before the field under test */
+#define PERIOD "{\"busBgnDate\":\"20260301000000000\",\"busEndDate\":\"20260331235959999\",\"cardNo\":\"C1\","
     static const struct { const char *body, *code, *field, *what; } bad[] = {
         { "{\"busEndDate\":\"20260331235959999\",\"cardNo\":\"C1\"}", HG_FIELD_REQUIRED, "busBgnDate", "no begin" },
         { "{\"busBgnDate\":\"20260301000000000\",\"busEndDate\":\"20260331235959999\"}", HG_FIELD_REQUIRED, "cardNo",
@@ -904,18 +906,12 @@ static void test_list(json_t *op)
           HG_FIELD_RANGE, "busEndDate", "an end before the begin" },
         { "{\"busBgnDate\":\"20250301000000000\",\"busEndDate\":\"20260302000000001\",\"cardNo\":\"C1\"}",
           HG_FIELD_RANGE, "busEndDate", "366 days and a millisecond" },
-        { "{\"busBgnDate\":\"20260301000000000\",\"busEndDate\":\"20260331235959999\",\"cardNo\":\"C1\","
-          "\"pageSize\":0}", HG_FIELD_RANGE, "pageSize", "page size 0" },
-        { "{\"busBgnDate\":\"20260301000000000\",\"busEndDate\":\"20260331235959999\",\"cardNo\":\"C1\","
-          "\"pageSize\":\"101\"}", HG_FIELD_RANGE, "pageSize", "page size 101 as a string" },
-        { "{\"busBgnDate\":\"20260301000000000\",\"busEndDate\":\"20260331235959999\",\"cardNo\":\"C1\","
-          "\"pageNo\":-1}", HG_FIELD_RANGE, "pageNo", "a negative page" },
-        { "{\"busBgnDate\":\"20260301000000000\",\"busEndDate\":\"20260331235959999\",\"cardNo\":\"C1\","
-          "\"pageNo\":\"+1\"}", HG_FIELD_TYPE, "pageNo", "a sign in a page string" },
-        { "{\"busBgnDate\":\"20260301000000000\",\"busEndDate\":\"20260331235959999\",\"cardNo\":\"C1\","
-          "\"pageNo\":\"\"}", HG_FIELD_TYPE, "pageNo", "an empty page string" },
-        { "{\"busBgnDate\":\"20260301000000000\",\"busEndDate\":\"20260331235959999\",\"cardNo\":\"C1\","
-          "\"pageNo\":true}", HG_FIELD_TYPE, "pageNo", "a boolean page" },
+        { PERIOD "\"pageSize\":0}", HG_FIELD_RANGE, "pageSize", "page size 0" },
+        { PERIOD "\"pageSize\":\"101\"}", HG_FIELD_RANGE, "pageSize", "page size 101 as a string" },
+        { PERIOD "\"pageNo\":-1}", HG_FIELD_RANGE, "pageNo", "a negative page" },
+        { PERIOD "\"pageNo\":\"+1\"}", HG_FIELD_TYPE, "pageNo", "a sign in a page string" },
+        { PERIOD "\"pageNo\":\"\"}", HG_FIELD_TYPE, "pageNo", "an empty page string" },
+        { PERIOD "\"pageNo\":true}", HG_FIELD_TYPE, "pageNo", "a boolean page" },
     };
     invoice_list_query_t q;
     hg_error_t *e;
@@ -958,6 +954,7 @@ static void test_list(json_t *op)
            "a bill without a patient id is not that patient's");
     tap_ok(LIST("20260301000000000", "20260331000000000", "", ""), "but is listed when none is asked");
 #undef LIST
+#undef PERIOD
 }
 
 int main(void)
