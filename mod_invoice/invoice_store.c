@@ -817,6 +817,15 @@ rollback:
 
 /* ---------------------------------------------------------------- paper */
 
+/* every billing point's (and the store room's) unused numbers per kind it ever held: columns
+ * place_code, kind, remaining; a kind whose ranges are used up is there with 0 */
+apr_status_t invoice_stock_levels(invoice_ctx_t *x, hg_db_result_t **r)
+{
+    return hg_db_q(x->db, r, "SELECT place_code, kind, coalesce(sum(end_no - next_no + 1) "
+                   "FILTER (WHERE next_no <= end_no), 0) FROM invoice.stock WHERE institution = $1 "
+                   "GROUP BY place_code, kind ORDER BY place_code, kind", 1, x->institution);
+}
+
 /* getValidBillBatchCode / getValidBillNo: a billing point's paper ranges with numbers left, in the
  * order getPaperBillNo uses them; one row with NULLs when it has none, HG_NOT_FOUND when there is
  * no such billing point */

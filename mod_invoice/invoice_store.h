@@ -80,6 +80,9 @@ apr_status_t invoice_doc(invoice_ctx_t *x, const invoice_bill_t *bill, json_t **
  * void a blank paper number */
 apr_status_t invoice_paper_next(invoice_ctx_t *x, const char *place_code, const char *batch_code,
                                 const char **p_batch, const char **p_no);
+/* unused numbers per billing point and kind (columns place_code, kind, remaining), for every kind
+ * a billing point (or the store room POOL) has ever held, used up ones with 0 */
+apr_status_t invoice_stock_levels(invoice_ctx_t *x, hg_db_result_t **r);
 /* a billing point's paper ranges with numbers left (columns bill_batch_code, next_no, end_no; one
  * row of NULLs when none; batch_code NULL: every code), HG_NOT_FOUND for an unknown billing point */
 apr_status_t invoice_paper_ranges(invoice_ctx_t *x, const char *place_code, const char *batch_code,

@@ -43,6 +43,7 @@ typedef struct invoice_conf_t {
     int issue_group_max;
     int pdf_renders;             /* first renders at once per process; 0: one per CPU */
     int pdf_wait;                /* seconds a first download waits for a render; -1: unset (RENDER_WAIT) */
+    int stock_low_ebill, stock_low_paper;   /* InvoiceStockLow: fewer unused numbers is a warning */
     invoice_fiscal_conf_t fiscal;
     invoice_notify_conf_t notify;
     invoice_wxcard_conf_t wxcard;
@@ -68,6 +69,8 @@ static void *create_conf(apr_pool_t *p, server_rec *s)
     c->notify.timeout_ms = 5000;
     c->wxcard.timeout_ms = 5000;
     c->pdf_wait = -1;
+    c->stock_low_ebill = 1000;
+    c->stock_low_paper = 200;
     return c;
 }
 
@@ -192,6 +195,24 @@ static const char *set_wxcard(cmd_parms *cmd, void *dc, int argc, char *const ar
     return NULL;
 }
 
+/* InvoiceStockLow ebill [paper]: numbers left below which a billing point's stock is low */
+static const char *set_stock_low(cmd_parms *cmd, void *dc, const char *ebill, const char *paper)
+{
+    const char *arg[2] = { ebill, paper };
+    int v[2], i;
+    for (i = 0; i < 2 && arg[i]; i++) {
+        char *end;
+        long n = strtol(arg[i], &end, 10);
+        if (!*arg[i] || *end || n < 0 || n > 100000000)
+            return "InvoiceStockLow: e-bill numbers [paper numbers], 0 to 100000000 each (0: no warning)";
+        v[i] = (int)n;
+    }
+    conf_of(cmd)->stock_low_ebill = v[0];
+    if (paper)
+        conf_of(cmd)->stock_low_paper = v[1];
+    return NULL;
+}
+
 static const command_rec invoice_cmds[] = {
     AP_INIT_TAKE1("InvoiceSealKey", set_seal_key, NULL, RSRC_CONF,
                   "PEM file of the institution's SM2 private key (the unit seal on every bill)"),
@@ -211,6 +232,9 @@ static const command_rec invoice_cmds[] = {
     AP_INIT_TAKE1("InvoicePdfWait", set_int, INT_ARG(pdf_wait, 0, 60, "seconds"), RSRC_CONF,
                   "seconds a first download waits in line for a render before 503 HG_INVOICE_PDF_BUSY "
                   "(default 10; per virtual host)"),
+    AP_INIT_TAKE12("InvoiceStockLow", set_stock_low, NULL, RSRC_CONF,
+                   "unused e-bill numbers [and paper numbers] of a billing point below which its stock is "
+                   "low: /hg/status, /hg/metrics and the console say so (default 1000 and 200; 0: no warning)"),
     AP_INIT_TAKE2("InvoiceSMSGateway", set_sms, NULL, RSRC_CONF,
                   "SMS gateway URL and the signature text (【医院名】)"),
     AP_INIT_TAKE2("InvoiceWeChatGateway", set_wechat, NULL, RSRC_CONF,
@@ -1687,6 +1711,49 @@ static int online_cpus(void)
 }
 
 /* this module's copy of hg_pdf needs its fonts: read once per process, before workers render */
+apr_int64_t invoice_stock_low(const char *kind)
+{
+    if (!G)
+        return 0;
+    return !strcmp(kind, "paper") ? G->stock_low_paper : G->stock_low_ebill;
+}
+
+/* /hg/status's "invoice" and /hg/metrics' hisgate_invoice_stock_*: the billing points whose
+ * numbers run low, before a window's HIS calls start failing with HG_INVOICE_NO_STOCK */
+static apr_status_t invoice_status(hg_db_t *db, apr_pool_t *p, const char *institution, json_t **status,
+                                   const char **metrics)
+{
+    invoice_ctx_t x = { .db = db, .p = p, .institution = institution };
+    hg_db_result_t *r;
+    json_t *low;
+    const char *remaining = "", *flags = "";
+    int i;
+    apr_status_t rv;
+    if (!institution || (rv = invoice_stock_levels(&x, &r)))
+        return institution ? rv : APR_SUCCESS;
+    low = json_array();
+    for (i = 0; i < r->nrows; i++) {
+        const char *place = hg_db_val(r, i, 0), *kind = hg_db_val(r, i, 1);
+        apr_int64_t left = apr_atoi64(hg_db_val(r, i, 2)), at = invoice_stock_low(kind);
+        int is_low = left < at;
+        if (is_low)
+            json_array_append_new(low, json_pack("{s:s, s:s, s:I, s:I}", "placeCode", place, "kind", kind,
+                                                 "remaining", (json_int_t)left, "threshold", (json_int_t)at));
+        /* place codes are [A-Za-z0-9_-] (the table's CHECK): nothing to escape in a label */
+        remaining = apr_psprintf(p, "%shisgate_invoice_stock_remaining{place=\"%s\",kind=\"%s\"} %" APR_INT64_T_FMT
+                                 "\n", remaining, place, kind, left);
+        flags = apr_psprintf(p, "%shisgate_invoice_stock_low{place=\"%s\",kind=\"%s\"} %d\n", flags, place, kind,
+                             is_low);
+    }
+    *status = json_pack("{s:o, s:{s:I, s:I}}", "stock_low", low, "stock_low_below",
+                        "ebill", (json_int_t)invoice_stock_low("ebill"), "paper", (json_int_t)invoice_stock_low("paper"));
+    *metrics = apr_pstrcat(p, "# HELP hisgate_invoice_stock_remaining unused numbers of a billing point's stock\n"
+                           "# TYPE hisgate_invoice_stock_remaining gauge\n", remaining,
+                           "# HELP hisgate_invoice_stock_low 1 while a billing point has fewer unused numbers than "
+                           "InvoiceStockLow\n# TYPE hisgate_invoice_stock_low gauge\n", flags, NULL);
+    return APR_SUCCESS;
+}
+
 static void invoice_child_init(apr_pool_t *p, server_rec *s)
 {
     APR_OPTIONAL_FN_TYPE(hg_conf_get) *conf_get = APR_RETRIEVE_OPTIONAL_FN(hg_conf_get);
@@ -1702,6 +1769,11 @@ static void invoice_child_init(apr_pool_t *p, server_rec *s)
         APR_OPTIONAL_FN_TYPE(hg_register_line) *reg_line = APR_RETRIEVE_OPTIONAL_FN(hg_register_line);
         if (reg_line)
             reg_line("invoice.pdf", render_line);
+    }
+    {
+        APR_OPTIONAL_FN_TYPE(hg_register_status) *reg_status = APR_RETRIEVE_OPTIONAL_FN(hg_register_status);
+        if (reg_status)
+            reg_status("invoice", invoice_status);
     }
     /* the card package's ticket: one fetch at a time in this process (the threads share it) */
     if (G && G->wxcard.ticket && apr_thread_mutex_create(&G->wxcard.ticket->lock, APR_THREAD_MUTEX_DEFAULT, p))

@@ -18,6 +18,9 @@ const char *invoice_qr_png_b64(hg_call_t *c, const char *text);
 apr_status_t invoice_window_action(hg_call_t *c);
 apr_status_t invoice_window_pdf(hg_call_t *c);
 
+/* InvoiceStockLow's threshold for a kind of stock ("ebill", "paper"): fewer unused numbers is low */
+apr_int64_t invoice_stock_low(const char *kind);
+
 /* the staff console's routing table (mod_invoice_staff.c) */
 extern const hg_route_t invoice_staff_routes[];
 #endif

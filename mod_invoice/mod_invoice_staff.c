@@ -139,17 +139,21 @@ static apr_status_t route_places(hg_call_t *c)
     if ((rv = hg_call_query(c, schema, &q)))
         return rv;
     if ((rv = hg_db_q(c->db, &r, "SELECT p.place_code, p.name, "
-                      "coalesce(sum(s.end_no - s.next_no + 1) FILTER (WHERE s.kind = 'ebill'), 0), "
-                      "coalesce(sum(s.end_no - s.next_no + 1) FILTER (WHERE s.kind = 'paper'), 0) "
+                      "coalesce(sum(s.end_no - s.next_no + 1) FILTER (WHERE s.kind = 'ebill' AND s.next_no <= s.end_no), 0), "
+                      "coalesce(sum(s.end_no - s.next_no + 1) FILTER (WHERE s.kind = 'paper' AND s.next_no <= s.end_no), 0), "
+                      "bool_or(s.kind = 'ebill') IS TRUE, bool_or(s.kind = 'paper') IS TRUE "
                       "FROM invoice.places p LEFT JOIN invoice.stock s ON s.institution = p.institution "
-                      "AND s.place_code = p.place_code AND s.next_no <= s.end_no WHERE p.institution = $1 "
+                      "AND s.place_code = p.place_code WHERE p.institution = $1 "
                       "GROUP BY p.place_code, p.name ORDER BY p.place_code", 1, c->institution)))
         return rv;
     rows = json_array();
     for (i = 0; i < r->nrows; i++)
-        json_array_append_new(rows, json_pack("{s:s, s:s, s:I, s:I}", "placeCode", hg_db_val(r, i, 0),
+        json_array_append_new(rows, json_pack("{s:s, s:s, s:I, s:I, s:b, s:b}", "placeCode", hg_db_val(r, i, 0),
                               "name", hg_db_val(r, i, 1), "ebillRemaining", (json_int_t)col64(r, i, 2),
-                              "paperRemaining", (json_int_t)col64(r, i, 3)));
+                              "paperRemaining", (json_int_t)col64(r, i, 3),
+                              /* low only for a kind the billing point holds or held (InvoiceStockLow) */
+                              "ebillLow", hg_db_val(r, i, 4)[0] == 't' && col64(r, i, 2) < invoice_stock_low("ebill"),
+                              "paperLow", hg_db_val(r, i, 5)[0] == 't' && col64(r, i, 3) < invoice_stock_low("paper")));
     return hg_call_answer(c, 200, json_pack("{s:o}", "places", rows));
 }
 

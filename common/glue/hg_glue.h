@@ -133,6 +133,15 @@ typedef struct hg_socache_t {
  * Register it in child_init; the name is "module.what", e.g. "invoice.pdf". */
 APR_DECLARE_OPTIONAL_FN(void, hg_register_line, (const char *name, hg_slots_t *line));
 
+/* A module's part of /hg/status and /hg/metrics: its own operational state, read from the
+ * database when either is asked for.  fn sets *status to a JSON object (shown under the module's
+ * name in /hg/status; NULL for none, owned by the caller after) and *metrics to Prometheus text
+ * lines with their HELP and TYPE (NULL for none), for the institution; an error leaves the part out
+ * of that answer.  Register in child_init, as hg_register_line. */
+typedef apr_status_t hg_status_fn(hg_db_t *db, apr_pool_t *p, const char *institution, json_t **status,
+                                  const char **metrics);
+APR_DECLARE_OPTIONAL_FN(void, hg_register_status, (const char *name, hg_status_fn *fn));
+
 APR_DECLARE_OPTIONAL_FN(int, hg_socache_open,
                         (hg_socache_t *c, const char *directive, const char *spec, const char *ns,
                          const struct ap_socache_hints *hints, const char *mutex_type, int always_mutex,

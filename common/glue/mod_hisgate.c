@@ -525,6 +525,37 @@ const char *hg_line_get(int i, int *in_use, int *size, int *waiting)
     return lines[i].name;
 }
 
+/* the modules' parts of /hg/status and /hg/metrics: registered in child_init like the lines */
+#define HG_STATUS_PARTS_MAX 8
+static struct { const char *name; hg_status_fn *fn; } status_parts[HG_STATUS_PARTS_MAX];
+static int nstatus_parts;
+
+static void hg_register_status(const char *name, hg_status_fn *fn)
+{
+    if (fn && nstatus_parts < HG_STATUS_PARTS_MAX) {
+        status_parts[nstatus_parts].name = name;
+        status_parts[nstatus_parts++].fn = fn;
+    }
+}
+
+int hg_status_part_count(void)
+{
+    return nstatus_parts;
+}
+
+const char *hg_status_part_get(int i, hg_db_t *db, apr_pool_t *p, const char *institution, json_t **status,
+                               const char **metrics)
+{
+    *status = NULL;
+    *metrics = NULL;
+    if (status_parts[i].fn(db, p, institution, status, metrics) != APR_SUCCESS) {
+        json_decref(*status);
+        *status = NULL;
+        *metrics = NULL;
+    }
+    return status_parts[i].name;
+}
+
 void hg_db_slots(int *in_use, int *slots)
 {
     *in_use = 0;
@@ -1291,6 +1322,7 @@ static void hg_register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(hg_wechat_token);
     APR_REGISTER_OPTIONAL_FN(hg_socache_open);
     APR_REGISTER_OPTIONAL_FN(hg_register_line);
+    APR_REGISTER_OPTIONAL_FN(hg_register_status);
     APR_REGISTER_OPTIONAL_FN(hg_glue_db_release);
     APR_REGISTER_OPTIONAL_FN(hg_glue_db_reacquire);
     APR_REGISTER_OPTIONAL_FN(hg_glue_report_begin);

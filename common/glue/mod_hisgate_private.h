@@ -100,6 +100,11 @@ void hg_db_slots(int *in_use, int *slots);
  * with its counts now */
 int hg_line_count(void);
 const char *hg_line_get(int i, int *in_use, int *size, int *waiting);
+/* the modules' status parts (hg_register_status): part i's name, with its status (NULL for none or
+ * on error; the caller owns it) and its metrics text (NULL likewise) */
+int hg_status_part_count(void);
+const char *hg_status_part_get(int i, hg_db_t *db, apr_pool_t *p, const char *institution, json_t **status,
+                               const char **metrics);
 
 /* observer that collects outbound exchanges for the audit journal */
 typedef struct hg_exchange_log_t {

@@ -99,6 +99,12 @@ static apr_status_t route_status(hg_call_t *c)
                             ? json_pack("{s:s, s:I}", "last_run", hg_db_val(au, 0, 0), "age_s",
                                         (json_int_t)apr_atoi64(hg_db_val(au, 0, 1)))
                             : json_pack("{s:n}", "last_run"));
+    for (i = 0; i < hg_status_part_count(); i++) {
+        json_t *part;
+        const char *metrics, *name = hg_status_part_get(i, c->db, c->pool, c->institution, &part, &metrics);
+        if (part)
+            json_object_set_new(o, name, part);
+    }
     if (hg_db_q(c->db, &au, AUDIT_COUNTS, 0) == APR_SUCCESS)
         json_object_set_new(o, "audit", json_pack("{s:I, s:I, s:I}",
                             "unsealed", (json_int_t)apr_atoi64(hg_db_val(au, 0, 0)),
@@ -182,6 +188,14 @@ static apr_status_t route_metrics(hg_call_t *c)
                         "# TYPE hisgate_audit_rows gauge\nhisgate_audit_rows ",
                         apr_off_t_toa(c->pool, apr_atoi64(hg_db_val(au, 0, 0)) + apr_atoi64(hg_db_val(au, 0, 1))),
                         "\n", NULL);
+    for (i = 0; db_ok && i < hg_status_part_count(); i++) {
+        json_t *part;
+        const char *metrics;
+        hg_status_part_get(i, c->db, c->pool, c->institution, &part, &metrics);
+        json_decref(part);
+        if (metrics)
+            t = apr_pstrcat(c->pool, t, metrics, NULL);
+    }
     c->out_body = t;
     c->out_len = strlen(t);
     c->out_type = "text/plain; version=0.0.4; charset=utf-8";

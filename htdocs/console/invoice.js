@@ -35,6 +35,13 @@ async function showPlaces() {
   if (!r.ok) return;
   $('place-list').innerHTML = r.data.places.map((p) =>
     `<option value="${esc(p.placeCode)}">${esc(p.name)} · 电子余 ${esc(p.ebillRemaining)} · 纸质余 ${esc(p.paperRemaining)}</option>`).join('');
+  // 库存预警 (InvoiceStockLow): the billing points to give numbers to before their windows stop
+  const low = r.data.places.flatMap((p) => [
+    p.ebillLow ? `${esc(p.name)}（${esc(p.placeCode)}）电子票据仅余 ${esc(p.ebillRemaining)} 张` : null,
+    p.paperLow ? `${esc(p.name)}（${esc(p.placeCode)}）纸质票据仅余 ${esc(p.paperRemaining)} 张` : null,
+  ]).filter((x) => x);
+  $('stock-warn').innerHTML = low.length ? '库存预警：' + low.join('；') + '。请及时申领或分发。' : '';
+  $('stock-warn').hidden = !low.length;
 }
 
 async function showReport() {

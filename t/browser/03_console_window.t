@@ -1,7 +1,7 @@
 # The staff console at the window, in a real browser: a cashier logs in on the console's form, finds a
 # bill the HIS issued in the bill list, and uses the 操作 column — 换开纸质, 作废纸质 with a reason,
-# 冲红 with a reason (t/browser/console_window.mjs drives Debian's Chromium and reports what it saw;
-# this file asserts on it and on the database).
+# 冲红 with a reason, and sees the 库存预警 line (t/browser/console_window.mjs drives Debian's
+# Chromium and reports what it saw; this file asserts on it and on the database).
 # Screenshot: t/logs/screenshots/console_window.png (HG_SCREENSHOT_DIR keeps a copy, as in 01).
 use strict;
 use warnings FATAL => 'all';
@@ -14,7 +14,7 @@ use HG qw(json_of signed_request psql);
 use HGBrowser qw(run_script png_width diag_file browser_env keep_screenshots);
 use HGInvoice qw(outpatient);
 
-plan tests => 15;
+plan tests => 17;
 
 my ($top, $shots, $base, $logs) = browser_env();
 
@@ -22,6 +22,12 @@ my ($top, $shots, $base, $logs) = browser_env();
 my $j = json_of(signed_request('POST', '/invoice/api/v1/invoiceEBillOutpatient', outpatient(placeCode => 'MZ01')));
 ok t_cmp($j->{billNo} // '', qr/^\d{10}$/, 'the HIS issued a bill');
 my ($code, $no) = ($j->{billBatchCode} // '', $j->{billNo} // '');
+
+# ---- a window nearly out of e-bill numbers, for the 库存预警 line (InvoiceStockLow: 1000)
+psql("INSERT INTO invoice.places VALUES ('44010001', 'WARN03', '预警窗口') ON CONFLICT DO NOTHING");
+psql("INSERT INTO invoice.stock (institution, place_code, kind, bill_batch_code, start_no, end_no, next_no) "
+     . "SELECT '44010001', 'WARN03', 'ebill', '44039903', 1, 5, 1 WHERE NOT EXISTS "
+     . "(SELECT 1 FROM invoice.stock WHERE place_code = 'WARN03')");
 
 # ---- the browser (bounded: the script gives up after 40 s, this after 55 s)
 my $errf = "$logs/browser-console_window.stderr";
@@ -31,6 +37,11 @@ ok t_cmp("exit=$exit ok=" . ($o->{ok} ? 1 : 0), 'exit=0 ok=1',
          'the browser script ran to the end (' . ($o->{elapsed_ms} // '?') . ' ms)') or diag_file($errf, $o->{error});
 my $s = $o->{steps} // {};
 
+my $warn = $o->{stock_warn} // {};
+ok t_cmp(($warn->{hidden} ? 'hidden' : 'shown') . ' ' . ($warn->{text} // ''), qr/^shown 库存预警：.*预警窗口（WARN03）电子票据仅余 5 张/,
+         '库存预警 names the window with 5 e-bill numbers left');
+ok t_cmp(($warn->{text} // '') =~ /（MZ01）/ ? 'MZ01 named' : 'MZ01 not named', 'MZ01 not named',
+         'and not the demo window with a million');
 ok t_cmp(join(',', @{ ($s->{found} // {})->{buttons} // [] }), '冲红,换开纸质,重发短信', 'a normal bill offers 冲红, 换开纸质 and 重发短信');
 ok t_cmp(join(',', @{ ($s->{found} // {})->{links} // [] }), '票据,告知单', 'and its layout file and 告知单 to print');
 my $paper = psql("SELECT p.p_bill_batch_code || ' ' || p.p_bill_no FROM invoice.papers p JOIN invoice.bills b ON b.id = p.bill_id "

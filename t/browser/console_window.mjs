@@ -1,6 +1,7 @@
 // The staff console's bill list (htdocs/console/invoice.html) at the window, in Debian's Chromium
 // driven by playwright-core: a cashier logs in on the console's own form, finds the bill, and uses
-// the 操作 column: 换开纸质 (confirmed), 作废纸质 (a reason asked), 冲红 (a reason asked).
+// the 操作 column: 换开纸质 (confirmed), 作废纸质 (a reason asked), 冲红 (a reason asked); and the
+// 库存预警 line over the stock.
 //
 //   node t/browser/console_window.mjs <base_url> <billBatchCode> <billNo> <screenshot_dir> <user> <password>
 //
@@ -73,6 +74,9 @@ async function main(launched) {
   await page.waitForFunction((n) => [...document.querySelectorAll('#bill-rows tr')]
     .some((r) => r.cells[1] && r.cells[1].textContent === n), no, { timeout: 10000 });
   out.steps.found = await row(page);
+  // 库存预警 above the stock table
+  out.stock_warn = await page.evaluate(() => { const e = document.querySelector('#stock-warn');
+    return e ? { hidden: e.hidden, text: e.textContent } : null; });
   out.steps.paper = await act(page, '换开纸质');
   out.steps.paper_void = await act(page, '作废纸质');
   out.steps.flush = await act(page, '冲红');
