@@ -159,6 +159,6 @@ char *hg_error_json(apr_pool_t *p, const hg_error_t *e, const char *request_id)
     json_decref(o);
     if (!s) return apr_pstrdup(p, fallback);
     out = apr_pstrdup(p, s);
-    free(s);
+    hg_json_free_text(s);
     return out;
 }

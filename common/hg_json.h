@@ -25,6 +25,18 @@
 
 /* Decref j when p is cleaned up; returns j (NULL stays NULL, nothing registered). */
 json_t *hg_json_own(apr_pool_t *p, json_t *j);
+/* Where jansson takes its memory.  hg_json_arena_init() installs hisgate's allocator for the whole
+ * process (jansson has one): mod_hisgate does it first thing in each child, never in httpd's
+ * parent, which unloads and loads modules on a restart and must not call into an unloaded one
+ * through jansson.  Then hg_json_arena(p) makes the JSON values this thread makes from now on take
+ * their memory from p (NULL: the heap again; returns the pool before): freeing them costs nothing,
+ * and p frees them all at once.  None may outlive p, or be put into a value that does.
+ * common/ is linked into every module, each with its own copy of this state: only mod_hisgate's
+ * counts, so a module switches through its call (HG_R_ARENA, hg_call_json_heap in hg_glue.h). */
+void hg_json_arena_init(void);
+apr_pool_t *hg_json_arena(apr_pool_t *p);
+/* what json_dumps returns goes back to jansson's allocator, never to free() */
+void hg_json_free_text(char *s);
 /* A new empty object owned by p (NULL only when out of memory). */
 json_t *hg_json_object(apr_pool_t *p);
 

@@ -370,6 +370,7 @@ static apr_status_t svc_batch(hg_call_t *c, invoice_ctx_t *x, invoice_kind_t kin
     json_t *items = json_object_get(c->json, "items"), *results, *it;
     apr_size_t i;
     int ok = 0;
+    hg_call_json_heap(c);       /* 500 bills' worth of dropped JSON: freed as it goes */
     if (!json_is_array(items) || json_array_size(items) == 0)
         return hg_call_fail(c, "HG_FIELD_REQUIRED", "items", "items: an array of 1 to 500 bills");
     if (json_array_size(items) > INVOICE_BATCH_MAX)
@@ -1617,7 +1618,7 @@ static apr_status_t route_pub_verify(hg_call_t *c)
 }
 
 static const hg_route_t invoice_routes[] = {
-    { "POST", "/invoice/api/v1/", HG_R_SIGNED | HG_R_JSON | HG_R_PREFIX, NULL, route_api },
+    { "POST", "/invoice/api/v1/", HG_R_SIGNED | HG_R_JSON | HG_R_PREFIX | HG_R_ARENA, NULL, route_api },
     { "GET",  "/invoice/api/v1/bills/", HG_R_SIGNED | HG_R_PREFIX, NULL, route_api_get },
     { "GET",  "/invoice/pub/v1/bill", HG_R_DB, NULL, route_pub_bill },
     { "GET",  "/invoice/pub/v1/pdf/", HG_R_DB | HG_R_PREFIX, NULL, route_pub_pdf },

@@ -65,6 +65,8 @@ typedef apr_status_t hg_route_fn(hg_call_t *c);
 #define HG_R_AUDIT   0x20   /* write an audit row even when not signed */
 #define HG_R_AUDIT_BARE 0x40 /* with HG_R_AUDIT: the row keeps no bodies (passwords, session tokens),
                               * only an error answer */
+#define HG_R_ARENA   0x80   /* the call's JSON values take their memory from its pool (hg_json_arena):
+                             * the route must keep none past the request (no cache of JSON values) */
 
 typedef struct hg_route_t {
     const char  *method;     /* "GET", "POST", … */
@@ -183,6 +185,18 @@ static inline apr_status_t hg_call_report_begin(hg_call_t *c)
 static inline void hg_call_report_end(hg_call_t *c)
 {
     APR_OPTIONAL_FN_TYPE(hg_glue_report_end) *fn = APR_RETRIEVE_OPTIONAL_FN(hg_glue_report_end);
+    if (fn)
+        fn(c);
+}
+
+/* A route with HG_R_ARENA that makes and drops much JSON in one call (a batch of 500 bills): its
+ * values from here on take heap memory again, freed as they are dropped, rather than the pool's,
+ * kept to the end of the call.  Values made before stay in the pool and may take heap values. */
+APR_DECLARE_OPTIONAL_FN(void, hg_glue_json_heap, (hg_call_t *c));
+
+static inline void hg_call_json_heap(hg_call_t *c)
+{
+    APR_OPTIONAL_FN_TYPE(hg_glue_json_heap) *fn = APR_RETRIEVE_OPTIONAL_FN(hg_glue_json_heap);
     if (fn)
         fn(c);
 }

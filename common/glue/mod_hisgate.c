@@ -1066,7 +1066,21 @@ static int send_answer(hg_call_t *c, int audit)
     return OK;
 }
 
+static int handle(request_rec *r);
+/* a route with HG_R_ARENA has its JSON in the request's pool until the handler returns */
 static int hg_handler(request_rec *r)
+{
+    int rc = handle(r);
+    hg_json_arena(NULL);
+    return rc;
+}
+
+static void hg_glue_json_heap(hg_call_t *c)
+{
+    hg_json_arena(NULL);
+}
+
+static int handle(request_rec *r)
 {
     hg_call_t *c;
     const hg_route_entry_t *e;
@@ -1095,6 +1109,8 @@ static int hg_handler(request_rec *r)
         return send_answer(c, 0);
     }
     flags = e->route->flags;
+    if (flags & HG_R_ARENA)
+        hg_json_arena(c->pool);
     c->route_flags = flags;
     c->commit_answer = commit_answer;
     c->path_rest = rest;
@@ -1307,6 +1323,12 @@ static int hg_map_to_storage(request_rec *r)
         ? OK : DECLINED;
 }
 
+/* jansson's allocator, in the child before anything else (hg_json.h) */
+static void json_child_init(apr_pool_t *p, server_rec *s)
+{
+    hg_json_arena_init();
+}
+
 static void hg_register_hooks(apr_pool_t *p)
 {
     /* after URL rewriting and aliases, which may send a URI elsewhere */
@@ -1323,6 +1345,7 @@ static void hg_register_hooks(apr_pool_t *p)
     APR_REGISTER_OPTIONAL_FN(hg_socache_open);
     APR_REGISTER_OPTIONAL_FN(hg_register_line);
     APR_REGISTER_OPTIONAL_FN(hg_register_status);
+    APR_REGISTER_OPTIONAL_FN(hg_glue_json_heap);
     APR_REGISTER_OPTIONAL_FN(hg_glue_db_release);
     APR_REGISTER_OPTIONAL_FN(hg_glue_db_reacquire);
     APR_REGISTER_OPTIONAL_FN(hg_glue_report_begin);
@@ -1330,6 +1353,7 @@ static void hg_register_hooks(apr_pool_t *p)
     ap_hook_pre_config(hg_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* before mod_watchdog's post_config, which decides which watchdog threads to start */
     ap_hook_post_config(hg_post_config, NULL, succ, APR_HOOK_MIDDLE);
+    ap_hook_child_init(json_child_init, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_child_init(hg_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_translate_name(hg_translate_name, trans_pred, NULL, APR_HOOK_MIDDLE);
     ap_hook_map_to_storage(hg_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
