@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 #include <jansson.h>
 #include "hg_err.h"
+#include "hg_json.h"
 
 #define HG_ERR_DEFINE_(code, status, msg) const char code[] = #code;
 HG_ERR_LIST(HG_ERR_DEFINE_)
