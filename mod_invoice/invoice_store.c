@@ -411,11 +411,16 @@ static apr_status_t member_reacquire(issue_member_t *m)
     return APR_SUCCESS;
 }
 
-/* a member's share, in its own thread: the document with its number, sealed */
+/* a member's share, in its own thread: the document with its number, sealed.  The batch code and
+ * the time are the leader's (its result, in its pool): copied here, while the leader waits for
+ * every share, because once it has posted GM_DONE it answers and its request's pool may be gone
+ * before this thread runs again (a member read them after that and crashed under load) */
 static apr_status_t member_row(issue_member_t *m)
 {
     json_t *doc;
     apr_status_t rv;
+    m->batch = apr_pstrdup(m->x->p, m->batch);
+    m->create_time = apr_pstrdup(m->x->p, m->create_time);
     if ((rv = invoice_check_code(m->random)) || (rv = invoice_format_bill_no(m->bill_no, m->no))
         || (rv = invoice_make_doc(&doc, m->x->p, m->kind, m->x->institution, m->x->institution_name, m->batch,
                                   m->bill_no, m->random, m->create_time, 0, NULL, NULL, m->norm)))
