@@ -467,6 +467,14 @@ static apr_status_t svc_paper(hg_call_t *c, invoice_ctx_t *x, const char *servic
                           hg_json_gets(c->json, "pBillNo", NULL), "state", "void"));
 }
 
+/* the patient's check code against the bill's: the length first (it is no secret), so that a short
+ * one is never read past its end, then in constant time */
+static int check_code_ok(const invoice_bill_t *b, const char *rnd)
+{
+    apr_size_t n = strlen(b->random);
+    return strlen(rnd) == n && hg_ct_equal(b->random, rnd, n);
+}
+
 /* getBillDetail: the bill's code, number and check code give its whole detail — the state as
  * getEBillStatesByBillInfo answers it, and the business data as issued, in the Bosi names */
 static apr_status_t svc_detail(hg_call_t *c, invoice_ctx_t *x)
@@ -479,15 +487,13 @@ static apr_status_t svc_detail(hg_call_t *c, invoice_ctx_t *x)
     };
     invoice_bill_t *b;
     json_t *doc, *o;
-    const char *random;
     apr_status_t rv;
     if ((rv = hg_json_validate(c->pool, c->json, schema, &c->err)))
         return rv;
     if ((rv = invoice_find(x, hg_json_gets(c->json, "billBatchCode", NULL), hg_json_gets(c->json, "billNo", NULL),
                            &b)))
         return invoice_call_failed(c, x, rv);
-    random = hg_json_gets(c->json, "random", NULL);
-    if (strlen(random) != strlen(b->random) || !hg_ct_equal(b->random, random, strlen(random)))
+    if (!check_code_ok(b, hg_json_gets(c->json, "random", NULL)))
         return hg_call_fail(c, "HG_INVOICE_NOT_FOUND", "random", "no bill with this code, number and check code");
     if ((rv = invoice_doc(x, b, &doc)))
         return rv;
@@ -978,14 +984,6 @@ static json_t *money_rows(hg_call_t *c, json_t *data, const char *const *keys, c
             json_array_append_new(a, json_pack("{s:s, s:s}", "name", names[i], "amt", hg_money_format(c->pool, fen)));
     }
     return a;
-}
-
-/* the patient's check code against the bill's: the length first (it is no secret), so that a short
- * one is never read past its end, then in constant time */
-static int check_code_ok(const invoice_bill_t *b, const char *rnd)
-{
-    apr_size_t n = strlen(b->random);
-    return strlen(rnd) == n && hg_ct_equal(b->random, rnd, n);
 }
 
 /* GET /invoice/pub/v1/bill?code=&no=&random= — what the patient sees, names and IDs masked */
