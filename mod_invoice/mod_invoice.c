@@ -561,7 +561,6 @@ static apr_status_t svc_paper_stock(hg_call_t *c, invoice_ctx_t *x, int ranges)
         const char *code = hg_db_val(r, i, 0);
         apr_int64_t next, end;
         char from[11], to[11];
-        json_t *last;
         if (!code)
             continue;
         next = apr_atoi64(hg_db_val(r, i, 1));
@@ -572,14 +571,20 @@ static apr_status_t svc_paper_stock(hg_call_t *c, invoice_ctx_t *x, int ranges)
             json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I}", "pBillBatchCode", code, "startNo", from,
                                                   "endNo", to, "remaining", (json_int_t)(end - next + 1)));
         }
-        /* a code with several ranges: one entry, their numbers added up */
-        else if ((last = json_array_get(list, json_array_size(list) - 1))
-                 && !strcmp(hg_json_gets(last, "pBillBatchCode", NULL), code))
-            json_object_set_new(last, "remaining", json_integer(json_integer_value(json_object_get(last,
-                                "remaining")) + (json_int_t)(end - next + 1)));
-        else
-            json_array_append_new(list, json_pack("{s:s, s:I}", "pBillBatchCode", code,
-                                                  "remaining", (json_int_t)(end - next + 1)));
+        else {
+            /* a code with several ranges, together or not: one entry, their numbers added up */
+            apr_size_t k;
+            json_t *entry = NULL, *e;
+            json_array_foreach(list, k, e)
+                if (!strcmp(hg_json_gets(e, "pBillBatchCode", NULL), code))
+                    entry = e;
+            if (entry)
+                json_object_set_new(entry, "remaining", json_integer(json_integer_value(json_object_get(entry,
+                                    "remaining")) + (json_int_t)(end - next + 1)));
+            else
+                json_array_append_new(list, json_pack("{s:s, s:I}", "pBillBatchCode", code,
+                                                      "remaining", (json_int_t)(end - next + 1)));
+        }
     }
     return hg_call_answer(c, 200, json_pack("{s:s, s:O}", "placeCode", place, ranges ? "ranges" : "billBatchCodes",
                                             list));

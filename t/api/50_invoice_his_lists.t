@@ -11,7 +11,7 @@ use POSIX qw(strftime);
 use HG qw(json_of signed_request psql);
 use HGInvoice qw(outpatient now17);
 
-plan tests => 56;
+plan tests => 58;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -186,6 +186,18 @@ my $codes = psql("SELECT string_agg(c || ':' || n, ',' ORDER BY m) FROM (SELECT 
 ok t_cmp($r->code, 200, 'getValidBillBatchCode answers');
 ok t_cmp(join(',', map { "$_->{pBillBatchCode}:$_->{remaining}" } @{ $j->{billBatchCodes} // [] }), $codes,
          'the paper codes MZ01 can print on, with the numbers each has left');
+# one code's ranges need not come together: A, then B, then A again is one entry for A
+psql("INSERT INTO invoice.places VALUES ('44010001', 'T50MIXED', '多号段窗口') ON CONFLICT DO NOTHING");
+psql("INSERT INTO invoice.stock (institution, place_code, kind, bill_batch_code, start_no, end_no, next_no) VALUES "
+     . "('44010001', 'T50MIXED', 'paper', '44015001', 1, 10, 1), ('44010001', 'T50MIXED', 'paper', '44015002', 1, 5, 1), "
+     . "('44010001', 'T50MIXED', 'paper', '44015001', 20, 30, 20)");
+($r, $j) = call('getValidBillBatchCode', { placeCode => 'T50MIXED' });
+ok t_cmp(join(',', map { "$_->{pBillBatchCode}:$_->{remaining}" } @{ $j->{billBatchCodes} // [] }), '44015001:21,44015002:5',
+         'a code with ranges apart: one entry, its numbers added up, in the order of its first range');
+($r, $j) = call('getValidBillNo', { placeCode => 'T50MIXED' });
+ok t_cmp(join(',', map { "$_->{pBillBatchCode}:$_->{startNo}-$_->{endNo}" } @{ $j->{ranges} // [] }),
+         '44015001:0000000001-0000000010,44015002:0000000001-0000000005,44015001:0000000020-0000000030',
+         'and getValidBillNo gives each range');
 psql("INSERT INTO invoice.places VALUES ('44010001', 'T50NOPAPER', '无纸质票据的窗口') ON CONFLICT DO NOTHING");
 ($r, $j) = call('getValidBillBatchCode', { placeCode => 'T50NOPAPER' });
 ok t_cmp($r->code . ' ' . scalar(@{ $j->{billBatchCodes} // [0] }), '200 0', 'a billing point with no paper stock: none');
