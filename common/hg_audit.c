@@ -59,7 +59,7 @@ apr_status_t hg_audit_decrypt(char **out, apr_size_t *len, apr_pool_t *p,
 apr_status_t hg_audit_stmt(hg_db_stmt_t *st, apr_pool_t *p, const unsigned char key[16],
                            const hg_audit_rec_t *rec)
 {
-    const char **params = apr_palloc(p, 9 * sizeof(*params));
+    const char **params = apr_palloc(p, HG_AUDIT_NCOLS * sizeof(*params));
     char *req, *resp;
     apr_status_t rv;
     if ((rv = hg_audit_encrypt(&req, p, key, rec->req_body, rec->req_len)) != APR_SUCCESS)
@@ -77,7 +77,28 @@ apr_status_t hg_audit_stmt(hg_db_stmt_t *st, apr_pool_t *p, const unsigned char 
     params[8] = resp;
     st->sql = "INSERT INTO hg.audit (institution, caller, direction, endpoint, status, elapsed_ms, "
               "  request_id, req_enc, resp_enc) VALUES ($1,$2,$3,$4,$5::int,$6::int,$7,$8,$9)";
-    st->n = 9;
+    st->n = HG_AUDIT_NCOLS;
+    st->params = params;
+    return APR_SUCCESS;
+}
+
+apr_status_t hg_audit_rows_stmt(hg_db_stmt_t *st, apr_pool_t *p, const char *const *const *rows, int n)
+{
+    const char **params, **col;
+    int i, j;
+    if (n < 1)
+        return APR_EINVAL;
+    params = apr_palloc(p, HG_AUDIT_NCOLS * sizeof(*params));
+    col = apr_palloc(p, n * sizeof(*col));
+    for (j = 0; j < HG_AUDIT_NCOLS; j++) {
+        for (i = 0; i < n; i++)
+            col[i] = rows[i][j];
+        params[j] = hg_db_array(p, col, n);
+    }
+    st->sql = "INSERT INTO hg.audit (institution, caller, direction, endpoint, status, elapsed_ms, "
+              "  request_id, req_enc, resp_enc) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], "
+              "  $4::text[], $5::int[], $6::int[], $7::text[], $8::text[], $9::text[])";
+    st->n = HG_AUDIT_NCOLS;
     st->params = params;
     return APR_SUCCESS;
 }

@@ -27,6 +27,10 @@ apr_status_t hg_audit_insert(hg_db_t *db, const unsigned char key[16], const hg_
  * a write and its audit row committed together, in one round trip */
 apr_status_t hg_audit_stmt(hg_db_stmt_t *st, apr_pool_t *p, const unsigned char key[16],
                            const hg_audit_rec_t *rec);
+/* the rows of several calls as one statement: rows[i] is the parameters of an hg_audit_stmt (its
+ * HG_AUDIT_NCOLS values, in its order); a group's journal committed with the group's write */
+#define HG_AUDIT_NCOLS 9
+apr_status_t hg_audit_rows_stmt(hg_db_stmt_t *st, apr_pool_t *p, const char *const *const *rows, int n);
 /* one statement: guard (a data-modifying statement with RETURNING), and the row only when the guard
  * returned a row (then the result has one row): a guarded write and its journal, or neither */
 apr_status_t hg_audit_stmt_guarded(hg_db_stmt_t *st, apr_pool_t *p, const unsigned char key[16],

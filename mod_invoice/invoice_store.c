@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <apr_strings.h>
 #include "invoice_store.h"
+#include "hg_audit.h"
 #include "invoice_pdf.h"
 #include "hg_auth.h"
 #include "hg_json.h"
@@ -250,7 +251,7 @@ static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_ki
                                 const char *bill_no, const char *random, const char *create_time,
                                 apr_int64_t total, int red, apr_int64_t related, const char *hash,
                                 json_t *doc, json_t *norm, const char *upload_service,
-                                int commit, apr_int64_t *id)
+                                int commit, const invoice_bill_t *answer_for, apr_int64_t *id)
 {
     const char **params;
     hg_db_stmt_t st;
@@ -278,8 +279,12 @@ static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_ki
         "SELECT id FROM b";
     st.n = BR_COUNT;
     st.params = params;
-    /* commit: end the transaction with this statement, in the same round trip */
-    rv = hg_db_pipeline(x->db, &r, &st, 1, commit ? HG_DB_COMMIT : 0);
+    /* commit: end the transaction with this statement, in the same round trip; with the caller's
+     * answer and journal row when it takes them (answer_for: the bill as it will be answered) */
+    if (commit && answer_for && x->commit_issue)
+        rv = x->commit_issue(x, answer_for, &st, &r);
+    else
+        rv = hg_db_pipeline(x->db, &r, &st, 1, commit ? HG_DB_COMMIT : 0);
     if (rv)
         return rv;
     *id = apr_atoi64(hg_db_val(r, 0, 0));
@@ -301,6 +306,26 @@ static apr_status_t replay_or_conflict(invoice_ctx_t *x, const char *bus_no, con
                     "busNo %s was issued before with different content", bus_no), HG_ECONFLICT);
     *replayed = 1;
     return invoice_find_id(x, apr_atoi64(hg_db_val(r, 0, 0)), bill);
+}
+
+/* the bill as issued and answered: what we write, no read back (its id comes with the insert) */
+static invoice_bill_t *issued_bill(invoice_ctx_t *x, invoice_kind_t kind, const char *bus_no, const char *place,
+                                   const char *batch, const char *bill_no, const char *random,
+                                   const char *create_time, apr_int64_t total)
+{
+    invoice_bill_t *b = apr_pcalloc(x->p, sizeof(*b));
+    b->bus_no = bus_no;
+    b->kind = invoice_kind_code(kind);
+    b->service = invoice_kind_service(kind);
+    b->place_code = place;
+    b->bill_batch_code = batch;
+    b->bill_no = apr_pstrdup(x->p, bill_no);
+    b->random = apr_pstrdup(x->p, random);
+    b->create_time = create_time;
+    b->total_fen = total;
+    b->state = "normal";
+    b->upload_state = "pending";
+    return b;
 }
 
 /* one bill on its own: the stock row is locked from the number to the COMMIT */
@@ -329,8 +354,9 @@ static apr_status_t issue_alone(invoice_ctx_t *x, invoice_kind_t kind, json_t *n
         if ((rv = invoice_make_doc(&doc, x->p, kind, x->institution, x->institution_name, batch, bill_no,
                                    random, create_time, 0, NULL, NULL, norm)))
             goto rollback;
+        b = issued_bill(x, kind, bus_no, place, batch, bill_no, random, create_time, total);
         rv = insert_bill(x, bus_no, kind, invoice_kind_service(kind), place, batch, bill_no, random,
-                         create_time, total, 0, 0, hash, doc, norm, invoice_kind_service(kind), 1, &id);
+                         create_time, total, 0, 0, hash, doc, norm, invoice_kind_service(kind), 1, b, &id);
         if (rv == HG_ECONFLICT) {
             hg_db_rollback(x->db);
             if ((rv = replay_or_conflict(x, bus_no, hash, bill, replayed, &found)) || found)
@@ -339,20 +365,7 @@ static apr_status_t issue_alone(invoice_ctx_t *x, invoice_kind_t kind, json_t *n
         }
         if (rv)
             goto rollback;
-        /* the answer is what we wrote: no read back (its id came with the insert) */
-        b = apr_pcalloc(x->p, sizeof(*b));
         b->id = id;
-        b->bus_no = bus_no;
-        b->kind = invoice_kind_code(kind);
-        b->service = invoice_kind_service(kind);
-        b->place_code = place;
-        b->bill_batch_code = batch;
-        b->bill_no = apr_pstrdup(x->p, bill_no);
-        b->random = apr_pstrdup(x->p, random);
-        b->create_time = create_time;
-        b->total_fen = total;
-        b->state = "normal";
-        b->upload_state = "pending";
         *bill = b;
         return APR_SUCCESS;
     }
@@ -385,6 +398,7 @@ typedef struct issue_member_t {
     /* the member's share: its bill's row (bill_row) */
     char random[7], bill_no[11];
     const char **row;
+    const char **journal;       /* the call's journal row (x->journal_issue), or NULL */
     apr_status_t rv;
     int released;               /* gave its connection back while waiting in line */
 } issue_member_t;
@@ -425,9 +439,15 @@ static apr_status_t member_row(issue_member_t *m)
         || (rv = invoice_make_doc(&doc, m->x->p, m->kind, m->x->institution, m->x->institution_name, m->batch,
                                   m->bill_no, m->random, m->create_time, 0, NULL, NULL, m->norm)))
         return rv;
-    return bill_row(m->x, m->bus_no, m->kind, invoice_kind_service(m->kind), m->place, m->batch, m->bill_no,
-                    m->random, m->create_time, m->total, 0, 0, m->hash, doc, m->norm,
-                    invoice_kind_service(m->kind), &m->row);
+    if ((rv = bill_row(m->x, m->bus_no, m->kind, invoice_kind_service(m->kind), m->place, m->batch, m->bill_no,
+                       m->random, m->create_time, m->total, 0, 0, m->hash, doc, m->norm,
+                       invoice_kind_service(m->kind), &m->row)))
+        return rv;
+    m->journal = NULL;
+    if (m->x->journal_issue)
+        return m->x->journal_issue(m->x, issued_bill(m->x, m->kind, m->bus_no, m->place, m->batch, m->bill_no,
+                                                     m->random, m->create_time, m->total), &m->journal);
+    return APR_SUCCESS;
 }
 
 /* the batch's columns as array parameters (hg_db_array): one statement for every row */
@@ -436,11 +456,15 @@ static const int GROUP_COLS[] = { BR_BUS, BR_KIND, BR_SERVICE, BR_NO, BR_RANDOM,
                                   BR_PAYEE, BR_CHANNELS, BR_CHARGES, BR_MI_IDX, BR_MAIL };
 #define GROUP_NCOLS ((int)(sizeof(GROUP_COLS) / sizeof(*GROUP_COLS)))
 
+/* the bills and their outbox rows in one statement, the members' journal rows in a second, and
+ * COMMIT, in one round trip */
 static apr_status_t group_insert(invoice_ctx_t *x, issue_member_t **ms, int n, hg_db_result_t **r)
 {
     const char *params[4 + GROUP_NCOLS], **col = apr_palloc(x->p, n * sizeof(*col));
-    hg_db_stmt_t st;
-    int i, j;
+    const char *const **journal = apr_palloc(x->p, n * sizeof(*journal));
+    hg_db_stmt_t st[2];
+    apr_status_t rv;
+    int i, j, nj = 0;
     params[0] = x->institution;
     params[1] = ms[0]->place;
     params[2] = ms[0]->batch;
@@ -450,7 +474,7 @@ static apr_status_t group_insert(invoice_ctx_t *x, issue_member_t **ms, int n, h
             col[i] = ms[i]->row[GROUP_COLS[j]];
         params[4 + j] = hg_db_array(x->p, col, n);
     }
-    st.sql = "WITH d AS (SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], "
+    st[0].sql = "WITH d AS (SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], "
         "    $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], "
         "    $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[], "
         "    $24::text[]) WITH ORDINALITY AS d(bus_no, kind, service, bill_no, random, total_fen, content_hash, "
@@ -473,9 +497,14 @@ static apr_status_t group_insert(invoice_ctx_t *x, issue_member_t **ms, int n, h
         "  SELECT 'invoice.notify', $1, 'issuemail:' || b.id, jsonb_build_object('sealed', d.mail), 10 "
         "  FROM b JOIN d USING (bus_no) WHERE d.mail IS NOT NULL ORDER BY b.id) "
         "SELECT bus_no, id FROM b";
-    st.n = 4 + GROUP_NCOLS;
-    st.params = params;
-    return hg_db_pipeline(x->db, r, &st, 1, HG_DB_COMMIT);
+    st[0].n = 4 + GROUP_NCOLS;
+    st[0].params = params;
+    for (i = 0; i < n; i++)
+        if (ms[i]->journal)
+            journal[nj++] = ms[i]->journal;
+    if (nj && (rv = hg_audit_rows_stmt(&st[1], x->p, journal, nj)))
+        return rv;
+    return hg_db_pipeline(x->db, r, st, nj ? 2 : 1, HG_DB_COMMIT);
 }
 
 /* the leader's batch: ms[0] is the leader, gms[i] the group member of ms[i] (i >= 1).  Every
@@ -633,19 +662,11 @@ static apr_status_t issue_grouped(invoice_ctx_t *x, invoice_kind_t kind, json_t 
          * with x->db NULL; the audit row takes its own) */
         if (member_reacquire(&me))
             x->err = NULL;
-        b = apr_pcalloc(x->p, sizeof(*b));
+        /* me.batch and me.create_time are in this request's pool since member_row */
+        b = issued_bill(x, kind, me.bus_no, me.place, me.batch, me.bill_no, me.random, me.create_time, total);
         b->id = me.id;
-        b->bus_no = me.bus_no;
-        b->kind = invoice_kind_code(kind);
-        b->service = invoice_kind_service(kind);
-        b->place_code = me.place;
-        b->bill_batch_code = apr_pstrdup(x->p, me.batch);
-        b->bill_no = apr_pstrdup(x->p, me.bill_no);
-        b->random = apr_pstrdup(x->p, me.random);
-        b->create_time = apr_pstrdup(x->p, me.create_time);
-        b->total_fen = total;
-        b->state = "normal";
-        b->upload_state = "pending";
+        /* answered in member_row, its journal row committed with the group */
+        x->answered = x->journal_issue != NULL;
         *bill = b;
         return APR_SUCCESS;
     case GM_EXISTS:
@@ -808,7 +829,7 @@ static apr_status_t flush(invoice_ctx_t *x, json_t *req, int deposit_only, invoi
                                   random, create_time, 1, orig->bill_batch_code, orig->bill_no, red_norm))
         || (rv = insert_bill(x, hg_json_gets(red_norm, "busNo", NULL), kind, "writeOffEBill", place, batch,
                              bill_no, random, create_time, total, 1, orig->id, hash, red_doc, red_norm,
-                             kind == INV_PREPAYMENT ? "writeOffPayMentVoucher" : "writeOffEBill", 0, &id))
+                             kind == INV_PREPAYMENT ? "writeOffPayMentVoucher" : "writeOffEBill", 0, NULL, &id))
         || (rv = hg_db_q(x->db, NULL, "UPDATE invoice.bills SET state = 'flushed', related_id = $2::bigint "
                          "WHERE id = $1::bigint", 2, apr_off_t_toa(x->p, orig->id), apr_off_t_toa(x->p, id)))
         || (rv = wxcard_cancel_delivered(x, orig->id))

@@ -10,6 +10,8 @@
 #include "hg_crypto.h"
 #include "invoice_model.h"
 
+struct invoice_bill_t;
+
 typedef struct invoice_ctx_t {
     hg_db_t             *db;
     apr_pool_t          *p;
@@ -26,6 +28,18 @@ typedef struct invoice_ctx_t {
     void               (*db_release)(void *baton);
     apr_status_t       (*db_reacquire)(void *baton, hg_db_t **db);
     void                *db_baton;
+    /* optional: end a bill's issuing transaction with the caller's answer to it (and the call's
+     * journal row): last is the bill's INSERT, to be sent with COMMIT in one round trip, as
+     * hg_db_pipeline would (its result in *r, HG_ECONFLICT on a used busNo, nothing committed on
+     * failure).  The bill has no id yet.  NULL: the store commits by itself. */
+    apr_status_t       (*commit_issue)(struct invoice_ctx_t *x, const struct invoice_bill_t *b,
+                                       const hg_db_stmt_t *last, hg_db_result_t **r);
+    /* optional: the same for a bill of a group, whose statement another request's connection
+     * sends: answer the bill and give the call's journal row (hg_call_answer_journal; *cols NULL
+     * when the call has none) for the group to commit with it */
+    apr_status_t       (*journal_issue)(struct invoice_ctx_t *x, const struct invoice_bill_t *b,
+                                        const char ***cols);
+    int                  answered;    /* the bill is answered, its journal row committed with it */
 } invoice_ctx_t;
 
 typedef struct invoice_bill_t {

@@ -5,9 +5,10 @@
 #   1. static    wrk on /index.html of the same httpd
 #   2. seed      realistic volume before measuring (the empty-table trap): bills up to
 #                BENCH_SEED_BILLS (copies of a real bill under batch 44019926, upload done), ANALYZE
-#   3. pgbench   tools/bench/issue.pgbench: invoice_issue()'s statements on the same database; then
-#                again with the journal row mod_hisgate writes per call (tools/bench/audit.pgbench,
-#                into a copy of hg.audit): all the database work of one bill while the HIS waits;
+#   3. pgbench   tools/bench/issue.pgbench: invoice_issue()'s transaction on the same database, the
+#                call's journal row in it (into a copy of hg.audit): all the database work of one
+#                bill while the HIS waits; then again without the journal row (the bill's
+#                transaction as it was before the row joined it, for comparison with older runs);
 #                each with BENCH_PGBENCH_CLIENTS (100, as wrk) and BENCH_PGBENCH_FEW (16) clients
 #   4. pdf cold  public signed PDF links of bills never rendered (render + cache)
 #   5. pdf warm  the same links of BENCH_PDF_BILLS bills, round and round (cached)
@@ -279,7 +280,7 @@ alens=$($PSQL -F ' ' -c "SELECT length(req_enc), length(resp_enc) FROM hg.audit 
         AND endpoint = 'POST /invoice/api/v1/invoiceEBillOutpatient' AND status = 200 ORDER BY id DESC LIMIT 1")
 set -- $alens
 AREQLEN=${1:-1690} ARESPLEN=${2:-1220}
-# hgbench.audit: a copy of the journal's table for the second pass (tools/bench/audit.pgbench)
+# hgbench.audit: a copy of the journal's table for the journal row of issue.pgbench
 $PSQL <<'SQL' >/dev/null
 SET client_min_messages = error;
 DROP SCHEMA IF EXISTS hgbench CASCADE;
@@ -288,7 +289,7 @@ CREATE TABLE hgbench.audit (LIKE hg.audit INCLUDING ALL);
 CREATE SEQUENCE hgbench.audit_id_seq OWNED BY hgbench.audit.id;
 ALTER TABLE hgbench.audit ALTER id SET DEFAULT nextval('hgbench.audit_id_seq');
 SQL
-{ cat "$B/issue.pgbench"; cat "$B/audit.pgbench"; } > "$WORK/issue_audit.pgbench"
+grep -v 'INSERT INTO hgbench.audit' "$B/issue.pgbench" > "$WORK/issue_nojournal.pgbench"
 # run_pgbench NAME SCRIPT CLIENTS: the transaction rate in $pgtps, the mean latency in $pglat
 run_pgbench() {
     set +e
@@ -311,18 +312,19 @@ run_pgbench() {
     [ "${pgfail:-0}" = 0 ] || echo "  ! $1: $pgfail failed transactions"
 }
 pgerr=
-# 3a. the bill's transaction alone; 3b. the same and its journal row: all the database work of a bill
-# while the HIS waits.  Each with as many clients as wrk has connections, and with few: PostgreSQL
-# does the same work with much less CPU for 16 backends than for 100 (design/performance.md), so
-# the first flatters issuance, which reaches the database through a dozen pooled connections
+# 3a. the bill's transaction with its journal row: all the database work of a bill while the HIS
+# waits; 3b. the same without the journal row.  Each with as many clients as wrk has connections,
+# and with few: PostgreSQL does the same work with much less CPU for 16 backends than for 100
+# (design/performance.md), so the first flatters issuance, which reaches the database through a
+# dozen pooled connections
 run_pgbench pgbench "$B/issue.pgbench" "$PGBC"
 pgb=$(int "$pgtps"); pglat_bill=$pglat
 run_pgbench pgbench_few "$B/issue.pgbench" "$PGBC_FEW"
 pgbf=$(int "$pgtps")
-run_pgbench pgbench_audit "$WORK/issue_audit.pgbench" "$PGBC"
-pgba=$(int "$pgtps"); pglat_audit=$pglat
-run_pgbench pgbench_audit_few "$WORK/issue_audit.pgbench" "$PGBC_FEW"
-pgbaf=$(int "$pgtps")
+run_pgbench pgbench_nojournal "$WORK/issue_nojournal.pgbench" "$PGBC"
+pgbn=$(int "$pgtps"); pglat_nojournal=$pglat
+run_pgbench pgbench_nojournal_few "$WORK/issue_nojournal.pgbench" "$PGBC_FEW"
+pgbnf=$(int "$pgtps")
 set +e
 # its rows go again; as superuser (the stack's cluster has one) without the foreign-key triggers,
 # which would scan invoice.bills once per deleted row (nothing indexes bills.related_id)
@@ -424,9 +426,9 @@ spread=$(int "$(field spread rate)"); p50=$(field spread p50_ms); p99=$(field sp
 hot=$(int "$(field hot rate)"); hp99=$(field hot p99_ms)
 cold=$(int "$(field pdf_cold rate)"); warm=$(int "$(field pdf_warm rate)"); wp99=$(field pdf_warm p99_ms)
 ratio=$(awk -v a="$spread" -v b="$pgb" 'BEGIN { printf "%d", b ? 100 * a / b : 0 }')
-ratio_all=$(awk -v a="$spread" -v b="$pgba" 'BEGIN { printf "%d", b ? 100 * a / b : 0 }')
+ratio_nj=$(awk -v a="$spread" -v b="$pgbn" 'BEGIN { printf "%d", b ? 100 * a / b : 0 }')
 ratio_few=$(awk -v a="$spread" -v b="$pgbf" 'BEGIN { printf "%d", b ? 100 * a / b : 0 }')
-ratio_all_few=$(awk -v a="$spread" -v b="$pgbaf" 'BEGIN { printf "%d", b ? 100 * a / b : 0 }')
+ratio_nj_few=$(awk -v a="$spread" -v b="$pgbnf" 'BEGIN { printf "%d", b ? 100 * a / b : 0 }')
 p99r=$(printf '%.1f' "$p99")
 csteps=$(int "$(field consult rate)"); cp99=$(printf '%.1f' "$(field consult p99_ms)")
 echo
@@ -443,14 +445,14 @@ printf '%-34s %10s %9s %9s  %s\n' "bills, one billing point (MZ01)" "$hot" "$(fi
 printf '%-34s %10s %9s %9s  %s\n' "PDFs, first download (render)" "$cold" "$(field pdf_cold p50_ms)" "$(field pdf_cold p99_ms)" "($(field pdf_cold ok) bills)"
 printf '%-34s %10s %9s %9s  %s\n' "PDFs, cached ($(wc -l < "$WORK/pdf.warm") bills)" "$warm" "$(field pdf_warm p50_ms)" "$wp99" \
     ">=200/s: $(verdict "$warm" 200 min)"
-printf '%-34s %10s %9s %9s  %s\n' "pgbench the bill's txn, -c$PGBC" "$pgb" "" "avg $pglat_bill" "(issue.pgbench)"
+printf '%-34s %10s %9s %9s  %s\n' "pgbench the bill's txn, -c$PGBC" "$pgb" "" "avg $pglat_bill" "(issue.pgbench, journal row in it)"
 printf '%-34s %9s%% %9s %9s  %s\n' "  issuance / that" "$ratio" "" "" ">=60%: $(verdict "$ratio" 60 min)"
 printf '%-34s %10s %9s %9s  %s\n' "  the same, -c$PGBC_FEW" "$pgbf" "" "" ""
 printf '%-34s %9s%% %9s %9s  %s\n' "  issuance / that" "$ratio_few" "" "" ">=60%: $(verdict "$ratio_few" 60 min)"
-printf '%-34s %10s %9s %9s  %s\n' "pgbench + its audit row, -c$PGBC" "$pgba" "" "avg $pglat_audit" "(+ audit.pgbench: all a bill's DB work)"
-printf '%-34s %9s%% %9s %9s  %s\n' "  issuance / that" "$ratio_all" "" "" ">=60%: $(verdict "$ratio_all" 60 min)"
-printf '%-34s %10s %9s %9s  %s\n' "  the same, -c$PGBC_FEW" "$pgbaf" "" "" ""
-printf '%-34s %9s%% %9s %9s  %s\n' "  issuance / that" "$ratio_all_few" "" "" ">=60%: $(verdict "$ratio_all_few" 60 min)"
+printf '%-34s %10s %9s %9s  %s\n' "  without the journal row, -c$PGBC" "$pgbn" "" "avg $pglat_nojournal" "(not issuance's shape: older runs')"
+printf '%-34s %9s%% %9s %9s  %s\n' "  issuance / that" "$ratio_nj" "" "" ""
+printf '%-34s %10s %9s %9s  %s\n' "  the same, -c$PGBC_FEW" "$pgbnf" "" "" ""
+printf '%-34s %9s%% %9s %9s  %s\n' "  issuance / that" "$ratio_nj_few" "" "" ""
 printf '%-34s %10s %9s %9s  %s\n' "consult answer steps, 100 patients" "$csteps" "$(field consult p50_ms)" "$cp99" \
     ">=2000/s: $(verdict "$csteps" 2000 min)"
 printf '%-34s %10s %9s %9s  %s\n' "  the same at $PACED_STEPS/s offered" "$(int "$(field consult_paced rate)")" \
@@ -459,4 +461,4 @@ printf '%-34s %10s %9s %9s  %s\n' "outbox drain, no load (upload+SMS)" "$drain" 
 echo "  whole run $(( $(date +%s) - ALL_START )) s; wrk/pgbench output in var/bench/; the outbox drainer still has"
 echo "  $(backlog) uploads/SMS of the bench's bills to deliver (watch: hisgate outbox stats, or /hg/status)"
 echo "  machine load after the run (1/5/15 min): $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "bench: bills_per_s=$spread p99_ms=$p99r hot_bills_per_s=$hot pdfs_per_s=$warm pgbench_per_s=$pgb pgbench_few_per_s=$pgbf pgbench_audit_per_s=$pgba pgbench_audit_few_per_s=$pgbaf ratio_pct=$ratio ratio_few_pct=$ratio_few ratio_audit_pct=$ratio_all ratio_audit_few_pct=$ratio_all_few static_per_s=$static pdfs_cold_per_s=$cold consult_steps_per_s=$csteps consult_p99_ms=$cp99 drain_per_s=$drain bills_paced_per_s=$(int "$(field paced rate)") bills_paced_p99_ms=$(printf '%.1f' "$(field paced p99_ms)") bills_target_per_s=$(int "$(field target rate)") bills_target_p99_ms=$(printf '%.1f' "$(field target p99_ms)") consult_paced_per_s=$(int "$(field consult_paced rate)") consult_paced_p99_ms=$(printf '%.1f' "$(field consult_paced p99_ms)")"
+echo "bench: bills_per_s=$spread p99_ms=$p99r hot_bills_per_s=$hot pdfs_per_s=$warm pgbench_per_s=$pgb pgbench_few_per_s=$pgbf pgbench_nojournal_per_s=$pgbn pgbench_nojournal_few_per_s=$pgbnf ratio_pct=$ratio ratio_few_pct=$ratio_few ratio_nojournal_pct=$ratio_nj ratio_nojournal_few_pct=$ratio_nj_few static_per_s=$static pdfs_cold_per_s=$cold consult_steps_per_s=$csteps consult_p99_ms=$cp99 drain_per_s=$drain bills_paced_per_s=$(int "$(field paced rate)") bills_paced_p99_ms=$(printf '%.1f' "$(field paced p99_ms)") bills_target_per_s=$(int "$(field target rate)") bills_target_p99_ms=$(printf '%.1f' "$(field target p99_ms)") consult_paced_per_s=$(int "$(field consult_paced rate)") consult_paced_p99_ms=$(printf '%.1f' "$(field consult_paced p99_ms)")"

@@ -48,6 +48,7 @@ typedef struct hg_call_t {
     /* set by mod_hisgate, for hg_call_commit_answer */
     apr_status_t (*commit_answer)(struct hg_call_t *c, hg_db_result_t **res, const hg_db_stmt_t *last,
                                   int *applied);
+    apr_status_t (*journal_row)(struct hg_call_t *c, const char ***cols);
     unsigned      route_flags;
     int           audited;       /* the call's audit row went with the route's commit */
     const char   *out_text;      /* c->out as it was journalled, sent as it is */
@@ -251,6 +252,22 @@ static inline apr_status_t hg_call_commit_answer(hg_call_t *c, int status, json_
 {
     hg_call_answer(c, status, out);
     return c->commit_answer(c, res, last, NULL);
+}
+
+/* Answer, and take the call's journal row to commit it with a write that someone else sends (a
+ * group's statement, on another connection): *cols = the row's HG_AUDIT_NCOLS values
+ * (hg_audit_rows_stmt), NULL for a call that is not journalled.  The answer must be final.  Once
+ * the row is committed, hg_call_journalled(c) says so; until then (or if the write fails and the
+ * route answers again) mod_hisgate writes the row for the answer it sends, as for any call. */
+static inline apr_status_t hg_call_answer_journal(hg_call_t *c, int status, json_t *out, const char ***cols)
+{
+    hg_call_answer(c, status, out);
+    return c->journal_row(c, cols);
+}
+
+static inline void hg_call_journalled(hg_call_t *c)
+{
+    c->audited = c->out_text != NULL;
 }
 
 /* Answer with a guarded write outside any transaction: `guard` is a data-modifying statement with

@@ -1022,6 +1022,25 @@ static apr_status_t commit_answer(hg_call_t *c, hg_db_result_t **res, const hg_d
     return APR_SUCCESS;
 }
 
+/* hg_call_answer_journal: the row for the answer, not written; the answer is sent as journalled */
+static apr_status_t journal_row(hg_call_t *c, const char ***cols)
+{
+    hg_db_stmt_t st;
+    hg_audit_rec_t rec;
+    const char *text;
+    apr_status_t rv;
+    *cols = NULL;
+    if (!call_audited(c))
+        return APR_SUCCESS;
+    text = hg_json_dump(c->pool, c->out, 0);
+    audit_rec(c, &rec, text, strlen(text), c->status ? c->status : 200);
+    if ((rv = hg_audit_stmt(&st, c->pool, hg_conf_global->audit_key, &rec)) != APR_SUCCESS)
+        return rv;
+    c->out_text = text;
+    *cols = (const char **)st.params;
+    return APR_SUCCESS;
+}
+
 static int send_answer(hg_call_t *c, int audit)
 {
     request_rec *r = c->r;
@@ -1113,6 +1132,7 @@ static int handle(request_rec *r)
         hg_json_arena(c->pool);
     c->route_flags = flags;
     c->commit_answer = commit_answer;
+    c->journal_row = journal_row;
     c->path_rest = rest;
     c->baton = e->baton;
     if (!hg_conf_global->keys_loaded && (flags & (HG_R_SIGNED | HG_R_STAFF))) {

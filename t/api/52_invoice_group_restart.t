@@ -5,7 +5,9 @@
 # next request (the member answered 200 with a body that was no JSON: 54 of the first, restart-free
 # burst) or unmapped by a worker thread leaving with a restart (the child crashed).  Every child
 # must live, and every answer name the bill stored for its busNo.  (Without the fix: fails test 3,
-# and test 1 in one run of two.)
+# and test 1 in one run of two.)  Each answered call has one journal row, committed in the same
+# transaction as its bill (the group's statement carries its members' rows), holding the very
+# answer the HIS received.
 use strict;
 use warnings FATAL => 'all';
 use utf8;
@@ -17,7 +19,7 @@ use Time::HiRes qw(time sleep);
 use HG qw(psql);
 use HGInvoice qw(outpatient);
 
-plan tests => 4;
+plan tests => 7;
 
 my $vars = Apache::Test::config()->{vars};
 my $log = "$vars->{t_logs}/error_log";
@@ -50,7 +52,7 @@ sub burst {
         print $cfg qq{url = "http://} . Apache::TestRequest::hostport() . qq{$target"\nrequest = "POST"\n}
                  . qq{header = "Authorization: $auth"\nheader = "Content-Type: application/json"\n}
                  . qq{data-binary = "\@$state/body.$round.$i"\noutput = "$state/answer.$round.$i"\n}
-                 . qq{write-out = "%{http_code} $i\\n"\n};
+                 . qq{write-out = "%{http_code} $i %header{x-request-id}\\n"\n};
     }
     close $cfg;
     return \@bus;
@@ -61,8 +63,25 @@ sub send_burst {
     return $fh;
 }
 
+# the sealer chains journal rows with an UPDATE, which gives them a new xmin: held off (its lock on
+# the chain's head taken first) until the rows have been compared with their bills
+my $pgbin = (sort glob('/usr/lib/postgresql/*/bin'))[-1];
+my $holder = fork // die "fork: $!";
+if (!$holder) {
+    exec "$pgbin/psql", '-h', '127.0.0.1', '-p', $ENV{HG_PGPORT}, '-U', 'hisgate', '-d', 'hisgate', '-qtAX', '-c',
+        "SELECT 1 FROM hg.audit_head WHERE id = 1 FOR UPDATE; SELECT pg_sleep(300)";
+}
+HG::wait_until(10, sub { psql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%audit_head%pg_sleep(300)%' "
+                              . "AND state = 'active' AND pid <> pg_backend_pid()") > 0 });
+sub release_sealer {
+    kill 'TERM', $holder;
+    waitpid $holder, 0;
+    psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%audit_head%pg_sleep(300)%' "
+         . "AND pid <> pg_backend_pid()");
+}
+
 my $off = -s $log;
-my (@all, %status);
+my (@all, %status, %rid);
 for my $round (1 .. 4) {
     my $bus = burst($round, 300);
     my $fh = send_burst($round);
@@ -71,11 +90,12 @@ for my $round (1 .. 4) {
         sleep 0.4;
         kill 'USR1', $ppid;
     }
-    while (my $l = <$fh>) { $status{"$round.$2"} = $1 if $l =~ /^(\d+) (\d+)$/ }
+    while (my $l = <$fh>) { ($status{"$round.$2"}, $rid{"$round.$2"}) = ($1, $3) if $l =~ /^(\d+) (\d+) ?(\S*)$/ }
     close $fh;
     for my $i (1 .. @$bus) {
         my $text = do { local $/; open my $af, '<:raw', "$state/answer.$round.$i" or undef; $af ? scalar <$af> : '' };
-        push @all, [ $bus->[$i - 1], $status{"$round.$i"} // 0, eval { $json->decode($text) } // {} ];
+        push @all, [ $bus->[$i - 1], $status{"$round.$i"} // 0, eval { $json->decode($text) } // {},
+                     $rid{"$round.$i"} // '', $text ];
         unlink "$state/answer.$round.$i", "$state/body.$round.$i";
     }
     sleep 1;          # the restart settles before the next burst
@@ -98,3 +118,31 @@ ok t_cmp(scalar(@wrong), 0, 'every answer names the bill stored for its busNo: c
 my $grouped = psql("SELECT count(*) FROM (SELECT xmin::text FROM invoice.bills WHERE place_code = '$place' "
                    . "GROUP BY 1 HAVING count(*) > 1) t");
 ok t_cmp($grouped > 0 ? 'grouped' : 'never grouped', 'grouped', "bills were issued in groups ($grouped transactions of several)");
+
+# the journal: one row per answered call, in its bill's transaction (the same xmin), status 200
+my @rids = map { $_->[3] } @ok;
+my $rows = psql("SELECT string_agg(a.request_id || ' ' || a.status || ' ' || a.xmin::text, ',') FROM hg.audit a "
+                . "WHERE a.request_id = ANY('{" . join(',', @rids) . "}')");
+my %rows;
+push @{ $rows{ (split / /)[0] } }, [ (split / /)[1, 2] ] for split /,/, $rows // '';
+my %bill_xmin = map { split /\|/ } split /\n/,
+    psql("SELECT bus_no || '|' || xmin::text FROM invoice.bills WHERE place_code = '$place'");
+release_sealer();
+my @not_one = grep { @{ $rows{ $_->[3] } // [] } != 1 } @ok;
+ok t_cmp(scalar(@not_one), 0, 'every answered call has exactly one journal row')
+    or print STDERR "#   $not_one[0][0]: " . scalar(@{ $rows{ $not_one[0][3] } // [] }) . " rows\n";
+my @apart = grep { my $a = ($rows{ $_->[3] } // [])->[0] // [0, '-'];
+                   $a->[0] != 200 || $a->[1] ne ($bill_xmin{ $_->[0] } // '') } @ok;
+ok t_cmp(scalar(@apart), 0, "every call's journal row (200) committed in its bill's transaction")
+    or print STDERR "#   $apart[0][0]: row " . join(' ', @{ ($rows{ $apart[0][3] } // [])->[0] // [] })
+                    . ", bill xmin " . ($bill_xmin{ $apart[0][0] } // 'none') . "\n";
+# three answers of grouped bills (a transaction of several), read back from the journal
+my %group_size;
+$group_size{$_}++ for values %bill_xmin;
+my @sample = (grep { ($group_size{ $bill_xmin{ $_->[0] } // '' } // 0) > 1 } @ok)[0, 1, 2];
+my $same = 0;
+for my $c (grep { defined } @sample) {
+    my ($rc, $out) = HG::hisgate("audit show --request-id $c->[3]");
+    $same++ if $rc == 0 && index($out, $c->[4]) >= 0;
+}
+ok t_cmp($same, 3, 'the journal holds the very answer sent, for bills issued in a group');
