@@ -1,10 +1,12 @@
 /* Unit tests for common/hg_qr: its own mask choice gives, module for module, the symbol
  * libqrencode's QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1) gives (the mask it picks,
  * its format information, its flag bytes), over thousands of texts of every shape a bill's QR code
- * may carry; and the PNG and SVG draw that symbol. */
+ * may carry; and the PNG and SVG draw that symbol: the PNG read back (chunks, CRCs, the image
+ * data inflated, the filters undone) pixel for pixel. */
 #include <stdint.h>
 #include <string.h>
 #include <qrencode.h>
+#include <zlib.h>
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
@@ -114,6 +116,70 @@ static void compare(apr_pool_t *p, int kind, const char *text)
         QRcode_free(qr);
 }
 
+static apr_uint32_t get32(const unsigned char *b)
+{
+    return (apr_uint32_t)b[0] << 24 | (apr_uint32_t)b[1] << 16 | (apr_uint32_t)b[2] << 8 | b[3];
+}
+
+/* NULL when png shows modules (w x w, dark = bit 0) in a quiet zone of 4 at scale px a module;
+ * else what is wrong */
+static const char *png_shows(apr_pool_t *p, const unsigned char *png, apr_size_t len,
+                             const unsigned char *mod, int w, int scale)
+{
+    apr_size_t at = 8, zlen = 0, rawlen;
+    unsigned char *z = NULL, *raw;
+    apr_uint32_t px = 0, x, y;
+    uLongf out;
+    int ended = 0;
+
+    if (len < 8 || memcmp(png, "\x89PNG\r\n\x1a\n", 8))
+        return "no PNG signature";
+    while (at + 12 <= len && !ended) {
+        apr_uint32_t n = get32(png + at);
+        const unsigned char *type = png + at + 4, *d = png + at + 8;
+        if (at + 12 + n > len)
+            return "a chunk past the end";
+        if (get32(d + n) != (apr_uint32_t)crc32(0L, type, n + 4))
+            return apr_psprintf(p, "bad CRC of %.4s", type);
+        if (!memcmp(type, "IHDR", 4)) {
+            px = get32(d);
+            if (n != 13 || get32(d + 4) != px || d[8] != 1 || d[9] != 0 || d[12] != 0)
+                return "not a square 1-bit grayscale image";
+        } else if (!memcmp(type, "IDAT", 4)) {
+            z = apr_pmemdup(p, d, n);
+            zlen = n;
+        } else if (!memcmp(type, "IEND", 4))
+            ended = 1;
+        at += 12 + n;
+    }
+    if (!ended || at != len || !z)
+        return "chunks: no IEND at the end, or no IDAT";
+    if (px != (apr_uint32_t)(w + 8) * scale)
+        return apr_psprintf(p, "%u pixels wide, not %d", px, (w + 8) * scale);
+    rawlen = (apr_size_t)((px + 7) / 8 + 1) * px;
+    raw = apr_palloc(p, rawlen + 1);
+    out = rawlen + 1;
+    if (uncompress(raw, &out, z, zlen) != Z_OK || out != rawlen)
+        return apr_psprintf(p, "the zlib stream does not inflate to %lu bytes", (unsigned long)rawlen);
+    for (y = 0; y < px; y++) {
+        apr_size_t stride = (px + 7) / 8 + 1;
+        unsigned char *row = raw + (apr_size_t)y * stride, *above = row - stride;
+        if (row[0] == 2 && y > 0)            /* Up: add the row above */
+            for (x = 1; x < stride; x++)
+                row[x] = (unsigned char)(row[x] + above[x]);
+        else if (row[0] != 0)
+            return apr_psprintf(p, "row %u: filter %d", y, row[0]);
+        for (x = 0; x < px; x++) {
+            int mx = (int)(x / scale) - 4, my = (int)(y / scale) - 4;
+            int dark = mx >= 0 && my >= 0 && mx < w && my < w && (mod[my * w + mx] & 1);
+            int bit = (row[1 + x / 8] >> (7 - x % 8)) & 1;
+            if (bit == dark)
+                return apr_psprintf(p, "pixel %u,%u is %s", x, y, bit ? "light" : "dark");
+        }
+    }
+    return NULL;
+}
+
 int main(void)
 {
     apr_pool_t *pool, *p;
@@ -122,7 +188,7 @@ int main(void)
     apr_initialize();
     apr_pool_create(&pool, NULL);
     apr_pool_create(&p, pool);
-    tap_plan(KINDS + 10);
+    tap_plan(KINDS + 11);
     /* otherwise every comparison below would hold trivially: libqrencode against itself */
     tap_ok(hg_qr_fast_mask(), "libqrencode's inner functions found: the mask is chosen by hg_qr");
 
@@ -148,6 +214,32 @@ int main(void)
     compare(p, LONG, pick(p, "abcdefghijklmnopqrstuvwxyz", 2331));  /* 8-bit mode throughout */
     compare(p, LONG, pick(p, "abcdefghijklmnopqrstuvwxyz", 2332));
     apr_pool_clear(p);
+
+    {
+        /* PNGs of every size and scale, read back */
+        int bad = 0, n = 0, scale;
+        for (i = 0; i < 240; i++) {
+            const unsigned char *png, *mod;
+            const char *why, *text;
+            apr_size_t len;
+            int w;
+            kind = i % KINDS;
+            text = text_of(p, kind, kind == LONG ? 301 + rnd(2031) : kind == SHORT ? 1 + rnd(40) : 10 + rnd(291));
+            if (!*text)                       /* a short Chinese text may have no character */
+                text = "x";
+            scale = i < 8 ? 20 : 1 + (i % 8);
+            if (hg_qr_png(&png, &len, p, text, scale) != APR_SUCCESS
+                || hg_qr_encode_modules(&mod, &w, p, text) != APR_SUCCESS)
+                why = "not drawn";
+            else
+                why = png_shows(p, png, len, mod, w, scale);
+            n++;
+            if (why && bad++ < 3)
+                tap_diag("%s text of %zu bytes at scale %d: %s", kind_name[kind], strlen(text), scale, why);
+            apr_pool_clear(p);
+        }
+        tap_is_int(bad, 0, "%d PNGs (scales 1 to 8 and 20) read back show their symbol, pixel for pixel", n);
+    }
 
     for (kind = 0; kind < KINDS; kind++) {
         total += compared[kind];
