@@ -87,6 +87,16 @@ apr_status_t hg_json_set_new(json_t *obj, const char *key, json_t *v);
 
 /* ---- dates ---- */
 
+/* Beijing time (UTC+8, no daylight saving since 1991): what the platforms' times and the hospital's
+ * staff mean by a time, whatever the server's TZ or PostgreSQL's TimeZone (a cloud VM on UTC dated
+ * bills 8 hours early).  HG_TIME_ZONE for SQL (… AT TIME ZONE), hg_time_exp_cn for C. */
+#define HG_TIME_ZONE     "Asia/Shanghai"
+#define HG_TIME_OFFSET_S (8 * 3600)
+static inline apr_status_t hg_time_exp_cn(apr_time_exp_t *t, apr_time_t when)
+{
+    return apr_time_exp_tz(t, when, HG_TIME_OFFSET_S);
+}
+
 /* Formats used by the specs.  A format is a pattern of the tokens yyyy MM dd HH mm ss SSS (each exactly
  * that many ASCII digits) and literal characters, so others can be written too. */
 #define HG_DATE_TS17      "yyyyMMddHHmmssSSS"

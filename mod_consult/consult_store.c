@@ -12,7 +12,7 @@ const char *consult_today(apr_pool_t *p)
     apr_time_exp_t tm;
     char buf[16];
     apr_size_t n;
-    apr_time_exp_lt(&tm, apr_time_now());
+    hg_time_exp_cn(&tm, apr_time_now());
     apr_strftime(buf, &n, sizeof(buf), "%Y-%m-%d", &tm);
     return apr_pstrdup(p, buf);
 }

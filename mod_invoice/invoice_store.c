@@ -116,11 +116,12 @@ const char *invoice_subject_canon(apr_pool_t *p, const char *kind, const char *v
     return v;
 }
 
-/* take the next e-bill number of a billing point: the stock row stays locked until COMMIT,
- * so this comes as late as possible in the transaction (design/performance.md); begin: open the
- * transaction with it, in the same round trip */
-static apr_status_t take_number(invoice_ctx_t *x, const char *kind, const char *place, int begin,
-                                const char **batch, apr_int64_t *no, const char **create_time)
+/* take the next number of a billing point (of the bill code batch_code when not NULL): the stock
+ * row stays locked until COMMIT, so this comes as late as possible in the transaction
+ * (design/performance.md); begin: open the transaction with it, in the same round trip.  The time
+ * is Beijing time whatever the database's TimeZone (a server on UTC dated bills 8 hours early) */
+static apr_status_t take_number(invoice_ctx_t *x, const char *kind, const char *place, const char *batch_code,
+                                int begin, const char **batch, apr_int64_t *no, const char **create_time)
 {
     hg_db_result_t *r;
     apr_status_t rv;
@@ -130,11 +131,17 @@ static apr_status_t take_number(invoice_ctx_t *x, const char *kind, const char *
     rv = (begin ? hg_db_begin_q : hg_db_q)(x->db, &r,
         "UPDATE invoice.stock SET next_no = next_no + 1 WHERE id = ("
         "  SELECT id FROM invoice.stock WHERE institution = $1 AND place_code = $2 AND kind = $3 "
-        "    AND next_no <= end_no ORDER BY id LIMIT 1 FOR UPDATE) "
-        "RETURNING bill_batch_code, next_no - 1, to_char(clock_timestamp(), 'YYYYMMDDHH24MISSMS')",
-        3, x->institution, place, kind);
+        "    AND next_no <= end_no AND ($4::text IS NULL OR bill_batch_code = $4) ORDER BY id LIMIT 1 FOR UPDATE) "
+        "RETURNING bill_batch_code, next_no - 1, "
+        "  to_char(clock_timestamp() AT TIME ZONE '" HG_TIME_ZONE "', 'YYYYMMDDHH24MISSMS')",
+        4, x->institution, place, kind, batch_code && *batch_code ? batch_code : NULL);
     if (rv)
         return rv;
+    if (r->nrows != 1 && batch_code && *batch_code)
+        return fail(x, !strcmp(kind, "ebill") ? "HG_INVOICE_NO_STOCK" : "HG_INVOICE_NO_PAPER_STOCK",
+                    !strcmp(kind, "ebill") ? "billBatchCode" : "pBillBatchCode",
+                    apr_psprintf(x->p, "billing point %s has no numbers of %s left", place, batch_code),
+                    HG_ECONFLICT);
     if (r->nrows != 1)
         return fail(x, !strcmp(kind, "ebill") ? "HG_INVOICE_NO_STOCK" : "HG_INVOICE_NO_PAPER_STOCK",
                     "placeCode", apr_psprintf(x->p, "billing point %s has no %s numbers left", place,
@@ -347,7 +354,7 @@ static apr_status_t issue_alone(invoice_ctx_t *x, invoice_kind_t kind, json_t *n
         if ((rv = invoice_check_code(random)))
             return rv;
         /* BEGIN with the number, and the bill with COMMIT: two round trips for the transaction */
-        if ((rv = take_number(x, "ebill", place, 1, &batch, &no, &create_time)))
+        if ((rv = take_number(x, "ebill", place, NULL, 1, &batch, &no, &create_time)))
             goto rollback;
         if ((rv = invoice_format_bill_no(bill_no, no)))
             goto rollback;
@@ -532,7 +539,7 @@ static int group_run(invoice_ctx_t *x, issue_member_t **ms, hg_group_member_t **
         "   FROM s, w WHERE t.id = s.id AND w.want > 0 "
         "   RETURNING t.bill_batch_code, s.next_no AS first, least(w.want, s.end_no - s.next_no + 1) AS taken) "
         "SELECT u.bill_batch_code, coalesce(u.first, 0), coalesce(u.taken, 0), "
-        "  to_char(clock_timestamp(), 'YYYYMMDDHH24MISSMS'), "
+        "  to_char(clock_timestamp() AT TIME ZONE '" HG_TIME_ZONE "', 'YYYYMMDDHH24MISSMS'), "
         "  array_to_string(array(SELECT (v IN (SELECT bus_no FROM ex))::int FROM unnest($4::text[]) "
         "    WITH ORDINALITY AS a(v, o) ORDER BY o), '') "
         "FROM (SELECT 1) one LEFT JOIN u ON true",
@@ -823,7 +830,7 @@ static apr_status_t flush(invoice_ctx_t *x, json_t *req, int deposit_only, invoi
         || (rv = invoice_check_code(random)))
         goto rollback;
     json_object_set_new(red_norm, "placeCode", json_string(place));
-    if ((rv = take_number(x, "ebill", place, 0, &batch, &no, &create_time))
+    if ((rv = take_number(x, "ebill", place, NULL, 0, &batch, &no, &create_time))
         || (rv = invoice_format_bill_no(bill_no, no))
         || (rv = invoice_make_doc(&red_doc, x->p, kind, x->institution, x->institution_name, batch, bill_no,
                                   random, create_time, 1, orig->bill_batch_code, orig->bill_no, red_norm))
@@ -1001,7 +1008,8 @@ apr_status_t invoice_paper_turn(invoice_ctx_t *x, json_t *req, int re, const cha
         goto rollback;
     }
     if (b->paper_no && !re) {
-        if (want_no && !strcmp(want_no, b->paper_no)) {        /* the same exchange again */
+        if (want_no && !strcmp(want_no, b->paper_no)            /* the same exchange again */
+            && (!want_batch || !*want_batch || !strcmp(want_batch, b->paper_batch_code))) {
             hg_db_rollback(x->db);
             *p_batch = b->paper_batch_code;
             *p_no = b->paper_no;
@@ -1019,7 +1027,7 @@ apr_status_t invoice_paper_turn(invoice_ctx_t *x, json_t *req, int re, const cha
         rv = fail(x, "HG_INVOICE_NO_PAPER", "billNo", "reTurnPaper needs an exchanged paper bill", HG_ECONFLICT);
         goto rollback;
     }
-    if ((rv = take_number(x, "paper", hg_json_gets(req, "placeCode", NULL), 0, &batch, &n, NULL))
+    if ((rv = take_number(x, "paper", hg_json_gets(req, "placeCode", NULL), want_batch, 0, &batch, &n, NULL))
         || (rv = invoice_format_bill_no(no, n)))
         goto rollback;
     /* the HIS printed on the paper it holds: the number must be the one the stock hands out */

@@ -804,7 +804,7 @@ static apr_status_t window_notify(hg_call_t *c, invoice_ctx_t *x, invoice_bill_t
 static const char *now17(apr_pool_t *p)
 {
     apr_time_exp_t t;
-    apr_time_exp_lt(&t, apr_time_now());
+    hg_time_exp_cn(&t, apr_time_now());
     return apr_psprintf(p, "%04d%02d%02d%02d%02d%02d%03d", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
                         t.tm_hour, t.tm_min, t.tm_sec, t.tm_usec / 1000);
 }

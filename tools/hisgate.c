@@ -75,6 +75,9 @@ static hg_db_t *connect_db(void)
     if (PQstatus(conn) != CONNECTION_OK)
         die("cannot connect: %s", PQerrorMessage(conn));
     hg_db_wrap(&db, pool, conn);
+    /* the days and times it reads and writes are Beijing time, as httpd's sessions (DBDInitSQL) */
+    if (hg_db_q(db, NULL, "SELECT set_config('TimeZone', $1, false)", 1, HG_TIME_ZONE) != APR_SUCCESS)
+        die("cannot set the time zone: %s", db->errmsg ? db->errmsg : "");
     return db;
 }
 

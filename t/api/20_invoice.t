@@ -11,7 +11,7 @@ use JSON::PP;
 use HG qw(json_of signed_request psql wait_until staff_login);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 101;
+plan tests => 102;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -42,6 +42,16 @@ ok t_cmp($j->{billBatchCode}, '44010126', 'bill code from the billing point stoc
 ok t_cmp($j->{billNo}, qr/^\d{10}$/, 'bill number: 10 digits');
 ok t_cmp($j->{random}, qr/^[0-9a-z]{6}$/, 'check code: 6 characters');
 ok t_cmp($j->{createTime}, qr/^\d{17}$/, 'createTime yyyyMMddHHmmssSSS');
+# 开票日期 is Beijing time, whatever the test cluster's TimeZone (UTC here): within a minute of it
+{
+    my @cn = gmtime(time + 8 * 3600);
+    my $cn = sprintf '%04d%02d%02d%02d%02d', $cn[5] + 1900, $cn[4] + 1, $cn[3], $cn[2], $cn[1];
+    my ($y, $mo, $d, $h, $mi) = ($j->{createTime} // '') =~ /^(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)/;
+    my $off = defined $mi ? abs(($h * 60 + $mi) - ($cn[2] * 60 + $cn[1])) : 9999;
+    $off = 1440 - $off if $off > 720;
+    ok t_cmp($off <= 1 ? 'Beijing time' : "$off minutes off (Beijing now $cn)", 'Beijing time',
+             'createTime is Beijing time (UTC+8)');
+}
 ok t_cmp(substr(decode_base64($j->{billQRCode} // ''), 0, 4), "\x89PNG", 'billQRCode is a base64 PNG');
 ok t_cmp($j->{pictureNetUrl}, qr{/invoice/bill\.html#code=44010126&no=$j->{billNo}&r=$j->{random}$}, 'H5 link');
 # what a window scanner reads from that picture: the H5 link itself

@@ -11,7 +11,7 @@ use POSIX qw(strftime);
 use HG qw(json_of signed_request psql);
 use HGInvoice qw(outpatient now17);
 
-plan tests => 58;
+plan tests => 63;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -198,6 +198,22 @@ ok t_cmp(join(',', map { "$_->{pBillBatchCode}:$_->{remaining}" } @{ $j->{billBa
 ok t_cmp(join(',', map { "$_->{pBillBatchCode}:$_->{startNo}-$_->{endNo}" } @{ $j->{ranges} // [] }),
          '44015001:0000000001-0000000010,44015002:0000000001-0000000005,44015001:0000000020-0000000030',
          'and getValidBillNo gives each range');
+# a desk with two paper codes prints on either: the number comes from the code the HIS asked for
+# (turnPaper once took the first code's number whatever pBillBatchCode said, and refused the other)
+my ($rx, $x) = call('invoiceEBillOutpatient', outpatient());
+my %turnx = (billBatchCode => $x->{billBatchCode}, billNo => $x->{billNo}, busDateTime => now17(),
+             placeCode => 'T50MIXED', operator => '李四');
+($r, $j) = call('getPaperBillNo', { placeCode => 'T50MIXED', pBillBatchCode => '44015002' });
+ok t_cmp("$j->{pBillBatchCode} $j->{pBillNo}", '44015002 0000000001', "getPaperBillNo: the second code's next number");
+($r, $j) = call('turnPaper', { %turnx, pBillBatchCode => '44015002', pBillNo => '0000000001' });
+ok t_cmp($r->code . " $j->{pBillBatchCode} $j->{pBillNo}", '200 44015002 0000000001',
+         'turnPaper on the second code: that code\'s number');
+($r, $j) = call('turnPaper', { %turnx, pBillBatchCode => '44015002', pBillNo => '0000000001' });
+ok t_cmp($r->code . " $j->{pBillBatchCode} $j->{pBillNo}", '200 44015002 0000000001', 'sent again: the same paper');
+($r, $j) = call('turnPaper', { %turnx, pBillBatchCode => '44015001', pBillNo => '0000000001' });
+err_is($r, $j, 409, 'HG_INVOICE_PAPER_EXISTS', 'billNo', 'the same number of another code is not the same paper');
+($r, $j) = call('reTurnPaper', { %turnx, pBillBatchCode => '44019999', pBillNo => '0000000001' });
+err_is($r, $j, 409, 'HG_INVOICE_NO_PAPER_STOCK', 'pBillBatchCode', 'a code the desk does not hold: refused on the code');
 psql("INSERT INTO invoice.places VALUES ('44010001', 'T50NOPAPER', '无纸质票据的窗口') ON CONFLICT DO NOTHING");
 ($r, $j) = call('getValidBillBatchCode', { placeCode => 'T50NOPAPER' });
 ok t_cmp($r->code . ' ' . scalar(@{ $j->{billBatchCodes} // [0] }), '200 0', 'a billing point with no paper stock: none');

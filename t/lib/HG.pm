@@ -67,9 +67,11 @@ sub cli_env {
     return "HG_DSN='host=127.0.0.1 port=$ENV{HG_PGPORT} dbname=hisgate user=hisgate' HG_KEYS='$ENV{HG_KEYS}'";
 }
 
-# psql(SQL) → trimmed output (tuples only, unaligned)
+# psql(SQL) → trimmed output (tuples only, unaligned); in Beijing time, as httpd's sessions
+# (DBDInitSQL "SET TimeZone = 'Asia/Shanghai'"), whatever the test cluster's TimeZone
 sub psql {
     my ($sql) = @_;
+    local $ENV{PGTZ} = 'Asia/Shanghai';
     my $bin = (sort glob('/usr/lib/postgresql/*/bin'))[-1];
     open my $ph, '-|', "$bin/psql", '-h', '127.0.0.1', '-p', $ENV{HG_PGPORT}, '-U', 'hisgate',
         '-d', 'hisgate', '-qtAX', '-v', 'ON_ERROR_STOP=1', '-c', $sql or die $!;
