@@ -855,7 +855,7 @@ apr_status_t invoice_make_red_data(json_t **red, apr_pool_t *p, json_t *orig_nor
     if (!json_is_object(orig_normalized)) return HG_EINVALID;
     bus = hg_json_gets(orig_normalized, "busNo", NULL);
     if (!bus || !*bus || strchr(bus, '~')) return HG_EINVALID;       /* no busNo, or already red */
-    if (!text_ok(reason, 100) || !text_ok(operator_, 50) || !bus_date_time
+    if (!text_ok(reason, INVOICE_RED_REASON_MAX) || !text_ok(operator_, INVOICE_RED_OPERATOR_MAX) || !bus_date_time
         || hg_date_parse(NULL, bus_date_time, strlen(bus_date_time), HG_DATE_TS17, NULL) != APR_SUCCESS)
         return HG_EINVALID;
 

@@ -191,6 +191,11 @@ apr_status_t invoice_seal_verify(hg_pkey_t *pub, json_t *doc, const char *sig_b6
  * rebuilt here by the delivery.  *up is owned by p; HG_EINVALID when doc lacks one of them. */
 apr_status_t invoice_upload_data(json_t **up, apr_pool_t *p, json_t *doc, const char *seal_b64);
 
+/* a red bill's reason goes into its remark (200) after "冲红原因：", its operator becomes its payee
+ * and author (50): the longest a writeOffEBill may send */
+#define INVOICE_RED_REASON_MAX   100
+#define INVOICE_RED_OPERATOR_MAX 50
+
 /* ---- red bill (冲红) ----
  * *red = a copy of orig_normalized (a blue bill's normalized data, owned by p) with:
  *  - every amount negated: totalAmt (or amt), the split, the deposit fields, reimbursementAmt,

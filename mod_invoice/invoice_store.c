@@ -298,16 +298,23 @@ static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_ki
     return APR_SUCCESS;
 }
 
-static apr_status_t replay_or_conflict(invoice_ctx_t *x, const char *bus_no, const char *hash,
+/* a busNo issued before: the same bill again for the same content of the same kind (service), a
+ * conflict otherwise (the same body sent to invEBillRegistration after invoiceEBillOutpatient is
+ * another bill, not a resend) */
+static apr_status_t replay_or_conflict(invoice_ctx_t *x, invoice_kind_t kind, const char *bus_no, const char *hash,
                                        invoice_bill_t **bill, int *replayed, int *found)
 {
     hg_db_result_t *r;
-    apr_status_t rv = hg_db_q(x->db, &r, "SELECT id, content_hash FROM invoice.bills "
+    apr_status_t rv = hg_db_q(x->db, &r, "SELECT id, content_hash, kind FROM invoice.bills "
                               "WHERE institution = $1 AND bus_no = $2", 2, x->institution, bus_no);
     *found = 0;
     if (rv || r->nrows == 0)
         return rv;
     *found = 1;
+    if (strcmp(hg_db_val(r, 0, 2), invoice_kind_code(kind)) != 0)
+        return fail(x, "HG_INVOICE_BUSNO_CONFLICT", "busNo", apr_psprintf(x->p,
+                    "busNo %s was issued before as another kind of bill (%s)", bus_no, hg_db_val(r, 0, 2)),
+                    HG_ECONFLICT);
     if (strcmp(hg_db_val(r, 0, 1), hash) != 0)
         return fail(x, "HG_INVOICE_BUSNO_CONFLICT", "busNo", apr_psprintf(x->p,
                     "busNo %s was issued before with different content", bus_no), HG_ECONFLICT);
@@ -366,7 +373,7 @@ static apr_status_t issue_alone(invoice_ctx_t *x, invoice_kind_t kind, json_t *n
                          create_time, total, 0, 0, hash, doc, norm, invoice_kind_service(kind), 1, b, &id);
         if (rv == HG_ECONFLICT) {
             hg_db_rollback(x->db);
-            if ((rv = replay_or_conflict(x, bus_no, hash, bill, replayed, &found)) || found)
+            if ((rv = replay_or_conflict(x, kind, bus_no, hash, bill, replayed, &found)) || found)
                 return rv;
             continue;       /* the other request rolled back: try again */
         }
@@ -679,7 +686,7 @@ static apr_status_t issue_grouped(invoice_ctx_t *x, invoice_kind_t kind, json_t 
     case GM_EXISTS:
         if ((rv = member_reacquire(&me)))
             return rv;
-        if ((rv = replay_or_conflict(x, me.bus_no, hash, bill, replayed, &found)) || found)
+        if ((rv = replay_or_conflict(x, kind, me.bus_no, hash, bill, replayed, &found)) || found)
             return rv;
         /* gone since (its transaction was rolled back): alone */
         /* fall through */
@@ -722,8 +729,10 @@ apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
 static const hg_field_t FLUSH_SCHEMA[] = {
     { .name = "billBatchCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
     { .name = "billNo", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 20 },
-    { .name = "reason", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 200 },
-    { .name = "operator", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 60 },
+    { .name = "reason", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .min_len = 1,
+      .max_len = INVOICE_RED_REASON_MAX },
+    { .name = "operator", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .min_len = 1,
+      .max_len = INVOICE_RED_OPERATOR_MAX },
     { .name = "busDateTime", .type = HG_JT_DATE, .flags = HG_F_REQUIRED, .date_format = HG_DATE_TS17 },
     { .name = "placeCode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .max_len = 50 },
     HG_FIELDS_END

@@ -11,7 +11,7 @@ use JSON::PP;
 use HG qw(json_of signed_request psql wait_until staff_login);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 102;
+plan tests => 106;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -241,6 +241,12 @@ ok t_cmp($j->{pBillNo}, sprintf('%010d', $paper + 4), 'the voided blank is skipp
 
 # ---- red-flush
 my %flush = (billBatchCode => $c, billNo => $n, reason => '患者退费', operator => '李四', busDateTime => now17(), placeCode => 'MZ01');
+# the reason goes into the red bill's remark and the operator becomes its payee: too long for them is
+# a 400 on the field (it was a 500, the red bill's own check failing after the request's)
+($r, $j) = call('writeOffEBill', { %flush, reason => '退' x 101 });
+err_is($r, $j, 400, 'HG_FIELD_TOO_LONG', 'reason', 'a reason of 101 characters: refused on the field');
+($r, $j) = call('writeOffEBill', { %flush, operator => '李' x 51 });
+err_is($r, $j, 400, 'HG_FIELD_TOO_LONG', 'operator', 'an operator of 51 characters: refused on the field');
 ($r, $j) = call('writeOffEBill', \%flush);
 ok t_cmp($r->code, 200, 'red-flush');
 ok t_cmp($j->{eScarletBillNo}, qr/^\d{10}$/, 'the red bill has its own number');

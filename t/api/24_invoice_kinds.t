@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use HG qw(json_of signed_request psql wait_until);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 18;
+plan tests => 20;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -88,3 +88,15 @@ ok t_cmp(psql("SELECT o.state || ' ' || (o.result->>'fallbackFrom') || ' ' || (o
          'done wechat 43004', 'the delivery records the SMS in place of WeChat, and why');
 ($r, $j) = call('invoiceEBillOutpatient', outpatient(placeCode => 'POOL'));
 ok t_cmp(($j->{code} // '') . ' ' . $r->code, 'HG_INVOICE_NO_STOCK 409', 'the store room (POOL) issues nothing');
+# a busNo is one bill of one kind: the same body sent to another kind's service is a conflict, not
+# a resend answered with the first bill
+{
+    my $d = outpatient();
+    my ($r1, $j1) = call('invoiceEBillOutpatient', $d);
+    my ($r2, $j2) = call('invEBillRegistration', $d);
+    ok t_cmp($r1->code . ' ' . $r2->code . ' ' . ($j2->{code} // '-') . ' ' . ($j2->{field} // '-'),
+             '200 409 HG_INVOICE_BUSNO_CONFLICT busNo', 'the same body as a registration bill: 409 on busNo');
+    ($r2, $j2) = call('invoiceEBillOutpatient', $d);
+    ok t_cmp($r2->code . ' ' . ($j2->{replayed} ? 'replayed ' : '') . ($j2->{billNo} // '-'), "200 replayed $j1->{billNo}",
+             'and to its own service again: the same bill');
+}
