@@ -715,6 +715,11 @@ apr_status_t invoice_issue(invoice_ctx_t *x, invoice_kind_t kind, json_t *data,
     if ((rv = invoice_normalize_in_place(norm)) || (rv = invoice_content_hash(&hash, x->p, norm))
         || (rv = invoice_total_fen(norm, &total)))
         return rv;
+    /* busType (业务标识, mandatory on the platform's side) from the service when the HIS sends none;
+     * after the content hash, so that a resend of a bill issued before this default still matches */
+    if (!(hg_json_gets(norm, "busType", NULL) && *hg_json_gets(norm, "busType", NULL))
+        && (rv = hg_json_sets(norm, "busType", invoice_kind_bus_type(kind))))
+        return rv;
     /* a batch's earlier bill may have waited in line and found no connection afterwards */
     if (!x->db && (!x->db_reacquire || (rv = x->db_reacquire(x->db_baton, &x->db))))
         return fail(x, rv == HG_EDBBUSY ? "HG_DB_BUSY" : "HG_DB_UNAVAILABLE", NULL, NULL, rv ? rv : HG_EDBDOWN);

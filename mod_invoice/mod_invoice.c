@@ -298,15 +298,18 @@ const char *invoice_qr_png_b64(hg_call_t *c, const char *text)
     return hg_base64_encode(c->pool, png, len);
 }
 
-/* the issue answer in the Bosi names (fiscal-einvoice.md §4.1) */
+/* the issue answer in the Bosi names (fiscal-einvoice.md §4.1); state and isScarlet in the codes of
+ * §4.4, as getEBillStatesByBillInfo answers them (1 正常; 0 未开红票 / 1 已开红票: a resend after a
+ * red-flush says so), our own words in billState and isRedBill */
 static json_t *issue_answer(hg_call_t *c, invoice_ctx_t *x, const invoice_bill_t *b, int replayed)
 {
     const char *url = invoice_h5_url(x, b);
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:s, s:b}",
                      "busNo", b->bus_no, "billBatchCode", b->bill_batch_code, "billNo", b->bill_no,
                      "random", b->random, "createTime", b->create_time, "billQRCode", invoice_qr_png_b64(c, url),
-                     "pictureUrl", url, "pictureNetUrl", url, "state", b->state,
-                     "isScarlet", b->is_scarlet ? "1" : "0", "totalAmt", hg_money_format(c->pool, b->total_fen),
+                     "pictureUrl", url, "pictureNetUrl", url, "state", "1",
+                     "isScarlet", !strcmp(b->state, "flushed") ? "1" : "0", "billState", b->state,
+                     "isRedBill", b->is_scarlet, "totalAmt", hg_money_format(c->pool, b->total_fen),
                      "replayed", replayed);
 }
 

@@ -11,7 +11,7 @@ use JSON::PP;
 use HG qw(json_of signed_request psql wait_until staff_login);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 106;
+plan tests => 107;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -258,6 +258,9 @@ ok t_cmp("$rv->{totalAmt} $rv->{totalCapital}", '-123.45 负壹佰贰拾叁元�
 ok t_cmp($j->{eScarletBillNo}, $red, 'flushing again returns the same red bill');
 ($r, $j) = call('getEBillStatesByBillInfo', { billBatchCode => $c, billNo => $n });
 ok t_cmp("$j->{billState} $j->{isScarlet} $j->{relatedBill}{billNo}", "flushed 1 $red", 'the original is flushed and linked');
+($r, $j) = call('invoiceEBillOutpatient', $bill);
+ok t_cmp(join(' ', $r->code, map { $j->{$_} // '-' } qw(billNo state isScarlet billState)), "200 $n 1 1 flushed",
+         'the issue sent again: the same bill, and its answer says it was red-flushed (isScarlet 1, as §4.4 codes it)');
 ok t_cmp(wait_until(15, sub { psql("SELECT count(*) FROM sandbox.fiscal_bills WHERE bill_no = '$red'") == 1 }), 1,
          'the red bill reached the platform');
 ($r, $j) = call('writeOffEBill', { %flush, billNo => $red });

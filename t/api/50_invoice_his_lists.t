@@ -9,9 +9,9 @@ use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use POSIX qw(strftime);
 use HG qw(json_of signed_request psql);
-use HGInvoice qw(outpatient now17);
+use HGInvoice qw(outpatient inpatient now17);
 
-plan tests => 63;
+plan tests => 67;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -126,6 +126,16 @@ ok t_cmp(join('|', map { $j->{$_} // '-' } qw(fundPay accountPay selfCashPay car
          join('|', '60.00', '20.00', '43.45', $card, '440101199001011234', '13812345678'),
          "the insurance split and the patient's identifiers (the HIS's own data, signed call)");
 ok t_cmp($j->{billName}, qr/医疗门诊收费票据（电子）$/, 'the title');
+ok t_cmp($j->{busType}, '02', 'busType as the HIS sent it');
+# busType (业务标识) left out: the service's code goes on the bill (and to the platform)
+for my $k ([ 'invoiceEBillOutpatient', outpatient(), '02' ], [ 'invEBillHospitalized', inpatient(), '01' ],
+           [ 'invEBillRegistration', outpatient(), '06' ]) {
+    my ($svc, $d, $want) = @$k;
+    delete $d->{busType};
+    my ($ri, $ji) = call($svc, $d);
+    my ($rd, $jd) = call('getBillDetail', { map { $_ => $ji->{$_} } qw(billBatchCode billNo random) });
+    ok t_cmp($ri->code . ' ' . ($jd->{busType} // '-'), "200 $want", "$svc without busType: $want");
+}
 ok t_cmp($j->{paper}, undef, 'no paper');
 ($r, $j) = call('getBillDetail', { billBatchCode => $b[2]{billBatchCode}, billNo => $b[2]{billNo}, random => $b[2]{random} });
 ok t_cmp("$j->{billState} $j->{isScarlet}", 'flushed 1', 'a flushed bill says so');
