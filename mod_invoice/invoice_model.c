@@ -136,8 +136,9 @@ static const char *const PREPAY_BUS_TYPES[] = { "07", NULL };
 #define DEC(n, f)            { .name = n, .type = HG_JT_STRING, .flags = (f), .max_len = 20, .pattern = DEC_PATTERN }
 #define INT(n, f)            { .name = n, .type = HG_JT_INTEGER, .flags = (f) | HG_F_MIN | HG_F_MAX, \
                                .min = 0, .max = 999999999 }
-#define LIST(n, f, tbl)      { .name = n, .type = HG_JT_ARRAY, .flags = (f) | HG_F_CLOSED, .fields = tbl, \
-                               .max_items = INVOICE_MAX_ITEMS }
+#define LIST_MAX(n, f, tbl, max) { .name = n, .type = HG_JT_ARRAY, .flags = (f) | HG_F_CLOSED, .fields = tbl, \
+                                   .max_items = (max) }
+#define LIST(n, f, tbl)      LIST_MAX(n, f, tbl, INVOICE_MAX_ITEMS)
 #define OBJ(n, f, tbl)       { .name = n, .type = HG_JT_OBJECT, .flags = (f) | HG_F_CLOSED, .fields = tbl }
 
 static const hg_field_t CHARGE_ITEM[] = {
@@ -280,7 +281,7 @@ static const hg_field_t OTHER_MEDICAL[] = {
     ENUM("isArrears", 0, ZERO_ONE), \
     STR("arrearsReason", 0, 200), \
     LIST("chargeDetail", R, CHARGE_ITEM), \
-    LIST("listDetail", LISTF, LIST_ITEM), \
+    LIST_MAX("listDetail", LISTF, LIST_ITEM, INVOICE_MAX_LIST_LINES), \
     STR("checkUpNo", CHECKUP, 50)
 
 static const hg_field_t OUTPATIENT_SCHEMA[] = { SETTLEMENT_FIELDS(0, 0, 0, 0), HG_FIELDS_END_CLOSED };

@@ -93,7 +93,8 @@ const char *invoice_title(apr_pool_t *p, invoice_kind_t kind, const char *instit
  * listDetail[] items: name ≤100, std, number, amt ≥ 0, selfAmt ≥ 0 required; receivableAmt,
  * medReimburseRate, the codes and names optional.  std/number/hospitalDays/medReimburseRate are
  * decimals ≥ 0 with ≤12 integer and ≤6 fraction digits, kept as canonical strings ("2", "0.5").
- * At most INVOICE_MAX_ITEMS items in every list (HG_TOO_MANY_ITEMS).
+ * At most INVOICE_MAX_ITEMS items in every list but listDetail, at most INVOICE_MAX_LIST_LINES
+ * lines in listDetail (HG_TOO_MANY_ITEMS): a long stay's itemised list (费用清单) runs to thousands.
  * Prepayment (the [ZB] EnoteDepoReqVo payload of invoicePayMentVoucher): busNo, payer, busDateTime,
  * placeCode, payee, author, cardType, cardNo, hospitalNo, visitNo, amt (> 0, the deposit — there is
  * no totalAmt), payChannelDetail[]; busType optional and only "07"; drawee, tel, email, idCardNo,
@@ -122,6 +123,7 @@ const char *invoice_title(apr_pool_t *p, invoice_kind_t kind, const char *instit
  * invoice_validate: a blue (normal) bill.  APR_SUCCESS, or HG_EINVALID with *err (err may be NULL);
  * APR_EINVAL with HG_INTERNAL for a bad kind.  data is never modified. */
 #define INVOICE_MAX_ITEMS 500
+#define INVOICE_MAX_LIST_LINES 5000
 apr_status_t invoice_validate(apr_pool_t *p, invoice_kind_t kind, json_t *data, hg_error_t **err);
 /* the same without a copy: data is left in the kind's canonical form (invoice_normalize_in_place
  * then gives exactly what invoice_normalize gives of the data as it came) */

@@ -59,7 +59,7 @@ sub inpatient {
 sub long_inpatient {
     my ($lines, %o) = @_;
     my $d = inpatient(%o);
-    my $each = $lines > 250 ? 24 : 51;                        # fen a line; the last line takes the rest
+    my $each = $lines > 4000 ? 2 : $lines > 250 ? 24 : 51;    # fen a line; the last line takes the rest
     my @l = map { { code => "L$_", name => "明细项目$_", std => sprintf('%.2f', $each / 100), number => '1',
                     amt => sprintf('%.2f', $each / 100), selfAmt => '0.00' } } 1 .. $lines - 1;
     my $rest = sprintf('%.2f', (12345 - $each * ($lines - 1)) / 100);

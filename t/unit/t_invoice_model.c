@@ -402,6 +402,20 @@ static void test_validate(json_t *op)
                                          "chargeName", "西药费", "std", "1", "number", "1", "amt", "0.00",
                                          "selfAmt", "0.00"));
     v_bad(INV_OUTPATIENT, d, HG_TOO_MANY_ITEMS, "chargeDetail", "501 charge items");
+    /* a long stay's itemised list: 5000 lines of 0.10 for the 500.00 of 500 charge items, then 5001 */
+    json_array_remove(arr, 500);
+    {
+        json_t *lines = json_array();
+        for (i = 0; i < 5000; i++)
+            json_array_append_new(lines, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "chargeCode", "01",
+                                                   "name", "氯化钠注射液", "std", "0.1", "number", "1",
+                                                   "amt", "0.10", "selfAmt", "0.00"));
+        json_object_set_new(d, "listDetail", lines);
+        v_ok(INV_OUTPATIENT, d, "5000 lines in listDetail (费用清单)");
+        json_array_append_new(lines, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "chargeCode", "01", "name", "棉签",
+                                               "std", "0", "number", "1", "amt", "0.00", "selfAmt", "0.00"));
+        v_bad(INV_OUTPATIENT, d, HG_TOO_MANY_ITEMS, "listDetail", "5001 lines in listDetail");
+    }
 
     /* not an object, bad kind */
     err = NULL;
