@@ -1022,7 +1022,9 @@ apr_status_t invoice_paper_turn(invoice_ctx_t *x, json_t *req, int re, const cha
         goto rollback;
     }
     if (b->paper_no && !re) {
-        if (want_no && !strcmp(want_no, b->paper_no)            /* the same exchange again */
+        /* the same exchange again: the same paper, or none named (a resend after a timeout: the
+         * bill has its one live paper, and a new one is reTurnPaper's) */
+        if ((!want_no || !*want_no || !strcmp(want_no, b->paper_no))
             && (!want_batch || !*want_batch || !strcmp(want_batch, b->paper_batch_code))) {
             hg_db_rollback(x->db);
             *p_batch = b->paper_batch_code;

@@ -11,7 +11,7 @@ use POSIX qw(strftime);
 use HG qw(json_of signed_request psql);
 use HGInvoice qw(outpatient inpatient now17);
 
-plan tests => 67;
+plan tests => 68;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -220,6 +220,9 @@ ok t_cmp($r->code . " $j->{pBillBatchCode} $j->{pBillNo}", '200 44015002 0000000
          'turnPaper on the second code: that code\'s number');
 ($r, $j) = call('turnPaper', { %turnx, pBillBatchCode => '44015002', pBillNo => '0000000001' });
 ok t_cmp($r->code . " $j->{pBillBatchCode} $j->{pBillNo}", '200 44015002 0000000001', 'sent again: the same paper');
+($r, $j) = call('turnPaper', { %turnx });
+ok t_cmp($r->code . " $j->{pBillBatchCode} $j->{pBillNo}", '200 44015002 0000000001',
+         'sent again naming no paper (a resend after a timeout): the bill\'s live paper, not a second');
 ($r, $j) = call('turnPaper', { %turnx, pBillBatchCode => '44015001', pBillNo => '0000000001' });
 err_is($r, $j, 409, 'HG_INVOICE_PAPER_EXISTS', 'billNo', 'the same number of another code is not the same paper');
 ($r, $j) = call('reTurnPaper', { %turnx, pBillBatchCode => '44019999', pBillNo => '0000000001' });
