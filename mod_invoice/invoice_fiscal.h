@@ -48,13 +48,20 @@ static inline int invoice_fiscal_service_known(const char *service)
     return 0;
 }
 
+/* Attempts an upload row (a bill, its red-flush or paper event) gets: what the platform refuses is
+ * dead at once (below), everything else — down, slow, busy, not reached — is retried at most an
+ * hour apart (hg_outbox_delay_seconds) for about 41 days, so an outage over a long holiday
+ * dead-letters nothing (50 attempts gave up after ~43 hours) */
+#define INVOICE_UPLOAD_ATTEMPTS 1000
+
 /* A platform result code.  The real code table is unknown (spec §5); these follow the simulated
  * platform's (mod_sandbox/sandbox_fiscal.c):
  *   S0000                          delivered
  *   E1xxx (appid, sign)            permanent: our configuration is wrong
  *   E0001 E2002 E2003 E2004 E3001  permanent: the request itself is wrong
- *   E2001 (bill not found)         retry: a red bill or paper exchange can overtake the upload of
- *                                  its bill (the outbox keeps no order), the bill comes later
+ *   E2001 (bill not found)         retry: the bill's own upload may still be on its way (events of a
+ *                                  bill wait for its live upload, not for one dead-lettered and
+ *                                  retried by hand)
  *   E9999, anything else           retry (bounded by the row's max_attempts) */
 static inline invoice_verdict_t invoice_fiscal_classify(const char *result)
 {

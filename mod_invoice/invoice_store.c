@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <apr_strings.h>
 #include "invoice_store.h"
+#include "invoice_fiscal.h"
 #include "hg_audit.h"
 #include "invoice_pdf.h"
 #include "hg_auth.h"
@@ -275,7 +276,7 @@ static apr_status_t insert_bill(invoice_ctx_t *x, const char *bus_no, invoice_ki
         "    nullif($12, '0')::bigint, $13, $14, $15, $16, $17, $18, $19, $22, $23::jsonb, $24::jsonb, $25) RETURNING id), "
         " u AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts, order_key) "
         "  SELECT 'invoice.upload', $1, 'upload:' || b.id, jsonb_build_object('service', $20::text, "
-        "    'bill', b.id), 50, "
+        "    'bill', b.id), " APR_STRINGIFY(INVOICE_UPLOAD_ATTEMPTS) ", "
         "    'bill:' || coalesce(nullif($12, '0')::bigint, b.id) FROM b), "
         " n AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts) "
         "  SELECT 'invoice.notify', $1, 'notify:' || b.id, jsonb_build_object('sealed', $21::text), 8 "
@@ -502,7 +503,7 @@ static apr_status_t group_insert(invoice_ctx_t *x, issue_member_t **ms, int n, h
         "    FROM d ORDER BY i RETURNING id, bus_no), "
         " u AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts, order_key) "
         "  SELECT 'invoice.upload', $1, 'upload:' || b.id, jsonb_build_object('service', d.upload, "
-        "    'bill', b.id), 50, "
+        "    'bill', b.id), " APR_STRINGIFY(INVOICE_UPLOAD_ATTEMPTS) ", "
         "    'bill:' || b.id FROM b JOIN d USING (bus_no) ORDER BY b.id), "
         " n AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts) "
         "  SELECT 'invoice.notify', $1, 'notify:' || b.id, jsonb_build_object('sealed', d.notify), 8 "
@@ -961,7 +962,7 @@ static apr_status_t queue_paper_event(invoice_ctx_t *x, apr_int64_t bill_id, con
     return hg_outbox_enqueue_ordered(x->db, "invoice.upload", x->institution, key,
                                      bill_id ? apr_psprintf(x->p, "bill:%" APR_INT64_T_FMT, bill_id) : NULL,
                                      hg_json_dump(x->p, hg_json_own(x->p, json_pack("{s:s}", "sealed", sealed)), 0),
-                                     50, &created);
+                                     INVOICE_UPLOAD_ATTEMPTS, &created);
 }
 
 /* void the live paper of a locked bill (the caller holds the transaction) */

@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use HG qw(json_of signed_request psql wait_until staff_login);
 use HGInvoice qw(outpatient);
 
-plan tests => 13;
+plan tests => 14;
 
 sub mode { POST '/sandbox/control', 'Content-Type' => 'application/json', content => qq({"platform":"fiscal","mode":"$_[0]"}) }
 sub issue { json_of(signed_request('POST', '/invoice/api/v1/invoiceEBillOutpatient', outpatient())) }
@@ -65,3 +65,8 @@ my @nos = map { issue()->{billNo} } 1 .. 24;
 wait_until(30, sub { (grep { upload_row($_)->[0] eq 'done' } @nos) == @nos });
 ok t_cmp(psql("SELECT count(*) FILTER (WHERE keepalives > 0) > 0 FROM sandbox.fiscal_calls WHERE id > $since"), 't',
          'uploads go over kept-alive connections');
+# an outage is retried, not dead-lettered: every upload row (bills alone and grouped, red-flushes,
+# paper events) has the 1,000 attempts of INVOICE_UPLOAD_ATTEMPTS (50 gave up after ~43 hours)
+ok t_cmp(psql("SELECT string_agg(DISTINCT max_attempts::text, ',') FROM hg.outbox WHERE topic = 'invoice.upload' "
+         . "AND business_key NOT LIKE 'upload-v14:%'"),
+         '1000', 'upload rows retry for weeks: 1,000 attempts, an hour apart at most');
