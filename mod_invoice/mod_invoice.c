@@ -1122,6 +1122,10 @@ static const char *subject_idx(hg_call_t *c, const char *kind, const char *value
     return hex;
 }
 
+/* codes a patient identifier may be sent a day (Beijing time): ten is more than anyone mistyping
+ * needs, and with five guesses a code, 50 guesses a day at a million codes */
+#define INVOICE_SMS_DAILY 10
+
 /* POST /invoice/pub/v1/sms — a code to the phone on file (the same answer whether or not bills exist) */
 static apr_status_t route_pub_sms(hg_call_t *c)
 {
@@ -1138,11 +1142,6 @@ static apr_status_t route_pub_sms(hg_call_t *c)
     col = subject_col(type);
     kind = subject_kind(type);
     idx = subject_idx(c, kind, value);
-    if ((rv = hg_db_q(c->db, &r, "SELECT extract(epoch FROM now() - created_at)::int FROM invoice.sms_codes "
-                      "WHERE institution = $1 AND subject_idx = $2", 2, c->institution, idx)))
-        return rv;
-    if (r->nrows && atoi(hg_db_val(r, 0, 0)) < 60)
-        return hg_call_fail(c, "HG_INVOICE_SMS_TOO_SOON", "idValue", "请60秒后再获取验证码");
     if ((rv = hg_db_q(c->db, &r, apr_psprintf(c->pool, "SELECT tel_sealed FROM invoice.bills WHERE institution = $1 "
                       "AND %s = $2 AND tel_sealed IS NOT NULL ORDER BY id DESC LIMIT 1", col), 2, c->institution,
                       idx)))
@@ -1154,11 +1153,28 @@ static apr_status_t route_pub_sms(hg_call_t *c)
             phone = apr_pstrmemdup(c->pool, (const char *)raw, len);
     }
     hg_random_string(&code, c->pool, 6, "0123456789");
-    if ((rv = hg_db_q(c->db, NULL, "INSERT INTO invoice.sms_codes (institution, subject_idx, code_hash, expires_at) "
-                      "VALUES ($1, $2, $3, now() + interval '5 minutes') ON CONFLICT (institution, subject_idx) DO "
-                      "UPDATE SET code_hash = EXCLUDED.code_hash, expires_at = EXCLUDED.expires_at, attempts = 0, "
-                      "created_at = now()", 3, c->institution, idx, subject_idx(c, "sms", code))))
+    /* one statement decides and writes: one code a minute and INVOICE_SMS_DAILY a day per subject
+     * (parallel requests cannot all pass a check made before), five guesses a code.  With no phone
+     * on file the row holds no code at all ("none" is no keyed index): guessing it gets nothing */
+    if ((rv = hg_db_q(c->db, &r, "INSERT INTO invoice.sms_codes AS s (institution, subject_idx, code_hash, expires_at, "
+                      "  sent_day, sent_today) VALUES ($1, $2, $3, now() + interval '5 minutes', "
+                      "  (now() AT TIME ZONE '" HG_TIME_ZONE "')::date, 1) "
+                      "ON CONFLICT (institution, subject_idx) DO UPDATE SET code_hash = EXCLUDED.code_hash, "
+                      "  expires_at = EXCLUDED.expires_at, attempts = 0, created_at = now(), sent_day = EXCLUDED.sent_day, "
+                      "  sent_today = CASE WHEN s.sent_day = EXCLUDED.sent_day THEN s.sent_today + 1 ELSE 1 END "
+                      "WHERE s.created_at <= now() - interval '60 seconds' "
+                      "  AND (s.sent_day IS DISTINCT FROM EXCLUDED.sent_day OR s.sent_today < $4::int) "
+                      "RETURNING 1", 4, c->institution, idx, phone ? subject_idx(c, "sms", code) : "none",
+                      apr_itoa(c->pool, INVOICE_SMS_DAILY))))
         return rv;
+    if (!r->nrows) {
+        hg_db_result_t *why;
+        int soon = hg_db_q(c->db, &why, "SELECT created_at > now() - interval '60 seconds' FROM invoice.sms_codes "
+                           "WHERE institution = $1 AND subject_idx = $2", 2, c->institution, idx) == APR_SUCCESS
+                   && why->nrows && hg_db_val(why, 0, 0)[0] == 't';
+        return soon ? hg_call_fail(c, "HG_INVOICE_SMS_TOO_SOON", "idValue", "请60秒后再获取验证码")
+                    : hg_call_fail(c, "HG_INVOICE_SMS_DAILY_LIMIT", "idValue", "今日获取验证码次数已达上限，请明天再试");
+    }
     if (phone) {
         const char *payload = hg_json_dump(c->pool, hg_json_own(c->pool, json_pack("{s:s, s:s, s:s}",
             "channel", "sms", "to", phone, "text", apr_psprintf(c->pool,

@@ -8,10 +8,11 @@ use Apache::TestRequest qw(GET POST);
 use Apache::TestUtil qw(t_cmp);
 use MIME::Base64 qw(decode_base64);
 use JSON::PP;
+use POSIX ();
 use HG qw(json_of signed_request psql wait_until staff_login);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 107;
+plan tests => 110;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -183,6 +184,44 @@ warn "# mybills answered: " . $r->content . " (code $code)\n" unless $seen;
 ok t_cmp($seen ? 1 : 0, 1, 'the patient sees the bill in the list');
 $r = POST '/invoice/pub/v1/sms', 'Content-Type' => 'application/json', content => '{"idType":"idcard","idValue":"440101199001011234"}';
 ok t_cmp(json_of($r)->{code}, 'HG_INVOICE_SMS_TOO_SOON', 'one code a minute');
+# ten requests at once for one identifier: the minute rule holds in one statement, one passes
+{
+    my $card = 'SMSRACE' . time . ($$ % 100000);
+    my $once = outpatient(tel => '13912340088', cardNo => $card);
+    signed_request('POST', "$api/invoiceEBillOutpatient", $once);
+    my @kids;
+    for (1 .. 10) {
+        my $pid = fork // die;
+        if (!$pid) {
+            my $rr = POST '/invoice/pub/v1/sms', 'Content-Type' => 'application/json',
+                          content => qq({"idType":"card","idValue":"$card"});
+            POSIX::_exit($rr->code == 200 ? 0 : 1);
+        }
+        push @kids, $pid;
+    }
+    my $passed = 0;
+    for (@kids) { waitpid $_, 0; $passed++ if $? == 0 }
+    ok t_cmp($passed, 1, 'ten requests at once for one identifier: one code sent');
+    # the day's cap: the minute passed by hand, the 11th code of the day is refused
+    for my $k (2 .. 11) {
+        psql("UPDATE invoice.sms_codes SET created_at = now() - interval '2 minutes' "
+             . "WHERE subject_idx IN (SELECT card_idx FROM invoice.bills WHERE bus_no = '$once->{busNo}')");
+        $r = POST '/invoice/pub/v1/sms', 'Content-Type' => 'application/json', content => qq({"idType":"card","idValue":"$card"});
+        last if $r->code != 200;
+    }
+    ok t_cmp(join(' ', $r->code, json_of($r)->{code} // '-', psql("SELECT sent_today FROM invoice.sms_codes WHERE subject_idx IN "
+             . "(SELECT card_idx FROM invoice.bills WHERE bus_no = '$once->{busNo}')")), '429 HG_INVOICE_SMS_DAILY_LIMIT 10',
+             'ten codes a day per identifier, the eleventh refused');
+    # a card with no phone on file: the same answer, and no code to guess
+    my $nophone = 'SMSNOTEL' . time . ($$ % 100000);
+    my $np = outpatient(cardNo => $nophone);
+    delete $np->{tel};
+    signed_request('POST', "$api/invoiceEBillOutpatient", $np);
+    $r = POST '/invoice/pub/v1/sms', 'Content-Type' => 'application/json', content => qq({"idType":"card","idValue":"$nophone"});
+    ok t_cmp($r->code . ' ' . psql("SELECT code_hash FROM invoice.sms_codes WHERE subject_idx IN "
+             . "(SELECT card_idx FROM invoice.bills WHERE bus_no = '$np->{busNo}')"), '200 none',
+             'an identifier without a phone on file: the same answer, and a code that matches nothing');
+}
 # 通码 by 医保卡号 (medicalInsuranceID): its own keyed index
 my $mi = 'YB' . ($$ % 100000) . time;
 my $mio = outpatient(tel => '13912340077');
