@@ -74,7 +74,7 @@
     X(HG_INVOICE_MAIL_LIMIT,      429, "this bill was sent to enough addresses today (今日发送邮箱次数已达上限)") \
     X(HG_INVOICE_MAIL_OFF,        501, "the hospital does not send bills by e-mail (本院未开通邮箱发送)") \
     X(HG_INVOICE_WXCARD_OFF,      501, "the hospital does not put bills into the WeChat card package (本院未开通微信卡包)") \
-    X(HG_INVOICE_WXCARD_STATE,    409, "a red or flushed bill cannot go into the WeChat card package (红票或已冲红票据不能存入微信卡包)") \
+    X(HG_INVOICE_WXCARD_STATE,    409, "a red, flushed or paper-exchanged bill cannot go into the WeChat card package (红票、已冲红或已换开纸质的票据不能存入微信卡包)") \
     X(HG_INVOICE_WXCARD_UNAUTHORIZED, 409, "the patient has not authorised this order in WeChat (未在微信中授权存入卡包)") \
     X(HG_INVOICE_SMS_CODE,        400, "wrong or expired SMS code (验证码错误或已过期)") \
     X(HG_INVOICE_STOCK_OVERLAP,   409, "the number range overlaps a stored range of the same bill code (号段与已入库号段重叠)") \

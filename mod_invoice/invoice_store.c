@@ -1172,11 +1172,16 @@ int invoice_pdf_link_ok(invoice_ctx_t *x, const char *code, const char *no, cons
                          sig) == APR_SUCCESS;
 }
 
+/* what the layout file's seal box says (and what its cache is keyed by): a bill exchanged for paper
+ * says so, so that its PDF is not taken for a second bill to claim on */
 static const char *seal_status(const invoice_bill_t *b)
 {
+    int done = !strcmp(b->upload_state, "done");
     if (!strcmp(b->state, "flushed"))
         return "已冲红";
-    return !strcmp(b->upload_state, "done") ? "已监制" : "待监制";
+    if (b->paper_no)
+        return done ? "已监制·已换开纸质" : "待监制·已换开纸质";
+    return done ? "已监制" : "待监制";
 }
 
 apr_status_t invoice_pdf_cached(invoice_ctx_t *x, const invoice_bill_t *b, const char **pdf, apr_size_t *len)

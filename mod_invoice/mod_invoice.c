@@ -1438,8 +1438,8 @@ static apr_status_t wxcard_platform_failed(hg_call_t *c, apr_status_t rv, long e
     return hg_call_fail(c, "HG_PLATFORM_UNAVAILABLE", NULL, "暂时无法连接微信，请稍后再试");
 }
 
-/* the bill of a patient's card-package call, checked: configured here, the bill found, blue and
- * not flushed */
+/* the bill of a patient's card-package call, checked: configured here, the bill found, blue, not
+ * flushed and not exchanged for paper */
 static apr_status_t wxcard_bill(hg_call_t *c, invoice_ctx_t *x, const hg_field_t *schema, invoice_bill_t **b)
 {
     invoice_conf_t *here = ap_get_module_config(c->r->server->module_config, &invoice_module);
@@ -1453,6 +1453,9 @@ static apr_status_t wxcard_bill(hg_call_t *c, invoice_ctx_t *x, const hg_field_t
         return rv;
     if ((*b)->is_scarlet || strcmp((*b)->state, "normal") || (*b)->total_fen <= 0)
         return hg_call_fail(c, "HG_INVOICE_WXCARD_STATE", NULL, NULL);
+    /* claimed on paper already: in the card package too, it could be claimed twice */
+    if ((*b)->paper_no)
+        return hg_call_fail(c, "HG_INVOICE_WXCARD_STATE", NULL, "已换开纸质票据的电子票据不能存入微信卡包");
     return APR_SUCCESS;
 }
 

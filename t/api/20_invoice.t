@@ -12,7 +12,7 @@ use POSIX ();
 use HG qw(json_of signed_request psql wait_until staff_login);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 110;
+plan tests => 111;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -256,6 +256,9 @@ ok t_cmp($j->{pBillBatchCode}, '44010226', 'next paper number of the billing poi
 my %turn = (billBatchCode => $pc, billNo => $pn, busDateTime => now17(), placeCode => 'MZ01', operator => '李四');
 ($r, $j) = call('turnPaper', { %turn, pBillBatchCode => '44010226', pBillNo => $paper });
 ok t_cmp($j->{pBillNo}, $paper, 'exchanged for paper');
+# its layout file says so, not to be taken for a second bill to claim on
+ok t_cmp(pdftext(signed_request('GET', "$api/bills/$pc/$pn/pdf", '')->content), qr/已换开纸质/,
+         'the layout file of a bill exchanged for paper says 已换开纸质');
 ($r, $j) = call('turnPaper', { %turn });
 ok t_cmp(join(' ', $r->code, $j->{pBillNo} // '-', $j->{replayed} ? 'replayed' : 'new', psql("SELECT count(*) FROM "
          . "invoice.papers p JOIN invoice.bills b ON b.id = p.bill_id WHERE b.bill_no = '$pn' AND p.state = 'live'")),

@@ -12,7 +12,7 @@ use JSON::PP ();
 use HG qw(json_of signed_request psql wait_until);
 use HGInvoice qw(outpatient now17);
 
-plan tests => 70;
+plan tests => 71;
 
 my $json = JSON::PP->new->utf8->canonical;
 Apache::TestRequest::user_agent(reset => 1, requests_redirectable => 0);
@@ -239,6 +239,14 @@ ok t_cmp(verdict($r, $j), '409 HG_INVOICE_WXCARD_STATE -', 'a flushed bill is re
 ($r, $j) = start({ code => $red->{eScarletBillBatchCode} // '', no => $red->{eScarletBillNo} // '',
                    random => $red->{eScarletRandom} // '' });
 ok t_cmp(verdict($r, $j), '409 HG_INVOICE_WXCARD_STATE -', 'so is its red bill');
+# a bill exchanged for paper is claimed on paper: not in a card package too
+my $on_paper = bill();
+my $pnext = json_of(signed_request('POST', '/invoice/api/v1/getPaperBillNo', { placeCode => 'MZ01' }));
+signed_request('POST', '/invoice/api/v1/turnPaper', { billBatchCode => $on_paper->{code}, billNo => $on_paper->{no},
+               busDateTime => now17(), placeCode => 'MZ01', operator => '李四', pBillBatchCode => $pnext->{pBillBatchCode},
+               pBillNo => $pnext->{pBillNo} });
+($r, $j) = start($on_paper);
+ok t_cmp(verdict($r, $j), '409 HG_INVOICE_WXCARD_STATE -', 'a bill exchanged for paper is refused');
 
 # ---- WeChat ends the authorisation tickets early: a refused link, then a new ticket
 my $b6 = bill();
