@@ -24,6 +24,22 @@ static const kind_row KINDS[INVOICE_KIND_COUNT] = {
     [INV_PREPAYMENT]   = { "invoicePayMentVoucher",       "prepayment",   "07", "住院预交金" },
 };
 
+/* payChannelCode → a name patients understand, the same on the H5 page and the layout file; 01
+ * POS刷卡 is from the spec, the rest is the hospitals' common usage (inferred); NULL when unknown */
+const char *invoice_pay_channel_name(const char *code)
+{
+    static const char *const table[][2] = {
+        { "01", "POS刷卡" }, { "02", "现金" }, { "03", "微信支付" }, { "04", "支付宝" },
+        { "05", "银联" }, { "06", "转账" }, { "07", "预交金" }, { "11", "医保统筹基金" },
+        { "12", "医保个人账户" }, { "13", "其他医保" }, { "HBWC", "货币误差" }, { NULL, NULL }
+    };
+    int i;
+    for (i = 0; code && table[i][0]; i++)
+        if (!strcmp(code, table[i][0]))
+            return table[i][1];
+    return NULL;
+}
+
 static int kind_ok(invoice_kind_t k)
 {
     return (int)k >= 0 && (int)k < INVOICE_KIND_COUNT;

@@ -56,6 +56,8 @@ int invoice_kind_from_code(const char *code);
 const char *invoice_kind_service(invoice_kind_t kind);
 const char *invoice_kind_code(invoice_kind_t kind);
 const char *invoice_kind_bus_type(invoice_kind_t kind);
+/* a payment channel's name (payChannelCode 03 → 微信支付), NULL for a code not in the table */
+const char *invoice_pay_channel_name(const char *code);
 const char *invoice_kind_label(invoice_kind_t kind);   /* 门诊, 住院, … for layouts */
 
 /* ---- titles ----

@@ -13,6 +13,7 @@
 #include "hg_money.h"
 #include "hg_pdf.h"
 #include "invoice_pdf.h"
+#include "invoice_model.h"
 
 #define PAGE_W      HG_PDF_A4_W
 #define MARGIN      12.0
@@ -137,14 +138,13 @@ static const char *sex_text(const char *s)
     return s;
 }
 
-/* Only 01 is documented (fiscal-einvoice.md §4.1) and HBWC is hospital practice; the rest of the
- * code table is unknown, so a document may carry payChannelName and otherwise the code is shown. */
+/* the document's payChannelName, else the name the H5 page shows (invoice_pay_channel_name), else
+ * the code */
 static const char *channel_name(apr_pool_t *p, json_t *ch)
 {
     const char *name = jtext(p, ch, "payChannelName"), *code = jtext(p, ch, "payChannelCode");
     if (*name) return name;
-    if (!strcmp(code, "01")) return "POS刷卡";
-    if (!strcmp(code, "HBWC")) return "货币误差";
+    if (invoice_pay_channel_name(code)) return invoice_pay_channel_name(code);
     return apr_pstrcat(p, "渠道", code, NULL);
 }
 

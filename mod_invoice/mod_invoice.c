@@ -804,6 +804,21 @@ static apr_status_t window_notify(hg_call_t *c, invoice_ctx_t *x, invoice_bill_t
                                             "billNo", b->bill_no, "tel", invoice_mask_phone(c->pool, tel)));
 }
 
+const char *invoice_staff_operator(hg_call_t *c)
+{
+    const char *name = c->staff_name && *c->staff_name ? c->staff_name : c->staff_user ? c->staff_user : "";
+    const char *e = name;
+    int n = 0;
+    /* whole UTF-8 characters only */
+    while (*e && n < INVOICE_RED_OPERATOR_MAX) {
+        e++;
+        while ((*e & 0xC0) == 0x80)
+            e++;
+        n++;
+    }
+    return apr_pstrmemdup(c->pool, name, (apr_size_t)(e - name));
+}
+
 static const char *now17(apr_pool_t *p)
 {
     apr_time_exp_t t;
@@ -842,7 +857,7 @@ apr_status_t invoice_window_action(hg_call_t *c)
         return window_notify(c, x, b);
     place = hg_json_gets(c->json, "placeCode", NULL);
     req = hg_json_own(c->pool, json_pack("{s:s, s:s, s:s, s:s, s:s}", "billBatchCode", b->bill_batch_code,
-                      "billNo", b->bill_no, "operator", c->staff_user, "busDateTime", now17(c->pool),
+                      "billNo", b->bill_no, "operator", invoice_staff_operator(c), "busDateTime", now17(c->pool),
                       "placeCode", place && *place ? place : b->place_code));
     if (reason && *reason)
         json_object_set_new(req, "reason", json_string(reason));
@@ -979,22 +994,6 @@ static apr_status_t deliver_wxcard_status(apr_pool_t *p, const hg_outbox_item_t 
 
 /* ---------------------------------------------------------------- patient pages' JSON */
 
-/* payChannelCode → a name patients understand; 01 POS刷卡 is from the spec, the rest is the
- * hospitals' common usage (inferred); unknown codes show as themselves */
-static const char *invoice_pay_channel_name(const char *code)
-{
-    static const char *const table[][2] = {
-        { "01", "POS刷卡" }, { "02", "现金" }, { "03", "微信支付" }, { "04", "支付宝" },
-        { "05", "银联" }, { "06", "转账" }, { "07", "预交金" }, { "11", "医保统筹基金" },
-        { "12", "医保个人账户" }, { "13", "其他医保" }, { "HBWC", "货币误差" }, { NULL, NULL }
-    };
-    int i;
-    for (i = 0; code && table[i][0]; i++)
-        if (!strcmp(code, table[i][0]))
-            return table[i][1];
-    return code;
-}
-
 static apr_table_t *query_of(hg_call_t *c)
 {
     apr_table_t *t = NULL;
@@ -1050,9 +1049,12 @@ static apr_status_t route_pub_bill(hg_call_t *c)
         json_array_append_new(items, json_pack("{s:s?, s:s?, s:s?, s:s?}", "name", hg_json_gets(it, "chargeName", NULL),
                               "amt", hg_json_gets(it, "amt", NULL), "number", hg_json_gets(it, "number", NULL),
                               "unit", hg_json_gets(it, "unit", NULL)));
-    json_array_foreach(json_object_get(data, "payChannelDetail"), i, it)
-        json_array_append_new(chans, json_pack("{s:s?, s:s?}", "name", invoice_pay_channel_name(
-                              hg_json_gets(it, "payChannelCode", NULL)), "amt", hg_json_gets(it, "payChannelValue", NULL)));
+    json_array_foreach(json_object_get(data, "payChannelDetail"), i, it) {
+        /* as the layout file names it: the document's name, the table's, or the code */
+        const char *cc = hg_json_gets(it, "payChannelCode", NULL), *cn = hg_json_gets(it, "payChannelName", NULL);
+        json_array_append_new(chans, json_pack("{s:s?, s:s?}", "name", cn && *cn ? cn : invoice_pay_channel_name(cc)
+                              ? invoice_pay_channel_name(cc) : cc, "amt", hg_json_gets(it, "payChannelValue", NULL)));
+    }
     if (b->related_id)
         invoice_find_id(x, b->related_id, &rel);
     fen = b->total_fen;

@@ -10,6 +10,10 @@ invoice_ctx_t *invoice_call_ctx(hg_call_t *c);
 /* a store error becomes the call's error envelope */
 apr_status_t invoice_call_failed(hg_call_t *c, invoice_ctx_t *x, apr_status_t rv);
 
+/* who a staff call's bill names as its payee, author or operator: the staff's display name (their
+ * username without one), cut to the 50 characters a bill's payee holds */
+const char *invoice_staff_operator(hg_call_t *c);
+
 /* base64 of the PNG QR code of a link (billQRCode in answers); "" if it cannot be made */
 const char *invoice_qr_png_b64(hg_call_t *c, const char *text);
 

@@ -385,6 +385,12 @@ static apr_status_t route_issue(hg_call_t *c)
         return rv;
     if (!x->seal_key)
         return hg_call_fail(c, "HG_INTERNAL", NULL, "InvoiceSealKey is not configured");
+    /* the cashier at the console is the bill's payee and author, whatever the form says: the
+     * summary by payee (收费员汇总表) must add up to what each cashier took in */
+    if (json_is_object(c->json)) {
+        json_object_set_new(c->json, "payee", json_string(invoice_staff_operator(c)));
+        json_object_set_new(c->json, "author", json_string(invoice_staff_operator(c)));
+    }
     if ((rv = invoice_issue(x, kind, c->json, &b, &replayed)))
         return invoice_call_failed(c, x, rv);
     /* a replay may be the HIS's bill: only a bill issued by this call is ours to sign */

@@ -30,6 +30,7 @@ typedef struct hg_call_t {
     const char   *staff_user;    /* logged-in staff, else NULL */
     const char   *audit_caller;  /* whom the audit row names when no one is signed in yet (a login's account) */
     const char   *staff_department;
+    const char   *staff_name;    /* the staff's display name (their username when they have none) */
     apr_array_header_t *staff_roles;  /* of const char * */
     const char   *path_rest;     /* for prefix routes: the path after the prefix */
     const char   *body;          /* raw request body (NUL-terminated) */

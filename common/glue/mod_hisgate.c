@@ -799,7 +799,7 @@ static apr_status_t authenticate_staff(hg_call_t *c, const hg_route_t *route)
         char *idx;
         hg_keyed_index(&idx, c->pool, c->master_key, token);
         rv = hg_db_q(c->db, &res,
-                     "SELECT st.username, st.roles::text, st.institution, st.department "
+                     "SELECT st.username, st.roles::text, st.institution, st.department, st.display_name "
                      "FROM hg.sessions s JOIN hg.staff st USING (username) "
                      "WHERE s.token_hash = $1 AND s.expires_at > now() AND st.enabled", 1, idx);
         if (rv != APR_SUCCESS)
@@ -810,7 +810,7 @@ static apr_status_t authenticate_staff(hg_call_t *c, const hg_route_t *route)
             res = NULL;
     }
     if (!res && hg_conf_global->trust_remote_user && r->user) {
-        rv = hg_db_q(c->db, &res, "SELECT username, roles::text, institution, department "
+        rv = hg_db_q(c->db, &res, "SELECT username, roles::text, institution, department, display_name "
                      "FROM hg.staff WHERE username = $1 AND enabled", 1, r->user);
         if (rv != APR_SUCCESS)
             return hg_call_fail(c, "HG_INTERNAL", NULL, NULL), rv;
@@ -825,6 +825,7 @@ static apr_status_t authenticate_staff(hg_call_t *c, const hg_route_t *route)
     roles_from_pg(c, hg_db_val(res, 0, 1));
     c->institution = hg_db_val(res, 0, 2);
     c->staff_department = hg_db_val(res, 0, 3);
+    c->staff_name = *hg_db_val(res, 0, 4) ? hg_db_val(res, 0, 4) : c->staff_user;
     apr_table_setn(r->notes, "hg-csrf-subject", csrf_subject);
     if (route->role && !hg_call_has_role(c, route->role) && !hg_call_has_role(c, "admin"))
         return hg_call_fail(c, "HG_FORBIDDEN", NULL,

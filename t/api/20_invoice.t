@@ -12,7 +12,7 @@ use POSIX ();
 use HG qw(json_of signed_request psql wait_until staff_login);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 111;
+plan tests => 112;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -134,6 +134,8 @@ ok t_cmp($text, qr/广东省医疗门诊收费票据（电子）/, 'PDF: title')
 ok t_cmp($text, qr/$n/, 'PDF: bill number');
 ok t_cmp($text, qr/壹佰贰拾叁元肆角伍分/, 'PDF: amount in capitals');
 ok t_cmp($text, qr/西药费/, 'PDF: items');
+ok t_cmp(join(' ', map { $text =~ /\Q$_\E/ ? $_ : "no $_" } 'POS刷卡', '医保统筹基金', '医保个人账户'),
+         'POS刷卡 医保统筹基金 医保个人账户', 'PDF: the payment channels by the names the H5 page shows (not 渠道11)');
 $r = signed_request('GET', "$api/bills/$c/$n/notice", '');
 ok t_cmp(pdftext($r->content), qr/$first{random}/, 'notice (告知单) carries the check code');
 

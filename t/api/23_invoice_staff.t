@@ -11,7 +11,7 @@ use JSON::PP;
 use HG qw(json_of staff_login psql cli_env wait_until);
 use HGInvoice qw(outpatient);
 
-plan tests => 87;
+plan tests => 88;
 
 my $base = '/invoice/staff/v1';
 my $json = JSON::PP->new->utf8->canonical;
@@ -269,3 +269,16 @@ ok t_cmp(wait_until(20, sub { grep { ($_->{content} // '') =~ /\Q$wb->{billNo}\E
                               @{ json_of(GET("/sandbox/messages?to=$rtel"))->{messages} // [] } }) ? 1 : 0, 1,
          'and the SMS with the bill\'s link arrives');
 err_is(jpost("$wpath/notify", { tel => '12345' }, @clerk), 400, 'HG_FIELD_PATTERN', 'window: not a mobile number');
+# the cashier's name goes on what they issue and flush at the console: their display name (not a
+# payee typed in the form), so that the summary by payee adds up per cashier
+psql("UPDATE hg.staff SET display_name = '收费员王五' WHERE username = 'clerk'");
+my $typed = outpatient();
+$typed->{payee} = '别人';
+$res = jpost('/bills/invoiceEBillOutpatient', $typed, @clerk);
+my $tb = json_of($res);
+$res = jpost("/bill/$tb->{billBatchCode}/$tb->{billNo}/flush", { reason => '退费' }, @clerk);
+ok t_cmp(decode('UTF-8', psql("SELECT b.payee || '|' || r.payee FROM invoice.bills b "
+              . "JOIN invoice.bills r ON r.id = b.related_id WHERE b.bill_no = '$tb->{billNo}' "
+              . "AND b.bill_batch_code = '$tb->{billBatchCode}'")), '收费员王五|收费员王五',
+         'console issue and 冲红: the payee is the cashier\'s display name, not the form\'s');
+psql("UPDATE hg.staff SET display_name = '' WHERE username = 'clerk'");
