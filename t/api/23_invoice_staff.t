@@ -11,7 +11,7 @@ use JSON::PP;
 use HG qw(json_of staff_login psql cli_env wait_until);
 use HGInvoice qw(outpatient);
 
-plan tests => 88;
+plan tests => 89;
 
 my $base = '/invoice/staff/v1';
 my $json = JSON::PP->new->utf8->canonical;
@@ -258,6 +258,9 @@ ok t_cmp(json_of(jpost("$wpath/flush", { reason => '患者退费' }, @clerk))->{
 $res = GET("$base$wpath/notice", Cookie => $clerk);
 ok t_cmp($res->code . ' ' . ($res->header('Content-Type') // ''), '200 application/pdf', 'window: the 告知单 to print');
 ok t_cmp(GET("$base$wpath/pdf", Cookie => $clerk)->header('Content-Type') // '', 'application/pdf', 'window: the layout file');
+ok t_cmp(psql("SELECT count(*) > 0 AND max(length(resp_enc)) < 200 FROM hg.audit WHERE caller = 'clerk' AND status = 200 "
+              . "AND endpoint = 'GET /invoice/staff/v1$wpath/pdf'"), 't',
+         'who printed whose layout file (payer unmasked) is in the journal, without the file');
 err_is(GET("$base$wpath/pdf"), 401, 'HG_LOGIN_REQUIRED', 'window: files need a login');
 err_is(jpost("$wpath/stamp", {}, @clerk), 404, 'HG_NOT_FOUND', 'window: an unknown action');
 # 重发短信: the bill's SMS again, to a phone the cashier types (or the one on the bill)
