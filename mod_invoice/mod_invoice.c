@@ -994,9 +994,20 @@ static apr_status_t deliver_wxcard_status(apr_pool_t *p, const hg_outbox_item_t 
 
 /* ---------------------------------------------------------------- patient pages' JSON */
 
+/* a public look-up's parameters: the JSON body's strings when POSTed (what the pages send, so that a
+ * check code or link token stays out of access logs, which keep the query), else the query */
 static apr_table_t *query_of(hg_call_t *c)
 {
     apr_table_t *t = NULL;
+    if (json_is_object(c->json)) {
+        const char *k;
+        json_t *v;
+        t = apr_table_make(c->pool, 4);
+        json_object_foreach(c->json, k, v)
+            if (json_is_string(v))
+                apr_table_setn(t, k, json_string_value(v));
+        return t;
+    }
     ap_args_to_table(c->r, &t);
     return t ? t : apr_table_make(c->pool, 1);
 }
@@ -1673,10 +1684,12 @@ static const hg_route_t invoice_routes[] = {
     { "POST", "/invoice/api/v1/", HG_R_SIGNED | HG_R_JSON | HG_R_PREFIX | HG_R_ARENA, NULL, route_api },
     { "GET",  "/invoice/api/v1/bills/", HG_R_SIGNED | HG_R_PREFIX, NULL, route_api_get },
     { "GET",  "/invoice/pub/v1/bill", HG_R_DB, NULL, route_pub_bill },
+    { "POST", "/invoice/pub/v1/bill", HG_R_DB | HG_R_JSON, NULL, route_pub_bill },
     { "GET",  "/invoice/pub/v1/pdf/", HG_R_DB | HG_R_PREFIX, NULL, route_pub_pdf },
     { "POST", "/invoice/pub/v1/sms", HG_R_DB | HG_R_JSON, NULL, route_pub_sms },
     { "POST", "/invoice/pub/v1/mybills", HG_R_DB | HG_R_JSON, NULL, route_pub_mybills },
     { "GET",  "/invoice/pub/v1/offline", HG_R_DB, NULL, route_pub_offline },
+    { "POST", "/invoice/pub/v1/offline", HG_R_DB | HG_R_JSON, NULL, route_pub_offline },
     { "GET",  "/invoice/pub/v1/verify", HG_R_DB, NULL, route_pub_verify },
     { "POST", "/invoice/pub/v1/email", HG_R_DB | HG_R_JSON, NULL, route_pub_email },
     { "POST", "/invoice/pub/v1/wxcard", HG_R_DB | HG_R_JSON, NULL, route_pub_wxcard },

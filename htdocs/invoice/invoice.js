@@ -23,14 +23,6 @@
     return out;
   };
 
-  HG.query = function (params) {
-    var parts = [];
-    Object.keys(params).forEach(function (k) {
-      parts.push(encodeURIComponent(k) + '=' + encodeURIComponent(params[k]));
-    });
-    return parts.join('&');
-  };
-
   /* A same-origin path only (no scheme, no //host, no javascript:), else null. */
   HG.localUrl = function (u, prefix) {
     if (typeof u !== 'string' || u.charAt(0) !== '/' || u.charAt(1) === '/' || u.charAt(1) === '\\') return null;

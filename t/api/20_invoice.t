@@ -12,7 +12,7 @@ use POSIX ();
 use HG qw(json_of signed_request psql wait_until staff_login);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 112;
+plan tests => 115;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -143,6 +143,17 @@ ok t_cmp(pdftext($r->content), qr/$first{random}/, 'notice (告知单) carries t
 $r = GET "/invoice/pub/v1/bill?code=$c&no=$n&random=$first{random}";
 $j = json_of($r);
 ok t_cmp($r->code, 200, 'H5 view');
+# what the page sends: the same look-up POSTed (the check code out of the access log), the same answer
+{
+    my $rp = POST '/invoice/pub/v1/bill', 'Content-Type' => 'application/json',
+                  content => qq({"code":"$c","no":"$n","random":"$first{random}"});
+    my $jp = json_of($rp);
+    ok t_cmp(join(' ', $rp->code, $jp->{billNo} // '-', $jp->{payer} // '-', $jp->{totalAmt} // '-'),
+             join(' ', 200, $n, $j->{payer}, $j->{totalAmt}), 'the same look-up POSTed answers the same');
+    my $rw = POST '/invoice/pub/v1/bill', 'Content-Type' => 'application/json',
+                  content => qq({"code":"$c","no":"$n","random":"zzzzzz"});
+    ok t_cmp($rw->code . ' ' . (json_of($rw)->{code} // '-'), '404 HG_INVOICE_NOT_FOUND', 'and a wrong check code POSTed: 404');
+}
 ok t_cmp($j->{payer}, '张*丰', 'name masked');
 ok t_cmp(scalar @{ $j->{items} }, 5, 'items listed');
 ok t_cmp($j->{totalCapital}, '壹佰贰拾叁元肆角伍分', 'capitals');
@@ -248,6 +259,8 @@ my ($i, $bb, $t) = ($j->{url} // '') =~ /#i=(\w+)&b=([^&]+)&t=(\S+)$/;
 ok t_cmp(json_of(GET "/invoice/pub/v1/offline?i=$i&b=$bb&t=$t")->{state}, 'pending', 'offline link before the bill: not yet');
 call('invoiceEBillOutpatient', outpatient(busNo => $future));
 ok t_cmp(json_of(GET "/invoice/pub/v1/offline?i=$i&b=$bb&t=$t")->{state}, 'issued', 'and the bill once issued');
+ok t_cmp(json_of(POST '/invoice/pub/v1/offline', 'Content-Type' => 'application/json',
+                 content => qq({"i":"$i","b":"$bb","t":"$t"}))->{state} // '-', 'issued', 'the same POSTed (what o.html sends)');
 ok t_cmp(GET("/invoice/pub/v1/offline?i=$i&b=$bb&t=AAAAAAAAAAAAAAAA")->code, 403, 'a made-up token is refused');
 
 # ---- paper exchange rules
