@@ -1671,9 +1671,14 @@ static apr_status_t route_pub_verify(hg_call_t *c)
     invoice_bill_t *b;
     json_t *doc;
     apr_status_t rv;
-    if (!apr_table_get(q, "code") || !apr_table_get(q, "no"))
-        return hg_call_fail(c, "HG_FIELD_REQUIRED", !apr_table_get(q, "code") ? "code" : "no", NULL);
-    if ((rv = invoice_find(x, apr_table_get(q, "code"), apr_table_get(q, "no"), &b)) || (rv = invoice_doc(x, b, &doc)))
+    const char *code = apr_table_get(q, "code"), *no = apr_table_get(q, "no"), *rnd = apr_table_get(q, "random");
+    if (!code || !no || !rnd)
+        return hg_call_fail(c, "HG_FIELD_REQUIRED", !code ? "code" : !no ? "no" : "random", NULL);
+    /* with the check code, as the fiscal 查验 asks: code and number alone are sequential, and would
+     * tell anyone which bills exist (and run an SM2 verification for each guess) */
+    if ((rv = invoice_find(x, code, no, &b)) == HG_ENOTFOUND || (rv == APR_SUCCESS && !check_code_ok(b, rnd)))
+        return hg_call_fail(c, "HG_INVOICE_NOT_FOUND", "random", "票据不存在或校验码错误");
+    if (rv || (rv = invoice_doc(x, b, &doc)))
         return invoice_call_failed(c, x, rv);
     return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:b, s:s, s:s}", "billBatchCode", b->bill_batch_code,
                           "billNo", b->bill_no, "sealValid", invoice_seal_verify(G->seal_key, doc, b->seal) == APR_SUCCESS,
@@ -1691,6 +1696,7 @@ static const hg_route_t invoice_routes[] = {
     { "GET",  "/invoice/pub/v1/offline", HG_R_DB, NULL, route_pub_offline },
     { "POST", "/invoice/pub/v1/offline", HG_R_DB | HG_R_JSON, NULL, route_pub_offline },
     { "GET",  "/invoice/pub/v1/verify", HG_R_DB, NULL, route_pub_verify },
+    { "POST", "/invoice/pub/v1/verify", HG_R_DB | HG_R_JSON, NULL, route_pub_verify },
     { "POST", "/invoice/pub/v1/email", HG_R_DB | HG_R_JSON, NULL, route_pub_email },
     { "POST", "/invoice/pub/v1/wxcard", HG_R_DB | HG_R_JSON, NULL, route_pub_wxcard },
     { "POST", "/invoice/pub/v1/wxcard/insert", HG_R_DB | HG_R_JSON, NULL, route_pub_wxcard_insert },

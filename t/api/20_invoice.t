@@ -12,7 +12,7 @@ use POSIX ();
 use HG qw(json_of signed_request psql wait_until staff_login);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 115;
+plan tests => 116;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -166,7 +166,10 @@ ok t_cmp(GET($forged)->code, 403, 'a forged link does not');
 ok t_cmp($r->code . ' ' . json_of($r)->{code}, '404 HG_INVOICE_NOT_FOUND', 'wrong check code: not found');
 ($r) = GET "/invoice/pub/v1/bill?code=$c&no=$n&random=" . substr($first{random}, 0, 3);
 ok t_cmp($r->code . ' ' . json_of($r)->{code}, '404 HG_INVOICE_NOT_FOUND', 'the first three characters of it: not found either');
-ok t_cmp(json_of(GET "/invoice/pub/v1/verify?code=$c&no=$n")->{sealValid} ? 1 : 0, 1, 'unit seal verifies');
+ok t_cmp(json_of(GET "/invoice/pub/v1/verify?code=$c&no=$n&random=$first{random}")->{sealValid} ? 1 : 0, 1, 'unit seal verifies');
+ok t_cmp(join(' ', map { my $v = GET "/invoice/pub/v1/verify?$_"; $v->code . ':' . (json_of($v)->{field} // '-') }
+                   "code=$c&no=$n", "code=$c&no=$n&random=zzzzzz"), '400:random 404:random',
+         'the seal check needs the check code too: without it 400, a wrong one 404 (no bill told by number alone)');
 
 # ---- personal data at rest
 ok t_cmp(psql("SELECT count(*) FROM invoice.bills b WHERE b::text LIKE '%440101199001011234%' OR b::text LIKE '%13812345678%' OR b::text LIKE '%张三丰%'"), 0,

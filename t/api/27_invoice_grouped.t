@@ -134,7 +134,7 @@ my @pair = split /\n/, psql("SELECT bill_batch_code || ' ' || bill_no || ' ' || 
 my ($valid, $pdfs) = (0, 0);
 for (@pair) {
     my ($c, $n, $rnd) = split ' ';
-    $valid++ if json_of(Apache::TestRequest::GET("/invoice/pub/v1/verify?code=$c&no=$n"))->{sealValid};
+    $valid++ if json_of(Apache::TestRequest::GET("/invoice/pub/v1/verify?code=$c&no=$n&random=$rnd"))->{sealValid};
     my $pdf = Apache::TestRequest::GET("/invoice/api/v1/bills/$c/$n/pdf",
         Authorization => HG::sign_header(method => 'GET', target => "/invoice/api/v1/bills/$c/$n/pdf", body => ''));
     my $f = "$state/bill.pdf";
