@@ -62,6 +62,8 @@ static inline int invoice_fiscal_service_known(const char *service)
  *   E2001 (bill not found)         retry: the bill's own upload may still be on its way (events of a
  *                                  bill wait for its live upload, not for one dead-lettered and
  *                                  retried by hand)
+ *   E2005 (paper still live)       retry: the paper's void goes first in the bill's order, a red
+ *                                  bill meeting a live paper waits for it
  *   E9999, anything else           retry (bounded by the row's max_attempts) */
 static inline invoice_verdict_t invoice_fiscal_classify(const char *result)
 {

@@ -15,6 +15,7 @@
  *          live, a paper number is already used
  *   E2003  the bill is already red-flushed (冲红)
  *   E2004  no live paper bill to void or re-exchange
+ *   E2005  the original has a live paper bill: its void must come first (the issue's rule)
  *   E3001  unknown service
  *   E9999  busy, try again later               (mod_sandbox.c, mode "error")
  */
@@ -33,6 +34,7 @@
 #define SBF_CONFLICT    "E2002"
 #define SBF_FLUSHED     "E2003"
 #define SBF_NO_PAPER    "E2004"
+#define SBF_PAPER_LIVE  "E2005"
 #define SBF_UNKNOWN_SVC "E3001"
 
 /* the platform answers its times in China's zone, as yyyyMMddHHmmssSSS */
@@ -423,6 +425,18 @@ static apr_status_t write_off(sbf_t *s)
         return refuse(s, SBF_FLUSHED, "原票据已冲红: %s %s（红票 %s %s）", rcode, rno, by_code, by_no);
     }
     orig_total = apr_atoi64(hg_db_val(r, 0, 3));
+    {
+        /* exchanged for paper: the paper is voided first (invalidPaper), then the bill flushed */
+        hg_db_result_t *pp;
+        if ((rv = hg_db_q(s->db, &pp, "SELECT p_bill_batch_code || ' ' || p_bill_no FROM sandbox.fiscal_papers "
+                          "WHERE bill_batch_code = $1 AND bill_no = $2 AND state = 'live'", 2, rcode, rno)) != APR_SUCCESS)
+            goto leave;
+        if (pp->nrows) {
+            hg_db_rollback(s->db);
+            return refuse(s, SBF_PAPER_LIVE, "原票据已换开纸质票据 %s，请先作废纸质票据（invalidPaper）",
+                          hg_db_val(pp, 0, 0));
+        }
+    }
     if (total != -orig_total && total != orig_total) {
         hg_db_rollback(s->db);
         return refuse(s, SBF_MALFORMED, "data.%s: 红票金额%s与原票据金额%s不符",

@@ -51,6 +51,7 @@ int main(void)
         { "E2002", PERM },             /* exists with other content */
         { "E2003", PERM },             /* already flushed */
         { "E2004", PERM },             /* no live paper */
+        { "E2005", RETRY },            /* a live paper: its void comes first in the bill's order */
         { "E3001", PERM },             /* unknown service */
         { "E2001", RETRY },            /* the bill is not there yet: a red bill overtook its upload */
         { "E7777", RETRY },            /* unknown code: bounded by max_attempts */
