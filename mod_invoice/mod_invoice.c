@@ -878,6 +878,23 @@ apr_status_t invoice_window_action(hg_call_t *c)
     return svc_paper(c, x, void_paper ? "invalidPaper" : !strcmp(what, "repaper") ? "reTurnPaper" : "turnPaper");
 }
 
+/* the window's paper stock, as the HIS's services have it: POST /invoice/staff/v1/paper/next
+ * {placeCode[, pBillBatchCode]} is the next paper number (getPaperBillNo), POST …/paper/blank-void
+ * {placeCode, pBillBatchCode, pBillNo, reason} voids it blank (invalidBlankBillNo: a jammed or
+ * spoilt sheet; only the next unused number), the logged-in cashier as operator */
+apr_status_t invoice_window_paper(hg_call_t *c)
+{
+    invoice_ctx_t *x = invoice_call_ctx(c);
+    if (!json_is_object(c->json))
+        return hg_call_fail(c, "HG_JSON_NOT_OBJECT", NULL, NULL);
+    if (!strcmp(c->path_rest, "next"))
+        return svc_paper(c, x, "getPaperBillNo");
+    if (strcmp(c->path_rest, "blank-void"))
+        return hg_call_fail(c, "HG_NOT_FOUND", NULL, NULL);
+    json_object_set_new(c->json, "operator", json_string(invoice_staff_operator(c)));
+    return svc_paper(c, x, "invalidBlankBillNo");
+}
+
 /* GET /invoice/staff/v1/bill/<code>/<no>/pdf | notice: the layout file or the 告知单 to print */
 apr_status_t invoice_window_pdf(hg_call_t *c)
 {

@@ -21,6 +21,8 @@ const char *invoice_qr_png_b64(hg_call_t *c, const char *text);
  * exchange, re-exchange and void with the HIS services' code; the layout file and the 告知单 */
 apr_status_t invoice_window_action(hg_call_t *c);
 apr_status_t invoice_window_pdf(hg_call_t *c);
+/* the window's paper stock: the next number, a blank sheet voided */
+apr_status_t invoice_window_paper(hg_call_t *c);
 
 /* InvoiceStockLow's threshold for a kind of stock ("ebill", "paper"): fewer unused numbers is low */
 apr_int64_t invoice_stock_low(const char *kind);

@@ -1190,6 +1190,7 @@ const hg_route_t invoice_staff_routes[] = {
     { "POST", "/invoice/staff/v1/bills/", STAFF_POST | HG_R_PREFIX, "cashier", route_issue },
     { "GET",  "/invoice/staff/v1/bills", HG_R_STAFF, NULL, route_bills },
     { "POST", "/invoice/staff/v1/bill/", STAFF_POST | HG_R_PREFIX, "cashier", invoice_window_action },
+    { "POST", "/invoice/staff/v1/paper/", STAFF_POST | HG_R_PREFIX, "cashier", invoice_window_paper },
     /* the layout file shows the payer unmasked and every item: who printed whose bill is journalled
      * (who, which bill, the outcome: not the file again) */
     { "GET",  "/invoice/staff/v1/bill/", HG_R_STAFF | HG_R_PREFIX | HG_R_AUDIT | HG_R_AUDIT_BARE, NULL,

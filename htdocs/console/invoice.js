@@ -169,10 +169,15 @@ const ACTS = {
   notify: { phone: true, done: (d) => `已重发票据短信至 ${d.tel}` },
 };
 
+// the cashier's own window: its stock gives the red bill's and the paper's numbers (kept in this browser)
+const WINDOW_KEY = 'hg-window-place';
+function windowPlace() { return $('window-place').value.trim(); }
+
 async function windowAction(ev) {
   const el = ev.target, act = ACTS[el.dataset.act];
   if (!act) return;
   const body = {};
+  if (['flush', 'paper', 'repaper'].includes(el.dataset.act) && windowPlace()) body.placeCode = windowPlace();
   if (act.phone) {
     const tel = window.prompt(`${el.dataset.code} ${el.dataset.no}：发送到的手机号（留空则发到票据登记的手机号）`);
     if (tel == null) return;
@@ -247,4 +252,19 @@ $('sum-by').addEventListener('change', showSummary);
 $('bills-search').addEventListener('click', () => showBills(false));
 $('bills-more').addEventListener('click', () => showBills(true));
 $('bill-rows').addEventListener('click', windowAction);
+$('window-place').value = localStorage.getItem(WINDOW_KEY) || '';
+$('window-place').addEventListener('change', () => localStorage.setItem(WINDOW_KEY, windowPlace()));
+// 作废空白票: the window's next paper number, shown to be checked against the spoilt sheet, then voided
+$('blank-void').addEventListener('click', async () => {
+  const place = windowPlace(), out = $('bills-err');
+  if (!place) { out.className = 'err'; out.textContent = '请先填写本窗口（开票点）'; return; }
+  const next = await api('POST', `${BASE}/paper/next`, { placeCode: place });
+  if (!next.ok) { out.className = 'err'; out.textContent = errText(next); return; }
+  const reason = window.prompt(`作废 ${place} 的空白纸质票据 ${next.data.pBillBatchCode} ${next.data.pBillNo}（请核对纸上的号码）。原因：`, '打印卡纸');
+  if (reason == null) return;
+  const r = await api('POST', `${BASE}/paper/blank-void`, { placeCode: place, pBillBatchCode: next.data.pBillBatchCode,
+                                                          pBillNo: next.data.pBillNo, reason: reason.trim() });
+  out.className = r.ok ? 'ok' : 'err';
+  out.textContent = r.ok ? `已作废空白纸质票据 ${r.data.pBillBatchCode} ${r.data.pBillNo}` : errText(r);
+});
 start();

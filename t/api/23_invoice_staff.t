@@ -11,7 +11,7 @@ use JSON::PP;
 use HG qw(json_of staff_login psql cli_env wait_until);
 use HGInvoice qw(outpatient);
 
-plan tests => 89;
+plan tests => 94;
 
 my $base = '/invoice/staff/v1';
 my $json = JSON::PP->new->utf8->canonical;
@@ -285,3 +285,24 @@ ok t_cmp(decode('UTF-8', psql("SELECT b.payee || '|' || r.payee FROM invoice.bil
               . "AND b.bill_batch_code = '$tb->{billBatchCode}'")), '收费员王五|收费员王五',
          'console issue and 冲红: the payee is the cashier\'s display name, not the form\'s');
 psql("UPDATE hg.staff SET display_name = '' WHERE username = 'clerk'");
+# 作废空白票 at the window: the next paper number of the window, then that number voided blank by the
+# cashier; only the next one can be; a finance user may not
+{
+    my $nx = jpost('/paper/next', { placeCode => 'MZ01' }, @clerk);
+    my $nj = json_of($nx);
+    ok t_cmp($nx->code . ' ' . ($nj->{pBillBatchCode} // '-'), qr/^200 \d{8}$/, 'window: the next paper number');
+    my $skip = sprintf('%010d', ($nj->{pBillNo} // 0) + 1);
+    err_is(jpost('/paper/blank-void', { placeCode => 'MZ01', pBillBatchCode => $nj->{pBillBatchCode}, pBillNo => $skip,
+                 reason => '卡纸' }, @clerk), 409, 'HG_INVOICE_PAPER_NO_MISMATCH', 'window: only the next number can be voided blank');
+    my $bv = jpost('/paper/blank-void', { placeCode => 'MZ01', pBillBatchCode => $nj->{pBillBatchCode},
+                   pBillNo => $nj->{pBillNo}, reason => '打印卡纸' }, @clerk);
+    ok t_cmp($bv->code . ' ' . (json_of($bv)->{state} // '-') . ' '
+             . decode('UTF-8', psql("SELECT operator || '|' || reason FROM invoice.blank_voids WHERE p_bill_batch_code = "
+                                    . "'$nj->{pBillBatchCode}' AND p_bill_no = '$nj->{pBillNo}'")),
+             '200 void clerk|打印卡纸', 'window: 作废空白票, under the cashier, with the reason');
+    ok t_cmp(json_of(jpost('/paper/next', { placeCode => 'MZ01' }, @clerk))->{pBillNo} // '-', $skip,
+             'and the window\'s next paper number is the one after');
+    err_is(jpost('/paper/blank-void', { placeCode => 'MZ01', pBillBatchCode => $nj->{pBillBatchCode}, pBillNo => $skip },
+                 Cookie => $fin, 'X-CSRF-Token' => json_of($r3)->{csrf_token} // ''), 403, 'HG_FORBIDDEN',
+           'window: 作废空白票 is a cashier\'s');
+}

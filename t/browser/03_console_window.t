@@ -14,7 +14,7 @@ use HG qw(json_of signed_request psql);
 use HGBrowser qw(run_script png_width diag_file browser_env keep_screenshots);
 use HGInvoice qw(outpatient);
 
-plan tests => 17;
+plan tests => 19;
 
 my ($top, $shots, $base, $logs) = browser_env();
 
@@ -60,7 +60,12 @@ ok t_cmp((($s->{flush} // {})->{row} // {})->{state} // '', '已冲红', 'the ro
 ok t_cmp(psql("SELECT issued_by FROM invoice.bills WHERE bill_batch_code || ' ' || bill_no = '$red'"), 'clerk',
          'the red bill is the cashier\'s (开票人)');
 ok t_cmp(join(',', @{ (($s->{flush} // {})->{row} // {})->{buttons} // ['?'] }), '', 'and offers no action any more');
-ok t_cmp(join(' | ', map { "$_->{type}" } @{ $o->{dialogs} // [] }), 'confirm | prompt | prompt',
+my ($bv) = (($s->{blank_void} // {})->{message} // '') =~ /^已作废空白纸质票据 (\d{8} \d{10})$/;
+ok t_cmp($bv && psql("SELECT count(*) FROM invoice.blank_voids WHERE p_bill_batch_code || ' ' || p_bill_no = '$bv' "
+                     . "AND operator = 'clerk'") == 1 ? 'voided' : ($s->{blank_void}{message} // 'not run'), 'voided',
+         '作废空白纸质票号 at the window: the next paper number voided, under the cashier');
+ok t_cmp($s->{window_kept} // '', 'MZ01', 'the window (开票点) is kept for the next visit');
+ok t_cmp(join(' | ', map { "$_->{type}" } @{ $o->{dialogs} // [] }), 'confirm | prompt | prompt | prompt',
          'one confirmation, then a reason asked twice');
 ok t_cmp(join(' | ', @{ $o->{console_errors} // ['(not run)'] }, @{ $o->{page_errors} // [] },
               @{ $o->{bad_responses} // ['(not run)'] }), '',

@@ -1,7 +1,7 @@
 // The staff console's bill list (htdocs/console/invoice.html) at the window, in Debian's Chromium
 // driven by playwright-core: a cashier logs in on the console's own form, finds the bill, and uses
-// the 操作 column: 换开纸质 (confirmed), 作废纸质 (a reason asked), 冲红 (a reason asked); and the
-// 库存预警 line over the stock.
+// the 操作 column: 换开纸质 (confirmed), 作废纸质 (a reason asked), 冲红 (a reason asked); 作废空白纸质票号
+// at the cashier's window (the number shown, a reason asked); and the 库存预警 line over the stock.
 //
 //   node t/browser/console_window.mjs <base_url> <billBatchCode> <billNo> <screenshot_dir> <user> <password>
 //
@@ -80,6 +80,18 @@ async function main(launched) {
   out.steps.paper = await act(page, '换开纸质');
   out.steps.paper_void = await act(page, '作废纸质');
   out.steps.flush = await act(page, '冲红');
+  // 作废空白纸质票号 at the cashier's own window, kept by the browser for the next visit
+  await page.fill('#window-place', 'MZ01');
+  await page.dispatchEvent('#window-place', 'change');
+  {
+    const before = await page.textContent('#bills-err');
+    await page.click('#blank-void');
+    await page.waitForFunction((b) => { const e = document.querySelector('#bills-err'); return e.textContent && e.textContent !== b; },
+                               before, { timeout: 10000 });
+    out.steps.blank_void = { message: await page.textContent('#bills-err'), cls: await page.getAttribute('#bills-err', 'class') };
+  }
+  await page.reload();
+  out.steps.window_kept = await page.inputValue('#window-place');
   out.screenshot = path.join(shots, 'console_window.png');
   // the bill list's section: the whole page is the demo's 64 billing points' stock, 10,000 px long
   await page.locator('section:has(#bill-rows)').screenshot({ path: out.screenshot });
