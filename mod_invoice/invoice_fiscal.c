@@ -90,9 +90,19 @@ apr_status_t invoice_fiscal_deliver(apr_pool_t *p, const hg_outbox_item_t *item,
         return give_up(out, v, apr_psprintf(p, "%s: %s %s", service, short_text(p, result), short_text(p, message)),
                        HG_EPLATFORM);
 
-    /* the supervision answer is what marks the bill uploaded: keep it as the platform sent it */
-    if (hg_json_parse(&msg, p, message, strlen(message), 0, NULL) == APR_SUCCESS)
+    /* the supervision answer is what marks the bill uploaded: keep it as the platform sent it, once
+     * it is seen to be this bill's (an answer naming another bill marks nothing; it goes again) */
+    if (hg_json_parse(&msg, p, message, strlen(message), 0, NULL) == APR_SUCCESS) {
+        static const char *const ids[] = { "billBatchCode", "billNo", NULL };
+        int i;
+        for (i = 0; ids[i] && json_is_object(msg); i++) {
+            const char *sent = hg_json_gets(data, ids[i], NULL), *got = hg_json_gets(msg, ids[i], NULL);
+            if (sent && got && strcmp(sent, got))
+                return give_up(out, INVOICE_RETRY, apr_psprintf(p, "%s: the answer names %s %s, not %s", service,
+                                                                ids[i], short_text(p, got), sent), HG_EPLATFORM);
+        }
         out->result = hg_json_dump(p, msg, 0);
+    }
     else
         out->result = hg_json_dump(p, hg_json_own(p, json_pack("{s:s, s:s}", "result", result, "message",
                                                                   hg_utf8_repair(p, message))), 0);

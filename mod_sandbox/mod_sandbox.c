@@ -123,6 +123,15 @@ static apr_status_t route_fiscal(hg_call_t *c)
     else if (rv == APR_SUCCESS) {
         sign_ok = 1;
         sandbox_fiscal_serve(c->pool, c->db, c->path_rest, data, &result, &message);
+        /* "misanswer": a success whose answer names another bill (a platform's or a proxy's mix-up) */
+        if (!strcmp(mode, "misanswer") && !strcmp(result, "S0000")) {
+            json_t *m = NULL;
+            if (hg_json_parse(&m, c->pool, message, strlen(message), 0, NULL) == APR_SUCCESS && json_is_object(m)
+                && json_object_get(m, "billNo")) {
+                json_object_set_new(m, "billNo", json_string("0000000000"));
+                message = hg_json_dump(c->pool, m, 0);
+            }
+        }
     }
     else {
         result = rv == HG_EAUTH ? "E1001" : rv == HG_EBADSIG ? "E1002" : "E0001";
@@ -140,7 +149,7 @@ static const hg_field_t control_schema[] = {
       .enum_values = (const char *const[]){ "fiscal", "sms", "wechat", "injury", NULL } },
     { .name = "mode", .type = HG_JT_STRING, .flags = HG_F_REQUIRED,
       .enum_values = (const char *const[]){ "normal", "down", "slow", "reject", "error", "expire", "lost", "late",
-                                            "badsplit", NULL } },
+                                            "badsplit", "misanswer", NULL } },
     { .name = "slow_ms", .type = HG_JT_INTEGER, .flags = HG_F_MIN | HG_F_MAX, .min = 0, .max = 120000 },
     /* injury's one-shot modes (error, lost, late, badsplit): the function they wait for, error's message,
      * how many matching calls pass first */
@@ -152,7 +161,7 @@ static const hg_field_t control_schema[] = {
 
 /* POST /sandbox/control {"platform":"fiscal|sms|wechat|injury","mode":"down"} — switch failure modes on
  * demand.  expire / lost / late / badsplit are the work-injury platform's only (mod_sandbox/INJURY.md
- * §6), and reject is not one of its modes. */
+ * §6), and reject is not one of its modes; misanswer (a success naming another bill) the fiscal one's. */
 static apr_status_t route_control(hg_call_t *c)
 {
     apr_int64_t slow = 3000, skip = 0;
@@ -164,8 +173,9 @@ static apr_status_t route_control(hg_call_t *c)
     platform = hg_json_gets(c->json, "platform", NULL);
     mode = hg_json_gets(c->json, "mode", NULL);
     injury = !strcmp(platform, "injury");
-    if (injury ? !strcmp(mode, "reject")
-               : (!strcmp(mode, "expire") || !strcmp(mode, "lost") || !strcmp(mode, "late") || !strcmp(mode, "badsplit")))
+    if (injury ? (!strcmp(mode, "reject") || !strcmp(mode, "misanswer"))
+               : (!strcmp(mode, "expire") || !strcmp(mode, "lost") || !strcmp(mode, "late") || !strcmp(mode, "badsplit")
+                  || (strcmp(platform, "fiscal") && !strcmp(mode, "misanswer"))))
         return hg_call_fail(c, "HG_FIELD_ENUM", "mode",
                             apr_psprintf(c->pool, "mode %s is not one of platform %s", mode, platform));
     hg_json_geti(c->json, &slow, "slow_ms", NULL);

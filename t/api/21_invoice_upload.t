@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use HG qw(json_of signed_request psql wait_until staff_login);
 use HGInvoice qw(outpatient);
 
-plan tests => 15;
+plan tests => 18;
 
 sub mode { POST '/sandbox/control', 'Content-Type' => 'application/json', content => qq({"platform":"fiscal","mode":"$_[0]"}) }
 sub issue { json_of(signed_request('POST', '/invoice/api/v1/invoiceEBillOutpatient', outpatient())) }
@@ -104,3 +104,13 @@ ok t_cmp(psql("SELECT string_agg(DISTINCT max_attempts::text, ',') FROM hg.outbo
     ok t_cmp(($ans->{result} // '-') . ' ' . (psql("SELECT count(*) FROM sandbox.fiscal_bills WHERE bill_no = '$red->{billNo}'")),
              'E2005 0', 'the platform refuses a red bill while the original has a live paper (E2005), and stores nothing');
 }
+# a success that names another bill marks nothing: the bill is sent again until its own answer comes
+mode('misanswer');
+my $mb = issue();
+ok t_cmp(wait_until(20, sub { (upload_row($mb->{billNo})->[2] // '') =~ /the answer names billNo 0000000000/ }) ? 'refused' : join('|', @{ upload_row($mb->{billNo}) }),
+         'refused', 'an S0000 naming another bill is not taken as this bill\'s supervision');
+ok t_cmp(upload_row($mb->{billNo})->[0], 'pending', 'and the upload waits to go again');
+mode('normal');
+psql("UPDATE hg.outbox SET next_at = now() WHERE topic = 'invoice.upload' AND state = 'pending'");
+ok t_cmp(wait_until(20, sub { upload_row($mb->{billNo})->[0] eq 'done' }) ? 'done' : join('|', @{ upload_row($mb->{billNo}) }),
+         'done', 'then its own answer marks it uploaded');
