@@ -1159,7 +1159,9 @@ static int handle(request_rec *r)
     }
     if (flags & HG_R_JSON) {
         const char *ct = apr_table_get(r->headers_in, "Content-Type");
-        if (ct && strncasecmp(ct, "application/json", 16) != 0) {
+        /* a public route wants it said: a POST with no Content-Type is a "simple" cross-site request,
+         * which any web page can make its visitors' browsers send (an SMS code to a stranger's phone) */
+        if ((ct && strncasecmp(ct, "application/json", 16) != 0) || (!ct && !(flags & (HG_R_SIGNED | HG_R_STAFF)))) {
             hg_call_fail(c, "HG_UNSUPPORTED_MEDIA_TYPE", "Content-Type", NULL);
             return send_answer(c, audit);
         }

@@ -12,7 +12,7 @@ use POSIX ();
 use HG qw(json_of signed_request psql wait_until staff_login);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 116;
+plan tests => 117;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -200,6 +200,16 @@ warn "# mybills answered: " . $r->content . " (code $code)\n" unless $seen;
 ok t_cmp($seen ? 1 : 0, 1, 'the patient sees the bill in the list');
 $r = POST '/invoice/pub/v1/sms', 'Content-Type' => 'application/json', content => '{"idType":"idcard","idValue":"440101199001011234"}';
 ok t_cmp(json_of($r)->{code}, 'HG_INVOICE_SMS_TOO_SOON', 'one code a minute');
+# a public POST says it is JSON: without a Content-Type it is what any web page can make a browser send
+{
+    require HTTP::Request;
+    my $bare = HTTP::Request->new(POST => Apache::TestRequest::resolve_url('/invoice/pub/v1/sms'), undef,
+                                  '{"idType":"idcard","idValue":"110101198001010029"}');
+    $r = Apache::TestRequest::user_agent()->request($bare);
+}
+ok t_cmp(join(' ', $r->code, json_of($r)->{code} // '-', $r->request->header('Content-Type') // 'none'),
+         '415 HG_UNSUPPORTED_MEDIA_TYPE none',
+         'a public POST without a Content-Type is refused (no cross-site simple request)');
 # ten requests at once for one identifier: the minute rule holds in one statement, one passes
 {
     my $card = 'SMSRACE' . time . ($$ % 100000);
