@@ -499,6 +499,17 @@ static void csv_line(apr_array_header_t *out, apr_pool_t *p, const char *const *
     }
 }
 
+/* the last line of a CSV cut at max rows: said in the file, which has no "truncated" flag to read */
+static void csv_cut(apr_array_header_t *out, apr_pool_t *p, int max, int n)
+{
+    const char **cells = apr_pcalloc(p, n * sizeof(*cells));
+    int i;
+    cells[0] = apr_psprintf(p, "（仅列出前 %d 条，请缩短期间或选择开票点）", max);
+    for (i = 1; i < n; i++)
+        cells[i] = "";
+    csv_line(out, p, cells, n, NULL);
+}
+
 /* a CSV download under way: the BOM Excel needs to read UTF-8, then the header line; room for
  * about `rows` lines of n cells */
 static apr_array_header_t *csv_begin(apr_pool_t *p, int rows, const char *const *heads, int n)
@@ -719,6 +730,8 @@ static apr_status_t route_stock_log(hg_call_t *c)
     }
     if (csv) {
         json_decref(rows);
+        if (r->nrows > STOCK_LOG_MAX)
+            csv_cut(csv, c->pool, STOCK_LOG_MAX, 10);
         return csv_answer(c, csv, apr_psprintf(c->pool, "invoice-stock-log-%s-%s.csv", from, to));
     }
     return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:o, s:b, s:{s:I, s:I}}", "from", from, "to", to,
@@ -918,6 +931,8 @@ static apr_status_t route_report_voids(hg_call_t *c)
     }
     if (csv) {
         json_decref(rows);
+        if (r->nrows > VOIDS_MAX)
+            csv_cut(csv, c->pool, VOIDS_MAX, 8);
         return csv_answer(c, csv, apr_psprintf(c->pool, "invoice-voids-%s-%s.csv", from, to));
     }
     return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:o, s:b, s:{s:I, s:I, s:I}}", "from", from, "to", to,

@@ -12,7 +12,7 @@ use POSIX ();
 use HG qw(json_of signed_request psql wait_until staff_login);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 117;
+plan tests => 118;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -355,4 +355,17 @@ err_is($r, $j, 409, 'HG_INVOICE_IS_RED', undef, 'a red bill cannot be flushed');
     utf8::decode($csv);
     ok t_cmp($csv, qr/^\x{FEFF}时间,类别,开票点,票据代码,票据号码,关联票据,操作员,原因\r\n.*,作废空白纸质票,MZ01 门诊收费一窗,44010226,/s,
              'as CSV');
+    # more than the report lists: the JSON says truncated, the CSV's last line says so too
+    psql("INSERT INTO invoice.places VALUES ('44010001', 'VOID5K', '作废很多的窗口') ON CONFLICT DO NOTHING");
+    psql("INSERT INTO invoice.blank_voids (p_bill_batch_code, p_bill_no, institution, place_code, reason, operator) "
+         . "SELECT '44015999', lpad(g::text, 10, '0'), '44010001', 'VOID5K', '测试', 'x' FROM generate_series(1, 5001) g "
+         . "ON CONFLICT DO NOTHING");
+    my $big = json_of(GET('/invoice/staff/v1/reports/voids?placeCode=VOID5K', Cookie => $staff));
+    my $bigcsv = GET('/invoice/staff/v1/reports/voids?placeCode=VOID5K&format=csv', Cookie => $staff)->content;
+    utf8::decode($bigcsv);
+    my @lines = split /\r\n/, $bigcsv;
+    ok t_cmp(join(' ', scalar(@{ $big->{rows} // [] }), $big->{truncated} ? 'truncated' : 'whole', scalar(@lines), $lines[-1]),
+             '5000 truncated 5002 （仅列出前 5000 条，请缩短期间或选择开票点）,,,,,,,',
+             'over 5,000 voids: the JSON says truncated, the CSV ends with a line saying so');
+    psql("DELETE FROM invoice.blank_voids WHERE place_code = 'VOID5K'");
 }
