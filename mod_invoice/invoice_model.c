@@ -950,6 +950,15 @@ apr_status_t invoice_upload_data(json_t **up, apr_pool_t *p, json_t *doc, const 
                                        "random", random, "createTime", ctime, "isScarlet", scarlet,
                                        "sealSignature", seal_b64, "data", data))))
         return APR_ENOMEM;
+    /* and the rest of what the seal signs, so that the platform can check the seal from the upload
+     * alone (the upload without sealSignature is the sealed document) */
+    {
+        static const char *const signed_too[] = { "institution", "institutionName", "kind", "title", NULL };
+        int i;
+        for (i = 0; signed_too[i]; i++)
+            if (json_object_get(doc, signed_too[i]) && json_object_set(u, signed_too[i], json_object_get(doc, signed_too[i])))
+                return APR_ENOMEM;
+    }
     if (json_is_true(scarlet) && json_object_set(u, "relatedBill", related))
         return APR_ENOMEM;
     *up = u;

@@ -766,8 +766,19 @@ static void test_doc_seal(json_t *op)
         tap_ok(invoice_upload_data(&up, pool, doc, sig) == APR_SUCCESS && up, "upload data from a document");
         tap_is_str(hg_json_dump(pool, up, 0), apr_psprintf(pool, "{\"billBatchCode\":\"44010126\",\"billNo\":"
                    "\"0000000001\",\"random\":\"%s\",\"createTime\":\"%s\",\"isScarlet\":false,\"sealSignature\":"
-                   "\"%s\",\"data\":%s}", hg_json_gets(doc, "random", NULL), hg_json_gets(doc, "createTime", NULL), sig,
-                   hg_json_dump(pool, n, 0)), "the platform's fields in their order, the bill data whole");
+                   "\"%s\",\"data\":%s,\"institution\":\"%s\",\"institutionName\":\"%s\",\"kind\":\"%s\",\"title\":\"%s\"}",
+                   hg_json_gets(doc, "random", NULL), hg_json_gets(doc, "createTime", NULL), sig,
+                   hg_json_dump(pool, n, 0), hg_json_gets(doc, "institution", NULL),
+                   hg_json_gets(doc, "institutionName", NULL), hg_json_gets(doc, "kind", NULL),
+                   hg_json_gets(doc, "title", NULL)),
+                   "the platform's fields in their order, the bill data whole, and the rest the seal signs");
+        {
+            /* what the platform can do with it: the upload without its seal is the sealed document */
+            json_t *u2 = hg_json_own(pool, json_deep_copy(up));
+            json_object_del(u2, "sealSignature");
+            tap_ok(invoice_seal_verify(key, u2, sig) == APR_SUCCESS,
+                   "the seal verifies from the upload alone (the platform's check)");
+        }
         tap_ok(invoice_upload_data(&up, pool, doc, "") == HG_EINVALID && !up, "no seal, no upload");
         d2 = copy(doc);
         json_object_del(d2, "createTime");
