@@ -979,7 +979,7 @@ static const char SUMMARY_SQL_CHARGE[] =
     "  count(*) FILTER (WHERE NOT b.is_scarlet AND coalesce(ch.n, 1) = 1), "
     "  count(*) FILTER (WHERE b.is_scarlet AND coalesce(ch.n, 1) = 1), coalesce(min(ch.value->>'name'), '') "
     "FROM invoice.bills b LEFT JOIN LATERAL jsonb_each(b.charges) WITH ORDINALITY ch(key, value, n) ON true "
-    "WHERE " SUMMARY_PERIOD " "
+    "WHERE " SUMMARY_PERIOD " AND b.kind <> 'prepayment' "     /* a deposit voucher charges nothing */
     "GROUP BY ROLLUP (coalesce(ch.key, '')) ORDER BY 2, 1";
 
 static const hg_field_t SUMMARY_QUERY[] = {
