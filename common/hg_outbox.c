@@ -49,12 +49,19 @@ apr_status_t hg_outbox_claim(hg_db_t *db, apr_array_header_t **items,
      * Paused topics are left out of `topics` by the caller (hg_outbox_paused_topics): a filter on
      * them here made the planner expect the limit to need the whole index, and JIT-compile every
      * claim (13 ms) */
+    /* A lease that ran out on the last attempt is a delivery that never finishes (it crashed its
+     * child, or outlived its lease, every time): dead, in the same statement, not claimed for ever */
     rv = hg_db_q(db, &res,
+                 "WITH stuck AS (UPDATE hg.outbox SET state = 'dead', lease_until = NULL, updated_at = now(), "
+                 "    last_error = left('the delivery never finished: its lease ran out on attempt ' || attempts "
+                 "      || ' of ' || max_attempts || coalesce(' (' || last_error || ')', ''), 1000) "
+                 "  WHERE live AND topic = ANY($1::text[]) AND state = 'inflight' AND lease_until < now() "
+                 "    AND attempts >= max_attempts RETURNING id) "
                  "UPDATE hg.outbox o SET state = 'inflight', attempts = o.attempts + 1, "
                  "  lease_until = now() + make_interval(secs => $3::int), updated_at = now() "
                  "WHERE o.id IN (SELECT id FROM hg.outbox "
                  "  WHERE live AND topic = ANY($1::text[]) AND ((state = 'pending' AND next_at <= now()) "
-                 "     OR (state = 'inflight' AND lease_until < now())) "
+                 "     OR (state = 'inflight' AND lease_until < now() AND attempts < max_attempts)) "
                  "    AND (order_key IS NULL OR NOT EXISTS (SELECT 1 FROM hg.outbox e "
                  "      WHERE e.order_key = hg.outbox.order_key AND e.id < hg.outbox.id AND e.live_ordered)) "
                  "  ORDER BY next_at LIMIT $2::int FOR UPDATE SKIP LOCKED) "

@@ -7,7 +7,7 @@ use Apache::TestRequest qw(GET POST);
 use Apache::TestUtil qw(t_cmp);
 use HG qw(json_of psql hisgate wait_until staff_login);
 
-plan tests => 27;
+plan tests => 29;
 
 sub mode {
     my ($m, $ms) = @_;
@@ -93,3 +93,17 @@ ok t_cmp($res->code, 200, 'ops retries the dead letter from the console');
 ok t_cmp(wait_until(10, sub { row($key)->[0] eq 'done' ? 'done' : '' }), 'done', 'and it is delivered');
 $res = POST "/hg/outbox/999999999/retry", Cookie => $cookie, 'X-CSRF-Token' => $csrf;
 ok t_cmp($res->code, 404, 'retrying a row that does not exist is 404');
+# a delivery that never finishes (it crashed its child, or outlived its lease, each time) is not
+# claimed for ever: with its lease run out on the last attempt it is a dead letter, saying why;
+# one with attempts left is claimed again as before
+my $stuck = probe(3);
+my $again = probe(3);
+wait_until(10, sub { row($stuck)->[0] eq 'done' && row($again)->[0] eq 'done' });
+psql("UPDATE hg.outbox SET state = 'inflight', attempts = 3, lease_until = now() - interval '1 minute', "
+     . "last_error = NULL WHERE business_key = '$stuck'");
+psql("UPDATE hg.outbox SET state = 'inflight', attempts = 2, lease_until = now() - interval '1 minute' "
+     . "WHERE business_key = '$again'");
+ok t_cmp(wait_until(15, sub { row($stuck)->[0] eq 'dead' && row($again)->[0] eq 'done' }) ? 'dead done'
+         : row($stuck)->[0] . ' ' . row($again)->[0], 'dead done',
+         'a lease run out on the last attempt: dead; with attempts left: delivered again');
+ok t_cmp(row($stuck)->[2], qr/^the delivery never finished: its lease ran out on attempt 3 of 3/, 'and the dead letter says why');

@@ -246,13 +246,15 @@ int main(void)
 
         /* a backlog of ordered rows, statistics taken with the queue nearly empty (as after a quiet
          * night): the claim's "older row of my key still queued?" is answered from outbox_order,
-         * never by reading outbox_due (that plan read the whole backlog once per candidate row) */
+         * never by reading outbox_due (that plan read the whole backlog once per candidate row).
+         * outbox_due is read once for the candidates and once for the stuck rows (leases run out
+         * on the last attempt), not once per row */
         hg_db_q(db, NULL, "ANALYZE hg.outbox", 0);
         hg_db_q(db, NULL, "INSERT INTO hg.outbox (topic, institution, business_key, payload, order_key) "
                 "SELECT $1, '44010001', 'q' || g, '{}', $1 || ':' || (g % 150) FROM generate_series(1, 300) g",
                 1, topic);
         COUNT_AROUND_CLAIM(400);
-        tap_ok(claimed == 150 && d[2] <= 1 && d[3] >= 1,
+        tap_ok(claimed == 150 && d[2] <= 2 && d[3] >= 1,
                "150 of 300 ordered rows claimed (%d): outbox_due scanned %d time(s), outbox_order %d",
                claimed, d[2], d[3]);
 #undef COUNT_AROUND_CLAIM
