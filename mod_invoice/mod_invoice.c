@@ -1222,6 +1222,9 @@ static apr_status_t route_pub_sms(hg_call_t *c)
     return hg_call_answer(c, 200, json_pack("{s:b, s:i}", "sent", 1, "retryAfter", 60));
 }
 
+/* bills the 通码 list shows, newest first */
+#define MYBILLS_MAX 100
+
 /* POST /invoice/pub/v1/mybills — the code, then the subject's bills */
 static apr_status_t route_pub_mybills(hg_call_t *c)
 {
@@ -1256,8 +1259,10 @@ static apr_status_t route_pub_mybills(hg_call_t *c)
         json_decref(bills);
         return hg_call_fail(c, "HG_INVOICE_SMS_CODE", "smsCode", "验证码错误或已过期");
     }
-    if ((rv = hg_db_q(c->db, &r, apr_psprintf(c->pool, "SELECT " "b.id FROM invoice.bills b WHERE b.institution = $1 "
-                      "AND b.%s = $2 ORDER BY b.id DESC LIMIT 100", subject_col(type)), 2, c->institution, idx))) {
+    /* the newest MYBILLS_MAX, and how many there are (a dialysis patient's year is more) */
+    if ((rv = hg_db_q(c->db, &r, apr_psprintf(c->pool, "SELECT b.id, count(*) OVER () FROM invoice.bills b "
+                      "WHERE b.institution = $1 AND b.%s = $2 ORDER BY b.id DESC LIMIT " APR_STRINGIFY(MYBILLS_MAX),
+                      subject_col(type)), 2, c->institution, idx))) {
         json_decref(bills);
         return rv;
     }
@@ -1275,7 +1280,9 @@ static apr_status_t route_pub_mybills(hg_call_t *c)
     /* a code is good once; the row stays so the one-a-minute rule still holds */
     hg_db_q(c->db, NULL, "UPDATE invoice.sms_codes SET code_hash = 'used', expires_at = now() "
             "WHERE institution = $1 AND subject_idx = $2", 2, c->institution, idx);
-    return hg_call_answer(c, 200, json_pack("{s:o}", "bills", bills));
+    return hg_call_answer(c, 200, json_pack("{s:o, s:I, s:b}", "bills", bills, "total",
+                                            (json_int_t)(r->nrows ? apr_atoi64(hg_db_val(r, 0, 1)) : 0),
+                                            "truncated", r->nrows && apr_atoi64(hg_db_val(r, 0, 1)) > r->nrows));
 }
 
 /* GET /invoice/pub/v1/offline?i=&b=&t= — the printed link works before the bill exists */

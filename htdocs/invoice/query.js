@@ -89,14 +89,16 @@
       (b.state === 'flushed' ? '<span class="inv-badge inv-badge_warn">已冲红</span>' : '');
   }
 
-  function renderBills(bills) {
+  function renderBills(bills, total) {
     var html;
     if (!bills || !bills.length) {
       $('result').innerHTML = '<div class="weui-loadmore weui-loadmore_line inv-empty">' +
         '<span class="weui-loadmore__tips">未查询到电子票据</span></div>';
       return;
     }
-    html = '<div class="weui-cells__title">共 ' + bills.length + ' 张电子票据</div><div class="weui-cells inv-list">';
+    html = '<div class="weui-cells__title">' + (total > bills.length
+      ? '共 ' + esc(String(total)) + ' 张电子票据，显示最近 ' + bills.length + ' 张（更早的请到医院窗口查询）'
+      : '共 ' + bills.length + ' 张电子票据') + '</div><div class="weui-cells inv-list">';
     bills.forEach(function (b) {
       var url = HG.localUrl(b.viewUrl, '/invoice/bill.html#');
       var inner = '<div class="weui-cell__bd"><p>' + esc(b.title) + ' ' + badges(b) + '</p>' +
@@ -122,7 +124,7 @@
       btn.disabled = false;
       btn.textContent = '查询票据';
       if (err) { HG.toptip(HG.errorText(err)); return; }
-      renderBills(r.bills);
+      renderBills(r.bills, r.total);
       $('result').scrollIntoView && $('result').scrollIntoView();
     });
   }

@@ -12,7 +12,7 @@ use POSIX ();
 use HG qw(json_of signed_request psql wait_until staff_login);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 118;
+plan tests => 119;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -264,6 +264,26 @@ ok t_cmp(join(',', map { $_->{billNo} } @{ json_of($r)->{bills} // [] }), $mib->
 ok t_cmp(psql("SELECT count(*) FROM invoice.bills WHERE mi_idx IS NOT NULL AND bill_no = '$mib->{billNo}' "
               . "AND doc_sealed NOT LIKE '%$mi%' AND mi_idx NOT LIKE '%$mi%'"), 1,
          'the number is kept only as a keyed index beside the sealed document');
+# a patient with more bills than the list shows (101): the newest 100, and the answer says how many
+{
+    my $lc = 'MANY' . time . ($$ % 100000);
+    my $ltel = '13700' . sprintf('%06d', ($$ + 7) % 1000000);
+    my $lb = json_of(signed_request('POST', "$api/invoiceEBillOutpatient", outpatient(cardNo => $lc, tel => $ltel)));
+    psql("INSERT INTO invoice.bills (institution, bus_no, kind, service, place_code, bill_batch_code, bill_no, random, "
+         . "create_time, total_fen, content_hash, doc_sealed, seal, card_idx, tel_sealed) SELECT institution, "
+         . "'MANY-$lc-' || g, kind, service, place_code, '44019898', lpad(g::text, 10, '0'), random, create_time, total_fen, "
+         . "content_hash, doc_sealed, seal, card_idx, tel_sealed FROM invoice.bills, generate_series(1, 100) g "
+         . "WHERE bill_batch_code = '$lb->{billBatchCode}' AND bill_no = '$lb->{billNo}'");
+    POST '/invoice/pub/v1/sms', 'Content-Type' => 'application/json', content => qq({"idType":"card","idValue":"$lc"});
+    my $lcode = wait_until(10, sub { my $m = json_of(GET "/sandbox/messages?to=$ltel");
+        for (@{ $m->{messages} // [] }) { return $1 if ($_->{content} // '') =~ /验证码为(\d{6})/ } return undef }) // '000000';
+    my $lj = json_of(POST '/invoice/pub/v1/mybills', 'Content-Type' => 'application/json',
+                     content => qq({"idType":"card","idValue":"$lc","smsCode":"$lcode"}));
+    ok t_cmp(join(' ', scalar(@{ $lj->{bills} // [] }), $lj->{total} // '-', $lj->{truncated} ? 'truncated' : 'whole',
+                  ($lj->{bills} // [{}])->[0]{billNo} // '-'), '100 101 truncated 0000000100',
+             '通码 list of 101 bills: the newest 100, and the answer says there are 101');
+    psql("DELETE FROM invoice.bills WHERE bill_batch_code = '44019898'");
+}
 
 # ---- offline link before and after issuance
 my $future = bus_no();
