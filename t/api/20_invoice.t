@@ -12,7 +12,7 @@ use POSIX ();
 use HG qw(json_of signed_request psql wait_until staff_login);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 119;
+plan tests => 120;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -284,6 +284,13 @@ ok t_cmp(psql("SELECT count(*) FROM invoice.bills WHERE mi_idx IS NOT NULL AND b
              '通码 list of 101 bills: the newest 100, and the answer says there are 101');
     psql("DELETE FROM invoice.bills WHERE bill_batch_code = '44019898'");
 }
+
+# the patients' pages and the console: framed by no other site, no referrer out, no sniffing
+ok t_cmp(join(' | ', map { my $h = GET($_); join ' ', $h->code, $h->header('X-Frame-Options') // '-',
+                           $h->header('Content-Security-Policy') // '-', $h->header('Referrer-Policy') // '-' }
+                  '/invoice/bill.html', '/invoice/o.html', '/console/index.html'),
+         join(' | ', ("200 SAMEORIGIN frame-ancestors 'self' no-referrer") x 3),
+         'the pages carry X-Frame-Options, frame-ancestors and Referrer-Policy');
 
 # ---- offline link before and after issuance
 my $future = bus_no();
