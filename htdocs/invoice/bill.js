@@ -95,12 +95,12 @@
              '<div class="weui-cell__bd"><input class="weui-input" id="inv-mail" type="email" inputmode="email" ' +
              'autocomplete="email" maxlength="254" placeholder="把PDF发送到您的邮箱"></div>' +
              '<div class="weui-cell__ft"><a class="weui-btn weui-btn_mini weui-btn_primary" id="inv-mail-send" ' +
-             'role="button" href="javascript:;">发送</a></div></div></div>' +
+             'role="button" href="#">发送</a></div></div></div>' +
              '<p class="inv-hint" id="inv-mail-status" aria-live="polite"></p>' : '') +
       /* 存入微信卡包: blue bills that stand (the server refuses red and flushed ones) */
       (pdf && !b.isScarlet && b.state !== 'flushed'
         ? '<div class="inv-wxcard"><a class="weui-btn weui-btn_default" id="inv-wxcard" role="button" ' +
-          'href="javascript:;">存入微信卡包</a>' +
+          'href="#">存入微信卡包</a>' +
           '<p class="inv-hint" id="inv-wxcard-status" aria-live="polite"></p></div>' : '') +
       cells('收费项目', b.items, true) +
       cells('医保结算', b.insurance, false) +
