@@ -1700,9 +1700,9 @@ static apr_status_t route_pub_verify(hg_call_t *c)
         return hg_call_fail(c, "HG_FIELD_REQUIRED", !code ? "code" : !no ? "no" : "random", NULL);
     /* with the check code, as the fiscal 查验 asks: code and number alone are sequential, and would
      * tell anyone which bills exist (and run an SM2 verification for each guess) */
-    if ((rv = invoice_find(x, code, no, &b)) == HG_ENOTFOUND || (rv == APR_SUCCESS && !check_code_ok(b, rnd)))
-        return hg_call_fail(c, "HG_INVOICE_NOT_FOUND", "random", "票据不存在或校验码错误");
-    if (rv || (rv = invoice_doc(x, b, &doc)))
+    if ((rv = pub_bill_checked(c, x, code, no, rnd, &b)))
+        return rv;
+    if ((rv = invoice_doc(x, b, &doc)))
         return invoice_call_failed(c, x, rv);
     return hg_call_answer(c, 200, json_pack("{s:s, s:s, s:b, s:s, s:s}", "billBatchCode", b->bill_batch_code,
                           "billNo", b->bill_no, "sealValid", invoice_seal_verify(G->seal_key, doc, b->seal) == APR_SUCCESS,

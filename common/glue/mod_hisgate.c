@@ -972,6 +972,14 @@ static int call_audited(const hg_call_t *c)
     return (c->route_flags & (HG_R_SIGNED | HG_R_AUDIT)) && hg_conf_global->keys_loaded;
 }
 
+/* the audit row of the call's answer (c->out, as it will be sent): its text, and *rec */
+static const char *answer_audit_rec(hg_call_t *c, hg_audit_rec_t *rec)
+{
+    const char *text = hg_json_dump(c->pool, c->out, 0);
+    audit_rec(c, rec, text, strlen(text), c->status ? c->status : 200);
+    return text;
+}
+
 /* hg_call_commit_answer: [last statement, audit row, COMMIT] in one pipeline;
  * hg_call_answer_if (applied != NULL): the guard with the audit row in one statement, no transaction */
 static apr_status_t commit_answer(hg_call_t *c, hg_db_result_t **res, const hg_db_stmt_t *last, int *applied)
@@ -981,7 +989,7 @@ static apr_status_t commit_answer(hg_call_t *c, hg_db_result_t **res, const hg_d
     hg_audit_rec_t rec;
     const char *text = NULL;
     apr_status_t rv;
-    int status = c->status ? c->status : 200, n = 1;
+    int n = 1;
 
     if (!c->db && (rv = hg_glue_db_reacquire(c)) != APR_SUCCESS) {   /* the route gave it back */
         c->out = NULL;
@@ -990,8 +998,7 @@ static apr_status_t commit_answer(hg_call_t *c, hg_db_result_t **res, const hg_d
     }
     st[0] = *last;
     if (call_audited(c)) {
-        text = hg_json_dump(c->pool, c->out, 0);
-        audit_rec(c, &rec, text, strlen(text), status);
+        text = answer_audit_rec(c, &rec);
         rv = applied ? hg_audit_stmt_guarded(&st[0], c->pool, hg_conf_global->audit_key, &rec, last)
                      : hg_audit_stmt(&st[1], c->pool, hg_conf_global->audit_key, &rec);
         if (rv != APR_SUCCESS) {   /* cannot happen short of memory: the row is then written after */
@@ -1033,8 +1040,7 @@ static apr_status_t journal_row(hg_call_t *c, const char ***cols)
     *cols = NULL;
     if (!call_audited(c))
         return APR_SUCCESS;
-    text = hg_json_dump(c->pool, c->out, 0);
-    audit_rec(c, &rec, text, strlen(text), c->status ? c->status : 200);
+    text = answer_audit_rec(c, &rec);
     if ((rv = hg_audit_stmt(&st, c->pool, hg_conf_global->audit_key, &rec)) != APR_SUCCESS)
         return rv;
     c->out_text = text;
