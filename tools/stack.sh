@@ -54,8 +54,19 @@ start_pg() {
         as_user "$PGBIN/initdb" -D "$PGDIR" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
     fi
     if ! pg_running; then
-        as_user "$PGBIN/pg_ctl" -D "$PGDIR" -l "$PGDIR/server.log" -w -o \
-            "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c max_connections=150" start >/dev/null
+        # the port lies in Linux's range for outgoing connections: just after many of them (a test
+        # run) one may still hold it in TIME_WAIT for up to a minute, and the bind fails; wait it out
+        tries=0
+        until as_user "$PGBIN/pg_ctl" -D "$PGDIR" -l "$PGDIR/server.log" -w -o \
+            "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c max_connections=150" start >/dev/null; do
+            tries=$((tries + 1))
+            if [ $tries -gt 14 ] || ! tail -n 5 "$PGDIR/server.log" | grep -q 'Address already in use'; then
+                echo "run: PostgreSQL did not start (see $PGDIR/server.log)" >&2
+                exit 1
+            fi
+            [ $tries -gt 1 ] || echo "run: port $PGPORT is still held by a closing connection (TIME_WAIT); waiting for it"
+            sleep 5
+        done
     fi
     psql_pg() { as_user "$PGBIN/psql" -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -qtA -v ON_ERROR_STOP=1 "$@"; }
     [ "$(psql_pg -c "SELECT 1 FROM pg_roles WHERE rolname = 'hisgate'")" = 1 ] || psql_pg -c "CREATE ROLE hisgate LOGIN"
