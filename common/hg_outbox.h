@@ -46,6 +46,10 @@ apr_status_t hg_outbox_enqueue_ordered(hg_db_t *db, const char *topic, const cha
 apr_status_t hg_outbox_claim(hg_db_t *db, apr_array_header_t **items /* of hg_outbox_item_t* */,
                              const apr_array_header_t *topics, int n, int lease_seconds);
 
+/* rows of the given topics whose lease ran out on their last attempt become dead letters (the claim
+ * leaves them); reads the whole queue, so for every few seconds, not every claim */
+apr_status_t hg_outbox_bury_stuck(hg_db_t *db, const apr_array_header_t *topics, int *buried);
+
 apr_status_t hg_outbox_mark_done(hg_db_t *db, apr_int64_t id, const char *result_json);
 /* the same for n rows in one statement (results[i] may be NULL) */
 apr_status_t hg_outbox_mark_done_many(hg_db_t *db, int n, const apr_int64_t *ids,

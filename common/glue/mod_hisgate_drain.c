@@ -44,6 +44,7 @@ APLOG_USE_MODULE(hisgate);
 #define HG_DRAIN_SPARE_POOLS 64       /* jobs' pools kept for reuse (a batch of claims) */
 #define HG_DRAIN_SPARE_KEEP (128 * 1024) /* bytes a kept pool's allocator holds on to */
 #define HG_DRAIN_SEAL_EVERY_S 2       /* audit sealing while a backlog keeps the dispatcher busy */
+#define HG_DRAIN_BURY_EVERY_S 5       /* dead-lettering of deliveries whose last lease ran out */
 #define HG_DRAIN_PAUSES_EVERY_S 1     /* how soon a topic's pause (or its end) takes effect */
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
@@ -521,7 +522,8 @@ static apr_status_t drain_tick(int state, void *data, apr_pool_t *ptemp)
 {
     server_rec *s = (server_rec *)data;
     apr_array_header_t *topics, *flowing;
-    apr_time_t next_claim = 0, next_seal = 0, next_db = 0, next_pauses = 0, stop_deadline = 0, cut_at = 0;
+    apr_time_t next_claim = 0, next_seal = 0, next_db = 0, next_pauses = 0, next_bury = 0, stop_deadline = 0,
+               cut_at = 0;
     int i;
 
     if (state == AP_WATCHDOG_STATE_STOPPING) {
@@ -597,6 +599,17 @@ static apr_status_t drain_tick(int state, void *data, apr_pool_t *ptemp)
                         int n = idle < hg_conf_global->outbox_batch ? idle : hg_conf_global->outbox_batch;
                         if (now >= next_pauses)
                             refresh_flowing(db, topics, flowing, &next_pauses, now);
+                        if (now >= next_bury) {
+                            int buried = 0;
+                            if (hg_outbox_bury_stuck(db, flowing, &buried) != APR_SUCCESS)
+                                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00056: outbox: dead-lettering "
+                                             "deliveries whose lease ran out failed: %s", db->errmsg);
+                            else if (buried)
+                                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00057: outbox: %d deliveries "
+                                             "never finished on their last attempt (lease ran out): dead letters",
+                                             buried);
+                            next_bury = now + apr_time_from_sec(HG_DRAIN_BURY_EVERY_S);
+                        }
                         /* items whose payload cannot be completed stay leased: the lease brings
                          * them back */
                         if (hg_outbox_claim(db, &items, flowing, n, hg_conf_global->lease_s) != APR_SUCCESS

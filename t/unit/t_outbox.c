@@ -217,6 +217,38 @@ int main(void)
     tap_is_str(state_of(p, "c2"), "pending/1", "it waits for another attempt");
     out.interrupted = 0;
 
+    /* a delivery that never finishes: its lease runs out on the last attempt.  The claim leaves it;
+     * hg_outbox_bury_stuck makes it a dead letter saying why, and leaves one with attempts left
+     * (claimed again) and one whose lease still runs */
+    {
+        hg_outbox_item_t *d2 = NULL, *d3 = NULL;
+        int buried = -1;
+        hg_outbox_enqueue(db, topic, "44010001", "d1", "{}", 1, &created);
+        hg_outbox_enqueue(db, topic, "44010001", "d2", "{}", 2, &created);
+        hg_outbox_claim(db, &items, topics, 10, 0);         /* both leases run out at once */
+        usleep(20000);
+        hg_outbox_enqueue(db, topic, "44010001", "d3", "{}", 1, &created);
+        tap_ok(hg_outbox_claim(db, &items, topics, 10, 60) == APR_SUCCESS && items->nelts == 2
+               && (d2 = find(items, "d2")) && (d3 = find(items, "d3")) && !find(items, "d1"),
+               "a row whose last lease ran out is not claimed again; one with attempts left is (%d rows)",
+               items->nelts);
+        tap_is_str(state_of(p, "d1"), "inflight/1", "the claim leaves it as it was");
+        tap_ok(hg_outbox_bury_stuck(db, topics, &buried) == APR_SUCCESS && buried == 1,
+               "hg_outbox_bury_stuck dead-letters it, and only it (%d)", buried);
+        tap_is_str(state_of(p, "d1"), "dead/1", "dead after its one attempt");
+        tap_is_str(state_of(p, "d2"), "inflight/2", "the row claimed again is untouched");
+        tap_is_str(state_of(p, "d3"), "inflight/1", "a last attempt whose lease still runs is untouched");
+        r = NULL;
+        tap_ok(hg_db_q(db, &r, "SELECT last_error FROM hg.outbox WHERE topic = $1 AND business_key = 'd1'", 1,
+                       topic) == APR_SUCCESS && r->nrows == 1
+               && !strncmp(hg_db_val(r, 0, 0), "the delivery never finished: its lease ran out on attempt 1 of 1", 64),
+               "the dead letter says why (%s)", r && r->nrows ? hg_db_val(r, 0, 0) : db->errmsg);
+        if (d2)
+            hg_outbox_mark_done(db, d2->id, NULL);
+        if (d3)
+            hg_outbox_mark_done(db, d3->id, NULL);
+    }
+
     /* a claim changes no indexed value, so PostgreSQL writes it in place (HOT): no index entries.
      * The backend's pending statistics span transactions until flushed: compare before and after
      * the claim inside one transaction */
@@ -247,14 +279,14 @@ int main(void)
         /* a backlog of ordered rows, statistics taken with the queue nearly empty (as after a quiet
          * night): the claim's "older row of my key still queued?" is answered from outbox_order,
          * never by reading outbox_due (that plan read the whole backlog once per candidate row).
-         * outbox_due is read once for the candidates and once for the stuck rows (leases run out
-         * on the last attempt), not once per row */
+         * outbox_due is read once, for the candidates: not once per row, and not for the stuck
+         * rows (hg_outbox_bury_stuck's, every few seconds) */
         hg_db_q(db, NULL, "ANALYZE hg.outbox", 0);
         hg_db_q(db, NULL, "INSERT INTO hg.outbox (topic, institution, business_key, payload, order_key) "
                 "SELECT $1, '44010001', 'q' || g, '{}', $1 || ':' || (g % 150) FROM generate_series(1, 300) g",
                 1, topic);
         COUNT_AROUND_CLAIM(400);
-        tap_ok(claimed == 150 && d[2] <= 2 && d[3] >= 1,
+        tap_ok(claimed == 150 && d[2] <= 1 && d[3] >= 1,
                "150 of 300 ordered rows claimed (%d): outbox_due scanned %d time(s), outbox_order %d",
                claimed, d[2], d[3]);
 #undef COUNT_AROUND_CLAIM
