@@ -1194,25 +1194,28 @@ static apr_status_t route_bills(hg_call_t *c)
 /* ---------------------------------------------------------------- the table */
 
 #define STAFF_POST (HG_R_STAFF | HG_R_JSON | HG_R_AUDIT)
+/* bills carry patients' names, amounts and items: read by the invoice roles only (a read-only
+ * invoice_viewer for finance and inspection), not by every staff user of the institution */
+#define INVOICE_READERS "cashier|invoice_admin|invoice_viewer"
 
 const hg_route_t invoice_staff_routes[] = {
-    { "GET",  "/invoice/staff/v1/stock", HG_R_STAFF, NULL, route_stock },
-    { "GET",  "/invoice/staff/v1/stock/log", HG_R_STAFF, NULL, route_stock_log },
+    { "GET",  "/invoice/staff/v1/stock", HG_R_STAFF, INVOICE_READERS, route_stock },
+    { "GET",  "/invoice/staff/v1/stock/log", HG_R_STAFF, INVOICE_READERS, route_stock_log },
     { "POST", "/invoice/staff/v1/stock/apply", STAFF_POST, "invoice_admin", route_stock_apply },
     { "POST", "/invoice/staff/v1/stock/distribute", STAFF_POST, "invoice_admin", route_stock_distribute },
-    { "GET",  "/invoice/staff/v1/places", HG_R_STAFF, NULL, route_places },
+    { "GET",  "/invoice/staff/v1/places", HG_R_STAFF, INVOICE_READERS, route_places },
     { "POST", "/invoice/staff/v1/places", STAFF_POST, "invoice_admin", route_place_save },
     { "POST", "/invoice/staff/v1/bills/", STAFF_POST | HG_R_PREFIX, "cashier", route_issue },
-    { "GET",  "/invoice/staff/v1/bills", HG_R_STAFF, NULL, route_bills },
+    { "GET",  "/invoice/staff/v1/bills", HG_R_STAFF, INVOICE_READERS, route_bills },
     { "POST", "/invoice/staff/v1/bill/", STAFF_POST | HG_R_PREFIX, "cashier", invoice_window_action },
     { "POST", "/invoice/staff/v1/paper/", STAFF_POST | HG_R_PREFIX, "cashier", invoice_window_paper },
     /* the layout file shows the payer unmasked and every item: who printed whose bill is journalled
      * (who, which bill, the outcome: not the file again) */
-    { "GET",  "/invoice/staff/v1/bill/", HG_R_STAFF | HG_R_PREFIX | HG_R_AUDIT | HG_R_AUDIT_BARE, NULL,
+    { "GET",  "/invoice/staff/v1/bill/", HG_R_STAFF | HG_R_PREFIX | HG_R_AUDIT | HG_R_AUDIT_BARE, INVOICE_READERS,
       invoice_window_pdf },
-    { "GET",  "/invoice/staff/v1/reports/daily", HG_R_STAFF, NULL, route_report_daily },
-    { "GET",  "/invoice/staff/v1/reports/summary", HG_R_STAFF, NULL, route_report_summary },
-    { "GET",  "/invoice/staff/v1/reports/stock", HG_R_STAFF, NULL, route_report_stock },
-    { "GET",  "/invoice/staff/v1/reports/voids", HG_R_STAFF, NULL, route_report_voids },
+    { "GET",  "/invoice/staff/v1/reports/daily", HG_R_STAFF, INVOICE_READERS, route_report_daily },
+    { "GET",  "/invoice/staff/v1/reports/summary", HG_R_STAFF, INVOICE_READERS, route_report_summary },
+    { "GET",  "/invoice/staff/v1/reports/stock", HG_R_STAFF, INVOICE_READERS, route_report_stock },
+    { "GET",  "/invoice/staff/v1/reports/voids", HG_R_STAFF, INVOICE_READERS, route_report_voids },
     { NULL }
 };

@@ -74,7 +74,7 @@ typedef struct hg_route_t {
     const char  *method;     /* "GET", "POST", … */
     const char  *path;
     unsigned     flags;
-    const char  *role;       /* staff role required, or NULL */
+    const char  *role;       /* staff role required ("a|b": any of them), or NULL; admin passes */
     hg_route_fn *fn;
 } hg_route_t;               /* a table ends with an entry whose method is NULL */
 
@@ -322,6 +322,24 @@ static inline int hg_call_has_role(const hg_call_t *c, const char *role)
     for (i = 0; c->staff_roles && i < c->staff_roles->nelts; i++)
         if (strcmp(APR_ARRAY_IDX(c->staff_roles, i, const char *), role) == 0)
             return 1;
+    return 0;
+}
+
+/* a route's role: one name, or alternatives "a|b|c" of which the user needs any */
+static inline int hg_call_has_role_of(const hg_call_t *c, const char *spec)
+{
+    int i;
+    for (i = 0; c->staff_roles && i < c->staff_roles->nelts; i++) {
+        const char *have = APR_ARRAY_IDX(c->staff_roles, i, const char *), *s = spec;
+        apr_size_t n = strlen(have);
+        while (*s) {
+            const char *end = strchr(s, '|');
+            apr_size_t len = end ? (apr_size_t)(end - s) : strlen(s);
+            if (len == n && !strncmp(s, have, n))
+                return 1;
+            s += len + (end ? 1 : 0);
+        }
+    }
     return 0;
 }
 #endif

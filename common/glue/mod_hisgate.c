@@ -827,9 +827,11 @@ static apr_status_t authenticate_staff(hg_call_t *c, const hg_route_t *route)
     c->staff_department = hg_db_val(res, 0, 3);
     c->staff_name = *hg_db_val(res, 0, 4) ? hg_db_val(res, 0, 4) : c->staff_user;
     apr_table_setn(r->notes, "hg-csrf-subject", csrf_subject);
-    if (route->role && !hg_call_has_role(c, route->role) && !hg_call_has_role(c, "admin"))
+    if (route->role && !hg_call_has_role_of(c, route->role) && !hg_call_has_role(c, "admin"))
         return hg_call_fail(c, "HG_FORBIDDEN", NULL,
-                            apr_psprintf(c->pool, "this needs the role '%s'", route->role)), HG_EAUTH;
+                            apr_psprintf(c->pool, strchr(route->role, '|') ? "this needs one of the roles '%s'"
+                                                                           : "this needs the role '%s'",
+                                         route->role)), HG_EAUTH;
     if (r->method_number != M_GET) {
         const char *sent = apr_table_get(r->headers_in, "X-CSRF-Token");
         if (!sent || hg_csrf_check(c->master_key, 16, csrf_subject, sent) != APR_SUCCESS)

@@ -11,7 +11,7 @@ use JSON::PP;
 use HG qw(json_of staff_login psql cli_env wait_until);
 use HGInvoice qw(outpatient);
 
-plan tests => 94;
+plan tests => 98;
 
 my $base = '/invoice/staff/v1';
 my $json = JSON::PP->new->utf8->canonical;
@@ -262,6 +262,22 @@ ok t_cmp(psql("SELECT count(*) > 0 AND max(length(resp_enc)) < 200 FROM hg.audit
               . "AND endpoint = 'GET /invoice/staff/v1$wpath/pdf'"), 't',
          'who printed whose layout file (payer unmasked) is in the journal, without the file');
 err_is(GET("$base$wpath/pdf"), 401, 'HG_LOGIN_REQUIRED', 'window: files need a login');
+# bills carry patients' names and items: only the invoice roles read them (cashier, invoice_admin, and
+# invoice_viewer for finance); a doctor of the same institution reads none of it
+for my $u (["doc$$", 'consult_doctor'], ["view$$", 'invoice_viewer']) {
+    `echo 'Reader-Pass#2026x' | @{[cli_env()]} '$ENV{HG_TOP}/tools/hisgate' user add --username $u->[0] --institution 44010001 --roles $u->[1] 2>&1`;
+}
+my (undef, $doc) = staff_login("doc$$", 'Reader-Pass#2026x');
+my ($r4, $viewer) = staff_login("view$$", 'Reader-Pass#2026x');
+my @reads = ('/bills', '/reports/daily', '/stock', "$wpath/pdf");
+ok t_cmp(join(' ', map { my $r = GET("$base$_", Cookie => $doc); $r->code . '/' . (json_of($r)->{code} // '-') } @reads),
+         join(' ', ('403/HG_FORBIDDEN') x @reads), 'a consult_doctor reads no bill, report, stock or layout file');
+ok t_cmp(json_of(GET("$base/bills", Cookie => $doc))->{message} // '', qr/cashier\|invoice_admin\|invoice_viewer/,
+         'and is told which roles would');
+ok t_cmp(join(' ', map { GET("$base$_", Cookie => $viewer)->code } @reads), join(' ', (200) x @reads),
+         'an invoice_viewer reads them all');
+err_is(jpost("$wpath/flush", { reason => '退费' }, Cookie => $viewer, 'X-CSRF-Token' => json_of($r4)->{csrf_token} // ''),
+       403, 'HG_FORBIDDEN', 'but does not act on a bill');
 err_is(jpost("$wpath/stamp", {}, @clerk), 404, 'HG_NOT_FOUND', 'window: an unknown action');
 # 重发短信: the bill's SMS again, to a phone the cashier types (or the one on the bill)
 my $rtel = '13600' . sprintf('%06d', $$ % 1000000);
