@@ -50,15 +50,19 @@ apr_status_t hg_outbox_claim(hg_db_t *db, apr_array_header_t **items,
      * them here made the planner expect the limit to need the whole index, and JIT-compile every
      * claim (13 ms) */
     /* rows whose lease ran out on their last attempt are not claimed: hg_outbox_bury_stuck makes
-     * them dead letters, apart from this statement (it reads the whole queue) */
+     * them dead letters, apart from this statement (it reads the whole queue).  A row waits while
+     * an older row of its order_key is queued, in flight or dead (retried from the console, the
+     * dead one goes first) */
     rv = hg_db_q(db, &res,
                  "UPDATE hg.outbox o SET state = 'inflight', attempts = o.attempts + 1, "
                  "  lease_until = now() + make_interval(secs => $3::int), updated_at = now() "
                  "WHERE o.id IN (SELECT id FROM hg.outbox "
                  "  WHERE live AND topic = ANY($1::text[]) AND ((state = 'pending' AND next_at <= now()) "
                  "     OR (state = 'inflight' AND lease_until < now() AND attempts < max_attempts)) "
-                 "    AND (order_key IS NULL OR NOT EXISTS (SELECT 1 FROM hg.outbox e "
-                 "      WHERE e.order_key = hg.outbox.order_key AND e.id < hg.outbox.id AND e.live_ordered)) "
+                 "    AND (order_key IS NULL OR (NOT EXISTS (SELECT 1 FROM hg.outbox e "
+                 "      WHERE e.order_key = hg.outbox.order_key AND e.id < hg.outbox.id AND e.live_ordered) "
+                 "     AND NOT EXISTS (SELECT 1 FROM hg.outbox f "
+                 "      WHERE f.order_key = hg.outbox.order_key AND f.id < hg.outbox.id AND f.dead))) "
                  "  ORDER BY next_at LIMIT $2::int FOR UPDATE SKIP LOCKED) "
                  "RETURNING o.id, o.topic, o.institution, o.business_key, o.payload::text, "
                  "  o.attempts, o.max_attempts",
@@ -309,7 +313,8 @@ apr_status_t hg_outbox_stats(hg_db_t *db, hg_db_result_t **res)
                    "  coalesce(q.dead, 0) AS dead, coalesce(c.n, 0) AS done, q.last_error, q.last_error_at, "
                    "  coalesce(q.oldest_pending_s, 0) AS oldest_pending_s, p.reason AS paused_reason, "
                    "  p.paused_by, to_char(p.paused_at, 'YYYY-MM-DD\"T\"HH24:MI:SSOF') AS paused_at, "
-                   "  to_char(p.until, 'YYYY-MM-DD\"T\"HH24:MI:SSOF') AS paused_until "
+                   "  to_char(p.until, 'YYYY-MM-DD\"T\"HH24:MI:SSOF') AS paused_until, "
+                   "  coalesce(h.held, 0) AS held "
                    "FROM (SELECT topic, "
                    "    count(*) FILTER (WHERE state = 'pending') AS pending, "
                    "    count(*) FILTER (WHERE state = 'inflight') AS inflight, "
@@ -320,6 +325,10 @@ apr_status_t hg_outbox_stats(hg_db_t *db, hg_db_result_t **res)
                    "  FROM hg.outbox WHERE live OR dead GROUP BY topic) q "
                    "FULL JOIN hg.outbox_delivered c USING (topic) "
                    "FULL JOIN (SELECT * FROM hg.outbox_pauses WHERE until IS NULL OR until > now()) p USING (topic) "
+                   /* queued rows waiting behind a dead row of their order_key (from the few dead ones) */
+                   "LEFT JOIN (SELECT o.topic, count(DISTINCT o.id) AS held FROM hg.outbox d "
+                   "  JOIN hg.outbox o ON o.order_key = d.order_key AND o.id > d.id AND o.live_ordered "
+                   "  WHERE d.dead GROUP BY o.topic) h USING (topic) "
                    "ORDER BY topic", 0);
 }
 

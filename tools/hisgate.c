@@ -550,6 +550,8 @@ static int cmd_outbox(void)
             printf("%-24s pending=%s inflight=%s dead=%s done=%s", hg_db_get(res, i, "topic"),
                    hg_db_get(res, i, "pending"), hg_db_get(res, i, "inflight"), hg_db_get(res, i, "dead"),
                    hg_db_get(res, i, "done"));
+            if (strcmp(hg_db_get(res, i, "held"), "0"))
+                printf(" held=%s (behind a dead row of their order: retry it)", hg_db_get(res, i, "held"));
             if (pr)
                 printf("  PAUSED by %s since %s until %s: %s", hg_db_get(res, i, "paused_by"),
                        hg_db_get(res, i, "paused_at"), pu ? pu : "resumed", pr);

@@ -79,8 +79,9 @@ static apr_status_t route_status(hg_call_t *c)
         const char *le = hg_db_get(res, i, "last_error"), *lat = hg_db_get(res, i, "last_error_at");
         const char *pr = hg_db_get(res, i, "paused_reason");
         /* a pause says why and until when, not who (this page is public): the journal has who */
-        json_array_append_new(topics, json_pack("{s:s, s:I, s:I, s:I, s:I, s:s?, s:s?, s:I, s:o}",
+        json_array_append_new(topics, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:s?, s:s?, s:I, s:o}",
             "topic", hg_db_get(res, i, "topic"), "pending", pend, "inflight", infl, "dead", d,
+            "held", (json_int_t)apr_atoi64(hg_db_get(res, i, "held")),
             "done", (json_int_t)apr_atoi64(hg_db_get(res, i, "done")), "last_error", le,
             "last_error_at", lat, "oldest_pending_s",
             (json_int_t)apr_atoi64(hg_db_get(res, i, "oldest_pending_s")),
@@ -157,11 +158,13 @@ static apr_status_t route_metrics(hg_call_t *c)
         }
     }
     if (db_ok && hg_outbox_stats(c->db, &res) == APR_SUCCESS) {
-        static const char *const kinds[] = { "pending", "inflight", "dead", "done" };
+        static const char *const kinds[] = { "pending", "inflight", "dead", "done", "held" };
         int k;
-        for (k = 0; k < 4; k++) {
-            t = apr_pstrcat(c->pool, t, "# HELP hisgate_outbox_", kinds[k], " outbox rows in state ",
-                            kinds[k], "\n# TYPE hisgate_outbox_", kinds[k], " gauge\n", NULL);
+        for (k = 0; k < 5; k++) {
+            t = apr_pstrcat(c->pool, t, "# HELP hisgate_outbox_", kinds[k],
+                            k == 4 ? " queued outbox rows waiting behind a dead row of their order (retry it)"
+                                   : apr_pstrcat(c->pool, " outbox rows in state ", kinds[k], NULL),
+                            "\n# TYPE hisgate_outbox_", kinds[k], " gauge\n", NULL);
             for (i = 0; i < res->nrows; i++)
                 t = apr_pstrcat(c->pool, t, "hisgate_outbox_", kinds[k], "{topic=\"",
                                 prom_label(c->pool, hg_db_get(res, i, "topic")), "\"} ",

@@ -9,7 +9,7 @@ async function showStatus() {
     `<p>版本 ${esc(s.version)} · 数据库 <span class="${s.db === 'ok' ? 'ok' : 'bad'}">${esc(s.db)}</span> · ` +
     `待发送 ${esc(s.outbox && s.outbox.depth)} · 死信 <span class="${s.outbox && s.outbox.dead ? 'bad' : ''}">${esc(s.outbox && s.outbox.dead)}</span></p>` +
     '<table><tr><th>主题</th><th>待发</th><th>发送中</th><th>死信</th><th>完成</th><th>最后错误</th><th>暂停</th></tr>' +
-    topics.map((t) => `<tr><td>${esc(t.topic)}</td><td>${t.pending}</td><td>${t.inflight}</td><td>${t.dead}</td><td>${t.done}</td><td>${esc(t.last_error)}</td>` +
+    topics.map((t) => `<tr><td>${esc(t.topic)}</td><td>${t.pending}</td><td>${t.inflight}</td><td>${t.dead}${t.held ? `<br><span class="bad">其后 ${t.held} 条等待重试死信</span>` : ''}</td><td>${t.done}</td><td>${esc(t.last_error)}</td>` +
       `<td>${t.paused ? `<span class="bad">已暂停</span> ${esc(t.paused.reason)}（至 ${esc(t.paused.until || '手动恢复')}） ` +
         `<button data-resume="${esc(t.topic)}">恢复</button>` : ''}</td></tr>`).join('') +
     '</table>';

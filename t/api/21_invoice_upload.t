@@ -6,9 +6,9 @@ use Apache::Test;
 use Apache::TestRequest qw(GET POST);
 use Apache::TestUtil qw(t_cmp);
 use HG qw(json_of signed_request psql wait_until staff_login);
-use HGInvoice qw(outpatient);
+use HGInvoice qw(outpatient now17);
 
-plan tests => 18;
+plan tests => 21;
 
 sub mode { POST '/sandbox/control', 'Content-Type' => 'application/json', content => qq({"platform":"fiscal","mode":"$_[0]"}) }
 sub issue { json_of(signed_request('POST', '/invoice/api/v1/invoiceEBillOutpatient', outpatient())) }
@@ -51,11 +51,24 @@ ok t_cmp(upload_row($j->{billNo})->[2], qr/E1002/, "with the platform's code");
 my $s = json_of(GET '/hg/status');
 my ($topic) = grep { $_->{topic} eq 'invoice.upload' } @{ $s->{outbox}{topics} };
 ok t_cmp(($topic->{dead} // 0) >= 1 ? 1 : 0, 1, '/hg/status shows the dead upload');
+# the bill is flushed meanwhile: its red bill's upload waits behind the dead one (the platform would
+# answer "no such bill"), untried, while the platform still refuses everything
+my $dead_id = upload_row($j->{billNo})->[3];
+my $fr = signed_request('POST', '/invoice/api/v1/writeOffEBill', { billBatchCode => $j->{billBatchCode},
+    billNo => $j->{billNo}, reason => '退费', operator => '李四', busDateTime => now17(), placeCode => 'MZ01' });
+my $red_row = sub { psql("SELECT state || '/' || attempts FROM hg.outbox WHERE topic = 'invoice.upload' AND id > $dead_id "
+                         . "AND order_key = (SELECT order_key FROM hg.outbox WHERE id = $dead_id)") };
+sleep 3;
+ok t_cmp($fr->code . ' ' . $red_row->(), '200 pending/0', 'a red-flush behind a dead upload waits, untried');
+($topic) = grep { $_->{topic} eq 'invoice.upload' } @{ json_of(GET '/hg/status')->{outbox}{topics} };
+ok t_cmp(($topic->{held} // 0) >= 1 ? 1 : 0, 1, '/hg/status counts it as held');
 mode('normal');
 my ($r, $cookie, $csrf) = staff_login('admin', 'Adm1n-Test-Pass#2026');
 $r = POST '/hg/outbox/' . upload_row($j->{billNo})->[3] . '/retry', Cookie => $cookie, 'X-CSRF-Token' => $csrf;
 ok t_cmp($r->code, 200, 'retried from the console after the cause is fixed');
 ok t_cmp(wait_until(15, sub { upload_row($j->{billNo})->[0] eq 'done' }) ? 1 : 0, 1, 'and uploaded');
+ok t_cmp(wait_until(15, sub { $red_row->() =~ /^done/ }) ? $red_row->() : $red_row->(), 'done/1',
+         'then the red bill, at its first attempt');
 
 # the delivery threads keep their connections to the platform: of 24 uploads spread over at most
 # HisgateOutboxConcurrency threads, some arrive as the second or later request on a connection
