@@ -744,14 +744,18 @@ static const hg_field_t FLUSH_SCHEMA[] = {
     HG_FIELDS_END
 };
 
-/* a card's cancellation (invoice_wxcard.h) from its insertion's outbox row o and order w: once per
- * order; the card's code (and template) are what the insertion's delivery kept */
-#define WXCARD_CANCEL_INSERT \
-    "INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts) "
-#define WXCARD_CANCEL_VALUES(o, w) \
-    "SELECT 'invoice.wxcard_status', " w ".institution, 'cancel:' || " w ".order_id, " \
+/* a card's status change (invoice_wxcard.h) from its insertion's outbox row o and order w, keyed
+ * key (an SQL text expression) so that it is queued once; the card's code (and template) are what
+ * the insertion's delivery kept.  A card's changes reach WeChat in the order they were made (its
+ * lock while a paper is live, the unlock when the paper is voided, the cancellation of a flush) */
+#define WXCARD_STATUS_INSERT \
+    "INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts, order_key) "
+#define WXCARD_STATUS_VALUES(o, w, key, status) \
+    "SELECT 'invoice.wxcard_status', " w ".institution, " key " || ':' || " w ".order_id, " \
     "  jsonb_build_object('orderId', " w ".order_id, 'cardId', " o ".result->>'cardId', " \
-    "    'code', " o ".result->>'code', 'status', 'INVOICE_REIMBURSE_CANCEL'), 50 "
+    "    'code', " o ".result->>'code', 'status', " status "), 50, 'wxcard:' || " w ".order_id "
+#define WXCARD_CANCEL_INSERT WXCARD_STATUS_INSERT
+#define WXCARD_CANCEL_VALUES(o, w) WXCARD_STATUS_VALUES(o, w, "'cancel'", "'INVOICE_REIMBURSE_CANCEL'")
 #define WXCARD_CANCEL_ONCE " ON CONFLICT (topic, business_key) DO NOTHING"
 
 const char *const INVOICE_UPLOAD_PAYLOAD_SQL =
@@ -760,13 +764,31 @@ const char *const INVOICE_UPLOAD_PAYLOAD_SQL =
     "FROM hg.outbox o JOIN invoice.bills b ON b.id = (o.payload->>'bill')::bigint "
     "WHERE o.id = ANY($1::bigint[]) AND o.payload ? 'bill'";
 
+/* an insertion delivered after its bill was flushed: the card's cancellation; after it was
+ * exchanged for paper (the insertion queued before): the card's lock, keyed as the exchange's */
 const char *const INVOICE_WXCARD_AFTER_INSERT_SQL =
     "WITH ins AS (SELECT o.result, w.order_id, w.bill_id, w.institution FROM hg.outbox o "
     "  JOIN invoice.wxcard_orders w ON w.order_id = substr(o.business_key, 8) "
     "  WHERE o.id = ANY($1::bigint[]) AND o.topic = 'invoice.wxcard' AND o.state = 'done'), "
-    " b AS MATERIALIZED (SELECT id, state FROM invoice.bills WHERE id IN (SELECT bill_id FROM ins) FOR SHARE) "
-    WXCARD_CANCEL_INSERT WXCARD_CANCEL_VALUES("ins", "ins")
-    "FROM ins JOIN b ON b.id = ins.bill_id WHERE b.state = 'flushed'" WXCARD_CANCEL_ONCE;
+    " b AS MATERIALIZED (SELECT id, state FROM invoice.bills WHERE id IN (SELECT bill_id FROM ins) FOR SHARE), "
+    " c AS (" WXCARD_CANCEL_INSERT WXCARD_CANCEL_VALUES("ins", "ins")
+    "  FROM ins JOIN b ON b.id = ins.bill_id WHERE b.state = 'flushed'" WXCARD_CANCEL_ONCE " RETURNING 1) "
+    WXCARD_STATUS_INSERT WXCARD_STATUS_VALUES("ins", "ins", "'lock:' || p.id", "'INVOICE_REIMBURSE_LOCK'")
+    "FROM ins JOIN b ON b.id = ins.bill_id AND b.state = 'normal' "
+    "  JOIN invoice.papers p ON p.bill_id = b.id AND p.state = 'live'" WXCARD_CANCEL_ONCE;
+
+/* in a paper exchange's or void's transaction (the bill locked): the cards of the bill's delivered
+ * insertions locked while the paper is live (it is reimbursed on paper: WeChat's card must not be
+ * submitted too) and unlocked when it is voided; key: 'lock:<paper>' or 'unlock:<paper>' */
+static apr_status_t wxcard_status_delivered(invoice_ctx_t *x, apr_int64_t bill_id, const char *key,
+                                            const char *status)
+{
+    return hg_db_q(x->db, NULL, WXCARD_STATUS_INSERT WXCARD_STATUS_VALUES("o", "w", "$2::text", "$3::text")
+                   "FROM invoice.wxcard_orders w JOIN hg.outbox o ON o.topic = 'invoice.wxcard' "
+                   "  AND o.business_key = 'wxcard:' || w.order_id "
+                   "WHERE w.bill_id = $1::bigint AND o.state = 'done'" WXCARD_CANCEL_ONCE,
+                   3, apr_off_t_toa(x->p, bill_id), key, status);
+}
 
 /* in the flush's transaction, the bill flushed (and locked since the flush began) */
 static apr_status_t wxcard_cancel_delivered(invoice_ctx_t *x, apr_int64_t bill_id)
@@ -967,7 +989,8 @@ static apr_status_t queue_paper_event(invoice_ctx_t *x, apr_int64_t bill_id, con
 
 /* void the live paper of a locked bill (the caller holds the transaction) */
 /* why: the reason recorded when the request gives none (a re-exchange's) */
-static apr_status_t void_live_paper(invoice_ctx_t *x, invoice_bill_t *b, json_t *req, const char *why)
+static apr_status_t void_live_paper(invoice_ctx_t *x, invoice_bill_t *b, json_t *req, const char *why,
+                                    int unlock_card)
 {
     hg_db_result_t *r;
     const char *reason = hg_json_gets(req, "reason", NULL);
@@ -982,6 +1005,9 @@ static apr_status_t void_live_paper(invoice_ctx_t *x, invoice_bill_t *b, json_t 
         return fail(x, "HG_INVOICE_NO_PAPER", "billNo", "the bill has no live paper bill", HG_ECONFLICT);
     if ((rv = hg_db_q(x->db, NULL, "UPDATE invoice.bills SET paper_batch_code = NULL, paper_no = NULL "
                       "WHERE id = $1::bigint", 1, apr_off_t_toa(x->p, b->id))))
+        return rv;
+    if (unlock_card && (rv = wxcard_status_delivered(x, b->id, apr_pstrcat(x->p, "unlock:", hg_db_val(r, 0, 0), NULL),
+                                                     "INVOICE_REIMBURSE_INIT")))
         return rv;
     return queue_paper_event(x, b->id, "invalidPaper", apr_pstrcat(x->p, "paper-void:", hg_db_val(r, 0, 0), NULL),
                              hg_json_own(x->p, json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?}",
@@ -1038,7 +1064,8 @@ apr_status_t invoice_paper_turn(invoice_ctx_t *x, json_t *req, int re, const cha
                   HG_ECONFLICT);
         goto rollback;
     }
-    if (re && b->paper_no && (rv = void_live_paper(x, b, req, "重新换开")))
+    /* a re-exchange: the card stays locked, under the new paper */
+    if (re && b->paper_no && (rv = void_live_paper(x, b, req, "重新换开", 0)))
         goto rollback;
     if (re && !b->paper_no) {
         rv = fail(x, "HG_INVOICE_NO_PAPER", "billNo", "reTurnPaper needs an exchanged paper bill", HG_ECONFLICT);
@@ -1058,6 +1085,8 @@ apr_status_t invoice_paper_turn(invoice_ctx_t *x, json_t *req, int re, const cha
                       hg_json_gets(req, "operator", NULL)))
         || (rv = hg_db_q(x->db, NULL, "UPDATE invoice.bills SET paper_batch_code = $2, paper_no = $3 "
                          "WHERE id = $1::bigint", 3, apr_off_t_toa(x->p, b->id), batch, no))
+        || (!re && (rv = wxcard_status_delivered(x, b->id, apr_pstrcat(x->p, "lock:", hg_db_val(r, 0, 0), NULL),
+                                                 "INVOICE_REIMBURSE_LOCK")))
         || (rv = queue_paper_event(x, b->id, re ? "reTurnPaper" : "turnPaper",
                                    apr_pstrcat(x->p, "paper:", hg_db_val(r, 0, 0), NULL),
                                    hg_json_own(x->p, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
@@ -1090,7 +1119,7 @@ apr_status_t invoice_paper_void(invoice_ctx_t *x, json_t *req)
         return rv;
     if ((rv = hg_db_begin(x->db)))
         return rv;
-    if ((rv = lock_bill(x, req, &b)) || (rv = void_live_paper(x, b, req, NULL)) || (rv = hg_db_commit(x->db))) {
+    if ((rv = lock_bill(x, req, &b)) || (rv = void_live_paper(x, b, req, NULL, 1)) || (rv = hg_db_commit(x->db))) {
         hg_db_rollback(x->db);
         return rv;
     }

@@ -12,7 +12,7 @@ use JSON::PP ();
 use HG qw(json_of signed_request psql wait_until);
 use HGInvoice qw(outpatient now17);
 
-plan tests => 71;
+plan tests => 76;
 
 my $json = JSON::PP->new->utf8->canonical;
 Apache::TestRequest::user_agent(reset => 1, requests_redirectable => 0);
@@ -147,6 +147,45 @@ ok t_cmp(cancel_row($o7, 'count(*)') . ' ' . outbox($o7, 'state'), '0 inflight',
 ok t_cmp(wait_until(20, sub { cancel_row($o7, 'state') eq 'done' }) ? 1 : 0, 1,
          'once the insertion is recorded, its follow-up queues the cancellation, delivered');
 ok t_cmp(outbox($o7, 'state') . ' ' . card_status($o7), 'done INVOICE_REIMBURSE_CANCEL 1', 'the card went in and was cancelled');
+
+# ---- 换开纸质 of a bill in a card package: it is reimbursed on paper, so its card is locked there
+# (updatestatus LOCK: no second claim), unlocked when the paper is voided, cancelled by a flush after;
+# one card's changes reach WeChat in the order they were made
+sub paper {
+    my ($bill, $svc) = @_;
+    my $next = json_of(signed_request('POST', '/invoice/api/v1/getPaperBillNo', { placeCode => 'MZ01' }));
+    return signed_request('POST', "/invoice/api/v1/$svc", { billBatchCode => $bill->{code}, billNo => $bill->{no},
+        busDateTime => now17(), placeCode => 'MZ01', operator => '李四', reason => '打印错误',
+        $svc =~ /urnPaper$/ ? (pBillBatchCode => $next->{pBillBatchCode}, pBillNo => $next->{pBillNo}) : () });
+}
+sub card_rows { psql("SELECT string_agg(split_part(business_key, ':', 1) || '=' || state, ' ' ORDER BY id) FROM hg.outbox "
+                     . "WHERE topic = 'invoice.wxcard_status' AND business_key LIKE '%:$_[0]'") }
+my $pb1 = bill();
+(undef, $j) = start($pb1);
+my $po1 = $j->{orderId} // '';
+authorize($j->{authUrl} // '', 'oSBXpatient000000000000000008');
+insert($pb1, $po1);
+wait_until(20, sub { outbox($po1, 'state') eq 'done' });
+ok t_cmp(paper($pb1, 'turnPaper')->code . ' ' . (wait_until(20, sub { card_status($po1) =~ /LOCK/ }) ? card_status($po1) : card_status($po1)),
+         '200 INVOICE_REIMBURSE_LOCK 1', 'exchanged for paper: the card is locked in the package');
+paper($pb1, 'reTurnPaper');
+sleep 2;
+ok t_cmp(card_rows($po1) . ' ' . card_status($po1), 'lock=done INVOICE_REIMBURSE_LOCK 1', 'a re-exchange leaves it locked, nothing more sent');
+ok t_cmp(paper($pb1, 'invalidPaper')->code . ' ' . (wait_until(20, sub { card_status($po1) =~ /INIT/ }) ? card_status($po1) : card_status($po1)),
+         '200 INVOICE_REIMBURSE_INIT 2', 'the paper voided: unlocked, usable from the package again');
+flush($pb1);
+ok t_cmp(wait_until(20, sub { card_status($po1) =~ /CANCEL/ }) ? card_rows($po1) . ' ' . card_status($po1) : card_rows($po1),
+         'lock=done unlock=done cancel=done INVOICE_REIMBURSE_CANCEL 3', 'then flushed: cancelled, after the lock and unlock');
+# exchanged while WeChat is still inserting: the insertion's delivery locks the card
+my $pb2 = bill();
+(undef, $j) = start($pb2);
+my $po2 = $j->{orderId} // '';
+authorize($j->{authUrl} // '', 'oSBXslow0000000000000000009');
+insert($pb2, $po2);
+wait_until(10, sub { outbox($po2, 'state') eq 'inflight' });
+paper($pb2, 'turnPaper');
+ok t_cmp(wait_until(20, sub { card_status($po2) =~ /LOCK/ }) ? outbox($po2, 'state') . ' ' . card_status($po2) : card_rows($po2),
+         'done INVOICE_REIMBURSE_LOCK 1', 'exchanged during the insertion: locked once it is in');
 
 # ---- WeChat pushes the authorisation (HisgateWeChatPush): queued without the page coming back
 my ($ppath, $ptoken, $pkey) = split / /, $push_conf;
