@@ -947,7 +947,9 @@ static apr_status_t route_report_voids(hg_call_t *c)
  * (缴款渠道汇总表) or by charge item (收费项目汇总), the totals in the same scan (the grouping set
  * ()).  Columns: key, is-total, blue bills, blue amount, red bills, red amount, blue and red bills
  * counted once each (a bill paid through two channels is in both channel rows: its first channel
- * counts it in the totals), and the charge item's name.
+ * counts it in the totals), the charge item's name, and of the row the deposit vouchers (住院预交金:
+ * money taken, but a stay's inpatient bill settles it again, so finance must see them apart): blue
+ * vouchers, their net amount (red ones negative), blue vouchers counted once.
  * Bills issued before payee and channels were kept fall under '' with their whole amount.  No
  * count(DISTINCT): it sorted every row (4 s instead of 1.1 s for 520,000 bills). */
 #define SUMMARY_PERIOD "b.institution = $1 AND b.issued_at >= $2::date::timestamptz " \
@@ -956,7 +958,10 @@ static const char SUMMARY_SQL_PAYEE[] =
     "SELECT coalesce(b.payee, ''), GROUPING(coalesce(b.payee, '')), "
     "  count(*) FILTER (WHERE NOT b.is_scarlet), coalesce(sum(b.total_fen) FILTER (WHERE NOT b.is_scarlet), 0), "
     "  count(*) FILTER (WHERE b.is_scarlet), coalesce(sum(b.total_fen) FILTER (WHERE b.is_scarlet), 0), "
-    "  count(*) FILTER (WHERE NOT b.is_scarlet), count(*) FILTER (WHERE b.is_scarlet), '' "
+    "  count(*) FILTER (WHERE NOT b.is_scarlet), count(*) FILTER (WHERE b.is_scarlet), '', "
+    "  count(*) FILTER (WHERE NOT b.is_scarlet AND b.kind = 'prepayment'), "
+    "  coalesce(sum(b.total_fen) FILTER (WHERE b.kind = 'prepayment'), 0), "
+    "  count(*) FILTER (WHERE NOT b.is_scarlet AND b.kind = 'prepayment') "
     "FROM invoice.bills b WHERE " SUMMARY_PERIOD " "
     "GROUP BY ROLLUP (coalesce(b.payee, '')) ORDER BY 2, 1";
 static const char SUMMARY_SQL_CHANNEL[] =
@@ -966,7 +971,10 @@ static const char SUMMARY_SQL_CHANNEL[] =
     "  count(*) FILTER (WHERE b.is_scarlet), "
     "  coalesce(sum(coalesce(ch.value::bigint, b.total_fen)) FILTER (WHERE b.is_scarlet), 0), "
     "  count(*) FILTER (WHERE NOT b.is_scarlet AND coalesce(ch.n, 1) = 1), "
-    "  count(*) FILTER (WHERE b.is_scarlet AND coalesce(ch.n, 1) = 1), '' "
+    "  count(*) FILTER (WHERE b.is_scarlet AND coalesce(ch.n, 1) = 1), '', "
+    "  count(*) FILTER (WHERE NOT b.is_scarlet AND b.kind = 'prepayment'), "
+    "  coalesce(sum(coalesce(ch.value::bigint, b.total_fen)) FILTER (WHERE b.kind = 'prepayment'), 0), "
+    "  count(*) FILTER (WHERE NOT b.is_scarlet AND b.kind = 'prepayment' AND coalesce(ch.n, 1) = 1) "
     "FROM invoice.bills b LEFT JOIN LATERAL jsonb_each_text(b.channels) WITH ORDINALITY ch(key, value, n) ON true "
     "WHERE " SUMMARY_PERIOD " "
     "GROUP BY ROLLUP (coalesce(ch.key, '')) ORDER BY 2, 1";
@@ -977,7 +985,7 @@ static const char SUMMARY_SQL_CHARGE[] =
     "  count(*) FILTER (WHERE b.is_scarlet), "
     "  coalesce(sum(coalesce((ch.value->>'fen')::bigint, b.total_fen)) FILTER (WHERE b.is_scarlet), 0), "
     "  count(*) FILTER (WHERE NOT b.is_scarlet AND coalesce(ch.n, 1) = 1), "
-    "  count(*) FILTER (WHERE b.is_scarlet AND coalesce(ch.n, 1) = 1), coalesce(min(ch.value->>'name'), '') "
+    "  count(*) FILTER (WHERE b.is_scarlet AND coalesce(ch.n, 1) = 1), coalesce(min(ch.value->>'name'), ''), 0, 0, 0 "
     "FROM invoice.bills b LEFT JOIN LATERAL jsonb_each(b.charges) WITH ORDINALITY ch(key, value, n) ON true "
     "WHERE " SUMMARY_PERIOD " AND b.kind <> 'prepayment' "     /* a deposit voucher charges nothing */
     "GROUP BY ROLLUP (coalesce(ch.key, '')) ORDER BY 2, 1";
@@ -1002,10 +1010,11 @@ static const struct {
  * — from and to are days (inclusive, at most 366 of them; today when left out) */
 static apr_status_t route_report_summary(hg_call_t *c)
 {
-    static const char *const keys[] = { "bills", "amount", "redBills", "redAmount", "net" };
+    static const char *const keys[] = { "bills", "amount", "redBills", "redAmount", "net", "depositBills",
+                                        "depositNet" };
     json_t *q, *rows, *totals = NULL, *row;
     hg_db_result_t *r;
-    const char *by, *from, *to, *place, *format, *cells[7];
+    const char *by, *from, *to, *place, *format, *cells[8];
     apr_array_header_t *csv = NULL;
     apr_status_t rv;
     int i, j, s = 0;
@@ -1022,26 +1031,29 @@ static apr_status_t route_report_summary(hg_call_t *c)
         return rv;
     if (format && !strcmp(format, "csv")) {
         csv = csv_begin(c->pool, r->nrows, (const char *const[]){ "起始日期", "截止日期", SUMMARIES[s].head,
-                        "开票张数", "开票金额", "红票张数", "红票金额", "净额" }, 8);
+                        "开票张数", "开票金额", "红票张数", "红票金额", "净额", "其中预交金收据张数", "其中预交金净额" }, 10);
     }
     rows = json_array();
     for (i = 0; i < r->nrows; i++) {
-        apr_int64_t v[5];
+        apr_int64_t v[7];
         int total = !strcmp(hg_db_val(r, i, 1), "1");
         const char *key = hg_db_val(r, i, 0), *name = hg_db_val(r, i, 8);
         for (j = 0; j < 4; j++)
             v[j] = col64(r, i, 2 + j);
+        v[5] = col64(r, i, 9);
+        v[6] = col64(r, i, 10);
         if (total) {                  /* every bill once */
             v[0] = col64(r, i, 6);
             v[2] = col64(r, i, 7);
+            v[5] = col64(r, i, 11);
         }
         v[4] = v[1] + v[3];
         row = total ? json_object() : json_pack("{s:s}", SUMMARIES[s].key, key);
         if (!total && *name)
             json_object_set_new(row, "name", json_string(name));
         cells[0] = total ? "合计" : !*key ? "（未记录）" : *name ? apr_pstrcat(c->pool, key, " ", name, NULL) : key;
-        for (j = 0; j < 5; j++) {
-            int money = j == 1 || j >= 3;
+        for (j = 0; j < 7; j++) {
+            int money = j == 1 || j == 3 || j == 4 || j == 6;
             cells[1 + j] = money ? hg_money_format(c->pool, v[j]) : i64s(c->pool, v[j]);
             json_object_set_new(row, keys[j], money ? json_string(cells[1 + j]) : json_integer((json_int_t)v[j]));
         }
@@ -1051,11 +1063,11 @@ static apr_status_t route_report_summary(hg_call_t *c)
             json_array_append_new(rows, row);
         if (csv)
             csv_line(csv, c->pool, (const char *const[]){ from, to, cells[0], cells[1], cells[2], cells[3], cells[4],
-                     cells[5] }, 8, (const int[8]){ 0, 0, !total });
+                     cells[5], cells[6], cells[7] }, 10, (const int[10]){ 0, 0, !total });
     }
     if (!totals)
-        totals = json_pack("{s:i, s:s, s:i, s:s, s:s}", "bills", 0, "amount", "0.00", "redBills", 0,
-                           "redAmount", "0.00", "net", "0.00");
+        totals = json_pack("{s:i, s:s, s:i, s:s, s:s, s:i, s:s}", "bills", 0, "amount", "0.00", "redBills", 0,
+                           "redAmount", "0.00", "net", "0.00", "depositBills", 0, "depositNet", "0.00");
     if (csv) {
         json_decref(rows);
         json_decref(totals);

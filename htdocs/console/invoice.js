@@ -116,13 +116,15 @@ async function showStockLog() {
     (d.truncated ? '（只显示前 5000 条，请缩小日期范围）' : '');
 }
 
-// 收费员 / 缴款渠道 / 收费项目汇总表: a bill paid through two channels is in both rows, once in 合计
+// 收费员 / 缴款渠道 / 收费项目汇总表: a bill paid through two channels is in both rows, once in 合计;
+// the deposit vouchers (住院预交金) of each row apart, as the stay's inpatient bill settles them again
 async function showSummary() {
   const by = $('sum-by').value;
   $('sum-key').textContent = { payee: '收费员', channel: '缴款渠道', charge: '收费项目' }[by];
   const d = await periodReport('sum', '/reports/summary', { by });
   if (!d) return;
-  const cells = (o) => ['bills', 'amount', 'redBills', 'redAmount', 'net'].map((k) => `<td>${esc(o[k])}</td>`).join('');
+  const cells = (o) => ['bills', 'amount', 'redBills', 'redAmount', 'net', 'depositBills', 'depositNet']
+    .map((k) => `<td>${esc(o[k])}</td>`).join('');
   $('sum-rows').innerHTML = d.rows.map((x) =>
     `<tr><td>${x[by] ? esc(x[by] + (x.name ? ' ' + x.name : '')) : '（未记录）'}</td>${cells(x)}</tr>`).join('') +
     `<tr><th>合计</th>${cells(d.totals)}</tr>`;

@@ -12,7 +12,7 @@ use POSIX qw(strftime);
 use HG qw(json_of signed_request staff_login psql);
 use HGInvoice qw(outpatient now17);
 
-plan tests => 33;
+plan tests => 36;
 
 my $base = '/invoice/staff/v1/reports/summary';
 my $tag = $$ % 100000;
@@ -78,7 +78,7 @@ ok t_cmp(row_of($j, 'channel', $cash)->{bills} // 0, 0, 'another billing point h
 # voucher (住院预交金) at the same window charges nothing and is not in it (it went under （未记录）)
 my ($dv) = call('invoicePayMentVoucher', {
     busNo => 'DEP' . time . ($$ % 100000), busType => '07', payer => '王五', busDateTime => HGInvoice::now17(),
-    placeCode => 'MZ01', payee => '赵收费', author => '赵收费', cardType => '1101', cardNo => 'JZK0009', amt => '2000.00',
+    placeCode => 'MZ01', payee => "预交$tag", author => '赵收费', cardType => '1101', cardNo => 'JZK0009', amt => '2000.00',
     hospitalNo => 'ZY0009', visitNo => 'V0009', payChannelDetail => [ { payChannelCode => '02', payChannelValue => '2000.00' } ] });
 ok t_cmp($dv->{billNo} // '-', qr/^\d{10}$/, 'a deposit voucher issued at MZ01');
 ($j, $r) = summary("by=charge&from=$today&to=$today&placeCode=MZ01");
@@ -92,6 +92,20 @@ my $charged_mz = psql("SELECT count(*) FROM invoice.bills WHERE institution = '4
                      . "AND place_code = 'MZ01' AND kind <> 'prepayment' AND issued_at >= current_date");
 ok t_cmp($j->{totals}{bills}, $charged_mz, 'a bill with five items counts once in the totals, a deposit voucher not at all');
 ok t_cmp(row_of($j, 'charge', '')->{bills} // 0, 0, 'and nothing under （未记录）');
+# the deposit vouchers apart in the other two: money taken at the window, but the stay's inpatient
+# bill settles it again, so finance sees how much of a row they are
+($j) = summary("by=payee&from=$today&to=$today");
+my $dep = sub { my $x = shift; join ' ', map { $x->{$_} // '-' } qw(bills amount depositBills depositNet) };
+ok t_cmp($dep->(row_of($j, 'payee', "预交$tag")) . ' | ' . $dep->(row_of($j, 'payee', $alice)),
+         '1 2000.00 1 2000.00 | 2 246.90 0 0.00', 'by cashier: the deposit voucher is counted apart, the bills not');
+my $deposits = psql("SELECT count(*) FILTER (WHERE NOT is_scarlet) || ' ' || to_char(coalesce(sum(total_fen), 0) / 100.0, 'FM999999990.00') "
+                  . "FROM invoice.bills WHERE institution = '44010001' AND kind = 'prepayment' AND issued_at >= current_date");
+ok t_cmp("$j->{totals}{depositBills} $j->{totals}{depositNet}", $deposits, 'the totals have every deposit voucher of the day');
+($j) = summary("by=channel&from=$today&to=$today&placeCode=MZ01");
+my $dep_mz = psql("SELECT count(*) FILTER (WHERE NOT is_scarlet) FROM invoice.bills WHERE institution = '44010001' "
+                . "AND kind = 'prepayment' AND place_code = 'MZ01' AND issued_at >= current_date");
+ok t_cmp(join(' ', $j->{totals}{depositBills}, row_of($j, 'channel', $cash)->{depositBills} // '-'), "$dep_mz 0",
+         'by channel: counted once in the totals, none in the cash of the outpatient bills');
 
 # ---- earlier days hold none of today's bills
 my $yesterday = psql("SELECT to_char(current_date - 1, 'YYYY-MM-DD')");
@@ -104,8 +118,8 @@ ok t_cmp($r->header('Content-Type'), qr{^text/csv}, 'CSV');
 ok t_cmp($r->header('Content-Disposition') // '', qr/invoice-payee-\Q$today\E-\Q$today\E\.csv/, 'named for the period');
 my $csv = decode('UTF-8', $r->content);
 ok t_cmp(substr($csv, 0, 1), "\x{FEFF}", 'with a BOM for Excel');
-ok t_cmp($csv, qr/^\x{FEFF}起始日期,截止日期,收费员,开票张数,开票金额,红票张数,红票金额,净额\r\n/, 'Chinese headers');
-ok t_cmp($csv, qr/\r\n\Q$today,$today,$alice\E,2,246\.90,0,0\.00,246\.90\r\n/, "甲's row");
+ok t_cmp($csv, qr/^\x{FEFF}起始日期,截止日期,收费员,开票张数,开票金额,红票张数,红票金额,净额,其中预交金收据张数,其中预交金净额\r\n/, 'Chinese headers');
+ok t_cmp($csv, qr/\r\n\Q$today,$today,$alice\E,2,246\.90,0,0\.00,246\.90,0,0\.00\r\n/, "甲's row");
 ok t_cmp($csv, qr/\r\n\Q$today,$today\E,合计,/, 'and the totals');
 
 # ---- bad input
