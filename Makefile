@@ -6,7 +6,7 @@ MODULES  = sandbox invoice consult injury
 
 APXS    ?= apxs
 PORT    ?= 8080
-PGPORT  ?= 55432
+PGPORT  ?= 25432
 CC       = gcc
 PREFIX  ?= /usr/local
 # migrations and the patient pages/console, as `make install` lays them out (hisgate migrate's default)

@@ -3,7 +3,7 @@
 # Run as the unprivileged test user.  Writes t/state/env (sourced by the tests' runner).
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
-port=${HG_PGPORT:-55439}
+port=${HG_PGPORT:-25439}
 dir=${HG_PGDIR:-/tmp/hgpg-$port}
 bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 state=$TOP/t/state

@@ -4,7 +4,7 @@
 # refuse root, so as root the suite runs as an unprivileged user in a copy of the tree.
 set -eu
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-export HG_PGPORT=${HG_PGPORT:-55439}
+export HG_PGPORT=${HG_PGPORT:-25439}
 if [ "$(id -u)" -eq 0 ]; then
     TUSER=${HG_TEST_USER:-hgtest}
     id -u "$TUSER" >/dev/null 2>&1 || useradd --system --create-home --shell /bin/sh "$TUSER"

@@ -70,7 +70,7 @@ static hg_db_t *connect_db(void)
     PGconn *conn;
     hg_db_t *db;
     if (!dsn)
-        die("no database: give --dsn or set HG_DSN (e.g. 'host=127.0.0.1 port=55432 dbname=hisgate user=hisgate')");
+        die("no database: give --dsn or set HG_DSN (e.g. 'host=127.0.0.1 port=25432 dbname=hisgate user=hisgate')");
     conn = PQconnectdb(dsn);
     if (PQstatus(conn) != CONNECTION_OK)
         die("cannot connect: %s", PQerrorMessage(conn));

@@ -3,7 +3,7 @@
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 PORT=${PORT:-8080}
-PGPORT=${PGPORT:-55432}
+PGPORT=${PGPORT:-25432}
 VAR=$TOP/var
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 HISGATE=$TOP/tools/hisgate
@@ -54,8 +54,9 @@ start_pg() {
         as_user "$PGBIN/initdb" -D "$PGDIR" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
     fi
     if ! pg_running; then
-        # the port lies in Linux's range for outgoing connections: just after many of them (a test
-        # run) one may still hold it in TIME_WAIT for up to a minute, and the bind fails; wait it out
+        # a port in Linux's range for outgoing connections (32768-60999, as the defaults were) may be
+        # held by one for a while just after many of them (a test run), and the bind fails: wait it
+        # out.  The defaults (25432, the tests' 25439) lie below that range
         tries=0
         until as_user "$PGBIN/pg_ctl" -D "$PGDIR" -l "$PGDIR/server.log" -w -o \
             "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c max_connections=150" start >/dev/null; do
