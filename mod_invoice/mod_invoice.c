@@ -1155,6 +1155,9 @@ static const char *subject_idx(hg_call_t *c, const char *kind, const char *value
 /* codes a patient identifier may be sent a day (Beijing time): ten is more than anyone mistyping
  * needs, and with five guesses a code, 50 guesses a day at a million codes */
 #define INVOICE_SMS_DAILY 10
+/* and codes one phone may be sent a day, whichever of its identifiers asks (ID number, phone, card,
+ * insurance number: four times ten before) */
+#define INVOICE_SMS_PHONE_DAILY 15
 
 /* POST /invoice/pub/v1/sms — a code to the phone on file (the same answer whether or not bills exist) */
 static apr_status_t route_pub_sms(hg_call_t *c)
@@ -1183,6 +1186,22 @@ static apr_status_t route_pub_sms(hg_call_t *c)
             phone = apr_pstrmemdup(c->pool, (const char *)raw, len);
     }
     hg_random_string(&code, c->pool, 6, "0123456789");
+    if ((rv = hg_db_begin(c->db)))
+        return rv;
+    /* the phone's day first (its row lock orders parallel requests for one phone; rolled back with
+     * the rest when the subject's own rule refuses) */
+    if (phone && (rv = hg_db_q(c->db, &r, "INSERT INTO invoice.sms_phones AS s (institution, phone_idx, sent_day, "
+                               "  sent_today) VALUES ($1, $2, (now() AT TIME ZONE '" HG_TIME_ZONE "')::date, 1) "
+                               "ON CONFLICT (institution, phone_idx) DO UPDATE SET sent_day = EXCLUDED.sent_day, "
+                               "  sent_today = CASE WHEN s.sent_day = EXCLUDED.sent_day THEN s.sent_today + 1 ELSE 1 END "
+                               "WHERE s.sent_day IS DISTINCT FROM EXCLUDED.sent_day OR s.sent_today < $3::int "
+                               "RETURNING 1", 3, c->institution, subject_idx(c, "tel", phone),
+                               apr_itoa(c->pool, INVOICE_SMS_PHONE_DAILY))))
+        goto rollback;
+    if (phone && !r->nrows) {
+        hg_db_rollback(c->db);
+        return hg_call_fail(c, "HG_INVOICE_SMS_DAILY_LIMIT", "idValue", "今日获取验证码次数已达上限，请明天再试");
+    }
     /* one statement decides and writes: one code a minute and INVOICE_SMS_DAILY a day per subject
      * (parallel requests cannot all pass a check made before), five guesses a code.  With no phone
      * on file the row holds no code at all ("none" is no keyed index): guessing it gets nothing */
@@ -1196,9 +1215,10 @@ static apr_status_t route_pub_sms(hg_call_t *c)
                       "  AND (s.sent_day IS DISTINCT FROM EXCLUDED.sent_day OR s.sent_today < $4::int) "
                       "RETURNING 1", 4, c->institution, idx, phone ? subject_idx(c, "sms", code) : "none",
                       apr_itoa(c->pool, INVOICE_SMS_DAILY))))
-        return rv;
+        goto rollback;
     if (!r->nrows) {
         hg_db_result_t *why;
+        hg_db_rollback(c->db);
         int soon = hg_db_q(c->db, &why, "SELECT created_at > now() - interval '60 seconds' FROM invoice.sms_codes "
                            "WHERE institution = $1 AND subject_idx = $2", 2, c->institution, idx) == APR_SUCCESS
                    && why->nrows && hg_db_val(why, 0, 0)[0] == 't';
@@ -1211,15 +1231,20 @@ static apr_status_t route_pub_sms(hg_call_t *c)
             "您查询电子票据的验证码为%s，5分钟内有效。", code))), 0);
         sealed = NULL;
         if ((rv = hg_secret_seal_packed(&sealed, c->pool, c->master_key, payload, strlen(payload))))
-            return rv;
+            goto rollback;
         if ((rv = hg_outbox_enqueue(c->db, "invoice.notify", c->institution, apr_pstrcat(c->pool, "smscode:",
                                     c->request_id, NULL), hg_json_dump(c->pool, hg_json_own(c->pool,
                                     json_pack("{s:s}", "sealed", sealed)), 0), 3, &created)))
-            return rv;
+            goto rollback;
     }
+    if ((rv = hg_db_commit(c->db)))
+        goto rollback;
     /* nothing about the phone, not even masked: that would tell whoever typed an ID number that
      * this person has bills here */
     return hg_call_answer(c, 200, json_pack("{s:b, s:i}", "sent", 1, "retryAfter", 60));
+rollback:
+    hg_db_rollback(c->db);
+    return rv;
 }
 
 /* bills the 通码 list shows, newest first */

@@ -12,7 +12,7 @@ use POSIX ();
 use HG qw(json_of signed_request psql wait_until staff_login);
 use HGInvoice qw(outpatient inpatient bus_no now17);
 
-plan tests => 120;
+plan tests => 122;
 
 my $api = '/invoice/api/v1';
 sub call { my ($svc, $body) = @_; my $r = signed_request('POST', "$api/$svc", $body); return ($r, json_of($r)); }
@@ -247,6 +247,28 @@ ok t_cmp(join(' ', $r->code, json_of($r)->{code} // '-', $r->request->header('Co
     ok t_cmp($r->code . ' ' . psql("SELECT code_hash FROM invoice.sms_codes WHERE subject_idx IN "
              . "(SELECT card_idx FROM invoice.bills WHERE bus_no = '$np->{busNo}')"), '200 none',
              'an identifier without a phone on file: the same answer, and a code that matches nothing');
+    # one phone, whichever identifier asks: fifteen codes a day (its card ten times, the phone itself
+    # five), the sixteenth refused, by insurance number, and nothing of it kept
+    my $pt = sprintf('1391%07d', ($$ * 7 + time) % 10000000);
+    my $pc = 'SMSPHONE' . time . ($$ % 100000);
+    my $pm = 'YBP' . time . ($$ % 100000);
+    my $po = outpatient(tel => $pt, cardNo => $pc);
+    $po->{medicalInsuranceID} = $pm;
+    signed_request('POST', "$api/invoiceEBillOutpatient", $po);
+    my @asked;
+    for my $ask ((['card', $pc, 'card_idx']) x 10, (['phone', $pt, 'tel_idx']) x 5, ['insurance', $pm, 'mi_idx']) {
+        psql("UPDATE invoice.sms_codes SET created_at = now() - interval '2 minutes' "
+             . "WHERE subject_idx IN (SELECT $ask->[2] FROM invoice.bills WHERE bus_no = '$po->{busNo}')");
+        $r = POST '/invoice/pub/v1/sms', 'Content-Type' => 'application/json', content => qq({"idType":"$ask->[0]","idValue":"$ask->[1]"});
+        push @asked, $r->code;
+    }
+    ok t_cmp(join(' ', (join(',', @asked[0 .. 14]) eq join(',', (200) x 15) ? 'fifteen sent' : join(',', @asked)), $asked[15],
+                  json_of($r)->{code} // '-'), 'fifteen sent 429 HG_INVOICE_SMS_DAILY_LIMIT',
+             'fifteen codes a day to one phone, whichever identifier asks; the sixteenth refused');
+    ok t_cmp(psql("SELECT count(*) FROM invoice.sms_codes WHERE subject_idx IN (SELECT mi_idx FROM invoice.bills "
+                  . "WHERE bus_no = '$po->{busNo}')") . ' ' . psql("SELECT max(sent_today) FROM invoice.sms_phones s "
+                  . "JOIN invoice.bills b ON b.tel_idx = s.phone_idx WHERE b.bus_no = '$po->{busNo}'"), '0 15',
+             'the refused identifier keeps no code, and the phone counts fifteen');
 }
 # 通码 by 医保卡号 (medicalInsuranceID): its own keyed index
 my $mi = 'YB' . ($$ % 100000) . time;
