@@ -78,6 +78,7 @@
     X(HG_INVOICE_WXCARD_UNAUTHORIZED, 409, "the patient has not authorised this order in WeChat (未在微信中授权存入卡包)") \
     X(HG_INVOICE_SMS_CODE,        400, "wrong or expired SMS code (验证码错误或已过期)") \
     X(HG_INVOICE_STOCK_OVERLAP,   409, "the number range overlaps a stored range of the same bill code (号段与已入库号段重叠)") \
+    X(HG_INVOICE_STOCK_IN_USE,    409, "the range has been issued from or distributed: it cannot be withdrawn (号段已使用或已分发，不能撤销入库)") \
     X(HG_INVOICE_PDF_BUSY,        503, "many layout files are being rendered, retry shortly (版式文件生成繁忙，请稍后再试)") \
     X(HG_CONSULT_TEMPLATE,        400, "the questionnaire template is invalid (问卷模板错误)") \
     X(HG_CONSULT_SESSION,         404, "unknown or expired pre-consultation link (预问诊链接无效或已过期)") \

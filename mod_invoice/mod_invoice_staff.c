@@ -256,6 +256,59 @@ rollback:
     return rv;
 }
 
+static const hg_field_t WITHDRAW_SCHEMA[] = {
+    { .name = "stockId", .type = HG_JT_INTEGER, .flags = HG_F_REQUIRED | HG_F_MIN, .min = 1 },
+    { .name = "reason", .type = HG_JT_STRING, .flags = HG_F_REQUIRED, .min_len = 1, .max_len = 200 },
+    HG_FIELDS_END_CLOSED
+};
+
+/* POST /invoice/staff/v1/stock/withdraw {"stockId","reason"} — 撤销入库: a range applied by mistake (a
+ * typo in its numbers could be issued from at once) goes, with its apply record, as long as it is
+ * as it was applied: no number taken, nothing distributed from it (that moves its start).  The
+ * call is journalled (who, which range, why).  The row lock waits for an issuance holding it */
+static apr_status_t route_stock_withdraw(hg_call_t *c)
+{
+    hg_db_result_t *r;
+    apr_int64_t id;
+    apr_status_t rv;
+
+    if ((rv = hg_json_validate(c->pool, c->json, WITHDRAW_SCHEMA, &c->err)))
+        return rv;
+    hg_json_geti(c->json, &id, "stockId", NULL);
+    if ((rv = hg_db_begin(c->db)))
+        return rv;
+    if ((rv = hg_db_q(c->db, &r, "SELECT s.next_no = s.start_no AND l.id IS NOT NULL "
+                      "  AND NOT EXISTS (SELECT 1 FROM invoice.stock_log o WHERE o.stock_id = s.id AND o.id <> l.id), "
+                      "  s.kind, s.bill_batch_code, s.start_no, s.end_no, s.place_code, l.id "
+                      "FROM invoice.stock s LEFT JOIN invoice.stock_log l ON l.stock_id = s.id AND l.action = 'apply' "
+                      "  AND l.start_no = s.start_no AND l.end_no = s.end_no "
+                      "WHERE s.id = $1::bigint AND s.institution = $2 FOR UPDATE OF s", 2, i64s(c->pool, id),
+                      c->institution)))
+        goto rollback;
+    if (!r->nrows) {
+        hg_db_rollback(c->db);
+        return hg_call_fail(c, "HG_NOT_FOUND", "stockId", "no such stock range");
+    }
+    if (hg_db_val(r, 0, 0)[0] != 't') {
+        hg_db_rollback(c->db);
+        return hg_call_fail(c, "HG_INVOICE_STOCK_IN_USE", "stockId", apr_psprintf(c->pool, "%s %s-%s has been "
+                            "issued from or distributed (or did not come in by apply): it stays", hg_db_val(r, 0, 2),
+                            hg_db_val(r, 0, 3), hg_db_val(r, 0, 4)));
+    }
+    if ((rv = hg_db_q(c->db, NULL, "DELETE FROM invoice.stock_log WHERE id = $1::bigint", 1, hg_db_val(r, 0, 6)))
+        || (rv = hg_db_q(c->db, NULL, "DELETE FROM invoice.stock WHERE id = $1::bigint", 1, i64s(c->pool, id)))
+        || (rv = hg_db_commit(c->db)))
+        goto rollback;
+    return hg_call_answer(c, 200, json_pack("{s:I, s:s, s:s, s:I, s:I, s:s, s:s, s:b}", "stockId", (json_int_t)id,
+                          "kind", hg_db_val(r, 0, 1), "billBatchCode", hg_db_val(r, 0, 2),
+                          "startNo", (json_int_t)col64(r, 0, 3), "endNo", (json_int_t)col64(r, 0, 4),
+                          "placeCode", hg_db_val(r, 0, 5), "reason", hg_json_gets(c->json, "reason", NULL),
+                          "withdrawn", 1));
+rollback:
+    hg_db_rollback(c->db);
+    return rv;
+}
+
 static const hg_field_t DISTRIBUTE_SCHEMA[] = {
     { .name = "stockId", .type = HG_JT_INTEGER, .flags = HG_F_REQUIRED | HG_F_MIN, .min = 1 },
     { .name = "count", .type = HG_JT_INTEGER, .flags = HG_F_REQUIRED | HG_F_MIN | HG_F_MAX, .min = 1,
@@ -1215,6 +1268,7 @@ const hg_route_t invoice_staff_routes[] = {
     { "GET",  "/invoice/staff/v1/stock/log", HG_R_STAFF, INVOICE_READERS, route_stock_log },
     { "POST", "/invoice/staff/v1/stock/apply", STAFF_POST, "invoice_admin", route_stock_apply },
     { "POST", "/invoice/staff/v1/stock/distribute", STAFF_POST, "invoice_admin", route_stock_distribute },
+    { "POST", "/invoice/staff/v1/stock/withdraw", STAFF_POST, "invoice_admin", route_stock_withdraw },
     { "GET",  "/invoice/staff/v1/places", HG_R_STAFF, INVOICE_READERS, route_places },
     { "POST", "/invoice/staff/v1/places", STAFF_POST, "invoice_admin", route_place_save },
     { "POST", "/invoice/staff/v1/bills/", STAFF_POST | HG_R_PREFIX, "cashier", route_issue },

@@ -27,7 +27,9 @@ async function showStock() {
     `<tr><td>${esc(s.stockId)}</td><td>${esc(s.placeCode)} ${esc(s.placeName)}</td><td>${esc(KIND[s.kind] || s.kind)}</td>` +
     `<td>${esc(s.billBatchCode)}</td><td>${esc(s.startNo)}</td><td>${esc(s.endNo)}</td><td>${esc(s.nextNo)}</td>` +
     `<td>${esc(s.used)}</td><td>${esc(s.remaining)}</td><td>${esc(s.createdAt)}</td>` +
-    `<td>${canAdmin && s.remaining > 0 ? `<button data-stock="${esc(s.stockId)}">分发</button>` : ''}</td></tr>`).join('');
+    `<td>${canAdmin && s.remaining > 0 ? `<button data-stock="${esc(s.stockId)}">分发</button>` : ''}` +
+    // 撤销入库 for a range as it came in (nothing used); the server refuses one distributed from
+    `${canAdmin && s.used === 0 ? ` <button data-withdraw="${esc(s.stockId)}">撤销入库</button>` : ''}</td></tr>`).join('');
 }
 
 async function showPlaces() {
@@ -239,7 +241,16 @@ onSubmit('apply', '/stock/apply', (d) => `已入库：${d.placeCode} ${d.billBat
 onSubmit('distribute', '/stock/distribute', (d) => `已分发：${d.placeCode} ${d.billBatchCode} ${d.startNo}-${d.endNo}（${d.count} 张）`);
 onSubmit('place', '/places', (d) => `已保存：${d.placeCode} ${d.name}`);
 $('open-only').addEventListener('change', showStock);
-$('stock-rows').addEventListener('click', (ev) => {
+$('stock-rows').addEventListener('click', async (ev) => {
+  const wid = ev.target.dataset.withdraw;
+  if (wid) {
+    const reason = prompt(`撤销入库：号段ID ${wid} 将被删除（仅限未使用、未分发的号段）。请填写原因：`);
+    if (!reason) return;
+    const r = await api('POST', `${BASE}/stock/withdraw`, { stockId: Number(wid), reason });
+    await showStock();
+    $('stock-err').textContent = r.ok ? `已撤销入库：${r.data.billBatchCode} ${r.data.startNo}-${r.data.endNo}` : errText(r);
+    return;
+  }
   const id = ev.target.dataset.stock;
   if (!id) return;
   $('distribute').elements.stockId.value = id;

@@ -11,7 +11,7 @@ use JSON::PP;
 use HG qw(json_of staff_login psql cli_env wait_until);
 use HGInvoice qw(outpatient);
 
-plan tests => 98;
+plan tests => 105;
 
 my $base = '/invoice/staff/v1';
 my $json = JSON::PP->new->utf8->canonical;
@@ -60,6 +60,22 @@ err_is($res, 400, 'HG_FIELD_PATTERN', 'bill code must be 8 digits');
 $res = jpost('/stock/apply', { kind => 'ebill', billBatchCode => $batch, startNo => 1001, endNo => 1100 }, Cookie => $cookie);
 err_is($res, 403, 'HG_CSRF', 'no CSRF token: refused');
 
+# ---- 撤销入库: a range typed wrong (5000-50999 for 5000-5099) goes while untouched, and the right
+# one can then be applied; a range issued from or distributed stays
+$res = jpost('/stock/apply', { kind => 'ebill', billBatchCode => $batch, startNo => 5000, endNo => 50999 }, @admin);
+my $typo = json_of($res);
+err_is(jpost('/stock/withdraw', { stockId => $typo->{stockId} }, @admin), 400, 'HG_FIELD_REQUIRED', 'withdraw: a reason is required');
+$res = jpost('/stock/withdraw', { stockId => $typo->{stockId}, reason => '号段录入错误' }, @admin);
+ok t_cmp($res->code . ' ' . (json_of($res)->{startNo} // '-') . '-' . (json_of($res)->{endNo} // '-')
+         . ' ' . psql("SELECT count(*) FROM invoice.stock WHERE id = $typo->{stockId}")
+         . ' ' . psql("SELECT count(*) FROM invoice.stock_log WHERE stock_id = $typo->{stockId}"),
+         '200 5000-50999 0 0', 'an untouched range is withdrawn, with its apply record');
+$res = jpost('/stock/apply', { kind => 'ebill', billBatchCode => $batch, startNo => 5000, endNo => 5099 }, @admin);
+ok t_cmp($res->code . ' ' . jpost('/stock/withdraw', { stockId => json_of($res)->{stockId}, reason => '测试后撤销' }, @admin)->code,
+         '201 200', 'and the right range goes in over it (withdrawn again: the counts below are of 1-1000)');
+err_is(jpost('/stock/withdraw', { stockId => $typo->{stockId}, reason => 'x' }, @admin), 404, 'HG_NOT_FOUND',
+       'a range withdrawn already is not found');
+
 # ---- 分发
 $res = jpost('/stock/distribute', { stockId => $pool->{stockId}, count => 1001, placeCode => $place,
                                     placeName => '测试窗口' }, @admin);
@@ -103,6 +119,12 @@ err_is(jpost('/bills/invoiceEBillOutpatient', \%bad, @clerk), 400, 'HG_INVOICE_S
 
 my ($st) = @{ json_of(GET("$base/stock?placeCode=$place", Cookie => $cookie))->{stock} // [] };
 ok t_cmp($st && "$st->{used} $st->{remaining} $st->{nextNo}", '1 99 2', 'stock: used and remaining of the place');
+err_is(jpost('/stock/withdraw', { stockId => $st->{stockId}, reason => '录错' }, @admin), 409, 'HG_INVOICE_STOCK_IN_USE',
+       'a range issued from is not withdrawn');
+err_is(jpost('/stock/withdraw', { stockId => $pool->{stockId}, reason => '录错' }, @admin), 409, 'HG_INVOICE_STOCK_IN_USE',
+       'nor one distributed from');
+err_is(jpost('/stock/withdraw', { stockId => $pool->{stockId}, reason => '录错' }, @clerk), 403, 'HG_FORBIDDEN',
+       'withdrawing is invoice_admin\'s');
 
 # a used range splits: the used part stays, the next unused numbers move, the rest keeps its id
 $res = jpost('/stock/distribute', { stockId => $st->{stockId}, count => 50, placeCode => $place2,
