@@ -70,7 +70,7 @@
     X(HG_INVOICE_NOT_EXCHANGEABLE, 409, "a flushed or red bill cannot be exchanged for paper (已冲红票据不能换开)") \
     X(HG_INVOICE_PAPER_NO_MISMATCH, 409, "the paper number is not the billing point's next one (纸质票号不是当前可用票号)") \
     X(HG_INVOICE_SMS_TOO_SOON,    429, "wait before asking for another SMS code (验证码发送过于频繁)") \
-    X(HG_INVOICE_SMS_DAILY_LIMIT, 429, "no more SMS codes today for this identifier (10 a day) or its phone (15 a day, whichever identifier asks) (今日验证码次数已达上限)") \
+    X(HG_INVOICE_SMS_DAILY_LIMIT, 429, "no more SMS codes today for this identifier (10 a day) (今日验证码次数已达上限)") \
     X(HG_INVOICE_MAIL_LIMIT,      429, "this bill was sent to enough addresses today (今日发送邮箱次数已达上限)") \
     X(HG_INVOICE_MAIL_OFF,        501, "the hospital does not send bills by e-mail (本院未开通邮箱发送)") \
     X(HG_INVOICE_WXCARD_OFF,      501, "the hospital does not put bills into the WeChat card package (本院未开通微信卡包)") \

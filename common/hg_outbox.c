@@ -198,6 +198,20 @@ apr_status_t hg_outbox_retry(hg_db_t *db, apr_int64_t id, int *found)
     return rv;
 }
 
+apr_status_t hg_outbox_discard(hg_db_t *db, apr_int64_t id, const char *who, int *found)
+{
+    hg_db_result_t *res;
+    /* only a dead row: what is queued or in flight is the drain's */
+    apr_status_t rv = hg_db_q(db, &res,
+                              "UPDATE hg.outbox SET state = 'discarded', lease_until = NULL, updated_at = now(), "
+                              "  last_error = left('discarded by ' || $2 || coalesce(': ' || last_error, ''), 1000) "
+                              "WHERE id = $1::bigint AND state = 'dead' RETURNING id",
+                              2, apr_off_t_toa(db->pool, id), who ? who : "?");
+    if (rv == APR_SUCCESS && found)
+        *found = res->nrows;
+    return rv;
+}
+
 int hg_outbox_topic_valid(const char *topic)
 {
     const char *c;

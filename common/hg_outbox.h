@@ -60,6 +60,9 @@ apr_status_t hg_outbox_mark_failed(hg_db_t *db, const hg_outbox_item_t *item,
                                    const hg_outbox_outcome_t *out, int base_delay_s, int *dead);
 /* manual retry from the console or the CLI: a dead (or pending) row becomes due now */
 apr_status_t hg_outbox_retry(hg_db_t *db, apr_int64_t id, int *found);
+/* a dead row given up by ops (dealt with by hand): 'discarded', which releases the later rows of
+ * its order_key that it held back; who goes into last_error (the journal has the call) */
+apr_status_t hg_outbox_discard(hg_db_t *db, apr_int64_t id, const char *who, int *found);
 
 /* Holding a topic back (a platform's announced maintenance): the drain claims none of its rows,
  * which stay pending with their attempts, until hg_outbox_resume or `until` has passed.

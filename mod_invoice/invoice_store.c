@@ -770,24 +770,29 @@ const char *const INVOICE_WXCARD_AFTER_INSERT_SQL =
     "WITH ins AS (SELECT o.result, w.order_id, w.bill_id, w.institution FROM hg.outbox o "
     "  JOIN invoice.wxcard_orders w ON w.order_id = substr(o.business_key, 8) "
     "  WHERE o.id = ANY($1::bigint[]) AND o.topic = 'invoice.wxcard' AND o.state = 'done'), "
-    " b AS MATERIALIZED (SELECT id, state FROM invoice.bills WHERE id IN (SELECT bill_id FROM ins) FOR SHARE), "
+    /* the bill's row as the lock returns it (the latest, after an exchange or void that held it):
+     * the live paper is read from it, not from another table in the statement's older snapshot */
+    " b AS MATERIALIZED (SELECT id, state, paper_batch_code, paper_no FROM invoice.bills "
+    "  WHERE id IN (SELECT bill_id FROM ins) FOR SHARE), "
     " c AS (" WXCARD_CANCEL_INSERT WXCARD_CANCEL_VALUES("ins", "ins")
     "  FROM ins JOIN b ON b.id = ins.bill_id WHERE b.state = 'flushed'" WXCARD_CANCEL_ONCE " RETURNING 1) "
-    WXCARD_STATUS_INSERT WXCARD_STATUS_VALUES("ins", "ins", "'lock:' || p.id", "'INVOICE_REIMBURSE_LOCK'")
-    "FROM ins JOIN b ON b.id = ins.bill_id AND b.state = 'normal' "
-    "  JOIN invoice.papers p ON p.bill_id = b.id AND p.state = 'live'" WXCARD_CANCEL_ONCE;
+    WXCARD_STATUS_INSERT WXCARD_STATUS_VALUES("ins", "ins", "'lock:' || b.paper_batch_code || b.paper_no",
+                                              "'INVOICE_REIMBURSE_LOCK'")
+    "FROM ins JOIN b ON b.id = ins.bill_id AND b.state = 'normal' AND b.paper_no IS NOT NULL "
+    "WHERE ins.result->>'code' IS NOT NULL" WXCARD_CANCEL_ONCE;
 
 /* in a paper exchange's or void's transaction (the bill locked): the cards of the bill's delivered
  * insertions locked while the paper is live (it is reimbursed on paper: WeChat's card must not be
- * submitted too) and unlocked when it is voided; key: 'lock:<paper>' or 'unlock:<paper>' */
+ * submitted too) and unlocked when it is voided; key: 'lock:' or 'unlock:' and the paper's code and
+ * number.  An insertion WeChat answered without a card code (72042) has no card to lock */
 static apr_status_t wxcard_status_delivered(invoice_ctx_t *x, apr_int64_t bill_id, const char *key,
                                             const char *status)
 {
     return hg_db_q(x->db, NULL, WXCARD_STATUS_INSERT WXCARD_STATUS_VALUES("o", "w", "$2::text", "$3::text")
                    "FROM invoice.wxcard_orders w JOIN hg.outbox o ON o.topic = 'invoice.wxcard' "
                    "  AND o.business_key = 'wxcard:' || w.order_id "
-                   "WHERE w.bill_id = $1::bigint AND o.state = 'done'" WXCARD_CANCEL_ONCE,
-                   3, apr_off_t_toa(x->p, bill_id), key, status);
+                   "WHERE w.bill_id = $1::bigint AND o.state = 'done' AND o.result->>'code' IS NOT NULL"
+                   WXCARD_CANCEL_ONCE, 3, apr_off_t_toa(x->p, bill_id), key, status);
 }
 
 /* in the flush's transaction, the bill flushed (and locked since the flush began) */
@@ -1006,7 +1011,8 @@ static apr_status_t void_live_paper(invoice_ctx_t *x, invoice_bill_t *b, json_t 
     if ((rv = hg_db_q(x->db, NULL, "UPDATE invoice.bills SET paper_batch_code = NULL, paper_no = NULL "
                       "WHERE id = $1::bigint", 1, apr_off_t_toa(x->p, b->id))))
         return rv;
-    if (unlock_card && (rv = wxcard_status_delivered(x, b->id, apr_pstrcat(x->p, "unlock:", hg_db_val(r, 0, 0), NULL),
+    if (unlock_card && (rv = wxcard_status_delivered(x, b->id, apr_pstrcat(x->p, "unlock:", b->paper_batch_code,
+                                                                           b->paper_no, NULL),
                                                      "INVOICE_REIMBURSE_INIT")))
         return rv;
     return queue_paper_event(x, b->id, "invalidPaper", apr_pstrcat(x->p, "paper-void:", hg_db_val(r, 0, 0), NULL),
@@ -1085,7 +1091,7 @@ apr_status_t invoice_paper_turn(invoice_ctx_t *x, json_t *req, int re, const cha
                       hg_json_gets(req, "operator", NULL)))
         || (rv = hg_db_q(x->db, NULL, "UPDATE invoice.bills SET paper_batch_code = $2, paper_no = $3 "
                          "WHERE id = $1::bigint", 3, apr_off_t_toa(x->p, b->id), batch, no))
-        || (!re && (rv = wxcard_status_delivered(x, b->id, apr_pstrcat(x->p, "lock:", hg_db_val(r, 0, 0), NULL),
+        || (!re && (rv = wxcard_status_delivered(x, b->id, apr_pstrcat(x->p, "lock:", batch, no, NULL),
                                                  "INVOICE_REIMBURSE_LOCK")))
         || (rv = queue_paper_event(x, b->id, re ? "reTurnPaper" : "turnPaper",
                                    apr_pstrcat(x->p, "paper:", hg_db_val(r, 0, 0), NULL),

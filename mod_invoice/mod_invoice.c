@@ -1199,8 +1199,10 @@ static apr_status_t route_pub_sms(hg_call_t *c)
                                apr_itoa(c->pool, INVOICE_SMS_PHONE_DAILY))))
         goto rollback;
     if (phone && !r->nrows) {
+        /* the phone's day is full: nothing sent, and the same answer as a sent code (a refusal here
+         * would tell whoever typed this identifier that it shares a phone with another) */
         hg_db_rollback(c->db);
-        return hg_call_fail(c, "HG_INVOICE_SMS_DAILY_LIMIT", "idValue", "今日获取验证码次数已达上限，请明天再试");
+        return hg_call_answer(c, 200, json_pack("{s:b, s:i}", "sent", 1, "retryAfter", 60));
     }
     /* one statement decides and writes: one code a minute and INVOICE_SMS_DAILY a day per subject
      * (parallel requests cannot all pass a check made before), five guesses a code.  With no phone

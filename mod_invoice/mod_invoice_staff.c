@@ -1,7 +1,7 @@
 /* mod_invoice: the staff console's routes under /invoice/staff/v1/ — stock (申领入库, 分发),
  * staff issuance (手工开具), the daily report (日报) and the bill list.
- * Roles: invoice_admin moves stock, cashier issues, any staff reads; admin passes everything
- * (mod_hisgate checks roles and CSRF before we are called). */
+ * Roles: invoice_admin moves stock, cashier issues, the invoice roles (and invoice_viewer) read; admin
+ * passes everything (mod_hisgate checks roles and CSRF before we are called). */
 #include <string.h>
 #include "httpd.h"
 #include "http_log.h"
@@ -264,8 +264,9 @@ static const hg_field_t WITHDRAW_SCHEMA[] = {
 
 /* POST /invoice/staff/v1/stock/withdraw {"stockId","reason"} — 撤销入库: a range applied by mistake (a
  * typo in its numbers could be issued from at once) goes, with its apply record, as long as it is
- * as it was applied: no number taken, nothing distributed from it (that moves its start).  The
- * call is journalled (who, which range, why).  The row lock waits for an issuance holding it */
+ * as it was applied: no number taken, nothing distributed from it (that moves its start or its
+ * place, and logs it).  The call is journalled (who, which range, why).  The row lock waits for an
+ * issuance holding it */
 static apr_status_t route_stock_withdraw(hg_call_t *c)
 {
     hg_db_result_t *r;
@@ -277,13 +278,17 @@ static apr_status_t route_stock_withdraw(hg_call_t *c)
     hg_json_geti(c->json, &id, "stockId", NULL);
     if ((rv = hg_db_begin(c->db)))
         return rv;
-    if ((rv = hg_db_q(c->db, &r, "SELECT s.next_no = s.start_no AND l.id IS NOT NULL "
+    /* the lock first: the check below then reads what an issuance or distribution that held the
+     * row committed (in one statement it would read the log in the snapshot from before the wait) */
+    if ((rv = hg_db_q(c->db, &r, "SELECT 1 FROM invoice.stock WHERE id = $1::bigint AND institution = $2 FOR UPDATE",
+                      2, i64s(c->pool, id), c->institution)))
+        goto rollback;
+    if (r->nrows && (rv = hg_db_q(c->db, &r, "SELECT s.next_no = s.start_no AND l.id IS NOT NULL "
                       "  AND NOT EXISTS (SELECT 1 FROM invoice.stock_log o WHERE o.stock_id = s.id AND o.id <> l.id), "
                       "  s.kind, s.bill_batch_code, s.start_no, s.end_no, s.place_code, l.id "
                       "FROM invoice.stock s LEFT JOIN invoice.stock_log l ON l.stock_id = s.id AND l.action = 'apply' "
                       "  AND l.start_no = s.start_no AND l.end_no = s.end_no "
-                      "WHERE s.id = $1::bigint AND s.institution = $2 FOR UPDATE OF s", 2, i64s(c->pool, id),
-                      c->institution)))
+                      "WHERE s.id = $1::bigint AND s.institution = $2", 2, i64s(c->pool, id), c->institution)))
         goto rollback;
     if (!r->nrows) {
         hg_db_rollback(c->db);

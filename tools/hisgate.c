@@ -534,6 +534,15 @@ static int cmd_outbox(void)
         printf("outbox %s: pending again\n", need("id"));
         return 0;
     }
+    if (sub && !strcmp(sub, "discard")) {
+        struct passwd *pw = getpwuid(geteuid());
+        check(db, hg_outbox_discard(db, apr_atoi64(need("id")), apr_pstrcat(pool, "cli:", pw ? pw->pw_name : "?",
+                                                                            NULL), &found), "discard");
+        if (!found)
+            die("no dead outbox row %s", need("id"));
+        printf("outbox %s: discarded (the later rows of its order go on)\n", need("id"));
+        return 0;
+    }
     if (sub && !strcmp(sub, "list")) {
         check(db, hg_outbox_list(db, &res, opt("state", NULL), opt("topic", NULL), "", 100), "list");
         for (i = 0; i < res->nrows; i++)
@@ -603,6 +612,7 @@ static int cmd_outbox(void)
         return 0;
     }
     die("usage: hisgate outbox list [--state dead] [--topic T] | outbox stats | outbox retry --id N\n"
+        "       hisgate outbox discard --id N   (a dead row dealt with by hand: its order's later rows go on)\n"
         "       hisgate outbox pause --topic T --reason TEXT [--until \"YYYY-MM-DD HH:MM\"] | outbox resume --topic T\n"
         "       hisgate outbox purge [--keep-days 30] [--batch 2000]");
 }

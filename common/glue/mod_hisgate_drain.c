@@ -4,8 +4,9 @@
  *   - The dispatcher claims due rows only for idle delivery threads (FOR UPDATE SKIP LOCKED, a
  *     short statement), so a row's lease starts when its delivery starts: nothing waits in a
  *     queue while its lease runs out.  The claim never returns a row while an older row of its
- *     order_key is pending or in flight (002_outbox_order.sql), so two events of one order_key
- *     are never in flight together, and the successor becomes due once the outcome is recorded.
+ *     order_key is pending, in flight (002_outbox_order.sql) or dead (009: until retried or
+ *     discarded), so two events of one order_key are never in flight together, and the successor
+ *     becomes due once the outcome is recorded.
  *   - A delivery thread runs the topic's function with no database connection, on its own curl
  *     handle (keep-alive to the platform), and hands back the outcome and the journal of its
  *     exchanges.

@@ -482,8 +482,18 @@ static apr_status_t route_outbox_retry(hg_call_t *c)
     apr_int64_t id = apr_strtoi64(c->path_rest, &end, 10);
     int found = 0;
     apr_status_t rv;
-    if (end == c->path_rest || strcmp(end, "/retry") || id <= 0)
+    if (end == c->path_rest || (strcmp(end, "/retry") && strcmp(end, "/discard")) || id <= 0)
         return hg_call_fail(c, "HG_NOT_FOUND", NULL, NULL);
+    if (!strcmp(end, "/discard")) {
+        /* 放弃: a dead row dealt with by hand; the later rows of its order go on */
+        if ((rv = hg_outbox_discard(c->db, id, c->staff_user, &found)))
+            return rv;
+        if (!found)
+            return hg_call_fail(c, "HG_NOT_FOUND", "id", "no dead outbox row with that id");
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, c->r, "HG00058: outbox row %s discarded by %s",
+                      apr_off_t_toa(c->pool, id), c->staff_user);
+        return hg_call_answer(c, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", "discarded"));
+    }
     if ((rv = hg_outbox_retry(c->db, id, &found)))
         return rv;
     if (!found)

@@ -41,7 +41,16 @@ async function showOutbox() {
   $('rows').innerHTML = r.data.items.map((i) =>
     `<tr><td>${i.id}</td><td>${esc(i.topic)}</td><td>${esc(i.business_key)}</td><td>${esc(i.state)}</td>` +
     `<td>${i.attempts}/${i.max_attempts}</td><td>${esc(i.last_error)}</td>` +
-    `<td>${i.state === 'dead' || i.state === 'pending' ? `<button data-id="${i.id}">重试</button>` : ''}</td></tr>`).join('');
+    `<td>${i.state === 'dead' || i.state === 'pending' ? `<button data-id="${i.id}">重试</button>` : ''}` +
+    // 放弃: a dead row dealt with by hand; the later rows of its order (held behind it) go on
+    `${i.state === 'dead' ? ` <button data-discard="${i.id}">放弃</button>` : ''}</td></tr>`).join('');
+}
+
+async function discard(id) {
+  if (!confirm(`放弃第 ${id} 条死信？（已人工处理；同一票据其后等待的事件将继续发送）`)) return;
+  const r = await api('POST', `/hg/outbox/${id}/discard`);
+  if (!r.ok) $('outbox-err').textContent = r.data.message || ('HTTP ' + r.status);
+  await refresh();
 }
 
 async function retry(id) {
@@ -97,7 +106,10 @@ $('logout').addEventListener('click', async () => { await api('POST', '/hg/logou
 $('state').addEventListener('change', showOutbox);
 $('audit-search').addEventListener('click', () => showAudit(false));
 $('audit-more').addEventListener('click', () => showAudit(true));
-$('rows').addEventListener('click', (ev) => { if (ev.target.dataset.id) retry(ev.target.dataset.id); });
+$('rows').addEventListener('click', (ev) => {
+  if (ev.target.dataset.id) retry(ev.target.dataset.id);
+  else if (ev.target.dataset.discard) discard(ev.target.dataset.discard);
+});
 $('status').addEventListener('click', (ev) => { if (ev.target.dataset.resume) resume(ev.target.dataset.resume); });
 $('pause').addEventListener('submit', pause);
 start();

@@ -7,7 +7,7 @@ use Apache::TestRequest qw(GET POST);
 use Apache::TestUtil qw(t_cmp);
 use HG qw(json_of psql hisgate wait_until staff_login);
 
-plan tests => 29;
+plan tests => 31;
 
 sub mode {
     my ($m, $ms) = @_;
@@ -107,3 +107,10 @@ ok t_cmp(wait_until(15, sub { row($stuck)->[0] eq 'dead' && row($again)->[0] eq 
          : row($stuck)->[0] . ' ' . row($again)->[0], 'dead done',
          'a lease run out on the last attempt: dead; with attempts left: delivered again');
 ok t_cmp(row($stuck)->[2], qr/^the delivery never finished: its lease ran out on attempt 3 of 3/, 'and the dead letter says why');
+# 放弃: a dead row dealt with by hand is discarded by ops (journalled), and is dead no more
+my $sid = psql("SELECT id FROM hg.outbox WHERE business_key = '$stuck'");
+$res = POST "/hg/outbox/$sid/discard", Cookie => $cookie, 'X-CSRF-Token' => $csrf;
+ok t_cmp($res->code . ' ' . row($stuck)->[0] . ' ' . (row($stuck)->[2] =~ /^discarded by admin: the delivery never finished/ ? 'why' : '-'),
+         '200 discarded why', 'ops discard a dead row; it says who, and why it died');
+$res = POST "/hg/outbox/$sid/discard", Cookie => $cookie, 'X-CSRF-Token' => $csrf;
+ok t_cmp($res->code, 404, 'a row that is not dead is not discarded');

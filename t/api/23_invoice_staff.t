@@ -11,7 +11,7 @@ use JSON::PP;
 use HG qw(json_of staff_login psql cli_env wait_until);
 use HGInvoice qw(outpatient);
 
-plan tests => 105;
+plan tests => 106;
 
 my $base = '/invoice/staff/v1';
 my $json = JSON::PP->new->utf8->canonical;
@@ -119,7 +119,12 @@ err_is(jpost('/bills/invoiceEBillOutpatient', \%bad, @clerk), 400, 'HG_INVOICE_S
 
 my ($st) = @{ json_of(GET("$base/stock?placeCode=$place", Cookie => $cookie))->{stock} // [] };
 ok t_cmp($st && "$st->{used} $st->{remaining} $st->{nextNo}", '1 99 2', 'stock: used and remaining of the place');
-err_is(jpost('/stock/withdraw', { stockId => $st->{stockId}, reason => '录错' }, @admin), 409, 'HG_INVOICE_STOCK_IN_USE',
+# a range applied straight to a window, one bill issued from it: its next number moved
+my $wd = json_of(jpost('/stock/apply', { kind => 'ebill', billBatchCode => sprintf('4407%04d', $$ % 10000), startNo => 7000, endNo => 7009,
+                                         placeCode => "${place}W", placeName => '撤销测试窗口' }, @admin));
+my $wdb = json_of(jpost('/bills/invoiceEBillOutpatient', outpatient(placeCode => "${place}W"), @clerk));
+ok t_cmp($wdb->{billNo} // '-', '0000007000', 'a bill issued from a range applied to a window');
+err_is(jpost('/stock/withdraw', { stockId => $wd->{stockId}, reason => '录错' }, @admin), 409, 'HG_INVOICE_STOCK_IN_USE',
        'a range issued from is not withdrawn');
 err_is(jpost('/stock/withdraw', { stockId => $pool->{stockId}, reason => '录错' }, @admin), 409, 'HG_INVOICE_STOCK_IN_USE',
        'nor one distributed from');

@@ -282,6 +282,29 @@ int main(void)
         if (e2)
             hg_outbox_mark_done(db, e2->id, NULL);
     }
+    /* a dead row that will never go (dealt with by hand): ops discard it, and what it held goes on */
+    {
+        const char *key_f = apr_psprintf(p, "discard:%s", topic);
+        hg_outbox_item_t *f1 = NULL, *f2 = NULL;
+        int found = -1;
+        hg_outbox_enqueue_ordered(db, topic, "44010001", "f1", key_f, "{}", 1, &created);
+        hg_outbox_enqueue_ordered(db, topic, "44010001", "f2", key_f, "{}", 5, &created);
+        hg_outbox_claim(db, &items, topics, 10, 60);
+        f1 = find(items, "f1");
+        out.error = "platform said no";
+        if (f1)
+            hg_outbox_mark_failed(db, f1, &out, 30, &dead);
+        tap_ok(f1 && hg_outbox_discard(db, f1->id + 1000000000, "unit", &found) == APR_SUCCESS && found == 0
+               && hg_outbox_discard(db, f1->id, "unit", &found) == APR_SUCCESS && found == 1,
+               "discard: a row that is not there is not found; the dead one is discarded");
+        tap_is_str(state_of(p, "f1"), "discarded/1", "it is discarded, not dead");
+        tap_ok(hg_outbox_claim(db, &items, topics, 10, 60) == APR_SUCCESS && (f2 = find(items, "f2")),
+               "and the row it held goes (%d rows)", items->nelts);
+        tap_ok(f2 && hg_outbox_discard(db, f2->id, "unit", &found) == APR_SUCCESS && found == 0,
+               "a row in flight is not discarded (the drain's)");
+        if (f2)
+            hg_outbox_mark_done(db, f2->id, NULL);
+    }
 
     /* a claim changes no indexed value, so PostgreSQL writes it in place (HOT): no index entries.
      * The backend's pending statistics span transactions until flushed: compare before and after
