@@ -392,8 +392,10 @@ static apr_status_t purge_batch(hg_db_t *db, int keep_days, int batch, apr_int64
                  /* left as they were, below the new cursor: queued, dead, recently delivered, and a
                   * younger row among older ones (ids are taken before their transaction's time).
                   * All but the dead are read again next time: they are still to be delivered or
-                  * to age.  A dead row waits for an operator and must not hold the start back. */
-                 "  (SELECT min(h.id) FROM head h, upto WHERE h.id <= upto.id AND h.state <> 'dead' "
+                  * to age.  A dead row waits for an operator and must not hold the start back, nor
+                  * does one the operator discarded (it stays, like a dead one). */
+                 "  (SELECT min(h.id) FROM head h, upto WHERE h.id <= upto.id "
+                 "     AND h.state NOT IN ('dead', 'discarded') "
                  "     AND h.id NOT IN (SELECT id FROM old WHERE due)), "
                  "  (SELECT count(*) FROM head h, upto WHERE h.id <= upto.id "
                  "     AND h.id NOT IN (SELECT id FROM old WHERE due))",

@@ -10,7 +10,7 @@ use Apache::TestRequest qw(GET);
 use HG qw(json_of signed_request psql hisgate wait_until cli_env hold_advisory_lock release_advisory_lock);
 use HGInvoice qw(outpatient);
 
-plan tests => 25;
+plan tests => 26;
 
 sub call { my $r = signed_request('POST', "/invoice/api/v1/$_[0]", $_[1]); ($r, json_of($r)) }
 sub row { psql("SELECT state || '|' || (payload = '{}'::jsonb)::text FROM hg.outbox WHERE id = $_[0]") }
@@ -30,7 +30,7 @@ sub add {
        . "'{\"x\":1}', '$state') RETURNING id");
 }
 my %id = (old_done => add('old-done', 'done'), lately => add('lately', 'done'), dead => add('dead', 'dead'),
-          queued => add('queued', 'pending'));
+          discarded => add('discarded', 'discarded'), queued => add('queued', 'pending'));
 
 # time passes: everything so far was created and delivered 40 days ago, but one row was delivered
 # two days ago (a dead letter retried by hand, say)
@@ -79,6 +79,8 @@ ok t_cmp(psql("SELECT count(*) FROM hg.outbox WHERE id IN ($id{queued}, $id{late
 
 # a dead letter that the purge's start has passed, retried by hand and delivered: purged in its turn
 ok t_cmp(psql("SELECT resume_from > $id{dead} FROM hg.outbox_purge"), 't', "the purge's start is past the dead letter");
+ok t_cmp(row($id{discarded}) . ' ' . psql("SELECT resume_from > $id{discarded} FROM hg.outbox_purge"), 'discarded|false t',
+         'a row ops discarded stays, and does not hold the start back either');
 ($rc, $out) = hisgate("outbox retry --id $id{dead}");
 ok t_cmp(row($id{dead}), 'pending|false', 'retried by hand');
 psql("UPDATE hg.outbox SET state = 'done', updated_at = now() - interval '31 days' WHERE id = $id{dead}");
