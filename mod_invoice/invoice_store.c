@@ -754,9 +754,8 @@ static const hg_field_t FLUSH_SCHEMA[] = {
     "SELECT 'invoice.wxcard_status', " w ".institution, " key " || ':' || " w ".order_id, " \
     "  jsonb_build_object('orderId', " w ".order_id, 'cardId', " o ".result->>'cardId', " \
     "    'code', " o ".result->>'code', 'status', " status "), 50, 'wxcard:' || " w ".order_id "
-#define WXCARD_CANCEL_INSERT WXCARD_STATUS_INSERT
 #define WXCARD_CANCEL_VALUES(o, w) WXCARD_STATUS_VALUES(o, w, "'cancel'", "'INVOICE_REIMBURSE_CANCEL'")
-#define WXCARD_CANCEL_ONCE " ON CONFLICT (topic, business_key) DO NOTHING"
+#define WXCARD_ONCE " ON CONFLICT (topic, business_key) DO NOTHING"
 
 const char *const INVOICE_UPLOAD_PAYLOAD_SQL =
     "SELECT o.id, ((o.payload - 'bill') || jsonb_build_object('sealSignature', b.seal, "
@@ -774,12 +773,12 @@ const char *const INVOICE_WXCARD_AFTER_INSERT_SQL =
      * the live paper is read from it, not from another table in the statement's older snapshot */
     " b AS MATERIALIZED (SELECT id, state, paper_batch_code, paper_no FROM invoice.bills "
     "  WHERE id IN (SELECT bill_id FROM ins) FOR SHARE), "
-    " c AS (" WXCARD_CANCEL_INSERT WXCARD_CANCEL_VALUES("ins", "ins")
-    "  FROM ins JOIN b ON b.id = ins.bill_id WHERE b.state = 'flushed'" WXCARD_CANCEL_ONCE " RETURNING 1) "
+    " c AS (" WXCARD_STATUS_INSERT WXCARD_CANCEL_VALUES("ins", "ins")
+    "  FROM ins JOIN b ON b.id = ins.bill_id WHERE b.state = 'flushed'" WXCARD_ONCE " RETURNING 1) "
     WXCARD_STATUS_INSERT WXCARD_STATUS_VALUES("ins", "ins", "'lock:' || b.paper_batch_code || b.paper_no",
                                               "'INVOICE_REIMBURSE_LOCK'")
     "FROM ins JOIN b ON b.id = ins.bill_id AND b.state = 'normal' AND b.paper_no IS NOT NULL "
-    "WHERE ins.result->>'code' IS NOT NULL" WXCARD_CANCEL_ONCE;
+    "WHERE ins.result->>'code' IS NOT NULL" WXCARD_ONCE;
 
 /* in a paper exchange's or void's transaction (the bill locked): the cards of the bill's delivered
  * insertions locked while the paper is live (it is reimbursed on paper: WeChat's card must not be
@@ -792,16 +791,16 @@ static apr_status_t wxcard_status_delivered(invoice_ctx_t *x, apr_int64_t bill_i
                    "FROM invoice.wxcard_orders w JOIN hg.outbox o ON o.topic = 'invoice.wxcard' "
                    "  AND o.business_key = 'wxcard:' || w.order_id "
                    "WHERE w.bill_id = $1::bigint AND o.state = 'done' AND o.result->>'code' IS NOT NULL"
-                   WXCARD_CANCEL_ONCE, 3, apr_off_t_toa(x->p, bill_id), key, status);
+                   WXCARD_ONCE, 3, apr_off_t_toa(x->p, bill_id), key, status);
 }
 
 /* in the flush's transaction, the bill flushed (and locked since the flush began) */
 static apr_status_t wxcard_cancel_delivered(invoice_ctx_t *x, apr_int64_t bill_id)
 {
-    return hg_db_q(x->db, NULL, WXCARD_CANCEL_INSERT WXCARD_CANCEL_VALUES("o", "w")
+    return hg_db_q(x->db, NULL, WXCARD_STATUS_INSERT WXCARD_CANCEL_VALUES("o", "w")
                    "FROM invoice.wxcard_orders w JOIN hg.outbox o ON o.topic = 'invoice.wxcard' "
                    "  AND o.business_key = 'wxcard:' || w.order_id "
-                   "WHERE w.bill_id = $1::bigint AND o.state = 'done'" WXCARD_CANCEL_ONCE,
+                   "WHERE w.bill_id = $1::bigint AND o.state = 'done'" WXCARD_ONCE,
                    1, apr_off_t_toa(x->p, bill_id));
 }
 

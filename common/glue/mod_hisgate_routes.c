@@ -475,32 +475,26 @@ static apr_status_t route_audit(hg_call_t *c)
                                             ? json_integer(apr_atoi64(hg_db_val(r, r->nrows - 1, 0))) : json_null()));
 }
 
-/* POST /hg/outbox/<id>/retry */
+/* POST /hg/outbox/<id>/retry | discard — 重试 a dead (or pending) row now; 放弃 a dead row dealt
+ * with by hand, which lets the later rows of its order go on */
 static apr_status_t route_outbox_retry(hg_call_t *c)
 {
     char *end;
     apr_int64_t id = apr_strtoi64(c->path_rest, &end, 10);
-    int found = 0;
+    int found = 0, discard;
     apr_status_t rv;
     if (end == c->path_rest || (strcmp(end, "/retry") && strcmp(end, "/discard")) || id <= 0)
         return hg_call_fail(c, "HG_NOT_FOUND", NULL, NULL);
-    if (!strcmp(end, "/discard")) {
-        /* 放弃: a dead row dealt with by hand; the later rows of its order go on */
-        if ((rv = hg_outbox_discard(c->db, id, c->staff_user, &found)))
-            return rv;
-        if (!found)
-            return hg_call_fail(c, "HG_NOT_FOUND", "id", "no dead outbox row with that id");
-        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, c->r, "HG00058: outbox row %s discarded by %s",
-                      apr_off_t_toa(c->pool, id), c->staff_user);
-        return hg_call_answer(c, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", "discarded"));
-    }
-    if ((rv = hg_outbox_retry(c->db, id, &found)))
+    discard = !strcmp(end, "/discard");
+    if ((rv = discard ? hg_outbox_discard(c->db, id, c->staff_user, &found) : hg_outbox_retry(c->db, id, &found)))
         return rv;
     if (!found)
-        return hg_call_fail(c, "HG_NOT_FOUND", "id", "no dead or pending outbox row with that id");
-    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, c->r, "HG00021: outbox row %s retried by %s",
-                  apr_off_t_toa(c->pool, id), c->staff_user);
-    return hg_call_answer(c, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", "pending"));
+        return hg_call_fail(c, "HG_NOT_FOUND", "id", discard ? "no dead outbox row with that id"
+                                                             : "no dead or pending outbox row with that id");
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, c->r, "%s: outbox row %s %s by %s", discard ? "HG00058" : "HG00021",
+                  apr_off_t_toa(c->pool, id), discard ? "discarded" : "retried", c->staff_user);
+    return hg_call_answer(c, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state",
+                                            discard ? "discarded" : "pending"));
 }
 
 static const hg_field_t PAUSE_SCHEMA[] = {
