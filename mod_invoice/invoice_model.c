@@ -1061,6 +1061,17 @@ static int all_digits(const char *s, apr_size_t len)
 }
 
 int invoice_valid_batch_code(const char *s) { return all_digits(s, 8); }
+
+int invoice_issue_lane(const char *place_code, int lanes)
+{
+    apr_uint32_t h = 2166136261u;
+    const unsigned char *c;
+    if (lanes < 2 || !place_code)
+        return 0;
+    for (c = (const unsigned char *)place_code; *c; c++)
+        h = (h ^ *c) * 16777619u;
+    return (int)(h % (apr_uint32_t)lanes);
+}
 int invoice_valid_bill_no(const char *s)    { return all_digits(s, 10); }
 
 /* ---- masks ---- */

@@ -233,6 +233,12 @@ int invoice_valid_batch_code(const char *s);
 /* 1 when s is exactly 10 ASCII digits, else 0. */
 int invoice_valid_bill_no(const char *s);
 
+/* ---- issuance lanes (InvoiceIssueLanes) ----
+ * The lane, 0 .. lanes - 1, of a billing point: FNV-1a (32 bits) of its code modulo lanes, the same
+ * in every process (and on every node with as many lanes), so that batches of two lanes never
+ * wait for each other's stock rows.  0 when lanes < 2. */
+int invoice_issue_lane(const char *place_code, int lanes);
+
 /* ---- privacy: masks for layouts, pages and logs (NULL in → NULL out; invalid UTF-8 is repaired
  * first; one '*' per hidden character, so the length is kept) ----
  * name, by characters: 1 → "*", 2 → 张*, 3+ → first, stars, last (张*丰, 欧**娜).

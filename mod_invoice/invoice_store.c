@@ -1,6 +1,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <apr_strings.h>
+#include <apr_hash.h>
 #include "invoice_store.h"
 #include "invoice_fiscal.h"
 #include "hg_audit.h"
@@ -390,10 +391,15 @@ rollback:
     return rv;
 }
 
-/* ---- group issuance on a busy billing point (common/hg_group.h).  The leader takes the numbers
- * of the whole batch in one UPDATE of the stock row, each member seals its own bill in its own
- * thread while the row is locked, and the leader writes all bills with their outbox rows in one
- * statement and one COMMIT: one lock hold and one fsync for the batch instead of one per bill.
+/* ---- group issuance (common/hg_group.h).  Requests line up per lane (InvoiceIssueLanes: the
+ * institution's billing points spread over a few lines by invoice_issue_lane, or one line per
+ * billing point).  The leader takes the numbers of the whole batch in one statement (one UPDATE
+ * per billing point's stock row, the rows locked in the order of their billing points' codes, so
+ * that two batches never wait on each other crosswise), each member seals its own bill in its own
+ * thread while the rows are locked, and the leader writes all bills with their outbox rows in one
+ * statement and one COMMIT: one transaction and one fsync for the batch instead of one per bill.
+ * On one busy billing point that is what makes its row lock bearable; spread over many, it saves
+ * PostgreSQL the per-transaction work that otherwise costs as much as the bills' own.
  * The numbers stay gapless: a batch commits whole or not at all, and then its members issue
  * alone as before. */
 enum { GM_NUMBERED = 2,     /* member: your number is in; seal your row and reply */
@@ -468,39 +474,37 @@ static apr_status_t member_row(issue_member_t *m)
 /* the batch's columns as array parameters (hg_db_array): one statement for every row */
 static const int GROUP_COLS[] = { BR_BUS, BR_KIND, BR_SERVICE, BR_NO, BR_RANDOM, BR_TOTAL, BR_HASH, BR_DOC,
                                   BR_SEAL, BR_ID_IDX, BR_TEL_IDX, BR_CARD_IDX, BR_TEL, BR_UPLOAD, BR_NOTIFY,
-                                  BR_PAYEE, BR_CHANNELS, BR_CHARGES, BR_MI_IDX, BR_MAIL };
+                                  BR_PAYEE, BR_CHANNELS, BR_CHARGES, BR_MI_IDX, BR_MAIL, BR_PLACE, BR_BATCH };
 #define GROUP_NCOLS ((int)(sizeof(GROUP_COLS) / sizeof(*GROUP_COLS)))
 
 /* the bills and their outbox rows in one statement, the members' journal rows in a second, and
  * COMMIT, in one round trip */
 static apr_status_t group_insert(invoice_ctx_t *x, issue_member_t **ms, int n, hg_db_result_t **r)
 {
-    const char *params[4 + GROUP_NCOLS], **col = apr_palloc(x->p, n * sizeof(*col));
+    const char *params[2 + GROUP_NCOLS], **col = apr_palloc(x->p, n * sizeof(*col));
     const char *const **journal = apr_palloc(x->p, n * sizeof(*journal));
     hg_db_stmt_t st[2];
     apr_status_t rv;
     int i, j, nj = 0;
     params[0] = x->institution;
-    params[1] = ms[0]->place;
-    params[2] = ms[0]->batch;
-    params[3] = ms[0]->create_time;
+    params[1] = ms[0]->create_time;
     for (j = 0; j < GROUP_NCOLS; j++) {
         for (i = 0; i < n; i++)
             col[i] = ms[i]->row[GROUP_COLS[j]];
-        params[4 + j] = hg_db_array(x->p, col, n);
+        params[2 + j] = hg_db_array(x->p, col, n);
     }
-    st[0].sql = "WITH d AS (SELECT * FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], "
-        "    $10::bigint[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], "
-        "    $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[], "
-        "    $24::text[]) WITH ORDINALITY AS d(bus_no, kind, service, bill_no, random, total_fen, content_hash, "
-        "    doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed, upload, notify, payee, channels, charges, "
-        "    mi_idx, mail, i)), "
+    st[0].sql = "WITH d AS (SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], "
+        "    $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], "
+        "    $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], "
+        "    $22::text[], $23::text[], $24::text[]) WITH ORDINALITY AS d(bus_no, kind, service, bill_no, random, "
+        "    total_fen, content_hash, doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed, upload, notify, "
+        "    payee, channels, charges, mi_idx, mail, place_code, bill_batch_code, i)), "
         " b AS (INSERT INTO invoice.bills (institution, bus_no, kind, service, place_code, "
         "    bill_batch_code, bill_no, random, create_time, total_fen, is_scarlet, content_hash, "
         "    doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed, payee, channels, charges, mi_idx) "
-        "  SELECT $1, bus_no, kind, service, $2, $3, bill_no, random, $4, total_fen, false, content_hash, "
-        "    doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed, payee, channels::jsonb, charges::jsonb, mi_idx "
-        "    FROM d ORDER BY i RETURNING id, bus_no), "
+        "  SELECT $1, bus_no, kind, service, place_code, bill_batch_code, bill_no, random, $2, total_fen, false, "
+        "    content_hash, doc_sealed, seal, id_idx, tel_idx, card_idx, tel_sealed, payee, channels::jsonb, "
+        "    charges::jsonb, mi_idx FROM d ORDER BY i RETURNING id, bus_no), "
         " u AS (INSERT INTO hg.outbox (topic, institution, business_key, payload, max_attempts, order_key) "
         "  SELECT 'invoice.upload', $1, 'upload:' || b.id, jsonb_build_object('service', d.upload, "
         "    'bill', b.id), " APR_STRINGIFY(INVOICE_UPLOAD_ATTEMPTS) ", "
@@ -512,7 +516,7 @@ static apr_status_t group_insert(invoice_ctx_t *x, issue_member_t **ms, int n, h
         "  SELECT 'invoice.notify', $1, 'issuemail:' || b.id, jsonb_build_object('sealed', d.mail), 10 "
         "  FROM b JOIN d USING (bus_no) WHERE d.mail IS NOT NULL ORDER BY b.id) "
         "SELECT bus_no, id FROM b";
-    st[0].n = 4 + GROUP_NCOLS;
+    st[0].n = 2 + GROUP_NCOLS;
     st[0].params = params;
     for (i = 0; i < n; i++)
         if (ms[i]->journal)
@@ -522,55 +526,74 @@ static apr_status_t group_insert(invoice_ctx_t *x, issue_member_t **ms, int n, h
     return hg_db_pipeline(x->db, r, st, nj ? 2 : 1, HG_DB_COMMIT);
 }
 
+/* what a batch took of one billing point's stock row: numbers next .. next + left - 1 */
+typedef struct {
+    const char *batch;
+    apr_int64_t next, left;
+} place_take_t;
+
 /* the leader's batch: ms[0] is the leader, gms[i] the group member of ms[i] (i >= 1).  Every
  * member but the leader gets its final message here; the leader's is returned. */
 static int group_run(invoice_ctx_t *x, issue_member_t **ms, hg_group_member_t **gms, int n)
 {
     hg_group_t *g = x->issue_group;
-    const char **bus = apr_palloc(x->p, n * sizeof(*bus));
+    const char **bus = apr_palloc(x->p, n * sizeof(*bus)), **place = apr_palloc(x->p, n * sizeof(*place));
     char *exists;
     hg_db_result_t *r;
-    apr_int64_t first, taken;
     issue_member_t **numbered = apr_palloc(x->p, n * sizeof(*numbered));
     int *fate = apr_pcalloc(x->p, n * sizeof(*fate)), i, k = 0, failed = 0;
+    apr_hash_t *taken = apr_hash_make(x->p);    /* billing point → place_take_t */
 
-    for (i = 0; i < n; i++)
+    for (i = 0; i < n; i++) {
         bus[i] = ms[i]->bus_no;
+        place[i] = ms[i]->place;
+    }
     /* the numbers for those not issued yet, and which are, in one round trip that opens the
-     * transaction; the stock row is locked from here to the COMMIT */
+     * transaction: per billing point its first stock row with numbers left, locked in the order of
+     * the billing points' codes (LATERAL over the sorted points: one lock after the other), from
+     * here to the COMMIT */
     if (hg_db_begin_q(x->db, &r,
-        "WITH ex AS (SELECT bus_no FROM invoice.bills WHERE institution = $1 AND bus_no = ANY($4::text[])), "
-        " s AS (SELECT id, next_no, end_no FROM invoice.stock WHERE institution = $1 AND place_code = $2 "
-        "   AND kind = 'ebill' AND next_no <= end_no ORDER BY id LIMIT 1 FOR UPDATE), "
-        " w AS (SELECT $3::int - count(*)::int AS want FROM ex), "
-        " u AS (UPDATE invoice.stock t SET next_no = t.next_no + least(w.want, s.end_no - s.next_no + 1) "
-        "   FROM s, w WHERE t.id = s.id AND w.want > 0 "
-        "   RETURNING t.bill_batch_code, s.next_no AS first, least(w.want, s.end_no - s.next_no + 1) AS taken) "
-        "SELECT u.bill_batch_code, coalesce(u.first, 0), coalesce(u.taken, 0), "
-        "  to_char(clock_timestamp() AT TIME ZONE '" HG_TIME_ZONE "', 'YYYYMMDDHH24MISSMS'), "
-        "  array_to_string(array(SELECT (v IN (SELECT bus_no FROM ex))::int FROM unnest($4::text[]) "
-        "    WITH ORDINALITY AS a(v, o) ORDER BY o), '') "
+        "WITH ex AS (SELECT bus_no FROM invoice.bills WHERE institution = $1 AND bus_no = ANY($3::text[])), "
+        " w AS (SELECT p, count(*)::int AS want FROM unnest($2::text[], $3::text[]) AS m(p, b) "
+        "   WHERE b NOT IN (SELECT bus_no FROM ex) GROUP BY p), "
+        " s AS (SELECT w.want, k.id, k.next_no, k.end_no FROM (SELECT p, want FROM w ORDER BY p) w "
+        "   CROSS JOIN LATERAL (SELECT id, next_no, end_no FROM invoice.stock WHERE institution = $1 "
+        "     AND place_code = w.p AND kind = 'ebill' AND next_no <= end_no ORDER BY id LIMIT 1 FOR UPDATE) k), "
+        " u AS (UPDATE invoice.stock t SET next_no = t.next_no + least(s.want, s.end_no - s.next_no + 1) "
+        "   FROM s WHERE t.id = s.id "
+        "   RETURNING t.place_code, t.bill_batch_code, s.next_no AS first, least(s.want, s.end_no - s.next_no + 1) AS taken) "
+        "SELECT to_char(clock_timestamp() AT TIME ZONE '" HG_TIME_ZONE "', 'YYYYMMDDHH24MISSMS'), "
+        "  array_to_string(array(SELECT (v IN (SELECT bus_no FROM ex))::int FROM unnest($3::text[]) "
+        "    WITH ORDINALITY AS a(v, o) ORDER BY o), ''), u.place_code, u.bill_batch_code, u.first, u.taken "
         "FROM (SELECT 1) one LEFT JOIN u ON true",
-        4, x->institution, ms[0]->place, apr_itoa(x->p, n), hg_db_array(x->p, bus, n)) || r->nrows != 1
-        || strlen(exists = (char *)hg_db_val(r, 0, 4)) != (size_t)n) {
+        3, x->institution, hg_db_array(x->p, place, n), hg_db_array(x->p, bus, n)) || r->nrows < 1
+        || strlen(exists = (char *)hg_db_val(r, 0, 1)) != (size_t)n) {
         hg_db_rollback(x->db);
         for (i = 1; i < n; i++)
             hg_group_post(g, gms[i], GM_ALONE);
         return GM_ALONE;
     }
-    first = apr_atoi64(hg_db_val(r, 0, 1));
-    taken = apr_atoi64(hg_db_val(r, 0, 2));
+    for (i = 0; i < r->nrows; i++)
+        if (hg_db_val(r, i, 2)) {
+            place_take_t *t = apr_palloc(x->p, sizeof(*t));
+            t->batch = hg_db_val(r, i, 3);
+            t->next = apr_atoi64(hg_db_val(r, i, 4));
+            t->left = apr_atoi64(hg_db_val(r, i, 5));
+            apr_hash_set(taken, hg_db_val(r, i, 2), APR_HASH_KEY_STRING, t);
+        }
     for (i = 0; i < n; i++) {
+        place_take_t *t = apr_hash_get(taken, ms[i]->place, APR_HASH_KEY_STRING);
         if (exists[i] == '1')
             fate[i] = GM_EXISTS;
-        else if (k < taken) {
-            ms[i]->batch = hg_db_val(r, 0, 0);
-            ms[i]->create_time = hg_db_val(r, 0, 3);
-            ms[i]->no = first + k;
+        else if (t && t->left > 0) {
+            ms[i]->batch = t->batch;
+            ms[i]->create_time = hg_db_val(r, 0, 0);
+            ms[i]->no = t->next++;
+            t->left--;
             numbered[k++] = ms[i];
             fate[i] = GM_NUMBERED;
         } else
-            fate[i] = GM_ALONE;       /* the stock row ran out: the next row, alone */
+            fate[i] = GM_ALONE;       /* its stock row ran out (or it has none): the next row, alone */
     }
     /* who is out of the batch goes now; the others seal their rows at the same time as the leader */
     for (i = 1; i < n; i++)
@@ -627,7 +650,10 @@ static apr_status_t issue_grouped(invoice_ctx_t *x, invoice_kind_t kind, json_t 
         gm.before_wait = member_release;
         gm.before_wait_arg = &me;
     }
-    msg = hg_group_enter(g, apr_pstrcat(x->p, x->institution, "\x1f", me.place, NULL), &gm);
+    /* a lane's line, or the billing point's own */
+    msg = hg_group_enter(g, x->issue_lanes > 0
+                            ? apr_psprintf(x->p, "%s\x1f#%d", x->institution, invoice_issue_lane(me.place, x->issue_lanes))
+                            : apr_pstrcat(x->p, x->institution, "\x1f", me.place, NULL), &gm);
     if (msg == HG_GROUP_LEAD) {
         hg_group_member_t **gms = apr_palloc(x->p, x->issue_group_max * sizeof(*gms));
         issue_member_t **ms = apr_palloc(x->p, x->issue_group_max * sizeof(*ms));

@@ -21,8 +21,10 @@ typedef struct invoice_ctx_t {
     hg_pkey_t           *seal_key;     /* the unit's SM2 seal */
     const char          *public_url;   /* base URL for H5 links */
     hg_error_t          *err;          /* set when a function returns a business error */
-    hg_group_t          *issue_group;  /* this process's lines per billing point (NULL: none) */
+    hg_group_t          *issue_group;  /* this process's lines of issuance (NULL: none) */
     int                  issue_group_max;  /* bills in one grouped transaction at most (<2: none) */
+    int                  issue_lanes;  /* lines per institution, billing points by invoice_issue_lane
+                                          (0: one line per billing point) */
     /* optional: give the connection back while waiting in a billing point's line, take one again
      * (hg_call_db_release / hg_call_db_reacquire; reacquire sets *db, NULL when none came) */
     void               (*db_release)(void *baton);

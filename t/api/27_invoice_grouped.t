@@ -1,6 +1,7 @@
 # Group issuance on a busy billing point (InvoiceIssueGroup): requests that queue for one billing
 # point are issued several to a transaction.  Bursts of simultaneous signed issues (signed first,
-# sent together) on billing points of their own, and what the database says afterwards:
+# sent together) on billing points of their own, and what the database says afterwards
+# (t/conf/extra.conf.in sets InvoiceIssueLanes 2; sections 1-4 use one billing point each):
 #   1. 40 new bills over a stock row of 25 numbers and the next row: every number once, no gap in
 #      either row, several bills committed in one transaction (same xmin), each bill's own seal,
 #      random and layout file, its upload and notification rows, one audit row per call
@@ -12,6 +13,9 @@
 #   and single issues and batches in one line (a batch's bills may each wait in it)
 #   4. the store room (POOL) in a burst: it holds stock for distribution and issues nothing, not
 #      even when its requests queue in a line
+#   5. lanes (InvoiceIssueLanes): three billing points of one lane and one of the other in a burst:
+#      a transaction holds bills of several billing points of its lane, never of the other lane's;
+#      each point numbers without a gap, also one whose stock row runs out inside a group
 use strict;
 use warnings FATAL => 'all';
 use utf8;
@@ -23,7 +27,7 @@ use Time::HiRes qw(time sleep);
 use HG qw(json_of psql);
 use HGInvoice qw(outpatient bus_no);
 
-plan tests => 30;
+plan tests => 35;
 
 my $vars  = Apache::Test::config()->{vars};
 my $state = "$vars->{t_logs}/grouped.$$";
@@ -72,7 +76,8 @@ sub burst {
     my $bin = (sort glob('/usr/lib/postgresql/*/bin'))[-1];
     open my $holder, '|-', "$bin/psql", '-h', '127.0.0.1', '-p', $ENV{HG_PGPORT}, '-U', 'hisgate', '-d', 'hisgate',
         '-qtAX', '-o', '/dev/null' or die "psql: $!";
-    print $holder "BEGIN;\nSELECT id FROM invoice.stock WHERE place_code = '$place' FOR UPDATE;\n"
+    my $in = join ', ', map { "'$_'" } ref $place ? @$place : $place;
+    print $holder "BEGIN;\nSELECT id FROM invoice.stock WHERE place_code IN ($in) FOR UPDATE;\n"
                 . "\\! touch '$state/locked'\nSELECT pg_sleep(0.5);\nCOMMIT;\n";
     $holder->flush;
     sleep 0.02 until -e "$state/locked";
@@ -206,7 +211,8 @@ ok t_cmp(psql("SELECT count(*) FROM hg.outbox WHERE topic = 'invoice.upload' AND
             . "(SELECT 'upload:' || id FROM invoice.bills WHERE place_code = '$p3')"), 12, 'an upload per bill, no stray rows');
 
 my $readme = do { local $/; open my $fh, '<:encoding(UTF-8)', "$vars->{top_dir}/README.md" or die $!; <$fh> };
-ok t_cmp($readme =~ /InvoiceIssueGroup/ ? 1 : 0, 1, "README documents InvoiceIssueGroup");
+ok t_cmp(($readme =~ /InvoiceIssueGroup/ ? 1 : 0) + ($readme =~ /InvoiceIssueLanes/ ? 1 : 0), 2,
+         "README documents InvoiceIssueGroup and InvoiceIssueLanes");
 
 # ---- 4. the store room in a burst: nothing issued from its stock
 place('POOL', [ '44019806', 9500000001, 9500001000 ]);
@@ -219,9 +225,45 @@ ok t_cmp(psql("SELECT count(*) FROM invoice.bills WHERE place_code = 'POOL'") . 
 # the store room's stock is t/api/23's to apply: take this test's out again, whatever the order
 psql("DELETE FROM invoice.stock WHERE bill_batch_code = '44019806'");
 
+# ---- 5. lanes: the lane of a billing point is FNV-1a of its code modulo the lanes (2 here)
+sub lane {
+    my $h = 2166136261;
+    $h = (($h ^ $_) * 16777619) % 4294967296 for unpack 'C*', shift;
+    return $h % 2;
+}
+my (@lane0, @lane1);
+for my $k (1 .. 40) {
+    my $code = sprintf "GL%02d$tag", $k;
+    push @{ lane($code) ? \@lane1 : \@lane0 }, $code;
+    last if @lane0 >= 3 && @lane1 >= 1;
+}
+my @lp = (@lane0[0 .. 2], $lane1[0]);
+place($lp[0], [ '44019807', 9600000001, 9600000004 ], [ '44019808', 9610000001, 9610001000 ]);   # 4 numbers, then the next row
+place($lp[1], [ '44019809', 9620000001, 9620001000 ]);
+place($lp[2], [ '44019810', 9630000001, 9630001000 ]);
+place($lp[3], [ '44019811', 9640000001, 9640001000 ]);
+my @a6 = burst(\@lp, map { my $k = $_; outpatient(placeCode => $lp[$k % 4], busNo => "G6$tag" . sprintf('%03d', $k)) } 0 .. 39);
+ok t_cmp(scalar(grep { $_->[0] == 200 } @a6), 40, 'forty simultaneous issues over four billing points in two lanes: all 200');
+ok t_cmp(join(' ; ', map { numbers($_) } @lp),
+         '44019807: 4 4 9600000001..9600000004 | 44019808: 6 6 9610000001..9610000006 ; '
+       . '44019809: 10 10 9620000001..9620000010 ; 44019810: 10 10 9630000001..9630000010 ; '
+       . '44019811: 10 10 9640000001..9640000010',
+         'each billing point numbered without a gap, the first from its next row once its four were taken');
+my $in0 = join ', ', map { "'$_'" } @lp[0 .. 2];
+my $spans = psql("SELECT coalesce(max(n), 0) FROM (SELECT xmin::text, count(DISTINCT place_code) AS n FROM invoice.bills "
+               . "WHERE place_code IN ($in0) GROUP BY 1) t");
+ok t_cmp($spans > 1 ? 'several' : 'one', 'several',
+         "a transaction holds bills of several billing points of one lane (up to $spans)");
+ok t_cmp(psql("SELECT count(*) FROM invoice.bills a JOIN invoice.bills b ON a.xmin::text = b.xmin::text "
+            . "WHERE a.place_code = '$lp[3]' AND b.place_code IN ($in0)"), 0,
+         "no transaction holds bills of both lanes");
+ok t_cmp(psql("SELECT count(*) FROM invoice.bills b JOIN hg.outbox o ON o.business_key = 'upload:' || b.id "
+            . "AND o.topic = 'invoice.upload' WHERE b.place_code IN ($in0, '$lp[3]')"), 40, 'an upload for every bill');
+
 # no batch left anything open: every billing point's row is free (a NOWAIT lock succeeds)
-ok t_cmp(psql("SELECT count(*) FROM (SELECT 1 FROM invoice.stock WHERE place_code IN ('$p1', '$p2', '$p3', '$p4') FOR UPDATE NOWAIT) s"),
-         5, 'no stock row left locked');
+my $all = join ', ', map { "'$_'" } $p1, $p2, $p3, $p4, @lp;
+ok t_cmp(psql("SELECT count(*) FROM (SELECT 1 FROM invoice.stock WHERE place_code IN ($all) FOR UPDATE NOWAIT) s"),
+         10, 'no stock row left locked');
 ok t_cmp(psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'hisgate' AND state = 'idle in transaction'"), 0,
          'no connection left idle in a transaction');
 unlink "$state/locked", "$state/curl.cfg", "$state/bill.pdf";

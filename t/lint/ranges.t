@@ -8,7 +8,7 @@ MODS=/usr/lib/apache2/modules
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 n=0
-echo "1..7"
+echo "1..9"
 check() {   # directive value expected-output-pattern
     cat > "$TMP/t.conf" <<CONF
 LoadModule mpm_event_module $MODS/mod_mpm_event.so
@@ -32,3 +32,5 @@ check InvoicePdfLinkTTL 600 'Syntax OK'
 check InvoicePdfLinkTTL 29 'InvoicePdfLinkTTL: seconds, 30 to 86400'
 check InvoiceIssueGroup 256 'Syntax OK'
 check InvoiceIssueGroup 257 'InvoiceIssueGroup: .*1 to 256'
+check InvoiceIssueLanes 0 'Syntax OK'
+check InvoiceIssueLanes 65 'InvoiceIssueLanes: .*0 to 64'

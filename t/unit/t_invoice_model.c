@@ -847,6 +847,33 @@ static void test_identifiers(void)
            && !invoice_valid_bill_no("04888889870"), "bill numbers have 10 digits");
 }
 
+/* ---- issuance lanes ---- */
+
+static void test_lanes(void)
+{
+    int count[4] = { 0 }, i, stable = 1;
+    char code[8];
+    /* FNV-1a's published vector: "a" is 0xe40c292c */
+    tap_is_int(invoice_issue_lane("a", 1000), (int)(0xe40c292cu % 1000u), "FNV-1a of \"a\" modulo 1000");
+    tap_is_int(invoice_issue_lane("MZ01", 4), (int)(0x13bc9a29u % 4u), "MZ01 with 4 lanes");
+    tap_ok(invoice_issue_lane("MZ01", 1) == 0 && invoice_issue_lane("MZ01", 0) == 0
+           && invoice_issue_lane(NULL, 4) == 0, "one lane, none, or no code: lane 0");
+    for (i = 1; i <= 64; i++) {
+        int lane;
+        snprintf(code, sizeof(code), "BP%02d", i);
+        lane = invoice_issue_lane(code, 4);
+        if (lane < 0 || lane > 3) {
+            stable = 0;
+            continue;
+        }
+        count[lane]++;
+        stable &= invoice_issue_lane(code, 4) == lane;
+    }
+    tap_ok(stable, "64 billing points: each in a lane 0..3, the same every time");
+    tap_ok(count[0] >= 12 && count[1] >= 12 && count[2] >= 12 && count[3] >= 12,
+           "BP01..BP64 spread over the 4 lanes (at least 12 in each)");
+}
+
 /* ---- masks ---- */
 
 static void test_masks(void)
@@ -998,6 +1025,7 @@ int main(void)
     test_red(op);
     test_doc_seal(op);
     test_identifiers();
+    test_lanes();
     test_masks();
     test_offline();
     test_list(op);
