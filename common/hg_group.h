@@ -1,6 +1,6 @@
-/* hg_group: group commit inside one process.  Requests that need the same hot database row (a
- * billing point's stock row) line up per key; the first becomes the leader, takes whoever is
- * waiting, and does the locked part once for all of them (one lock hold, one COMMIT, one fsync),
+/* hg_group: group commit inside one process.  Requests that need the same hot database rows (the
+ * stock rows of a lane of billing points) line up per key; the first becomes the leader, takes
+ * whoever is waiting, and does the locked part once for all of them (one COMMIT, one fsync),
  * while the others wait here instead of on the row lock.  When the leader leaves, the next one in
  * line leads the next batch: a batch forms from those who arrived while the previous one ran, so
  * an idle key costs nothing and a busy key gets batches as large as its queue.

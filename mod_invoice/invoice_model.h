@@ -235,7 +235,7 @@ int invoice_valid_bill_no(const char *s);
 
 /* ---- issuance lanes (InvoiceIssueLanes) ----
  * The lane, 0 .. lanes - 1, of a billing point: FNV-1a (32 bits) of its code modulo lanes, the same
- * in every process (and on every node with as many lanes), so that batches of two lanes never
+ * in every process (and on every node with as many lanes), so that groups of two lanes never
  * wait for each other's stock rows.  0 when lanes < 2. */
 int invoice_issue_lane(const char *place_code, int lanes);
 

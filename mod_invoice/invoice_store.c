@@ -549,23 +549,32 @@ static int group_run(invoice_ctx_t *x, issue_member_t **ms, hg_group_member_t **
         place[i] = ms[i]->place;
     }
     /* the numbers for those not issued yet, and which are, in one round trip that opens the
-     * transaction: per billing point its first stock row with numbers left, locked in the order of
-     * the billing points' codes (LATERAL over the sorted points: one lock after the other), from
-     * here to the COMMIT */
+     * transaction.  Per billing point its first stock row with numbers left (f, read unlocked),
+     * then those rows locked in the order of their ids, as every other statement that locks stock
+     * rows takes them (take_number: ascending id, one after another when one has run out): so no
+     * two transactions wait on each other crosswise, even when a range moves between billing
+     * points meanwhile (distribute).  A row that changed meanwhile (run out, or moved to another
+     * billing point) is not used: that billing point's members issue alone.  The time is taken
+     * after every lock (u read whole first).  A row held long by someone else (a session left
+     * open) holds the whole lane meanwhile, not only its billing point: giving up after a
+     * lock_timeout sent a group's members to issue alone all at once, and they took every
+     * database slot while the held point's ones waited on its row (t/api/27 got HG_DB_BUSY). */
     if (hg_db_begin_q(x->db, &r,
         "WITH ex AS (SELECT bus_no FROM invoice.bills WHERE institution = $1 AND bus_no = ANY($3::text[])), "
         " w AS (SELECT p, count(*)::int AS want FROM unnest($2::text[], $3::text[]) AS m(p, b) "
         "   WHERE b NOT IN (SELECT bus_no FROM ex) GROUP BY p), "
-        " s AS (SELECT w.want, k.id, k.next_no, k.end_no FROM (SELECT p, want FROM w ORDER BY p) w "
-        "   CROSS JOIN LATERAL (SELECT id, next_no, end_no FROM invoice.stock WHERE institution = $1 "
-        "     AND place_code = w.p AND kind = 'ebill' AND next_no <= end_no ORDER BY id LIMIT 1 FOR UPDATE) k), "
-        " u AS (UPDATE invoice.stock t SET next_no = t.next_no + least(s.want, s.end_no - s.next_no + 1) "
-        "   FROM s WHERE t.id = s.id "
-        "   RETURNING t.place_code, t.bill_batch_code, s.next_no AS first, least(s.want, s.end_no - s.next_no + 1) AS taken) "
-        "SELECT to_char(clock_timestamp() AT TIME ZONE '" HG_TIME_ZONE "', 'YYYYMMDDHH24MISSMS'), "
-        "  array_to_string(array(SELECT (v IN (SELECT bus_no FROM ex))::int FROM unnest($3::text[]) "
+        " f AS (SELECT w.p, w.want, (SELECT id FROM invoice.stock WHERE institution = $1 AND place_code = w.p "
+        "   AND kind = 'ebill' AND next_no <= end_no ORDER BY id LIMIT 1) AS id FROM w), "
+        " s AS (SELECT t.id, t.place_code, t.next_no, t.end_no FROM invoice.stock t "
+        "   WHERE t.id = ANY(ARRAY(SELECT id FROM f WHERE id IS NOT NULL)) AND t.next_no <= t.end_no "
+        "   ORDER BY t.id FOR UPDATE), "
+        " u AS (UPDATE invoice.stock t SET next_no = t.next_no + least(f.want, s.end_no - s.next_no + 1) "
+        "   FROM s JOIN f ON f.id = s.id AND f.p = s.place_code WHERE t.id = s.id "
+        "   RETURNING t.place_code, t.bill_batch_code, s.next_no AS first, least(f.want, s.end_no - s.next_no + 1) AS taken) "
+        "SELECT ct.t, array_to_string(array(SELECT (v IN (SELECT bus_no FROM ex))::int FROM unnest($3::text[]) "
         "    WITH ORDINALITY AS a(v, o) ORDER BY o), ''), u.place_code, u.bill_batch_code, u.first, u.taken "
-        "FROM (SELECT 1) one LEFT JOIN u ON true",
+        "FROM (SELECT to_char(clock_timestamp() AT TIME ZONE '" HG_TIME_ZONE "', 'YYYYMMDDHH24MISSMS') AS t "
+        "      FROM (SELECT count(*) FROM u) locked) ct LEFT JOIN u ON true",
         3, x->institution, hg_db_array(x->p, place, n), hg_db_array(x->p, bus, n)) || r->nrows < 1
         || strlen(exists = (char *)hg_db_val(r, 0, 1)) != (size_t)n) {
         hg_db_rollback(x->db);
@@ -628,7 +637,7 @@ static int group_run(invoice_ctx_t *x, issue_member_t **ms, hg_group_member_t **
     return fate[0] == GM_NUMBERED ? GM_DONE : fate[0];
 }
 
-/* issue through the billing point's line: *handled = 0 when the bill must be issued alone */
+/* issue through the line of the billing point's lane: *handled = 0 when the bill must be issued alone */
 static apr_status_t issue_grouped(invoice_ctx_t *x, invoice_kind_t kind, json_t *norm, const char *hash,
                                   apr_int64_t total, invoice_bill_t **bill, int *replayed, int *handled)
 {

@@ -25,7 +25,7 @@ typedef struct invoice_ctx_t {
     int                  issue_group_max;  /* bills in one grouped transaction at most (<2: none) */
     int                  issue_lanes;  /* lines per institution, billing points by invoice_issue_lane
                                           (0: one line per billing point) */
-    /* optional: give the connection back while waiting in a billing point's line, take one again
+    /* optional: give the connection back while waiting in a line of issuance, take one again
      * (hg_call_db_release / hg_call_db_reacquire; reacquire sets *db, NULL when none came) */
     void               (*db_release)(void *baton);
     apr_status_t       (*db_reacquire)(void *baton, hg_db_t **db);

@@ -41,7 +41,7 @@ typedef struct invoice_conf_t {
     int link_key_set;
     int pdf_link_ttl;
     int issue_group_max;
-    int issue_lanes;             /* InvoiceIssueLanes: 0 = a line per billing point; -1: one per CPU */
+    int issue_lanes;             /* InvoiceIssueLanes: 0 = a line per billing point */
     int pdf_renders;             /* first renders at once per process; 0: one per CPU */
     int pdf_wait;                /* seconds a first download waits for a render; -1: unset (RENDER_WAIT) */
     int stock_low_ebill, stock_low_paper;   /* InvoiceStockLow: fewer unused numbers is a warning */
@@ -55,7 +55,7 @@ typedef struct invoice_conf_t {
 
 static invoice_conf_t *G;   /* the main server's configuration, set in post_config */
 static hg_group_t *issue_group;   /* this process's lines of issuance (InvoiceIssueLanes) */
-static int issue_lanes;           /* InvoiceIssueLanes, or one per CPU */
+static int issue_lanes;           /* InvoiceIssueLanes */
 static hg_slots_t *render_line;   /* this process's PDF renders at once (InvoicePdfRenders), in arrival order */
 
 /* a render that cannot start within this (InvoicePdfWait) answers 503 HG_INVOICE_PDF_BUSY: the
@@ -68,7 +68,7 @@ static void *create_conf(apr_pool_t *p, server_rec *s)
     c->institution_name = "";
     c->pdf_link_ttl = 600;
     c->issue_group_max = 32;
-    c->issue_lanes = -1;
+    c->issue_lanes = 2;
     c->notify.timeout_ms = 5000;
     c->wxcard.timeout_ms = 5000;
     c->pdf_wait = -1;
@@ -227,14 +227,14 @@ static const command_rec invoice_cmds[] = {
                   "seconds a signed PDF download link stays valid (default 600)"),
     AP_INIT_TAKE1("InvoiceIssueGroup", set_int,
                   INT_ARG(issue_group_max, 1, 256, "bills per grouped transaction (1: no grouping)"), RSRC_CONF,
-                  "bills of one billing point issued in one transaction at most when requests queue "
-                  "for it (default 32; 1 issues every bill in its own)"),
+                  "bills issued in one transaction at most when requests queue in one line of issuance "
+                  "(default 32; 1 issues every bill in its own)"),
     AP_INIT_TAKE1("InvoiceIssueLanes", set_int,
                   INT_ARG(issue_lanes, 0, 64, "lines of issuance per institution (0: one per billing point)"),
                   RSRC_CONF,
                   "lines of issuance per institution and process: the billing points are spread over them and "
-                  "requests queued in one line are issued in groups across its billing points (default: one "
-                  "per CPU; 0: a line per billing point)"),
+                  "requests queued in one line are issued in groups across its billing points (default 2; "
+                  "0: a line per billing point)"),
     AP_INIT_TAKE1("InvoicePdfRenders", set_int,
                   INT_ARG(pdf_renders, 1, 64, "layout files rendered at once per process"), RSRC_CONF,
                   "layout files rendered at once per process (default: one per CPU); more wait in line"),
@@ -257,7 +257,7 @@ static const command_rec invoice_cmds[] = {
 
 /* ---------------------------------------------------------------- helpers */
 
-/* invoice_ctx_t's way to give the connection back while waiting in a billing point's line */
+/* invoice_ctx_t's way to give the connection back while waiting in a line of issuance */
 static void ctx_db_release(void *baton)
 {
     hg_call_db_release(baton);
@@ -1911,7 +1911,7 @@ static void invoice_child_init(apr_pool_t *p, server_rec *s)
     /* the card package's ticket: one fetch at a time in this process (the threads share it) */
     if (G && G->wxcard.ticket && apr_thread_mutex_create(&G->wxcard.ticket->lock, APR_THREAD_MUTEX_DEFAULT, p))
         G->wxcard.ticket->lock = NULL;
-    issue_lanes = G && G->issue_lanes >= 0 ? G->issue_lanes : online_cpus();
+    issue_lanes = G ? G->issue_lanes : 2;
     if (hg_group_create(&issue_group) != APR_SUCCESS)
         issue_group = NULL;      /* every bill in its own transaction: slower on a busy point, as correct */
     else

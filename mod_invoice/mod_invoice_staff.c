@@ -452,7 +452,7 @@ static apr_status_t route_issue(hg_call_t *c)
     if ((rv = invoice_issue(x, kind, c->json, &b, &replayed)))
         return invoice_call_failed(c, x, rv);
     /* a replay may be the HIS's bill: only a bill issued by this call is ours to sign */
-    /* (no connection came back after a wait in the billing point's line: c->db is NULL) */
+    /* (no connection came back after a wait in a line of issuance: c->db is NULL) */
     if (!replayed && (!c->db || (rv = hg_db_q(c->db, NULL, "UPDATE invoice.bills SET issued_by = $2 WHERE id = $1::bigint", 2,
                                    i64s(c->pool, b->id), c->staff_user))))
         /* the bill is committed and valid: answer it, the operator is only missing from the list */

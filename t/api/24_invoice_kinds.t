@@ -83,8 +83,11 @@ my $uf = outpatient(); $uf->{openID} = 'oSBXunfollow' . time; $uf->{tel} = '1370
 my $sms = wait_until(20, sub { my $m = json_of(GET '/sandbox/messages?to=13700001234');
                                (grep { ($_->{channel} // '') eq 'sms' && ($_->{content} // '') =~ /$j->{billNo}/ } @{ $m->{messages} // [] })[0] });
 ok t_cmp($sms->{content} // '', qr{/invoice/bill\.html#code=\d{8}&no=$j->{billNo}&r=}, 'WeChat cannot reach the patient (43004): the bill link goes by SMS');
-ok t_cmp(psql("SELECT o.state || ' ' || (o.result->>'fallbackFrom') || ' ' || (o.result->>'wechatErrcode') FROM hg.outbox o "
-              . "JOIN invoice.bills b ON o.business_key = 'notify:' || b.id WHERE o.topic = 'invoice.notify' AND b.bill_no = '$j->{billNo}'"),
+# the SMS is in the sandbox a moment before the drain records its delivery: wait for the record
+ok t_cmp(wait_until(10, sub { psql("SELECT o.state || ' ' || (o.result->>'fallbackFrom') || ' ' || (o.result->>'wechatErrcode') "
+                                   . "FROM hg.outbox o JOIN invoice.bills b ON o.business_key = 'notify:' || b.id "
+                                   . "WHERE o.topic = 'invoice.notify' AND b.bill_batch_code = '$j->{billBatchCode}' "
+                                   . "AND b.bill_no = '$j->{billNo}' AND o.state = 'done'") }) // '',
          'done wechat 43004', 'the delivery records the SMS in place of WeChat, and why');
 ($r, $j) = call('invoiceEBillOutpatient', outpatient(placeCode => 'POOL'));
 ok t_cmp(($j->{code} // '') . ' ' . $r->code, 'HG_INVOICE_NO_STOCK 409', 'the store room (POOL) issues nothing');

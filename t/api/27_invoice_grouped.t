@@ -1,5 +1,5 @@
-# Group issuance on a busy billing point (InvoiceIssueGroup): requests that queue for one billing
-# point are issued several to a transaction.  Bursts of simultaneous signed issues (signed first,
+# Group issuance (InvoiceIssueGroup, InvoiceIssueLanes): requests that queue in one line of
+# issuance (a lane of billing points) are issued several to a transaction.  Bursts of simultaneous signed issues (signed first,
 # sent together) on billing points of their own, and what the database says afterwards
 # (t/conf/extra.conf.in sets InvoiceIssueLanes 2; sections 1-4 use one billing point each):
 #   1. 40 new bills over a stock row of 25 numbers and the next row: every number once, no gap in
@@ -16,6 +16,10 @@
 #   5. lanes (InvoiceIssueLanes): three billing points of one lane and one of the other in a burst:
 #      a transaction holds bills of several billing points of its lane, never of the other lane's;
 #      each point numbers without a gap, also one whose stock row runs out inside a group
+#   6. one billing point's row held for 3 s by another session: billing points of the other lane
+#      are answered meanwhile, the held one after
+#   7. a billing point's first range moved to another point (as distribute moves an untouched
+#      range) while its requests wait for the range's row: they number from its next row
 use strict;
 use warnings FATAL => 'all';
 use utf8;
@@ -27,7 +31,7 @@ use Time::HiRes qw(time sleep);
 use HG qw(json_of psql);
 use HGInvoice qw(outpatient bus_no);
 
-plan tests => 35;
+plan tests => 42;
 
 my $vars  = Apache::Test::config()->{vars};
 my $state = "$vars->{t_logs}/grouped.$$";
@@ -53,6 +57,9 @@ sub audit_count { psql("SELECT count(*) FROM hg.audit WHERE endpoint = 'POST /in
 # certain, and the machine's speed does not decide whether a group forms.
 # Returns [code, answer] per payload, in order.
 # A payload given as { items => [...] } goes to …/batch.
+# how long the burst holds the rows, which ones (default: every row of its billing points), what
+# the holder does before it commits, and each request's time (seconds, curl's time_total)
+our ($hold, $rows, $then, %took) = (0.5, undef, '');
 sub burst {
     my ($place, @payloads) = @_;
     open my $cfg, '>', "$state/curl.cfg" or die $!;
@@ -67,7 +74,7 @@ sub burst {
         print $cfg "next\n" if $i;
         print $cfg qq{url = "$url"\nrequest = "POST"\nheader = "Authorization: $auth"\n}
                  . qq{header = "Content-Type: application/json"\ndata-binary = "\@$state/body.$i"\n}
-                 . qq{output = "$state/answer.$i"\nwrite-out = "%{http_code} $i\\n"\n};
+                 . qq{output = "$state/answer.$i"\nwrite-out = "%{http_code} $i %{time_total}\\n"\n};
     }
     close $cfg;
     # the lock is taken, then psql itself says so (\! runs after the statements before it), then
@@ -77,12 +84,13 @@ sub burst {
     open my $holder, '|-', "$bin/psql", '-h', '127.0.0.1', '-p', $ENV{HG_PGPORT}, '-U', 'hisgate', '-d', 'hisgate',
         '-qtAX', '-o', '/dev/null' or die "psql: $!";
     my $in = join ', ', map { "'$_'" } ref $place ? @$place : $place;
-    print $holder "BEGIN;\nSELECT id FROM invoice.stock WHERE place_code IN ($in) FOR UPDATE;\n"
-                . "\\! touch '$state/locked'\nSELECT pg_sleep(0.5);\nCOMMIT;\n";
+    print $holder "BEGIN;\nSELECT id FROM invoice.stock WHERE " . ($rows // "place_code IN ($in)") . " FOR UPDATE;\n"
+                . "\\! touch '$state/locked'\nSELECT pg_sleep($hold);\n$then\nCOMMIT;\n";
     $holder->flush;
     sleep 0.02 until -e "$state/locked";
-    my %code = map { /^(\d+) (\d+)$/ ? ($2 => $1) : () }
-        split /\n/, `curl -s --parallel --parallel-immediate --parallel-max 64 -K '$state/curl.cfg'`;
+    my $out = `curl -s --parallel --parallel-immediate --parallel-max 64 -K '$state/curl.cfg'`;
+    my %code = map { /^(\d+) (\d+) / ? ($2 => $1) : () } split /\n/, $out;
+    %took = map { /^\d+ (\d+) ([\d.]+)$/ ? ($1 => $2) : () } split /\n/, $out;
     close $holder;
     return map {
         my $body = '';
@@ -259,11 +267,68 @@ ok t_cmp(psql("SELECT count(*) FROM invoice.bills a JOIN invoice.bills b ON a.xm
          "no transaction holds bills of both lanes");
 ok t_cmp(psql("SELECT count(*) FROM invoice.bills b JOIN hg.outbox o ON o.business_key = 'upload:' || b.id "
             . "AND o.topic = 'invoice.upload' WHERE b.place_code IN ($in0, '$lp[3]')"), 40, 'an upload for every bill');
+ok t_cmp(psql("SELECT count(*) FROM invoice.bills a JOIN invoice.bills b ON a.xmin::text = b.xmin::text AND a.id <> b.id "
+            . "WHERE a.bill_batch_code = '44019807' AND a.bill_no = '9600000004'"), qr/^[1-9]/,
+         'the first row of the first billing point ran out inside a group: its last number committed with others');
+
+# ---- 6. a stock row held by someone else holds its own lane only: while lane 0's point is held
+# for 3 s, issues on two billing points of lane 1 are answered, and the held one once released
+my @lq = ($lane0[0]);  # held: lane 0 (its row has numbers from section 5)
+for my $k (100 .. 300) {
+    my $code = sprintf "GL%03d$tag", $k;
+    push @lq, $code if lane($code) && @lq < 3;
+}
+place($lq[1], [ '44019813', 9660000001, 9660001000 ]);
+place($lq[2], [ '44019814', 9670000001, 9670001000 ]);
+{
+    local $hold = 3;
+    my @pay = map { my $k = $_; outpatient(placeCode => $lq[$k % 3], busNo => "G7$tag" . sprintf('%03d', $k)) } 0 .. 23;
+    my @a7 = burst([ $lq[0] ], @pay);
+    my (@free, @held);
+    for my $i (0 .. $#pay) { push @{ $pay[$i]{placeCode} eq $lq[0] ? \@held : \@free }, $took{$i} // 99 }
+    my ($free_max) = sort { $b <=> $a } @free;
+    my ($held_min) = sort { $a <=> $b } @held;
+    print STDERR "# not 200: $_->[0] " . $json->encode($_->[1]) . "\n" for grep { $_->[0] != 200 } @a7;
+    ok t_cmp(scalar(grep { $_->[0] == 200 } @a7), 24, "24 issues, 8 on a billing point whose row is held ${hold} s: all 200");
+    ok t_cmp(sprintf('%s %s', $free_max < $hold - 1 ? 'other lane in time' : "other lane after $free_max s",
+                     $held_min >= $hold - 0.3 ? 'held waited' : "held after $held_min s"), 'other lane in time held waited',
+             sprintf('the other lane\'s billing points answered while the row was held (the slowest after %.2f s), '
+                   . 'the held one once released (the first after %.2f s)', $free_max, $held_min));
+    ok t_cmp(join(' ; ', map { numbers($_) } @lq[1, 2]),
+             '44019813: 8 8 9660000001..9660000008 ; 44019814: 8 8 9670000001..9670000008',
+             'each numbered without a gap');
+}
+
+# ---- 7. a range moved to another billing point while issues wait for it (distribute moves an
+# untouched range whole): nothing is numbered from it for its old billing point, whose requests
+# number from its next row, and the lane's other billing point goes on as usual
+my @lm;
+for my $k (301 .. 500) {
+    my $code = sprintf "GL%03d$tag", $k;
+    push @lm, $code if !lane($code) && @lm < 3;
+}
+place($lm[0], [ '44019815', 9680000001, 9680001000 ], [ '44019816', 9690000001, 9690001000 ]);
+place($lm[1], [ '44019817', 9700000001, 9700001000 ]);
+place($lm[2]);
+my $moved = psql("SELECT id FROM invoice.stock WHERE bill_batch_code = '44019815' AND institution = '$inst'");
+{
+    local $rows = "id = $moved";
+    local $then = "UPDATE invoice.stock SET place_code = '$lm[2]' WHERE id = $moved;";
+    my @pay = map { my $k = $_; outpatient(placeCode => $lm[$k % 2], busNo => "G8$tag" . sprintf('%03d', $k)) } 0 .. 23;
+    my @a8 = burst([ $lm[0] ], @pay);     # $rows: only the first range's row is held
+    print STDERR "# not 200: $_->[0] " . $json->encode($_->[1]) . "\n" for grep { $_->[0] != 200 } @a8;
+    ok t_cmp(scalar(grep { $_->[0] == 200 } @a8), 24, '24 issues on two billing points of a lane while one\'s first range moves away: all 200');
+    ok t_cmp(numbers($lm[0]) . ' ; ' . numbers($lm[1]), '44019816: 12 12 9690000001..9690000012 ; 44019817: 12 12 9700000001..9700000012',
+             'the range\'s old billing point numbered from its next row, without a gap; the other as usual');
+    ok t_cmp(psql("SELECT place_code || ' ' || next_no FROM invoice.stock WHERE id = $moved") . ' '
+           . psql("SELECT count(*) FROM invoice.bills WHERE bill_batch_code = '44019815'"), "$lm[2] 9680000001 0",
+             'the moved range untouched at its new billing point');
+}
 
 # no batch left anything open: every billing point's row is free (a NOWAIT lock succeeds)
-my $all = join ', ', map { "'$_'" } $p1, $p2, $p3, $p4, @lp;
+my $all = join ', ', map { "'$_'" } $p1, $p2, $p3, $p4, @lp, @lq[1, 2], @lm;
 ok t_cmp(psql("SELECT count(*) FROM (SELECT 1 FROM invoice.stock WHERE place_code IN ($all) FOR UPDATE NOWAIT) s"),
-         10, 'no stock row left locked');
+         15, 'no stock row left locked');
 ok t_cmp(psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'hisgate' AND state = 'idle in transaction'"), 0,
          'no connection left idle in a transaction');
 unlink "$state/locked", "$state/curl.cfg", "$state/bill.pdf";
