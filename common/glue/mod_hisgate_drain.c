@@ -75,6 +75,10 @@ static struct {
     apr_pool_t *pool;                 /* unmanaged: outlives the child pool */
     int closing;                      /* the child is going away: claim nothing more */
     int in_tick, in_db, db_gone;      /* the dispatcher is running / using mod_dbd; dbd is gone */
+    /* the next dead-lettering of stuck deliveries: across ticks (a quiet queue ends a tick at
+     * once, and a tick's own clock made it run on every tick, reading a paused topic's whole
+     * backlog once a second) */
+    apr_time_t next_bury;
     server_rec *s;
     apr_pool_t *spare[HG_DRAIN_SPARE_POOLS];  /* jobs' pools, cleared, for the next jobs */
     int nspare;
@@ -523,8 +527,7 @@ static apr_status_t drain_tick(int state, void *data, apr_pool_t *ptemp)
 {
     server_rec *s = (server_rec *)data;
     apr_array_header_t *topics, *flowing;
-    apr_time_t next_claim = 0, next_seal = 0, next_db = 0, next_pauses = 0, next_bury = 0, stop_deadline = 0,
-               cut_at = 0;
+    apr_time_t next_claim = 0, next_seal = 0, next_db = 0, next_pauses = 0, stop_deadline = 0, cut_at = 0;
     int i;
 
     if (state == AP_WATCHDOG_STATE_STOPPING) {
@@ -600,7 +603,7 @@ static apr_status_t drain_tick(int state, void *data, apr_pool_t *ptemp)
                         int n = idle < hg_conf_global->outbox_batch ? idle : hg_conf_global->outbox_batch;
                         if (now >= next_pauses)
                             refresh_flowing(db, topics, flowing, &next_pauses, now);
-                        if (now >= next_bury) {
+                        if (now >= D.next_bury) {
                             int buried = 0;
                             if (hg_outbox_bury_stuck(db, flowing, &buried) != APR_SUCCESS)
                                 ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00056: outbox: dead-lettering "
@@ -609,7 +612,7 @@ static apr_status_t drain_tick(int state, void *data, apr_pool_t *ptemp)
                                 ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "HG00057: outbox: %d deliveries "
                                              "never finished on their last attempt (lease ran out): dead letters",
                                              buried);
-                            next_bury = now + apr_time_from_sec(HG_DRAIN_BURY_EVERY_S);
+                            D.next_bury = now + apr_time_from_sec(HG_DRAIN_BURY_EVERY_S);
                         }
                         /* items whose payload cannot be completed stay leased: the lease brings
                          * them back */

@@ -349,6 +349,33 @@ int main(void)
 #undef COUNT_AROUND_CLAIM
     }
 
+    /* a backlog of a topic this drain does not deliver (paused, or another's), due: a claim of
+     * this topic's one due row reads this topic's range of outbox_due, not the other's rows (in
+     * one index by next_at it read all 2,000 of them first) */
+    hg_db_q(db, NULL, "INSERT INTO hg.outbox (topic, institution, business_key, payload, next_at) "
+            "SELECT $1 || '.other', '44010001', 'o' || g, '{}', now() - interval '1 hour' "
+            "FROM generate_series(1, 2000) g", 1, topic);
+    {
+        /* a topic of its own: the rows this test claimed and deleted above leave index entries */
+        const char *mine = apr_pstrcat(p, topic, ".mine", NULL);
+        apr_array_header_t *only = apr_array_make(p, 1, sizeof(const char *));
+        hg_db_result_t *b = NULL, *a = NULL;
+        APR_ARRAY_PUSH(only, const char *) = mine;
+        hg_outbox_enqueue(db, mine, "44010001", "mine", "{}", 5, &created);
+        static const char read_sql[] = "SELECT pg_stat_get_xact_tuples_returned('hg.outbox_due'::regclass)";
+        int claimed = -1, read = -1;
+        if (hg_db_begin(db) == APR_SUCCESS && hg_db_q(db, &b, read_sql, 0) == APR_SUCCESS
+            && hg_outbox_claim(db, &items, only, 10, 60) == APR_SUCCESS && hg_db_q(db, &a, read_sql, 0) == APR_SUCCESS) {
+            claimed = items->nelts;
+            read = atoi(hg_db_val(a, 0, 0)) - atoi(hg_db_val(b, 0, 0));
+        }
+        hg_db_commit(db);
+        tap_ok(claimed == 1 && read >= 1 && read < 100,
+               "2,000 due rows of a topic not delivered here: the claim takes its own one (%d) and reads "
+               "%d entries of outbox_due", claimed, read);
+    }
+    hg_db_q(db, NULL, "DELETE FROM hg.outbox WHERE topic IN ($1 || '.other', $1 || '.mine')", 1, topic);
+
 end:
     hg_db_rollback(db);
     hg_db_q(db, NULL, "DELETE FROM hg.outbox WHERE topic = $1", 1, topic);
