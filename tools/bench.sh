@@ -401,15 +401,21 @@ issue() {
 # pause ends by itself (--until) should this script die; paced and target run with the deliveries,
 # and the drain phase prints what a delivery costs.
 HOLD_TOPICS="invoice.upload invoice.notify"
+HELD=                # the topics this script paused (one paused already, by ops, is left as it is)
 hold() {
     until=$($PSQL -c "SELECT to_char((now() + interval '10 minutes') AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') || 'Z'")
     for t in $HOLD_TOPICS; do
+        [ "$($PSQL -c "SELECT count(*) FROM hg.outbox_pauses WHERE topic = '$t' AND (until IS NULL OR until > now())")" = 0 ] || continue
         "$TOP/tools/hisgate" outbox pause --dsn "$DSN" --topic "$t" --reason "make bench: issuance measured without deliveries" \
             --until "$until" >/dev/null || die "could not pause $t (tools/hisgate outbox pause)"
+        HELD="$HELD $t"
     done
     sleep 2     # the drain sees a pause within a second; what it has in flight finishes
 }
-release() { for t in $HOLD_TOPICS; do "$TOP/tools/hisgate" outbox resume --dsn "$DSN" --topic "$t" >/dev/null 2>&1; done; }
+release() {
+    for t in $HELD; do "$TOP/tools/hisgate" outbox resume --dsn "$DSN" --topic "$t" >/dev/null 2>&1; done
+    HELD=
+}
 DSN="host=127.0.0.1 port=$PGPORT dbname=hisgate user=hisgate"
 trap 'release; rm -rf "$WORK"' EXIT INT TERM
 hold
