@@ -48,13 +48,12 @@ apr_status_t hg_outbox_claim(hg_db_t *db, apr_array_header_t **items,
      * `live` (not state) picks the partial indexes: a claim changes no indexed value (HOT).
      * Paused topics are left out of `topics` by the caller (hg_outbox_paused_topics): a filter on
      * them here made the planner expect the limit to need the whole index, and JIT-compile every
-     * claim (13 ms) */
-    /* topic by topic (common migration 011: outbox_due by topic, next_at), the earliest due of all
-     * of them: in one index by next_at, the claim read the whole queue of topics not delivered
+     * claim (13 ms).
+     * Topic by topic (outbox_due is by topic, next_at: common migration 011), the earliest due of
+     * all of them: in one index by next_at, the claim read the whole queue of topics not delivered
      * here (paused, or no drain's) before it found a due row, 150-250 ms a claim.  A topic's rows
-     * locked past the overall limit are let go at the statement's end (the claim is a statement
-     * of its own).
-     * rows whose lease ran out on their last attempt are not claimed: hg_outbox_bury_stuck makes
+     * locked past the overall limit are let go at the statement's end.
+     * Rows whose lease ran out on their last attempt are not claimed: hg_outbox_bury_stuck makes
      * them dead letters, apart from this statement (it reads the whole queue).  A row waits while
      * an older row of its order_key is queued, in flight or dead (retried from the console, the
      * dead one goes first) */

@@ -394,8 +394,8 @@ rollback:
 /* ---- group issuance (common/hg_group.h).  Requests line up per lane (InvoiceIssueLanes: the
  * institution's billing points spread over a few lines by invoice_issue_lane, or one line per
  * billing point).  The leader takes the numbers of the whole batch in one statement (one UPDATE
- * per billing point's stock row, the rows locked in the order of their billing points' codes, so
- * that two batches never wait on each other crosswise), each member seals its own bill in its own
+ * per billing point's stock row, the rows locked in the order of their ids, so that no two
+ * transactions wait on each other crosswise), each member seals its own bill in its own
  * thread while the rows are locked, and the leader writes all bills with their outbox rows in one
  * statement and one COMMIT: one transaction and one fsync for the batch instead of one per bill.
  * On one busy billing point that is what makes its row lock bearable; spread over many, it saves
@@ -555,10 +555,9 @@ static int group_run(invoice_ctx_t *x, issue_member_t **ms, hg_group_member_t **
      * two transactions wait on each other crosswise, even when a range moves between billing
      * points meanwhile (distribute).  A row that changed meanwhile (run out, or moved to another
      * billing point) is not used: that billing point's members issue alone.  The time is taken
-     * after every lock (u read whole first).  A row held long by someone else (a session left
-     * open) holds the whole lane meanwhile, not only its billing point: giving up after a
-     * lock_timeout sent a group's members to issue alone all at once, and they took every
-     * database slot while the held point's ones waited on its row (t/api/27 got HG_DB_BUSY). */
+     * after every lock (u read whole first).  A row held long by someone else holds the whole lane
+     * meanwhile; no lock_timeout: the group's members then all issuing alone at once took every
+     * database slot while the held point's ones waited on its row (HG_DB_BUSY in t/api/27). */
     if (hg_db_begin_q(x->db, &r,
         "WITH ex AS (SELECT bus_no FROM invoice.bills WHERE institution = $1 AND bus_no = ANY($3::text[])), "
         " w AS (SELECT p, count(*)::int AS want FROM unnest($2::text[], $3::text[]) AS m(p, b) "

@@ -166,12 +166,12 @@ my $po1 = $j->{orderId} // '';
 authorize($j->{authUrl} // '', 'oSBXpatient000000000000000008');
 insert($pb1, $po1);
 wait_until(20, sub { outbox($po1, 'state') eq 'done' });
-ok t_cmp(paper($pb1, 'turnPaper')->code . ' ' . (wait_until(20, sub { card_status($po1) =~ /LOCK/ }) ? card_status($po1) : card_status($po1)),
+ok t_cmp(paper($pb1, 'turnPaper')->code . ' ' . do { wait_until(20, sub { card_status($po1) =~ /LOCK/ }); card_status($po1) },
          '200 INVOICE_REIMBURSE_LOCK 1', 'exchanged for paper: the card is locked in the package');
 paper($pb1, 'reTurnPaper');
 sleep 2;
 ok t_cmp(card_rows($po1) . ' ' . card_status($po1), 'lock=done INVOICE_REIMBURSE_LOCK 1', 'a re-exchange leaves it locked, nothing more sent');
-ok t_cmp(paper($pb1, 'invalidPaper')->code . ' ' . (wait_until(20, sub { card_status($po1) =~ /INIT/ }) ? card_status($po1) : card_status($po1)),
+ok t_cmp(paper($pb1, 'invalidPaper')->code . ' ' . do { wait_until(20, sub { card_status($po1) =~ /INIT/ }); card_status($po1) },
          '200 INVOICE_REIMBURSE_INIT 2', 'the paper voided: unlocked, usable from the package again');
 flush($pb1);
 ok t_cmp(wait_until(20, sub { card_status($po1) =~ /CANCEL/ }) ? card_rows($po1) . ' ' . card_status($po1) : card_rows($po1),
